@@ -1,0 +1,416 @@
+/**
+ * The differentiable map: one abstraction, two transforms. A `Diff<A, B>` maps a value to
+ * its image and a {@link Linear} map between tangent spaces: `fwd` is the Jacobian
+ * (forward mode) and `bwd` its transpose (reverse mode). Composition is the chain rule.
+ * `jvp` and `vjp` (src/jvp, src/vjp) are projections of the same `Diff`.
+ *
+ * After Elliott, "The simple essence of automatic differentiation": D a b = a → (b, a ⊸ b).
+ *
+ * @since 0.1.0
+ */
+import { type Tan, Zero, addT } from './Tangent.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/** A linear map between tangent spaces and its transpose. */
+export interface Linear<A, B> {
+  /** The Jacobian-vector product. */
+  readonly fwd: (da: Tan<A>) => Tan<B>
+  /** The transposed product (vector-Jacobian). */
+  readonly bwd: (db: Tan<B>) => Tan<A>
+}
+
+/**
+ * A differentiable map: the value and the linear map at the point.
+ *
+ * @example
+ * const [y, lin] = f(x)  // y = f(x); lin.fwd(dx) = J dx; lin.bwd(dy) = Jᵀ dy
+ */
+export type Diff<A, B> = (a: A) => readonly [B, Linear<A, B>]
+
+
+const parts2 = (t: unknown): readonly [unknown, unknown] =>
+  t === Zero ? [Zero, Zero] : (t as readonly [unknown, unknown])
+const field = (t: unknown, k: PropertyKey): unknown =>
+  t === Zero ? Zero : ((t as Record<PropertyKey, unknown>)[k] ?? Zero)
+
+// -------------------------------------------------------------------------------------
+// constructors
+// -------------------------------------------------------------------------------------
+
+const idLinear: Linear<unknown, unknown> = { fwd: (d) => d, bwd: (d) => d }
+
+/**
+ * The identity.
+ *
+ * @example
+ * id<Vec<N>>()(x) // [x, identity linear map]
+ */
+export const id = <A>(): Diff<A, A> => (a) => [a, idLinear as Linear<A, A>]
+
+const zeroLinear: Linear<unknown, unknown> = { fwd: () => Zero, bwd: () => Zero }
+
+/**
+ * A constant: the value ignores the input, the derivative is zero.
+ *
+ * @example
+ * constant<Vec<N>, number>(3)(x) // [3, zero map]
+ */
+export const constant = <A, B>(b: B): Diff<A, B> => () => [b, zeroLinear as Linear<A, B>]
+
+/**
+ * A value computed without a derivative (the derivative is taken to be zero): schedules,
+ * statistics, stop tests.
+ *
+ * @example
+ * nondiff((x: Vec<N>) => argmax(x))
+ */
+export const nondiff = <A, B>(f: (a: A) => B): Diff<A, B> => (a) => [f(a), zeroLinear as Linear<A, B>]
+
+/**
+ * A linear map lifted to a `Diff`: its value is `map.fwd(a)` and its linearization is
+ * itself. `map.bwd` must be its transpose.
+ *
+ * @example
+ * linear({ fwd: (x) => apply(P, x), bwd: (y) => applyT(P, y) })
+ */
+export const linear = <A, B>(map: { readonly fwd: (a: A) => B; readonly bwd: (b: B) => A }): Diff<A, B> => {
+  const lin: Linear<A, B> = {
+    fwd: (da) => (da === Zero ? Zero : (map.fwd(da as A) as Tan<B>)),
+    bwd: (db) => (db === Zero ? Zero : (map.bwd(db as B) as Tan<A>))
+  }
+  return (a) => [map.fwd(a), lin]
+}
+
+/**
+ * The custom-derivative hook (JAX's custom_jvp/custom_vjp): `primal` computes the value
+ * in any way it likes (it is not differentiated), and `linearize` supplies the linear map
+ * at (a, b). The implicit derivative of the solver enters the layer through this hook.
+ *
+ * @example
+ * custom((a) => solveExactly(a), (a, x) => implicitLinearMap(a, x))
+ */
+export const custom = <A, B>(primal: (a: A) => B, linearize: (a: A, b: B) => Linear<A, B>): Diff<A, B> =>
+  (a) => {
+    const b = primal(a)
+    return [b, linearize(a, b)]
+  }
+
+// -------------------------------------------------------------------------------------
+// combinators
+// -------------------------------------------------------------------------------------
+
+/**
+ * Composition g ∘ f: the chain rule.
+ *
+ * @example
+ * compose(g, f)(x) // [g(f(x)), Jg Jf]
+ */
+export const compose = <A, B, C>(g: Diff<B, C>, f: Diff<A, B>): Diff<A, C> => (a) => {
+  const [b, lf] = f(a)
+  const [c, lg] = g(b)
+  return [c, { fwd: (da) => lg.fwd(lf.fwd(da)), bwd: (dc) => lf.bwd(lg.bwd(dc)) }]
+}
+
+/**
+ * Data-last composition for `pipe`: `pipe(f, andThen(g))` is g ∘ f.
+ *
+ * @example
+ * pipe(f, andThen(g), andThen(h))
+ */
+export const andThen = <B, C>(g: Diff<B, C>) => <A>(f: Diff<A, B>): Diff<A, C> => compose(g, f)
+
+/**
+ * Fan-out: a ↦ (f a, g a). The transpose adds the two cotangents.
+ *
+ * @example
+ * fanout(f, g)(x) // [[f(x), g(x)], …]
+ */
+export const fanout = <A, B, C>(f: Diff<A, B>, g: Diff<A, C>): Diff<A, readonly [B, C]> => (a) => {
+  const [b, lf] = f(a)
+  const [c, lg] = g(a)
+  return [
+    [b, c],
+    {
+      fwd: (da) => [lf.fwd(da), lg.fwd(da)] as unknown as Tan<readonly [B, C]>,
+      bwd: (d) => {
+        const [db, dc] = parts2(d)
+        return addT(lf.bwd(db as Tan<B>), lg.bwd(dc as Tan<C>))
+      }
+    }
+  ]
+}
+
+/**
+ * The parallel product: (a, c) ↦ (f a, g c).
+ *
+ * @example
+ * par(f, g)([x, y]) // [[f(x), g(y)], …]
+ */
+export const par = <A, B, C, D>(f: Diff<A, B>, g: Diff<C, D>): Diff<readonly [A, C], readonly [B, D]> => ([a, c]) => {
+  const [b, lf] = f(a)
+  const [d, lg] = g(c)
+  return [
+    [b, d],
+    {
+      fwd: (t) => {
+        const [da, dc] = parts2(t)
+        return [lf.fwd(da as Tan<A>), lg.fwd(dc as Tan<C>)] as unknown as Tan<readonly [B, D]>
+      },
+      bwd: (t) => {
+        const [db, dd] = parts2(t)
+        return [lf.bwd(db as Tan<B>), lg.bwd(dd as Tan<D>)] as unknown as Tan<readonly [A, C]>
+      }
+    }
+  ]
+}
+
+/**
+ * The fields `keys` of a record, as a tuple (a linear projection).
+ *
+ * @example
+ * args<{ x: Vec<N>; y: Vec<N> }, ['x', 'y']>(['x', 'y'])
+ */
+export const args = <R, K extends readonly (keyof R)[]>(keys: K): Diff<R, { readonly [I in keyof K]: R[K[I] & keyof R] }> => {
+  type Out = { readonly [I in keyof K]: R[K[I] & keyof R] }
+  const lin: Linear<R, Out> = {
+    fwd: (dr) => (dr === Zero ? Zero : (keys.map((k) => field(dr, k)) as unknown as Tan<Out>)),
+    bwd: (dt) => {
+      if (dt === Zero) return Zero
+      let o: Record<PropertyKey, unknown> = {}
+      keys.forEach((k, i) => {
+        const v = (dt as unknown as readonly unknown[])[i]
+        o = k in o ? { ...o, [k]: addT(o[k], v) } : { ...o, [k]: v }
+      })
+      return o as Tan<R>
+    }
+  }
+  return (r) => [keys.map((k) => r[k]) as unknown as Out, lin]
+}
+
+/**
+ * `f` applied to fields of a record: `on(['x', 'y'], add())` reads `x` and `y`.
+ *
+ * @example
+ * on(['px', 'q'], P.add<N>())
+ */
+export const on = <R, K extends readonly (keyof R)[], B>(
+  keys: K,
+  f: Diff<{ readonly [I in keyof K]: R[K[I] & keyof R] }, B>
+): Diff<R, B> => compose(f, args<R, K>(keys))
+
+/** One field of a record. */
+export const get = <R, K extends keyof R>(key: K): Diff<R, R[K]> => {
+  const lin: Linear<R, R[K]> = {
+    fwd: (dr) => field(dr, key) as Tan<R[K]>,
+    bwd: (d) => (d === Zero ? Zero : ({ [key]: d } as unknown as Tan<R>))
+  }
+  return (r) => [r[key], lin]
+}
+
+/** The first component of a pair. */
+export const fst = <A, B>(): Diff<readonly [A, B], A> => {
+  const lin: Linear<readonly [A, B], A> = {
+    fwd: (d) => parts2(d)[0] as Tan<A>,
+    bwd: (d) => (d === Zero ? Zero : ([d, Zero] as unknown as Tan<readonly [A, B]>))
+  }
+  return (p) => [p[0], lin]
+}
+
+/** The second component of a pair. */
+export const snd = <A, B>(): Diff<readonly [A, B], B> => {
+  const lin: Linear<readonly [A, B], B> = {
+    fwd: (d) => parts2(d)[1] as Tan<B>,
+    bwd: (d) => (d === Zero ? Zero : ([Zero, d] as unknown as Tan<readonly [A, B]>))
+  }
+  return (p) => [p[1], lin]
+}
+
+/** Selects fields of a record into a new record. */
+export const pick = <R, K extends keyof R>(keys: readonly K[]): Diff<R, { readonly [P in K]: R[P] }> => {
+  type Out = { readonly [P in K]: R[P] }
+  const lin: Linear<R, Out> = {
+    fwd: (dr) => {
+      if (dr === Zero) return Zero
+      const o: Record<PropertyKey, unknown> = {}
+      for (const k of keys) o[k] = field(dr, k)
+      return o as Tan<Out>
+    },
+    bwd: (d) => {
+      if (d === Zero) return Zero
+      const o: Record<PropertyKey, unknown> = {}
+      for (const k of keys) o[k] = field(d, k)
+      return o as Tan<R>
+    }
+  }
+  return (r) => {
+    const o = {} as Record<K, unknown>
+    for (const k of keys) o[k] = r[k]
+    return [o as Out, lin]
+  }
+}
+
+// -------------------------------------------------------------------------------------
+// do notation
+// -------------------------------------------------------------------------------------
+
+/**
+ * The start of a do-block over a record environment (as fp-ts's `Do`).
+ *
+ * @example
+ * pipe(Do<{ x: Vec<N>; q: Vec<N> }>(), bind('g', on(['x', 'q'], P.add<N>())), andThen(get('g')))
+ */
+export const Do = <R>(): Diff<R, R> => id<R>()
+
+/**
+ * Extends the environment with `name = f(env)`. The transpose adds the new field's
+ * cotangent, pulled back through `f`, to the rest.
+ *
+ * @example
+ * bind('g', on(['px', 'q'], P.add<N>()))
+ */
+export const bind = <K extends string, R, B>(name: Exclude<K, keyof R>, f: Diff<R, B>) =>
+  <A>(d: Diff<A, R>): Diff<A, { readonly [P in keyof R | K]: P extends keyof R ? R[P] : B }> => {
+    type Out = { readonly [P in keyof R | K]: P extends keyof R ? R[P] : B }
+    const ext: Diff<R, Out> = (r) => {
+      const [b, lf] = f(r)
+      const lin: Linear<R, Out> = {
+        fwd: (dr) => {
+          const db = lf.fwd(dr)
+          if (dr === Zero && db === Zero) return Zero
+          return { ...(dr === Zero ? {} : (dr as object)), [name]: db } as unknown as Tan<Out>
+        },
+        bwd: (dout) => {
+          if (dout === Zero) return Zero
+          const { [name]: db, ...rest } = dout as Record<string, unknown>
+          return addT(rest as Tan<R>, lf.bwd((db ?? Zero) as Tan<B>))
+        }
+      }
+      return [{ ...(r as object), [name]: b } as Out, lin]
+    }
+    return compose(ext, d)
+  }
+
+/** Extends the environment with a value that is not differentiated (`nondiff`). */
+export const bindValue = <K extends string, R, B>(name: Exclude<K, keyof R>, f: (r: R) => B) =>
+  bind<K, R, B>(name, nondiff(f))
+
+// -------------------------------------------------------------------------------------
+// folds
+// -------------------------------------------------------------------------------------
+
+/** Options of the unrolling folds. */
+export interface FoldOptions {
+  /**
+   * Keep only every c-th state and recompute each segment's linear maps during the
+   * reverse pass: memory O((K/c + c)·n) instead of O(K·n), for one extra forward pass.
+   * Default: keep every linear map (no recomputation).
+   */
+  readonly checkpoint?: number
+}
+
+/** The linear map of an unrolled fold, and how many steps ran. */
+interface Unrolled<P, S> {
+  readonly state: S
+  readonly steps: number
+  readonly lin: Linear<readonly [P, S], S>
+}
+
+const unroll = <P, S>(
+  step: Diff<readonly [P, S], S>,
+  p: P,
+  s0: S,
+  go: (s: S, k: number) => boolean,
+  options: FoldOptions
+): Unrolled<P, S> => {
+  const c = options.checkpoint !== undefined && options.checkpoint >= 1 ? Math.floor(options.checkpoint) : 0
+  const lins: Linear<readonly [P, S], S>[] = []
+  const marks: S[] = []
+  let s = s0
+  let k = 0
+  while (go(s, k)) {
+    if (c > 0 && k % c === 0) marks.push(s)
+    const [s2, l] = step([p, s])
+    if (c === 0) lins.push(l)
+    s = s2
+    k++
+  }
+  const K = k
+  const segment = (j: number): Linear<readonly [P, S], S>[] => {
+    // recompute the linear maps of steps j*c … min(K, (j+1)*c) − 1
+    const out: Linear<readonly [P, S], S>[] = []
+    let t: S = marks[j] as S
+    for (let i = j * c; i < Math.min(K, (j + 1) * c); i++) {
+      const [t2, l] = step([p, t])
+      out.push(l)
+      t = t2
+    }
+    return out
+  }
+  const fwd = (d: Tan<readonly [P, S]>): Tan<S> => {
+    const [dp, ds0] = parts2(d)
+    let ds = ds0 as Tan<S>
+    const run = (ls: readonly Linear<readonly [P, S], S>[]) => {
+      for (const l of ls) ds = l.fwd([dp, ds] as unknown as Tan<readonly [P, S]>)
+    }
+    if (c === 0) run(lins)
+    else for (let j = 0; j < marks.length; j++) run(segment(j))
+    return ds
+  }
+  const bwd = (dsK: Tan<S>): Tan<readonly [P, S]> => {
+    let dp: unknown = Zero
+    let ds: unknown = dsK
+    const run = (ls: readonly Linear<readonly [P, S], S>[]) => {
+      for (let i = ls.length - 1; i >= 0; i--) {
+        const [a, b] = parts2(ls[i]!.bwd(ds as Tan<S>))
+        dp = addT(dp, a)
+        ds = b
+      }
+    }
+    if (c === 0) run(lins)
+    else for (let j = marks.length - 1; j >= 0; j--) run(segment(j))
+    return [dp, ds] as unknown as Tan<readonly [P, S]>
+  }
+  return { state: s, steps: K, lin: { fwd, bwd } }
+}
+
+/**
+ * Unrolls `step` exactly K times: (p, s₀) ↦ s_K. Reverse mode keeps the K steps' linear
+ * maps, each holding its own O(n) residuals (and references to `p`, never copies of it).
+ *
+ * @example
+ * fold(step, 100)([params, s0])
+ */
+export const fold = <P, S>(step: Diff<readonly [P, S], S>, K: number, options: FoldOptions = {}): Diff<readonly [P, S], S> =>
+  ([p, s0]) => {
+    const u = unroll(step, p, s0, (_, k) => k < K, options)
+    return [u.state, u.lin]
+  }
+
+/**
+ * The early-stopping fold: steps while `go(state, k)` holds and k < maxIterations. The
+ * forward pass decides the count K; the derivatives are those of exactly those K steps
+ * (the stop test is not differentiated).
+ *
+ * @example
+ * foldWhile(step, (s, k) => s.gap > 1e-8, 1000)([params, s0])
+ */
+export const foldWhile = <P, S>(
+  step: Diff<readonly [P, S], S>,
+  go: (s: S, k: number) => boolean,
+  maxIterations: number,
+  options: FoldOptions = {}
+): Diff<readonly [P, S], S> =>
+  ([p, s0]) => {
+    const u = unroll(step, p, s0, (s, k) => k < maxIterations && go(s, k), options)
+    return [u.state, u.lin]
+  }
+
+/** Tuple-typed helper: pairs params with an initial state, `(p) ↦ (p, init(p))`. */
+export const withInit = <P, S>(init: Diff<P, S>): Diff<P, readonly [P, S]> => fanout(id<P>(), init)
+
+export type { Tan } from './Tangent.js'
+
+

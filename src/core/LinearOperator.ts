@@ -1,0 +1,254 @@
+/**
+ * Square linear operators in three storage forms: dense, diagonal plus low rank
+ * (diag(d) + U Uᵀ), and compressed sparse rows. Each offers `apply` (P v) and `applyT`
+ * (Pᵀ v), both pure; the `…Into` variants write into a buffer the caller owns and serve
+ * the solvers' inner loops.
+ *
+ * @since 0.1.0
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import type { Dim } from '../shapes/Dim.js'
+import type { Mat } from '../shapes/Mat.js'
+import type { Vec } from '../shapes/Vec.js'
+import { type ShapeError, shapeError, joinPath } from '../shapes/ShapeError.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/** A dense n × n matrix. */
+export interface DenseOperator<N> {
+  readonly kind: 'dense'
+  readonly dim: Dim<N>
+  readonly mat: Mat<N, N>
+}
+
+/** diag(d) + U Uᵀ with U an n × r row-major matrix: symmetric, PSD when d ≥ 0. */
+export interface LowRankOperator<N> {
+  readonly kind: 'lowRank'
+  readonly dim: Dim<N>
+  readonly diag: Vec<N>
+  readonly rank: number
+  readonly U: Float64Array
+}
+
+/** Compressed sparse rows: row i holds `values[rowPtr[i] .. rowPtr[i+1])` at columns `colIdx[…]`. */
+export interface CsrOperator<N> {
+  readonly kind: 'csr'
+  readonly dim: Dim<N>
+  readonly rowPtr: Int32Array
+  readonly colIdx: Int32Array
+  readonly values: Float64Array
+}
+
+/** A square linear operator on `Vec<N>`. */
+export type LinearOperator<N> = DenseOperator<N> | LowRankOperator<N> | CsrOperator<N>
+
+// -------------------------------------------------------------------------------------
+// constructors
+// -------------------------------------------------------------------------------------
+
+/**
+ * @example
+ * dense(identity(n)) // the identity as an operator
+ */
+export const dense = <N>(mat: Mat<N, N>): DenseOperator<N> => ({ kind: 'dense', dim: mat.rows, mat })
+
+/**
+ * diag(d) + U Uᵀ; `U` is n × r, row-major (row i at `U[i*r .. i*r + r)`).
+ *
+ * @example
+ * lowRank(fill(n, 1), 0, new Float64Array(0)) // the identity
+ */
+export const lowRank = <N>(diag: Vec<N>, rank: number, U: Float64Array): LowRankOperator<N> => ({
+  kind: 'lowRank', dim: diag.dim, diag, rank, U
+})
+
+/**
+ * A CSR operator after checking its structure: `rowPtr` has n + 1 non-decreasing entries
+ * from 0 to nnz, column indices lie in [0, n), values are finite.
+ *
+ * @example
+ * csr(n, [0, 1, 2], [0, 1], [2, 3]) // diag(2, 3) for n = 2
+ */
+export const csr = <N>(
+  dim: Dim<N>,
+  rowPtr: ArrayLike<number>,
+  colIdx: ArrayLike<number>,
+  values: ArrayLike<number>,
+  path = ''
+): E.Either<ShapeError, CsrOperator<N>> => {
+  const n = dim as number
+  if (rowPtr.length !== n + 1) return E.left(shapeError(`expected ${n + 1} entries, got ${rowPtr.length}`, joinPath(path, 'rowPtr')))
+  if (colIdx.length !== values.length) {
+    return E.left(shapeError(`expected ${values.length} entries (one per value), got ${colIdx.length}`, joinPath(path, 'colIdx')))
+  }
+  const nnz = values.length
+  const rp = new Int32Array(n + 1), ci = new Int32Array(nnz), vs = new Float64Array(nnz)
+  for (let i = 0; i <= n; i++) {
+    const v = rowPtr[i]!
+    const lo = i === 0 ? 0 : rp[i - 1]!
+    if (!Number.isInteger(v) || v < lo || v > nnz || (i === 0 && v !== 0) || (i === n && v !== nnz)) {
+      return E.left(shapeError(`row pointer must be a non-decreasing integer from 0 to ${nnz}, got ${String(v)}`, joinPath(joinPath(path, 'rowPtr'), i)))
+    }
+    rp[i] = v
+  }
+  for (let k = 0; k < nnz; k++) {
+    const c = colIdx[k]!
+    if (!Number.isInteger(c) || c < 0 || c >= n) return E.left(shapeError(`column index must be an integer in [0, ${n}), got ${String(c)}`, joinPath(joinPath(path, 'colIdx'), k)))
+    const v = values[k]!
+    if (typeof v !== 'number' || !Number.isFinite(v)) return E.left(shapeError(`expected a finite number, got ${String(v)}`, joinPath(joinPath(path, 'values'), k)))
+    ci[k] = c
+    vs[k] = v
+  }
+  return E.right({ kind: 'csr', dim, rowPtr: rp, colIdx: ci, values: vs })
+}
+
+// -------------------------------------------------------------------------------------
+// products
+// -------------------------------------------------------------------------------------
+
+/** out ← P x. `out` must not alias `x`. */
+export const applyInto = <N>(op: LinearOperator<N>, x: Float64Array, out: Float64Array): void => {
+  const n = op.dim as number
+  switch (op.kind) {
+    case 'dense': {
+      const A = op.mat.data
+      for (let i = 0; i < n; i++) {
+        let s0 = 0, s1 = 0
+        const r = i * n
+        let j = 0
+        for (; j + 1 < n; j += 2) { s0 += A[r + j]! * x[j]!; s1 += A[r + j + 1]! * x[j + 1]! }
+        if (j < n) s0 += A[r + j]! * x[j]!
+        out[i] = s0 + s1
+      }
+      return
+    }
+    case 'lowRank': {
+      const r = op.rank, U = op.U, d = op.diag.data
+      const c = new Float64Array(r)
+      for (let i = 0; i < n; i++) { const xi = x[i]!; for (let k = 0; k < r; k++) c[k] = c[k]! + U[i * r + k]! * xi }
+      for (let i = 0; i < n; i++) {
+        let s = d[i]! * x[i]!
+        for (let k = 0; k < r; k++) s += U[i * r + k]! * c[k]!
+        out[i] = s
+      }
+      return
+    }
+    case 'csr': {
+      const rp = op.rowPtr, ci = op.colIdx, vs = op.values
+      for (let i = 0; i < n; i++) {
+        let s = 0
+        for (let k = rp[i]!; k < rp[i + 1]!; k++) s += vs[k]! * x[ci[k]!]!
+        out[i] = s
+      }
+      return
+    }
+  }
+}
+
+/** out ← Pᵀ x. `out` must not alias `x`. */
+export const applyTInto = <N>(op: LinearOperator<N>, x: Float64Array, out: Float64Array): void => {
+  const n = op.dim as number
+  switch (op.kind) {
+    case 'dense': {
+      const A = op.mat.data
+      out.fill(0)
+      for (let i = 0; i < n; i++) {
+        const xi = x[i]!
+        if (xi === 0) continue
+        const r = i * n
+        for (let j = 0; j < n; j++) out[j] = out[j]! + A[r + j]! * xi
+      }
+      return
+    }
+    case 'lowRank':
+      return applyInto(op, x, out)
+    case 'csr': {
+      const rp = op.rowPtr, ci = op.colIdx, vs = op.values
+      out.fill(0)
+      for (let i = 0; i < n; i++) {
+        const xi = x[i]!
+        if (xi === 0) continue
+        for (let k = rp[i]!; k < rp[i + 1]!; k++) { const c = ci[k]!; out[c] = out[c]! + vs[k]! * xi }
+      }
+      return
+    }
+  }
+}
+
+/**
+ * The product P x, as a new vector.
+ *
+ * @example
+ * apply(dense(identity(n)), x) // a copy of x
+ */
+export const apply = <N>(op: LinearOperator<N>, x: Vec<N>): Vec<N> => {
+  const o = new Float64Array(op.dim)
+  applyInto(op, x.data, o)
+  return { dim: op.dim, data: o }
+}
+
+/** The product Pᵀ x, as a new vector. */
+export const applyT = <N>(op: LinearOperator<N>, x: Vec<N>): Vec<N> => {
+  const o = new Float64Array(op.dim)
+  applyTInto(op, x.data, o)
+  return { dim: op.dim, data: o }
+}
+
+/** out ← column j of P (P e_j). */
+export const columnInto = <N>(op: LinearOperator<N>, j: number, out: Float64Array): void => {
+  const n = op.dim as number
+  switch (op.kind) {
+    case 'dense': {
+      const A = op.mat.data
+      for (let i = 0; i < n; i++) out[i] = A[i * n + j]!
+      return
+    }
+    case 'lowRank': {
+      const r = op.rank, U = op.U
+      for (let i = 0; i < n; i++) {
+        let s = 0
+        for (let k = 0; k < r; k++) s += U[i * r + k]! * U[j * r + k]!
+        out[i] = s
+      }
+      out[j] = out[j]! + op.diag.data[j]!
+      return
+    }
+    case 'csr': {
+      const e = new Float64Array(n)
+      e[j] = 1
+      applyInto(op, e, out)
+      return
+    }
+  }
+}
+
+/** The diagonal entry P_jj. */
+export const diagEntry = <N>(op: LinearOperator<N>, j: number): number => {
+  switch (op.kind) {
+    case 'dense':
+      return op.mat.data[j * (op.dim as number) + j]!
+    case 'lowRank': {
+      let s = op.diag.data[j]!
+      for (let k = 0; k < op.rank; k++) s += op.U[j * op.rank + k]! ** 2
+      return s
+    }
+    case 'csr': {
+      for (let k = op.rowPtr[j]!; k < op.rowPtr[j + 1]!; k++) if (op.colIdx[k] === j) return op.values[k]!
+      return 0
+    }
+  }
+}
+
+/** The operator as a dense matrix (n² memory: for tests and small n). */
+export const toDense = <N>(op: LinearOperator<N>): Mat<N, N> => {
+  if (op.kind === 'dense') return op.mat
+  const n = op.dim as number
+  const o = new Float64Array(n * n), col = new Float64Array(n)
+  for (let j = 0; j < n; j++) {
+    columnInto(op, j, col)
+    for (let i = 0; i < n; i++) o[i * n + j] = col[i]!
+  }
+  return { rows: op.dim, cols: op.dim, data: o }
+}

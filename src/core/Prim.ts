@@ -1,0 +1,175 @@
+/**
+ * Primitive differentiable maps. Each is evaluated by the table below and linearized by
+ * its rules in src/jvp/rules.ts (tangent) and src/vjp/rules.ts (transpose). The typed
+ * constructors restore the dimension types that the tables erase.
+ *
+ * Every primitive takes a tuple of arguments: use `on(['x', 'y'], add())` to feed it
+ * fields of a record, or call it on a tuple directly.
+ *
+ * @since 0.1.0
+ */
+import type { Vec } from '../shapes/Vec.js'
+import type { Mat } from '../shapes/Mat.js'
+import type { Diff, Linear } from './Diff.js'
+import type { EvalRule, PrimArgs, PrimName, PrimOut, PrimParams, ArgTans } from './PrimSig.js'
+import { type Tan, Zero } from './Tangent.js'
+import { type LinearOperator, applyInto, applyTInto } from './LinearOperator.js'
+import * as V from './Vector.js'
+import { matVec as mv } from './Matrix.js'
+import { jvpRules } from '../jvp/rules.js'
+import { vjpRules } from '../vjp/rules.js'
+import { vec } from './internal.js'
+
+const mapV = <N>(x: Vec<N>, f: (v: number) => number): Vec<N> => {
+  const o = new Float64Array(x.dim)
+  for (let i = 0; i < o.length; i++) o[i] = f(x.data[i]!)
+  return { dim: x.dim, data: o }
+}
+
+/** Evaluation rules: the value and the residuals. */
+export const evalRules: { readonly [K in PrimName]: EvalRule<K> } = {
+  add: ([x, y]) => [V.add(x, y), null],
+  sub: ([x, y]) => [V.sub(x, y), null],
+  neg: ([x]) => [V.neg(x), null],
+  scale: ([s, x]) => [V.scale(s, x), [s, x]],
+  shift: ([x, c]) => [V.shift(x, c), x],
+  dot: ([x, y]) => [V.dot(x, y), [x, y]],
+  sum: ([x]) => [V.sum(x), x],
+  matVec: ([A, x]) => [mv(A, x), [A, x]],
+  apply: ([P, x]) => {
+    const o = new Float64Array(P.dim)
+    applyInto(P, x.data, o)
+    return [vec(P.dim, o), [P, x]]
+  },
+  mul: ([x, y]) => [V.mul(x, y), [x, y]],
+  div: ([x, y]) => [V.div(x, y), [x, y]],
+  recip: ([x]) => {
+    const r = mapV(x, (v) => 1 / v)
+    return [r, r]
+  },
+  abs: ([x]) => [V.abs(x), V.sign(x)],
+  sign: ([x]) => [V.sign(x), x],
+  max: ([x]) => {
+    const m = V.maxArg(x)
+    return [m.value, [x, m.index]]
+  },
+  softmax: ([x]) => {
+    const e = V.softmax(x)
+    return [e, e]
+  },
+  tanh: ([x]) => {
+    const y = mapV(x, Math.tanh)
+    return [y, y]
+  },
+  exp: ([x]) => {
+    const y = mapV(x, Math.exp)
+    return [y, y]
+  },
+  log: ([x]) => [mapV(x, Math.log), x],
+  relu: ([x]) => [mapV(x, (v) => (v > 0 ? v : 0)), x],
+  norm2: ([x]) => {
+    const n = V.normL2(x)
+    return [n, [x, n]]
+  },
+  quadForm: ([P, x]) => {
+    const px = new Float64Array(P.dim), ptx = new Float64Array(P.dim)
+    applyInto(P, x.data, px)
+    applyTInto(P, x.data, ptx)
+    let f = 0
+    for (let i = 0; i < px.length; i++) { f += x.data[i]! * px[i]!; ptx[i] = 0.5 * (px[i]! + ptx[i]!) }
+    return [0.5 * f, [P, x, vec(P.dim, ptx)]]
+  },
+  clamp: ([x], [lo, hi]) => [Math.min(hi, Math.max(lo, x)), x > lo && x < hi],
+  sadd: ([a, b]) => [a + b, null],
+  ssub: ([a, b]) => [a - b, null],
+  smul: ([a, b]) => [a * b, [a, b]],
+  sdiv: ([a, b]) => [a / b, [a, b]],
+  sneg: ([a]) => [-a, null]
+}
+
+/**
+ * The differentiable map of primitive `name`, with `params` fixed. Its linear map applies
+ * the primitive's tangent and transpose rules to the residuals of this evaluation.
+ *
+ * @example
+ * prim('softmax', null)([x]) // [softmax(x), linear map]
+ */
+export const prim = <K extends PrimName>(name: K, params: PrimParams<K>): Diff<PrimArgs<K>, PrimOut<K>> => {
+  const ev = evalRules[name] as EvalRule<K>
+  const jr = jvpRules[name]
+  const vr = vjpRules[name]
+  return (a) => {
+    const [out, res] = ev(a, params)
+    const lin: Linear<PrimArgs<K>, PrimOut<K>> = {
+      fwd: (da) => (da === Zero ? Zero : jr(res, params, da as unknown as ArgTans<K>)),
+      bwd: (ct) => (ct === Zero ? Zero : (vr(res, params, ct) as unknown as Tan<PrimArgs<K>>))
+    }
+    return [out, lin]
+  }
+}
+
+type V1<N> = readonly [Vec<N>]
+type V2<N> = readonly [Vec<N>, Vec<N>]
+type S2 = readonly [number, number]
+const cast = <A, B>(d: unknown): Diff<A, B> => d as Diff<A, B>
+
+// -------------------------------------------------------------------------------------
+// typed constructors
+// -------------------------------------------------------------------------------------
+
+/** (x, y) ↦ x + y */
+export const add = <N>(): Diff<V2<N>, Vec<N>> => cast(prim('add', null))
+/** (x, y) ↦ x − y */
+export const sub = <N>(): Diff<V2<N>, Vec<N>> => cast(prim('sub', null))
+/** x ↦ −x */
+export const neg = <N>(): Diff<V1<N>, Vec<N>> => cast(prim('neg', null))
+/** (s, x) ↦ s x, bilinear */
+export const scale = <N>(): Diff<readonly [number, Vec<N>], Vec<N>> => cast(prim('scale', null))
+/** (x, c) ↦ x + c·1 */
+export const shift = <N>(): Diff<readonly [Vec<N>, number], Vec<N>> => cast(prim('shift', null))
+/** (x, y) ↦ xᵀ y */
+export const dot = <N>(): Diff<V2<N>, number> => cast(prim('dot', null))
+/** x ↦ Σ xᵢ */
+export const sum = <N>(): Diff<V1<N>, number> => cast(prim('sum', null))
+/** (A, x) ↦ A x, in both A and x */
+export const matVec = <M, N>(): Diff<readonly [Mat<M, N>, Vec<N>], Vec<M>> => cast(prim('matVec', null))
+/** (P, x) ↦ P x for a linear operator; the tangent of P is a dense matrix (its cotangent is computed for dense P only) */
+export const apply = <N>(): Diff<readonly [LinearOperator<N>, Vec<N>], Vec<N>> => cast(prim('apply', null))
+/** (x, y) ↦ x ⊙ y */
+export const mul = <N>(): Diff<V2<N>, Vec<N>> => cast(prim('mul', null))
+/** (x, y) ↦ x ⊘ y */
+export const div = <N>(): Diff<V2<N>, Vec<N>> => cast(prim('div', null))
+/** x ↦ 1 ⊘ x */
+export const recip = <N>(): Diff<V1<N>, Vec<N>> => cast(prim('recip', null))
+/** x ↦ |x|, with derivative sign(x) (0 at 0) */
+export const abs = <N>(): Diff<V1<N>, Vec<N>> => cast(prim('abs', null))
+/** x ↦ sign(x), derivative 0 */
+export const sign = <N>(): Diff<V1<N>, Vec<N>> => cast(prim('sign', null))
+/** x ↦ max x; the derivative passes to the (first) arg-max */
+export const max = <N>(): Diff<V1<N>, number> => cast(prim('max', null))
+/** x ↦ softmax(x), computed stably */
+export const softmax = <N>(): Diff<V1<N>, Vec<N>> => cast(prim('softmax', null))
+/** x ↦ tanh(x) */
+export const tanh = <N>(): Diff<V1<N>, Vec<N>> => cast(prim('tanh', null))
+/** x ↦ exp(x) */
+export const exp = <N>(): Diff<V1<N>, Vec<N>> => cast(prim('exp', null))
+/** x ↦ log(x) */
+export const log = <N>(): Diff<V1<N>, Vec<N>> => cast(prim('log', null))
+/** x ↦ max(x, 0), derivative 0 at 0 */
+export const relu = <N>(): Diff<V1<N>, Vec<N>> => cast(prim('relu', null))
+/** x ↦ ‖x‖₂; derivative x/‖x‖ (0 at x = 0) */
+export const norm2 = <N>(): Diff<V1<N>, number> => cast(prim('norm2', null))
+/** (P, x) ↦ ½ xᵀ P x */
+export const quadForm = <N>(): Diff<readonly [LinearOperator<N>, Vec<N>], number> => cast(prim('quadForm', null))
+/** s ↦ min(hi, max(lo, s)); derivative 1 strictly inside (lo, hi), 0 outside */
+export const clamp = (lo: number, hi: number): Diff<readonly [number], number> => prim('clamp', [lo, hi])
+/** (a, b) ↦ a + b */
+export const sadd = (): Diff<S2, number> => prim('sadd', null)
+/** (a, b) ↦ a − b */
+export const ssub = (): Diff<S2, number> => prim('ssub', null)
+/** (a, b) ↦ a b */
+export const smul = (): Diff<S2, number> => prim('smul', null)
+/** (a, b) ↦ a / b */
+export const sdiv = (): Diff<S2, number> => prim('sdiv', null)
+/** a ↦ −a */
+export const sneg = (): Diff<readonly [number], number> => prim('sneg', null)

@@ -1,0 +1,89 @@
+/**
+ * Vectors whose length is a type. A `Vec<N>` holds `dim` and a `Float64Array` of that
+ * length. The library never writes into a `Vec` after it returns it; callers must not
+ * either.
+ *
+ * @since 0.1.0
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { type Dim, isLength, unsafeDim, withDim } from './Dim.js'
+import { type ShapeError, shapeError, joinPath } from './ShapeError.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/** A vector of length `dim`, immutable by contract. */
+export interface Vec<N> {
+  readonly dim: Dim<N>
+  readonly data: Float64Array
+}
+
+// -------------------------------------------------------------------------------------
+// constructors
+// -------------------------------------------------------------------------------------
+
+/**
+ * Checks a length and finiteness, and copies. Refuses with a `ShapeError` that names the
+ * bad entry's path under `path`.
+ *
+ * @example
+ * withDim(2, (n) => vector(n, [1, 2])) // right({ dim: 2, data: [1, 2] })
+ */
+export const vector = <N>(dim: Dim<N>, xs: ArrayLike<number>, path = ''): E.Either<ShapeError, Vec<N>> => {
+  if (xs.length !== dim) return E.left(shapeError(`expected ${dim} entries, got ${xs.length}`, path))
+  const data = new Float64Array(dim)
+  for (let i = 0; i < dim; i++) {
+    const v = xs[i]
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      return E.left(shapeError(`expected a finite number, got ${String(v)}`, joinPath(path, i)))
+    }
+    data[i] = v
+  }
+  return E.right({ dim, data })
+}
+
+/**
+ * Builds a vector from data of unknown length and hands it to `k` with a fresh dimension.
+ *
+ * @example
+ * withVector([1, 2, 3], (v) => v.dim) // right(3)
+ */
+export const withVector = <R>(xs: ArrayLike<number>, k: <N>(v: Vec<N>) => R, path = ''): E.Either<ShapeError, R> =>
+  withDim(xs.length, <N>(n: Dim<N>) => E.map((v: Vec<N>) => k(v))(vector(n, xs, path)))
+
+/** Wraps a buffer without copying or checking. The caller gives up the buffer. */
+export const unsafeVec = <N>(dim: Dim<N>, data: Float64Array): Vec<N> => ({ dim, data })
+
+/** Wraps a buffer whose length gives the dimension. */
+export const fromBuffer = <N>(data: Float64Array): Vec<N> => ({ dim: unsafeDim<N>(data.length), data })
+
+/** The zero vector. */
+export const zeros = <N>(dim: Dim<N>): Vec<N> => ({ dim, data: new Float64Array(dim) })
+
+/** A vector of one value. */
+export const fill = <N>(dim: Dim<N>, value: number): Vec<N> => ({ dim, data: new Float64Array(dim).fill(value) })
+
+/** The i-th unit vector, scaled. */
+export const basis = <N>(dim: Dim<N>, i: number, scale = 1): Vec<N> => {
+  const data = new Float64Array(dim)
+  data[i] = scale
+  return { dim, data }
+}
+
+/** Builds a vector entry by entry. */
+export const generate = <N>(dim: Dim<N>, f: (i: number) => number): Vec<N> => {
+  const data = new Float64Array(dim)
+  for (let i = 0; i < dim; i++) data[i] = f(i)
+  return { dim, data }
+}
+
+// -------------------------------------------------------------------------------------
+// utils
+// -------------------------------------------------------------------------------------
+
+/** A plain array copy, for JSON. */
+export const toArray = <N>(v: Vec<N>): number[] => Array.from(v.data)
+
+/** True when `n` is a valid vector length. */
+export { isLength }
