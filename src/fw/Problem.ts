@@ -1,0 +1,55 @@
+/**
+ * The layer's problem: minimize ½ xᵀP x + qᵀx subject to x ∈ C(w, t), and the shapes of
+ * its derivatives.
+ *
+ * @since 0.1.0
+ */
+import type { Vec } from '../shapes/Vec.js'
+import type { Mat } from '../shapes/Mat.js'
+import type { LinearOperator } from '../core/LinearOperator.js'
+import type { Tan } from '../core/Tangent.js'
+
+/**
+ * The feasible sets:
+ * - `l1`: Σ|wᵢ xᵢ| ≤ t
+ * - `linf`: |xᵢ| ≤ t
+ * - `l2`: ‖x‖₂ ≤ t
+ * - `simplex`: xᵢ ≥ 0, Σ xᵢ = t
+ */
+export type SetKind = 'l1' | 'linf' | 'l2' | 'simplex'
+
+/** A problem as the user states it; `w` defaults to all ones and `set` to `l1`. */
+export interface Problem<N> {
+  readonly P: LinearOperator<N>
+  readonly q: Vec<N>
+  readonly t: number
+  readonly w?: Vec<N>
+  readonly set?: SetKind
+}
+
+/** The differentiable parameters (θ), with `w` resolved. */
+export interface Params<N> {
+  readonly P: LinearOperator<N>
+  readonly q: Vec<N>
+  readonly w: Vec<N>
+  readonly t: number
+}
+
+/** A tangent of the parameters: any subset of directions; a missing one is zero. */
+export interface ParamsTangent<N> {
+  readonly q?: Vec<N>
+  readonly w?: Vec<N>
+  readonly t?: number
+  readonly P?: Mat<N, N>
+}
+
+/** Gradients of ⟨cotangent, x⟩. `P` is present when P is dense. */
+export interface Gradients<N> {
+  readonly q: Vec<N>
+  readonly w: Vec<N>
+  readonly t: number
+  readonly P?: Mat<N, N>
+}
+
+/** The tangent type of `Params` in the `Diff` engine. */
+export type ParamsTan<N> = Tan<Params<N>>
