@@ -32,7 +32,7 @@ export interface LowRankOperator<N> {
   readonly U: Float64Array
 }
 
-/** Compressed sparse rows: row i holds `values[rowPtr[i] .. rowPtr[i+1])` at columns `colIdx[…]`. */
+/** Compressed sparse rows: row i holds `values[rowPtr[i] .. rowPtr[i+1])` at columns `colIdx[…]`; repeated (i, j) entries add up. */
 export interface CsrOperator<N> {
   readonly kind: 'csr'
   readonly dim: Dim<N>
@@ -224,7 +224,7 @@ export const columnInto = <N>(op: LinearOperator<N>, j: number, out: Float64Arra
   }
 }
 
-/** The diagonal entry P_jj. */
+/** The diagonal entry P_jj (for CSR, the sum of the stored (j, j) entries). */
 export const diagEntry = <N>(op: LinearOperator<N>, j: number): number => {
   switch (op.kind) {
     case 'dense':
@@ -235,8 +235,10 @@ export const diagEntry = <N>(op: LinearOperator<N>, j: number): number => {
       return s
     }
     case 'csr': {
-      for (let k = op.rowPtr[j]!; k < op.rowPtr[j + 1]!; k++) if (op.colIdx[k] === j) return op.values[k]!
-      return 0
+      // duplicate (j, j) entries add up, as they do in `applyInto`
+      let s = 0
+      for (let k = op.rowPtr[j]!; k < op.rowPtr[j + 1]!; k++) if (op.colIdx[k] === j) s += op.values[k]!
+      return s
     }
   }
 }
