@@ -83,7 +83,7 @@ export interface Face<N> {
   /** g = P x + q. */
   readonly gradient: Vec<N>
   /**
-   * The relative stationarity residual on the face, ‖g_F + λ a‖ / max(‖g‖, 1e-300)
+   * The relative stationarity residual on the face, ‖g_F + λ a‖ / (‖P x‖ + ‖q‖)
    * (a = σ⊙w_S for l1, 1 for the simplex, x for l2, no term when not binding): about
    * machine precision at an exact optimum with a correctly identified face.
    */
@@ -152,9 +152,10 @@ export const identifyFace = <N>(set: SetKind, params: Params<N>, x: Vec<N>, opti
   const support = set === 'simplex' ? indices(n, (i) => xs[i]! > thr && xs[i]! > 0) : indices(n, (i) => Math.abs(xs[i]!) > thr)
   const signs = new Float64Array(n)
   const mult = new Float64Array(n)
-  let gnorm = 0
-  for (let i = 0; i < n; i++) gnorm += g[i]! ** 2
-  gnorm = Math.max(Math.sqrt(gnorm), 1e-300)
+  // the scale of the terms that cancel in g = P x + q at an interior optimum
+  let pxs = 0, qs = 0
+  for (let i = 0; i < n; i++) { const qi = params.q.data[i]!; qs += qi * qi; pxs += (g[i]! - qi) ** 2 }
+  const gscale = Math.max(Math.sqrt(pxs) + Math.sqrt(qs), 1e-300)
 
   const make = (f: Omit<Face<N>, 'set' | 'dim' | 'support' | 'signs' | 'multipliers' | 'gradient' | 'matvecs'>): Face<N> => ({
     set,
@@ -169,7 +170,7 @@ export const identifyFace = <N>(set: SetKind, params: Params<N>, x: Vec<N>, opti
   const residualOf = (free: Int32Array, a: (i: number) => number, lambda: number): number => {
     let s = 0
     for (const i of free) s += (g[i]! + lambda * a(i)) ** 2
-    return Math.sqrt(s) / gnorm
+    return Math.sqrt(s) / gscale
   }
 
   switch (set) {
