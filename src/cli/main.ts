@@ -1,0 +1,200 @@
+#!/usr/bin/env node
+/**
+ * `dfw`, the command-line tool: a thin shell over `src/cli/solve.ts` (argument parsing,
+ * reading the input, writing, exit codes). Nothing escapes as a stack trace: every failure
+ * becomes one JSON line `{"error":{"message":"…","path":"…"}}` on standard error and exit 2.
+ *
+ * Commands:
+ * - `dfw solve [FILE|-]`: one problem or a batch, from FILE or standard input.
+ * - `dfw demo [ARGS…]`: runs the paper's experiment, `examples/paper-experiment.ts`
+ *   (the compiled `dist/examples/paper-experiment.js` when a build provides it, else the
+ *   source through the package's `tsx`).
+ * - `dfw --help`, `dfw --version`.
+ *
+ * @since 0.1.0
+ */
+import { readFileSync, existsSync, realpathSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { errorLine, loadLayer, messageOf, runText, type Outcome } from './solve.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/**
+ * What one command does before the process writes it out.
+ *
+ * @example
+ * await run(['--version']) // { code: 0, stdout: '0.1.0\n', stderr: '' }
+ */
+export interface CommandOutcome {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** The package root: two levels above this file, in `src/cli` and in `dist/cli` alike. */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+
+/**
+ * The usage text of `dfw --help`.
+ *
+ * @example
+ * console.log(USAGE)
+ */
+export const USAGE = `dfw: differentiable Frank-Wolfe layers from the command line
+
+Usage:
+  dfw solve [FILE|-]   solve one JSON problem, or a batch {"problems": [...]}, from FILE
+                       or standard input ("-" or no FILE); writes one JSON result
+  dfw demo [ARGS...]   run the paper's experiment (examples/paper-experiment.ts)
+  dfw --help           this text
+  dfw --version        the package version
+
+Problem (see CONTRACT.md):
+  { "P": number[][] | { "diag": number[], "U"?: number[][] }
+       | { "csr": { "n", "rowPtr", "colIdx", "values" } },
+    "q": number[], "t": number > 0, "w"?: number[] > 0,
+    "set"?: "l1" | "linf" | "l2" | "simplex",
+    "options"?: { "schedule"?, "backward"?, "maxIterations"?, "tolerance"?,
+                  "lipschitz"?, "beta0"? },
+    "cotangent"?: number[], "tangent"?: { "q"?, "w"?, "t"?, "P"? } }
+
+Example:
+  echo '{"P":[[2,0],[0,1]],"q":[-1,1],"t":1,"cotangent":[1,0]}' | dfw solve -
+  -> {"x":[...],"objective":...,"gap":...,"iterations":...,"status":"converged",
+      "timings":{"forwardMs":...,"backwardMs":...},"vjp":{"q":[...],"w":[...],"t":...}}
+
+Exit codes:
+  0  every problem solved
+  2  invalid input (nothing on stdout; one line {"error":{"message","path"}} on stderr)
+  3  some entries of a batch failed (each is {"error":{"message","path"}})
+`
+
+// -------------------------------------------------------------------------------------
+// commands
+// -------------------------------------------------------------------------------------
+
+const failure = (message: string, path = ''): CommandOutcome => ({ code: 2, stdout: '', stderr: `${errorLine({ message, path })}\n` })
+
+const readStdin = async (): Promise<string> => {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer))
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+const readInput = async (file: string): Promise<{ readonly text: string } | { readonly error: CommandOutcome }> => {
+  try {
+    return { text: file === '-' ? await readStdin() : readFileSync(file, 'utf8') }
+  } catch (e) {
+    const code = (e as { code?: unknown } | null)?.code
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : messageOf(e)
+    return { error: failure(file === '-' ? `cannot read standard input: ${why}` : `cannot read the file ${JSON.stringify(file)}: ${why}`) }
+  }
+}
+
+const solve = async (args: readonly string[]): Promise<CommandOutcome> => {
+  if (args.length > 1) return failure(`dfw solve takes one FILE or "-", got ${args.length} arguments; see dfw --help`)
+  const input = await readInput(args[0] ?? '-')
+  if ('error' in input) return input.error
+  const layer = await loadLayer()
+  const out: Outcome = runText(input.text, layer)
+  return out
+}
+
+const version = (): CommandOutcome => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version?: unknown }
+  return { code: 0, stdout: `${String(pkg.version)}\n`, stderr: '' }
+}
+
+/**
+ * Runs the demo in a child process with the terminal attached; returns its exit code.
+ * Prefers the compiled `dist/examples/paper-experiment.js`, else runs the TypeScript
+ * source with the package's `tsx` (a development dependency).
+ */
+const demo = (args: readonly string[]): CommandOutcome => {
+  const compiled = join(ROOT, 'dist', 'examples', 'paper-experiment.js')
+  const source = join(ROOT, 'examples', 'paper-experiment.ts')
+  let argv: string[]
+  if (existsSync(compiled)) argv = [compiled, ...args]
+  else if (existsSync(source)) {
+    let tsx: string
+    try {
+      tsx = createRequire(import.meta.url).resolve('tsx/cli')
+    } catch {
+      return failure('the demo needs tsx to run examples/paper-experiment.ts (npm install, or build the examples)')
+    }
+    argv = [tsx, source, ...args]
+  } else return failure('the demo is missing: neither dist/examples/paper-experiment.js nor examples/paper-experiment.ts exists')
+  const r = spawnSync(process.execPath, argv, { stdio: 'inherit', cwd: ROOT })
+  if (r.error !== undefined) return failure(`cannot start the demo: ${messageOf(r.error)}`)
+  return { code: r.status ?? 1, stdout: '', stderr: '' }
+}
+
+/**
+ * Runs `dfw` on its arguments (without `node` and the script) and says what to write and
+ * which exit code to use. Never throws.
+ *
+ * @example
+ * await run(['solve', 'missing.json']) // { code: 2, stdout: '', stderr: '{"error":{"message":"cannot read the file \"missing.json\": no such file","path":""}}\n' }
+ */
+export const run = async (argv: readonly string[]): Promise<CommandOutcome> => {
+  try {
+    const [cmd, ...rest] = argv
+    switch (cmd) {
+      case '--help': case '-h': case 'help':
+        return { code: 0, stdout: USAGE, stderr: '' }
+      case '--version': case '-v': case 'version':
+        return version()
+      case 'solve':
+        return await solve(rest)
+      case 'demo':
+        return demo(rest)
+      case undefined:
+        return failure('no command given; try dfw --help')
+      default:
+        return failure(`unknown command ${JSON.stringify(cmd)}; try dfw --help`)
+    }
+  } catch (e) {
+    return failure(`unexpected failure: ${messageOf(e)}`)
+  }
+}
+
+// -------------------------------------------------------------------------------------
+// the process
+// -------------------------------------------------------------------------------------
+
+let reported = false
+const crash = (e: unknown): void => {
+  if (!reported) {
+    reported = true
+    try { process.stderr.write(`${errorLine({ message: `unexpected failure: ${messageOf(e)}`, path: '' })}\n`) } catch { /* nothing left to do */ }
+  }
+  process.exitCode = 2
+}
+
+const isMain = (): boolean => {
+  try {
+    const script = process.argv[1]
+    if (script === undefined) return false
+    const self = realpathSync(fileURLToPath(import.meta.url))
+    const real = existsSync(script) ? realpathSync(script) : script
+    return real === self || real.replace(/\.[cm]?[jt]s$/, '') === self.replace(/\.[cm]?[jt]s$/, '')
+  } catch {
+    return false
+  }
+}
+
+if (isMain()) {
+  process.on('uncaughtException', crash)
+  process.on('unhandledRejection', crash)
+  process.stdout.on('error', () => { /* a closed pipe (EPIPE): the reader is gone */ })
+  void run(process.argv.slice(2)).then((out) => {
+    if (out.stdout !== '') process.stdout.write(out.stdout)
+    if (out.stderr !== '') process.stderr.write(out.stderr)
+    process.exitCode = out.code
+  }, crash)
+}

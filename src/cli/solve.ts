@@ -1,0 +1,328 @@
+/**
+ * The logic of `dfw solve`, kept apart from the process so tests can run it in-process:
+ * parse → decode → solve → encode for one problem, batch isolation, and the outcome (exit
+ * code, standard output, standard error) of a whole input text.
+ *
+ * Conventions (documented choices, see the README's CLI section):
+ * - A path always points into the input document. For a batch, an entry's path starts at
+ *   the entry: `problems[2].P[3][1]`, `problems[2].options.foo`, and `problems[2]` for an
+ *   entry that is valid but fails in the solver.
+ * - A single problem that the solver fails on (an exception, or a non-finite number in
+ *   the result) exits 2 like invalid input, with path `""`.
+ * - Standard output gets the JSON and a newline; standard error one line and a newline.
+ *
+ * @since 0.1.0
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import type { Vec } from '../shapes/Vec.js'
+import type { Mat } from '../shapes/Mat.js'
+import type { Gradients, ParamsTangent, Problem } from '../fw/Problem.js'
+import {
+  type DecodeError,
+  type DecodedOptions,
+  type DecodedProblem,
+  batchCodec,
+  decodeProblem,
+  decodeWith
+} from '../shapes/codecs.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/**
+ * What the CLI needs from a solved problem: the `LayerResult<N>` of `src/fw/Layer.ts`.
+ *
+ * @example
+ * const r: LayerResultLike<N> = dfwLayer()(problem)
+ */
+export interface LayerResultLike<N> {
+  readonly x: Vec<N>
+  readonly objective: number
+  readonly gap: number
+  readonly iterations: number
+  readonly status: 'converged' | 'maxIterations'
+  readonly vjp: (cotangent: Vec<N>) => Gradients<N>
+  readonly jvp: (tangent: ParamsTangent<N>) => Vec<N>
+}
+
+/**
+ * The solver the CLI runs: `dfwLayer` of `src/fw/Layer.ts` has this type.
+ *
+ * @example
+ * const layer: LayerFactory = dfwLayer
+ */
+export type LayerFactory = (options?: DecodedOptions) => <N>(problem: Problem<N>) => LayerResultLike<N>
+
+/**
+ * One result of `dfw solve`, as the CONTRACT writes it.
+ *
+ * @example
+ * const r: ResultJson = { x: [0], objective: 0, gap: 0, iterations: 1, status: 'converged', timings: { forwardMs: 0.1 } }
+ */
+export interface ResultJson {
+  readonly x: number[]
+  readonly objective: number
+  readonly gap: number
+  readonly iterations: number
+  readonly status: 'converged' | 'maxIterations'
+  readonly timings: { readonly forwardMs: number; readonly backwardMs?: number; readonly jvpMs?: number }
+  readonly vjp?: { readonly q: number[]; readonly w: number[]; readonly t: number; readonly P?: number[][] }
+  readonly jvp?: { readonly x: number[] }
+}
+
+/**
+ * A failed batch entry.
+ *
+ * @example
+ * const e: ErrorEntry = { error: { message: 'expected 3 entries, got 2', path: 'problems[1].q' } }
+ */
+export interface ErrorEntry {
+  readonly error: DecodeError
+}
+
+/**
+ * A batch entry: a result or an error.
+ *
+ * @example
+ * const es: Entry[] = [result, { error }]
+ */
+export type Entry = ResultJson | ErrorEntry
+
+/**
+ * What the process does: its exit code and what it writes.
+ *
+ * @example
+ * runText('{', layer) // { code: 2, stdout: '', stderr: '{"error":{"message":"input is not JSON: …","path":""}}\n' }
+ */
+export interface Outcome {
+  readonly code: 0 | 2 | 3
+  readonly stdout: string
+  readonly stderr: string
+}
+
+// -------------------------------------------------------------------------------------
+// utils
+// -------------------------------------------------------------------------------------
+
+const MAX_MESSAGE = 500
+
+/** A failure inside the solve step, with a message fit for users. */
+class SolveFailure extends Error {}
+
+/**
+ * The message of anything thrown, without a stack, shortened to a line.
+ *
+ * @example
+ * messageOf(new RangeError('bad')) // 'RangeError: bad'
+ */
+export const messageOf = (e: unknown): string => {
+  let m: string
+  try {
+    m = e instanceof Error ? (e.name && e.name !== 'Error' ? `${e.name}: ${e.message}` : e.message) : String(e)
+  } catch {
+    m = 'unknown error'
+  }
+  m = m.replace(/\s+/g, ' ').trim()
+  return m.length > MAX_MESSAGE ? `${m.slice(0, MAX_MESSAGE - 1)}…` : m === '' ? 'unknown error' : m
+}
+
+/**
+ * The single standard-error line of a failure (without the newline).
+ *
+ * @example
+ * errorLine({ message: 'bad', path: 't' }) // '{"error":{"message":"bad","path":"t"}}'
+ */
+export const errorLine = (e: DecodeError): string => JSON.stringify({ error: { message: e.message, path: e.path } })
+
+/**
+ * Parses input text as JSON. A failure has path `""`.
+ *
+ * @example
+ * parseJson('{"a":1}') // right({ a: 1 })
+ * parseJson('nope')    // left({ message: 'input is not JSON: …', path: '' })
+ */
+export const parseJson = (text: string): E.Either<DecodeError, unknown> => {
+  try {
+    return E.right(JSON.parse(text) as unknown)
+  } catch (e) {
+    return E.left({ message: `input is not JSON: ${messageOf(e instanceof Error ? e.message : e)}`, path: '' })
+  }
+}
+
+const finite = (x: unknown, what: string): number => {
+  if (typeof x !== 'number' || !Number.isFinite(x)) throw new SolveFailure(`the solver returned a non-finite value for ${what} (${String(x)})`)
+  return x
+}
+
+const vecOut = <N>(v: Vec<N> | undefined, n: number, what: string): number[] => {
+  const data = v?.data
+  if (!(data instanceof Float64Array) || data.length !== n) {
+    throw new SolveFailure(`the solver returned ${what} with ${data === undefined ? 'no' : data.length} entries, expected ${n}`)
+  }
+  for (let i = 0; i < n; i++) if (!Number.isFinite(data[i]!)) throw new SolveFailure(`the solver returned a non-finite value at ${what}[${i}] (${String(data[i])})`)
+  return Array.from(data)
+}
+
+const matOut = <N>(m: Mat<N, N>, n: number, what: string): number[][] => {
+  const flat = vecOut({ dim: m.rows, data: m.data } as unknown as Vec<N>, n * n, what)
+  const rows: number[][] = []
+  for (let i = 0; i < n; i++) rows.push(flat.slice(i * n, (i + 1) * n))
+  return rows
+}
+
+// -------------------------------------------------------------------------------------
+// solving
+// -------------------------------------------------------------------------------------
+
+/**
+ * Solves one decoded problem and writes its result: forward pass, then the VJP when a
+ * cotangent is given, the JVP when a tangent is given. Throws on a solver failure or a
+ * non-finite number anywhere in the result (callers catch; see {@link solveOne}).
+ *
+ * @example
+ * decodeProblem(json).right((p) => solveDecoded(p, dfwLayer)) // ResultJson
+ */
+export const solveDecoded = <N>(p: DecodedProblem<N>, layer: LayerFactory): ResultJson => {
+  const n = p.n as number
+  const problem: Problem<N> = { P: p.P, q: p.q, t: p.t, w: p.w, set: p.set }
+  const t0 = performance.now()
+  const res = layer(p.options)(problem)
+  const forwardMs = performance.now() - t0
+  const x = vecOut(res.x, n, 'x')
+  const objective = finite(res.objective, 'objective')
+  const gap = finite(res.gap, 'gap')
+  const iterations = finite(res.iterations, 'iterations')
+  const status = res.status
+  if (status !== 'converged' && status !== 'maxIterations') throw new SolveFailure(`the solver returned an unknown status ${JSON.stringify(String(status))}`)
+  let vjp: ResultJson['vjp'] | undefined, backwardMs: number | undefined
+  if (p.cotangent !== undefined) {
+    const t1 = performance.now()
+    const g = res.vjp(p.cotangent)
+    backwardMs = performance.now() - t1
+    const q = vecOut(g.q, n, 'vjp.q'), w = vecOut(g.w, n, 'vjp.w'), tg = finite(g.t, 'vjp.t')
+    vjp = p.P.kind === 'dense' && g.P !== undefined ? { q, w, t: tg, P: matOut(g.P, n, 'vjp.P') } : { q, w, t: tg }
+  }
+  let jvp: ResultJson['jvp'] | undefined, jvpMs: number | undefined
+  if (p.tangent !== undefined) {
+    const t2 = performance.now()
+    const dx = res.jvp(p.tangent)
+    jvpMs = performance.now() - t2
+    jvp = { x: vecOut(dx, n, 'jvp.x') }
+  }
+  return {
+    x, objective, gap, iterations, status,
+    timings: {
+      forwardMs,
+      ...(backwardMs === undefined ? {} : { backwardMs }),
+      ...(jvpMs === undefined ? {} : { jvpMs })
+    },
+    ...(vjp === undefined ? {} : { vjp }),
+    ...(jvp === undefined ? {} : { jvp })
+  }
+}
+
+/**
+ * Decodes and solves one problem. Never throws: invalid input is a `DecodeError` with
+ * the path of the bad value under `prefix`; a solver failure is one with path `prefix`.
+ * `layer` undefined means the solver is not built yet (an error, not a crash).
+ *
+ * @example
+ * solveOne({ P: [[2]], q: [1], t: 1 }, dfwLayer)          // right(ResultJson)
+ * solveOne({ P: [[2]], q: [1], t: 1 }, dfwLayer, 'problems[0]') // same, errors under problems[0]
+ */
+export const solveOne = (u: unknown, layer: LayerFactory | undefined, prefix = ''): E.Either<DecodeError, ResultJson> => {
+  try {
+    const decoded = decodeProblem(u, prefix)
+    if (E.isLeft(decoded)) return decoded
+    if (layer === undefined) return E.left({ message: 'the solver is not available in this build (src/fw/Layer.ts is missing)', path: prefix })
+    return E.right(decoded.right((p) => solveDecoded(p, layer)))
+  } catch (e) {
+    const message = e instanceof SolveFailure ? e.message : `the solver failed: ${messageOf(e)}`
+    return E.left({ message, path: prefix })
+  }
+}
+
+/**
+ * Solves every entry of a batch on its own: a bad or failing entry becomes
+ * `{ error: { message, path } }` with its path under `problems[i]`, and the rest are
+ * computed all the same.
+ *
+ * @example
+ * solveBatch([good, {}], dfwLayer) // { results: [ResultJson, { error: … path: 'problems[1].P' }], failed: 1 }
+ */
+export const solveBatch = (problems: readonly unknown[], layer: LayerFactory | undefined): { readonly results: Entry[]; readonly failed: number } => {
+  const results: Entry[] = []
+  let failed = 0
+  for (let i = 0; i < problems.length; i++) {
+    const r = solveOne(problems[i], layer, `problems[${i}]`)
+    if (E.isLeft(r)) { failed++; results.push({ error: r.left }) } else results.push(r.right)
+  }
+  return { results, failed }
+}
+
+const fail = (e: DecodeError): Outcome => ({ code: 2, stdout: '', stderr: `${errorLine(e)}\n` })
+
+const stringify = (value: unknown): E.Either<DecodeError, string> => {
+  try {
+    return E.right(`${JSON.stringify(value)}\n`)
+  } catch (e) {
+    return E.left({ message: `cannot write the result: ${messageOf(e)}`, path: '' })
+  }
+}
+
+/**
+ * The outcome of `dfw solve` on parsed input: a batch when the input is an object with a
+ * `problems` key, else one problem. Exit 0 when all is well, 2 for invalid input (or a
+ * single problem the solver fails on), 3 when some batch entries failed.
+ *
+ * @example
+ * runDocument({ problems: [good, bad] }, dfwLayer).code // 3
+ */
+export const runDocument = (u: unknown, layer: LayerFactory | undefined): Outcome => {
+  try {
+    if (typeof u === 'object' && u !== null && !Array.isArray(u) && Object.prototype.hasOwnProperty.call(u, 'problems')) {
+      const batch = decodeWith(batchCodec)(u)
+      if (E.isLeft(batch)) return fail(batch.left)
+      const { results, failed } = solveBatch(batch.right.problems, layer)
+      const out = stringify({ results })
+      return E.isLeft(out) ? fail(out.left) : { code: failed > 0 ? 3 : 0, stdout: out.right, stderr: '' }
+    }
+    const r = solveOne(u, layer)
+    if (E.isLeft(r)) return fail(r.left)
+    const out = stringify(r.right)
+    return E.isLeft(out) ? fail(out.left) : { code: 0, stdout: out.right, stderr: '' }
+  } catch (e) {
+    return fail({ message: `unexpected failure: ${messageOf(e)}`, path: '' })
+  }
+}
+
+/**
+ * The outcome of `dfw solve` on input text.
+ *
+ * @example
+ * runText('{"P":[[2]],"q":[1],"t":0}', dfwLayer) // { code: 2, stdout: '', stderr: '{"error":{…,"path":"t"}}\n' }
+ */
+export const runText = (text: string, layer: LayerFactory | undefined): Outcome => {
+  const u = parseJson(text)
+  return E.isLeft(u) ? fail(u.left) : runDocument(u.right, layer)
+}
+
+/**
+ * Loads `dfwLayer` from `src/fw/Layer.ts` (`dist/fw/Layer.js` once built), or `undefined`
+ * when that module does not exist or does not export it.
+ *
+ * @example
+ * const layer = await loadLayer(); if (layer === undefined) console.log('no solver yet')
+ */
+export const loadLayer = async (): Promise<LayerFactory | undefined> => {
+  const spec: string = '../fw/Layer.js'
+  try {
+    const m = (await import(spec)) as { dfwLayer?: unknown }
+    return typeof m.dfwLayer === 'function' ? (m.dfwLayer as LayerFactory) : undefined
+  } catch (e) {
+    const code = (e as { code?: unknown } | null)?.code
+    if (code === 'ERR_MODULE_NOT_FOUND') return undefined
+    throw e
+  }
+}
