@@ -35,6 +35,8 @@ const parts2 = (t: unknown): readonly [unknown, unknown] =>
   t === Zero ? [Zero, Zero] : (t as readonly [unknown, unknown])
 const field = (t: unknown, k: PropertyKey): unknown =>
   t === Zero ? Zero : ((t as Record<PropertyKey, unknown>)[k] ?? Zero)
+/** A pair of tangents, or the symbolic zero when both are zero. */
+const pair2 = <T>(a: unknown, b: unknown): Tan<T> => (a === Zero && b === Zero ? Zero : ([a, b] as unknown as Tan<T>))
 
 // -------------------------------------------------------------------------------------
 // constructors
@@ -134,8 +136,9 @@ export const fanout = <A, B, C>(f: Diff<A, B>, g: Diff<A, C>): Diff<A, readonly 
   return [
     [b, c],
     {
-      fwd: (da) => [lf.fwd(da), lg.fwd(da)] as unknown as Tan<readonly [B, C]>,
+      fwd: (da) => (da === Zero ? Zero : pair2<readonly [B, C]>(lf.fwd(da), lg.fwd(da))),
       bwd: (d) => {
+        if (d === Zero) return Zero
         const [db, dc] = parts2(d)
         return addT(lf.bwd(db as Tan<B>), lg.bwd(dc as Tan<C>))
       }
@@ -156,12 +159,14 @@ export const par = <A, B, C, D>(f: Diff<A, B>, g: Diff<C, D>): Diff<readonly [A,
     [b, d],
     {
       fwd: (t) => {
+        if (t === Zero) return Zero
         const [da, dc] = parts2(t)
-        return [lf.fwd(da as Tan<A>), lg.fwd(dc as Tan<C>)] as unknown as Tan<readonly [B, D]>
+        return pair2<readonly [B, D]>(lf.fwd(da as Tan<A>), lg.fwd(dc as Tan<C>))
       },
       bwd: (t) => {
+        if (t === Zero) return Zero
         const [db, dd] = parts2(t)
-        return [lf.bwd(db as Tan<B>), lg.bwd(dd as Tan<D>)] as unknown as Tan<readonly [A, C]>
+        return pair2<readonly [A, C]>(lf.bwd(db as Tan<B>), lg.bwd(dd as Tan<D>))
       }
     }
   ]
