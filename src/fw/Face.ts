@@ -57,7 +57,14 @@ import type { Params, SetKind } from './Problem.js'
  */
 export type FaceConstraint = 'none' | 'linear' | 'sphere' | 'point'
 
-/** The active face at x, and the multiplier(s) of its constraints. */
+/**
+ * The active face at x, and the multiplier(s) of its constraints.
+ *
+ * @example
+ * const f = identifyFace('linf', params, x)
+ * f.fixed                 // the coordinates at ±t
+ * f.multipliers.data[i]   // μᵢ = −σᵢ gᵢ ≥ 0 for i in f.fixed
+ */
 export interface Face<N> {
   readonly set: SetKind
   readonly dim: Dim<N>
@@ -92,7 +99,12 @@ export interface Face<N> {
   readonly matvecs: number
 }
 
-/** Options of {@link identifyFace}. */
+/**
+ * Options of {@link identifyFace}.
+ *
+ * @example
+ * identifyFace('l1', params, x, { supportTol: 1e-7, gradient: g })
+ */
 export interface FaceOptions<N> {
   /** Support threshold relative to ‖x‖∞ (default 1e-9). */
   readonly supportTol?: number

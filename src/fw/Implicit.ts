@@ -73,7 +73,12 @@ import { type Face, type FaceOptions, identifyFace } from './Face.js'
 /** Why a conjugate-gradient solve stopped. */
 export type CgStop = 'converged' | 'maxIterations' | 'curvature' | 'empty'
 
-/** The cost and accuracy of one solve. */
+/**
+ * The cost and accuracy of one solve.
+ *
+ * @example
+ * implicitDerivative('l1', params, x).vjpWithStats(ct).stats.matvecs // e.g. 22 at n = 300
+ */
 export interface SolveStats {
   /** P products (CG iterations plus right-hand-side products). */
   readonly matvecs: number
@@ -93,7 +98,12 @@ export interface ImplicitStats {
   readonly solves: number
 }
 
-/** Options of {@link implicitDerivative}. */
+/**
+ * Options of {@link implicitDerivative}.
+ *
+ * @example
+ * implicitDerivative('l2', params, x, { tol: 1e-10, maxIterations: 50 })
+ */
 export interface ImplicitOptions<N> extends FaceOptions<N> {
   /** CG relative tolerance on the projected residual (default 1e-12). */
   readonly tol?: number
@@ -106,7 +116,14 @@ export interface ImplicitOptions<N> extends FaceOptions<N> {
 /** A tangent of the parameters: the plain record, or the engine's `Tan<Params<N>>`. */
 export type ImplicitTangent<N> = ParamsTangent<N> | Tan<Params<N>>
 
-/** The implicit derivative at one point. */
+/**
+ * The implicit derivative at one point.
+ *
+ * @example
+ * const d = implicitDerivative('simplex', params, x)
+ * d.jvp({ q: dq })        // dx for a change dq
+ * d.vjp(ct).t             // ⟨ct, ∂x/∂t⟩
+ */
 export interface ImplicitDerivative<N> {
   readonly face: Face<N>
   /** dx for a parameter tangent (missing or `Zero` fields are zero). */
@@ -127,7 +144,8 @@ export interface ImplicitDerivative<N> {
 // internals: the face operator and projected CG
 // -------------------------------------------------------------------------------------
 
-interface FaceSystem {
+/** @internal The face operator for projected CG (shared with Polish.ts). */
+export interface FaceSystem {
   readonly m: number
   /** The constraint normal on F, or undefined. */
   readonly a: Float64Array | undefined
@@ -136,7 +154,7 @@ interface FaceSystem {
   readonly H: (p: Float64Array, out: Float64Array) => void
 }
 
-interface CgResult {
+export interface CgResult {
   readonly z: Float64Array
   /** The unprojected residual b − H z. */
   readonly r: Float64Array
@@ -159,7 +177,7 @@ const projectInto = (sys: FaceSystem, r: Float64Array, out: Float64Array): void 
 }
 
 /** Projected CG for Π H Π z = Π b, z ∈ null(aᵀ), from z = 0. */
-const pcg = (sys: FaceSystem, b: Float64Array, tol: number, maxIt: number): CgResult => {
+export const pcg = (sys: FaceSystem, b: Float64Array, tol: number, maxIt: number): CgResult => {
   const m = sys.m
   const z = new Float64Array(m)
   const r = Float64Array.from(b)
