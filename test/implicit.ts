@@ -15,6 +15,7 @@ import { paperProblem } from '../src/fw/Generators.js'
 import type { Params, ParamsTangent, SetKind } from '../src/fw/Problem.js'
 import { identifyFace } from '../src/fw/Face.js'
 import { implicitDerivative } from '../src/fw/Implicit.js'
+import { kktDerivative, solveExact } from '../src/fw/exact/index.js'
 
 type N = 'n'
 const vec = (data: Float64Array): Vec<N> => ({ dim: unsafeDim<N>(data.length), data })
@@ -442,6 +443,27 @@ t.test('linear.bwd returns q, w, t and a dense P cotangent; fwd is jvp', (t) => 
   const f = D.linear.fwd(v)
   t.not(f, Zero)
   t.same(Array.from((f as Vec<N>).data), Array.from(D.jvp(v).data))
+  t.end()
+})
+
+t.test('at n = 60, the matrix-free derivative agrees with src/fw/exact (solveExact + dense kktDerivative)', (t) => {
+  for (const c of CASES) {
+    const d = problem(c.set, 60, 13, c.ratio)
+    const p = params(d)
+    const sol = solveExact(c.set, p)
+    const E = kktDerivative(c.set, p, sol)
+    const D = implicitDerivative(c.set, p, sol.x)
+    const n = d.q.length, r = rng(14)
+    const v = tangentOf(n, { dq: randn(r, n), dw: randn(r, n), dt: 0.5, dP: randSym(r, n) })
+    t.ok(relErr(D.jvp(v).data, E.jvp(v).data) < 1e-9, `${c.label}: jvp`)
+    const u = vec(randn(r, n))
+    const a = D.vjp(u), b = E.vjp(u)
+    const s = norm(b.q.data)
+    t.ok(relErr(a.q.data, b.q.data) < 1e-9, `${c.label}: vjp q`)
+    t.ok(norm(diff(a.w.data, b.w.data)) <= 1e-9 * s, `${c.label}: vjp w`)
+    t.ok(Math.abs(a.t - b.t) <= 1e-9 * Math.max(s, Math.abs(b.t)), `${c.label}: vjp t ${a.t} vs ${b.t}`)
+    t.ok(a.P !== undefined && norm(diff(a.P.data, b.P.data)) <= 1e-9 * norm(b.P.data), `${c.label}: vjp P`)
+  }
   t.end()
 })
 
