@@ -419,3 +419,13 @@ export const withInit = <P, S>(init: Diff<P, S>): Diff<P, readonly [P, S]> => fa
 export type { Tan } from './Tangent.js'
 
 
+
+/**
+ * Branching: `pred` picks `f` or `g` at the point (the branch choice is not
+ * differentiated), as JAX's `cond`.
+ *
+ * @example
+ * cond((s: number) => s > 0, Prim.sneg(), id())
+ */
+export const cond = <A, B>(pred: (a: A) => boolean, f: Diff<A, B>, g: Diff<A, B>): Diff<A, B> => (a) =>
+  pred(a) ? f(a) : g(a)

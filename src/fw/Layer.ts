@@ -1,0 +1,212 @@
+/**
+ * The differentiable Frank-Wolfe layer: `dfwLayer(options)(problem)` solves
+ * min ½ xᵀP x + qᵀx over the set and returns x with its certificate and its derivatives
+ * in θ = (q, w, t, P), both reverse (`vjp`) and forward (`jvp`).
+ *
+ * - `backward: "unrolled"` differentiates the fold of steps that actually ran (the
+ *   paper's method): the derivatives are the `Diff` transforms of the fold.
+ * - `backward: "implicit"` differentiates the solution map on the active face (see
+ *   `Implicit.ts`), entering through the engine's custom-derivative hook.
+ *
+ * @since 0.1.0
+ */
+import type { Vec } from '../shapes/Vec.js'
+import type { Mat } from '../shapes/Mat.js'
+import * as D from '../core/Diff.js'
+import type { Diff, Linear } from '../core/Diff.js'
+import { type Tan, Zero } from '../core/Tangent.js'
+import { applyInto } from '../core/LinearOperator.js'
+import { powerIteration } from '../core/PowerIteration.js'
+import type { Gradients, Params, ParamsTangent, Problem, SetKind } from './Problem.js'
+import { type FwState, fwStep, initialState } from './Step.js'
+import { type Schedule, type ScheduleName, paperSchedule, defaultSchedule } from './Schedule.js'
+import { fwGap } from './Oracle.js'
+import { validateProblem } from './Validate.js'
+import { implicitDerivative } from './Implicit.js'
+import { polish } from './Polish.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/** How derivatives are taken. */
+export type BackwardMode = 'unrolled' | 'implicit'
+
+/** The layer's options; every field is optional. */
+export interface LayerOptions {
+  /** `"paper"` (PAPER.md's recipe) or `"default"` (the project's). Default `"default"`. */
+  readonly schedule?: ScheduleName
+  /** `"unrolled"` or `"implicit"`. Default `"implicit"`. */
+  readonly backward?: BackwardMode
+  /** The cap on steps (paper 1000, default 5000). */
+  readonly maxIterations?: number
+  /** The stop test's tolerance (paper: relative change 1e-4; default: gap ≤ tol·|f|, 1e-9). 0 runs exactly maxIterations steps. */
+  readonly tolerance?: number
+  /** L for the paper's short step; skips power iteration. */
+  readonly lipschitz?: number
+  /** The paper's initial temperature β₀ (1). */
+  readonly beta0?: number
+  /** Unrolled reverse mode: keep every c-th state and recompute (memory O((K/c + c)n)). */
+  readonly checkpoint?: number
+}
+
+/** Why the solver stopped. */
+export type Status = 'converged' | 'maxIterations'
+
+/** The layer's output for one problem. */
+export interface LayerResult<N> {
+  readonly x: Vec<N>
+  /** ½ xᵀP x + qᵀx at the returned x. */
+  readonly objective: number
+  /** The exact-oracle Frank-Wolfe gap at the returned x (an upper bound on objective − f*). */
+  readonly gap: number
+  readonly iterations: number
+  readonly status: Status
+  /** Gradients of ⟨cotangent, x⟩ in q, w, t and (dense) P. */
+  readonly vjp: (cotangent: Vec<N>) => Gradients<N>
+  /** The directional derivative of x along a tangent of (q, w, t, P). */
+  readonly jvp: (tangent: ParamsTangent<N>) => Vec<N>
+  /** The differentiable map θ ↦ x at this point, for composing with other maps. */
+  readonly linear: Linear<Params<N>, Vec<N>>
+}
+
+/** A problem the layer refuses, with the path of the bad value. */
+export class LayerError extends Error {
+  constructor(message: string, readonly path: string) {
+    super(message)
+    this.name = 'LayerError'
+  }
+}
+
+// -------------------------------------------------------------------------------------
+// the layer
+// -------------------------------------------------------------------------------------
+
+/** Resolves the options into a schedule for one problem. */
+export const resolveSchedule = <N>(set: SetKind, theta: Params<N>, options: LayerOptions): Schedule => {
+  const common = {
+    ...(options.tolerance !== undefined ? { tolerance: options.tolerance } : {}),
+    ...(options.maxIterations !== undefined ? { maxIterations: options.maxIterations } : {})
+  }
+  if ((options.schedule ?? 'default') === 'paper') {
+    const lipschitz = options.lipschitz ?? powerIteration(theta.P).value
+    return paperSchedule(set, { ...common, lipschitz, ...(options.beta0 !== undefined ? { beta0: options.beta0 } : {}) })
+  }
+  return defaultSchedule(set, { ...common, ...(options.lipschitz !== undefined ? { lipschitz: options.lipschitz } : {}) })
+}
+
+/**
+ * The solver as a differentiable map θ ↦ final state: the initial state, then the
+ * early-stopping fold of the schedule's step.
+ *
+ * @example
+ * const [state, lin] = solver<N>('l1', schedule)(theta)
+ */
+export const solver = <N>(set: SetKind, schedule: Schedule, options: { readonly checkpoint?: number } = {}): Diff<Params<N>, FwState<N>> =>
+  D.compose(
+    D.foldWhile(fwStep<N>(schedule.step), (s: FwState<N>) => schedule.go(s), schedule.maxIterations,
+      options.checkpoint !== undefined ? { checkpoint: options.checkpoint } : {}),
+    D.withInit(initialState<N>(set))
+  )
+
+/** The certificate at x, from a fresh product P x. */
+export const certificate = <N>(set: SetKind, theta: Params<N>, x: Vec<N>): { readonly objective: number; readonly gap: number } => {
+  const n = x.dim as number
+  const px = new Float64Array(n)
+  applyInto(theta.P, x.data, px)
+  const g = new Float64Array(n)
+  let f = 0
+  for (let i = 0; i < n; i++) {
+    g[i] = px[i]! + theta.q.data[i]!
+    f += x.data[i]! * (0.5 * px[i]! + theta.q.data[i]!)
+  }
+  return { objective: f, gap: fwGap(set, { dim: x.dim, data: g }, x, theta.w, theta.t) }
+}
+
+const zerosVec = <N>(like: Vec<N>): Vec<N> => ({ dim: like.dim, data: new Float64Array(like.dim) })
+
+/** Turns a cotangent record of θ into `Gradients` (zeros where symbolic). */
+export const toGradients = <N>(theta: Params<N>, g: Tan<Params<N>>): Gradients<N> => {
+  const r = (g === Zero ? {} : g) as { q?: Tan<Vec<N>>; w?: Tan<Vec<N>>; t?: Tan<number>; P?: Tan<Mat<N, N>> }
+  const n = theta.q.dim
+  const dense = theta.P.kind === 'dense'
+  return {
+    q: r.q === undefined || r.q === Zero ? zerosVec(theta.q) : r.q,
+    w: r.w === undefined || r.w === Zero ? zerosVec(theta.q) : r.w,
+    t: r.t === undefined || r.t === Zero ? 0 : r.t,
+    ...(dense ? { P: r.P === undefined || r.P === Zero ? { rows: n, cols: n, data: new Float64Array(n * n) } : r.P } : {})
+  }
+}
+
+/** Turns a user tangent into the engine's tangent record of θ. */
+export const fromTangent = <N>(t: ParamsTangent<N>): Tan<Params<N>> =>
+  ({ q: t.q ?? Zero, w: t.w ?? Zero, t: t.t ?? Zero, P: t.P ?? Zero }) as unknown as Tan<Params<N>>
+
+/** A run: the solver's final state, the returned x, and the linear map θ ↦ x at it. */
+interface Run<N> {
+  readonly state: FwState<N>
+  readonly x: Vec<N>
+  readonly lin: Linear<Params<N>, Vec<N>>
+}
+
+const unrolledRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>, checkpoint: number | undefined): Run<N> => {
+  const [state, lin] = solver<N>(set, schedule, checkpoint !== undefined ? { checkpoint } : {})(theta)
+  return {
+    state,
+    x: state.x,
+    lin: {
+      fwd: (d) => {
+        const r = lin.fwd(d)
+        return r === Zero ? Zero : ((r as { x?: Tan<Vec<N>> }).x ?? Zero)
+      },
+      bwd: (ct) => lin.bwd({ x: ct } as unknown as Tan<FwState<N>>)
+    }
+  }
+}
+
+const implicitRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>): Run<N> => {
+  let state: FwState<N> | undefined
+  const map = D.custom<Params<N>, Vec<N>>(
+    (th) => {
+      // the forward pass is not differentiated: keep no linear maps (checkpoint ∞)
+      const [s] = solver<N>(set, schedule, { checkpoint: Infinity })(th)
+      state = s
+      return polish(set, th, s.x)
+    },
+    (th, x) => implicitDerivative(set, th, x).linear
+  )
+  const [x, lin] = map(theta)
+  return { state: state!, x, lin }
+}
+
+/**
+ * The layer. Throws a {@link LayerError} naming the bad value's path for an invalid
+ * problem or option.
+ *
+ * @example
+ * const layer = dfwLayer({ schedule: 'default', backward: 'implicit' })
+ * const r = layer({ P: dense(p), q, t: 1 })
+ * r.x; r.gap; r.vjp(ones).q
+ */
+export const dfwLayer = (options: LayerOptions = {}) => <N>(problem: Problem<N>): LayerResult<N> => {
+  const { theta, set } = validateProblem(problem, options)
+  const schedule = resolveSchedule(set, theta, options)
+  const run = (options.backward ?? 'implicit') === 'unrolled'
+    ? unrolledRun<N>(set, schedule, theta, options.checkpoint)
+    : implicitRun<N>(set, schedule, theta)
+  const cert = certificate(set, theta, run.x)
+  const lin = run.lin
+  return {
+    x: run.x,
+    objective: cert.objective,
+    gap: cert.gap,
+    iterations: run.state.k,
+    status: schedule.tolerance > 0 && !schedule.go(run.state) ? 'converged' : 'maxIterations',
+    vjp: (ct) => toGradients(theta, lin.bwd(ct)),
+    jvp: (tan) => {
+      const d = lin.fwd(fromTangent(tan))
+      return d === Zero ? zerosVec(theta.q) : d
+    },
+    linear: lin
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * The feasible sets and their linear minimization oracles, after FrankWolfe.jl's one verb
+ * `compute_extreme_point(lmo, direction)`: the exact oracle argmin_{s ∈ C} gᵀs and a
+ * smoothed one (softmax for l1 and the simplex, tanh for l∞; the l2 ball's vertex
+ * −t g/‖g‖ is already smooth), each both as a plain function and as a `Diff` in (g, w, t).
+ *
+ * @since 0.1.0
+ */
+import type { Vec } from '../shapes/Vec.js'
+import type { Diff } from '../core/Diff.js'
+import { trace } from '../core/Trace.js'
+import { ops } from '../core/Ops.js'
+import type { SetKind } from './Problem.js'
+
+/** The oracle's inputs: the direction g, the weights w and the radius t. */
+export interface OracleInput<N> {
+  readonly g: Vec<N>
+  readonly w: Vec<N>
+  readonly t: number
+}
+
+// -------------------------------------------------------------------------------------
+// exact oracle
+// -------------------------------------------------------------------------------------
+
+/**
+ * The exact vertex's support: one coordinate and its signed scale (l1, simplex), or the
+ * whole vector (l∞, l2).
+ */
+export type Vertex =
+  | { readonly kind: 'coordinate'; readonly index: number; /** the sign of the vertex's nonzero entry */ readonly sign: number }
+  | { readonly kind: 'dense' }
+
+/**
+ * Chooses the exact vertex argmin_{s ∈ C} gᵀs (ties: the first index).
+ * - l1: i = argmax |gᵢ|/wᵢ, s = −sign(gᵢ) (t/wᵢ) eᵢ
+ * - simplex: i = argmin gᵢ, s = t eᵢ
+ * - l∞: s = −t sign(g); l2: s = −t g/‖g‖ (s = 0 when g = 0)
+ *
+ * @example
+ * chooseVertex('l1', g, w) // { kind: 'coordinate', index, sign }
+ */
+export const chooseVertex = <N>(set: SetKind, g: Vec<N>, w: Vec<N>): Vertex => {
+  const a = g.data
+  switch (set) {
+    case 'l1': {
+      let best = -1, k = 0
+      for (let i = 0; i < a.length; i++) {
+        const v = Math.abs(a[i]!) / w.data[i]!
+        if (v > best) { best = v; k = i }
+      }
+      return { kind: 'coordinate', index: k, sign: a[k]! > 0 ? -1 : a[k]! < 0 ? 1 : 0 }
+    }
+    case 'simplex': {
+      let best = Infinity, k = 0
+      for (let i = 0; i < a.length; i++) if (a[i]! < best) { best = a[i]!; k = i }
+      return { kind: 'coordinate', index: k, sign: 1 }
+    }
+    case 'linf':
+    case 'l2':
+      return { kind: 'dense' }
+  }
+}
+
+/**
+ * The exact extreme point as a value: FrankWolfe.jl's `compute_extreme_point`.
+ *
+ * @example
+ * computeExtremePoint('l2', { g, w, t: 1 }) // −g/‖g‖
+ */
+export const computeExtremePoint = <N>(set: SetKind, input: OracleInput<N>): Vec<N> => {
+  const [s] = exactVertex<N>(set, chooseVertex(set, input.g, input.w))(input)
+  return s
+}
+
+const oneHot = <N>(like: Vec<N>, i: number, v: number): Vec<N> => {
+  const o = new Float64Array(like.dim)
+  o[i] = v
+  return { dim: like.dim, data: o }
+}
+
+/**
+ * The exact vertex as a differentiable map of (g, w, t), with the vertex's choice held
+ * fixed (the choice is piecewise constant, so its derivative is zero): the map carries the
+ * derivative of the vertex's position in w and t, and for l2 in g.
+ *
+ * @example
+ * exactVertex<N>('l1', chooseVertex('l1', g, w))({ g, w, t })
+ */
+export const exactVertex = <N>(set: SetKind, v: Vertex): Diff<OracleInput<N>, Vec<N>> =>
+  trace<OracleInput<N>, Vec<N>>(($, { g, w, t }) => {
+    const o = ops<N>($)
+    switch (set) {
+      case 'l1': {
+        // s = σ (t/w) ⊙ eᵢ, σ the vertex's sign
+        const i = v.kind === 'coordinate' ? v.index : 0, sg = v.kind === 'coordinate' ? v.sign : 0
+        return o.mul(o.scale(t, o.recip(w)), $.constant(oneHot(g.value, i, sg)))
+      }
+      case 'simplex':
+        // s = t eᵢ
+        return o.scale(t, $.constant(oneHot(g.value, v.kind === 'coordinate' ? v.index : 0, 1)))
+      case 'linf':
+        // s = −t sign(g)
+        return o.scale(o.sneg(t), o.sign(g))
+      case 'l2':
+        // s = −(t/‖g‖) g, and s = 0 when g = 0
+        return g.value.data.some((x) => x !== 0)
+          ? o.scale(o.sdiv(o.sneg(t), o.norm2(g)), g)
+          : $.constant<Vec<N>>({ dim: g.value.dim, data: new Float64Array(g.value.dim) })
+    }
+  })
+
+// -------------------------------------------------------------------------------------
+// smoothed oracle
+// -------------------------------------------------------------------------------------
+
+/**
+ * The smoothed vertex at temperature β, as PAPER.md's recipe (l1) and its analogues:
+ * - l1: ĝ = g ⊙ t/w, z = β|ĝ| − max β|ĝ|, e = softmax(z), s = −(t/w) ⊙ sign(ĝ) ⊙ e
+ * - simplex: ĝ = t g, z = −βĝ − max(−βĝ), s = t softmax(z)
+ * - l∞: s = −t tanh(β t g)
+ * - l2: the exact vertex −t g/‖g‖ (smooth wherever g ≠ 0)
+ *
+ * @example
+ * smoothVertex<N>('l1', 1)({ g, w, t })
+ */
+export const smoothVertex = <N>(set: SetKind, beta: number): Diff<OracleInput<N>, Vec<N>> =>
+  set === 'l2'
+    ? exactVertex<N>('l2', { kind: 'dense' })
+    : trace<OracleInput<N>, Vec<N>>(($, { g, w, t }) => {
+        const o = ops<N>($)
+        const b = $.constant(beta)
+        switch (set) {
+          case 'l1': {
+            const r = o.scale(t, o.recip(w))
+            const gh = o.mul(g, r)
+            const ba = o.scale(b, o.abs(gh))
+            const e = o.softmax(o.shift(ba, o.sneg(o.max(ba))))
+            return o.neg(o.mul(o.mul(r, o.sign(gh)), e))
+          }
+          case 'simplex': {
+            const z0 = o.scale(o.sneg(o.smul(b, t)), g)
+            const e = o.softmax(o.shift(z0, o.sneg(o.max(z0))))
+            return o.scale(t, e)
+          }
+          case 'linf':
+            return o.scale(o.sneg(t), o.tanh(o.scale(o.smul(b, t), g)))
+        }
+      })
+
+// -------------------------------------------------------------------------------------
+// certificates
+// -------------------------------------------------------------------------------------
+
+/**
+ * The Frank-Wolfe duality gap with the exact oracle, maxₛ gᵀ(x − s) = gᵀx − min_{s∈C} gᵀs:
+ * - l1: gᵀx + t maxᵢ |gᵢ|/wᵢ; simplex: gᵀx − t minᵢ gᵢ
+ * - l∞: gᵀx + t ‖g‖₁; l2: gᵀx + t ‖g‖₂
+ * It bounds f(x) − f* from above for convex f. Rounding can make it a few ulps negative at
+ * an exact optimum; it is reported as max(0, ·).
+ *
+ * @example
+ * fwGap('l1', g, x, w, t) // ≥ 0
+ */
+export const fwGap = <N>(set: SetKind, g: Vec<N>, x: Vec<N>, w: Vec<N>, t: number): number => {
+  const a = g.data, xs = x.data
+  let gx = 0
+  for (let i = 0; i < a.length; i++) gx += a[i]! * xs[i]!
+  let m = 0
+  switch (set) {
+    case 'l1':
+      for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!) / w.data[i]!)
+      return Math.max(0, gx + t * m)
+    case 'simplex': {
+      let mn = Infinity
+      for (const v of a) mn = Math.min(mn, v)
+      return Math.max(0, gx - t * (a.length > 0 ? mn : 0))
+    }
+    case 'linf':
+      for (const v of a) m += Math.abs(v)
+      return Math.max(0, gx + t * m)
+    case 'l2': {
+      let s = 0, sc = 0
+      for (const v of a) sc = Math.max(sc, Math.abs(v))
+      if (sc > 0) for (const v of a) s += (v / sc) ** 2
+      return Math.max(0, gx + t * sc * Math.sqrt(s))
+    }
+  }
+}
+
+/**
+ * How far x lies outside the set: l1 max(0, Σ|wᵢxᵢ| − t); l∞ max(0, max|xᵢ| − t);
+ * l2 max(0, ‖x‖ − t); simplex max(|Σx − t|, max(0, −min x)).
+ */
+export const violation = <N>(set: SetKind, x: Vec<N>, w: Vec<N>, t: number): number => {
+  const a = x.data
+  switch (set) {
+    case 'l1': {
+      let s = 0
+      for (let i = 0; i < a.length; i++) s += Math.abs(w.data[i]! * a[i]!)
+      return Math.max(0, s - t)
+    }
+    case 'linf': {
+      let m = 0
+      for (const v of a) m = Math.max(m, Math.abs(v))
+      return Math.max(0, m - t)
+    }
+    case 'l2': {
+      let s = 0
+      for (const v of a) s += v * v
+      return Math.max(0, Math.sqrt(s) - t)
+    }
+    case 'simplex': {
+      let s = 0, mn = 0
+      for (const v of a) { s += v; mn = Math.min(mn, v) }
+      return Math.max(Math.abs(s - t), -mn)
+    }
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * One Frank-Wolfe step as a pure differentiable map (θ, state) ↦ state, and the step
+ * rules, directions and oracles it is assembled from.
+ *
+ * The step keeps Px in the state and updates it from P u, so each step costs exactly one
+ * product with P: g = Px + q needs none, and the exact line search reads uᵀP u from the
+ * same product.
+ *
+ * @since 0.1.0
+ */
+import type { Vec } from '../shapes/Vec.js'
+import type { Diff, Linear } from '../core/Diff.js'
+import { type Tan, Zero } from '../core/Tangent.js'
+import { trace, type Var } from '../core/Trace.js'
+import { ops } from '../core/Ops.js'
+import type { Params, SetKind } from './Problem.js'
+import { chooseVertex, exactVertex, smoothVertex, fwGap } from './Oracle.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/**
+ * The step rules:
+ * - `short`: the paper's clamp(−gᵀu / (L‖u‖²), 0, γmax)
+ * - `exact`: exact line search for the quadratic, clamp(−gᵀu / uᵀP u, 0, γmax)
+ * - `openLoop`: min(2/(k+2), γmax)
+ * with u the step direction and γmax = 1 (Frank-Wolfe) or the away atom's weight (pairwise).
+ */
+export type StepRule = 'short' | 'exact' | 'openLoop'
+
+/**
+ * The directions: `fw` moves towards the vertex s (u = s − x); `pairwise` moves weight
+ * from the away atom a to s (u = s − a), for the l1 ball (atoms ±(t/wᵢ)eᵢ and 0) and
+ * the simplex (atoms t eᵢ). Other sets fall back to `fw`.
+ */
+export type Direction = 'fw' | 'pairwise'
+
+/** Which oracle a step calls: the exact vertex, or the smoothed one at the schedule's temperature. */
+export type OracleKind = 'exact' | 'smooth'
+
+/** Everything that fixes the step, except θ and the state. */
+export interface StepConfig {
+  readonly set: SetKind
+  readonly oracle: OracleKind
+  readonly direction: Direction
+  readonly rule: StepRule
+  /** L for the `short` rule (a constant for differentiation). */
+  readonly lipschitz: number
+  /** The temperature of iteration i (1-based). */
+  readonly beta: (i: number) => number
+}
+
+/** The solver's state. Only `x` and `px` carry derivatives; the rest are statistics. */
+export interface FwState<N> {
+  readonly x: Vec<N>
+  /** P x, kept up to date incrementally. */
+  readonly px: Vec<N>
+  /** Steps taken. */
+  readonly k: number
+  /** f(x) = ½ xᵀPx + qᵀx. */
+  readonly f: number
+  /** f before the last step (the paper's history). */
+  readonly fPrev: number
+  /** The exact-oracle Frank-Wolfe gap at x. */
+  readonly gap: number
+}
+
+// -------------------------------------------------------------------------------------
+// constructors
+// -------------------------------------------------------------------------------------
+
+const oneHot = <N>(like: Vec<N>, i: number, v: number): Vec<N> => {
+  const o = new Float64Array(like.dim)
+  o[i] = v
+  return { dim: like.dim, data: o }
+}
+
+/** The away atom of a pairwise step: a signed coordinate, or the origin (l1 only). */
+type Atom = { readonly kind: 'coordinate'; readonly index: number; readonly sign: number } | { readonly kind: 'origin' }
+
+/**
+ * The atom of the current decomposition that most increases gᵀ(·): l1 atoms are
+ * sign(xᵢ)(t/wᵢ)eᵢ for xᵢ ≠ 0 with weight |wᵢxᵢ|/t, and the origin with weight
+ * 1 − Σ|wᵢxᵢ|/t when that is positive; simplex atoms are t eᵢ for xᵢ > 0 with weight xᵢ/t.
+ */
+const awayAtom = <N>(set: SetKind, g: Vec<N>, x: Vec<N>, w: Vec<N>, t: number): Atom => {
+  let best = -Infinity
+  let atom: Atom = { kind: 'origin' }
+  const xs = x.data, gs = g.data
+  if (set === 'l1') {
+    let used = 0
+    for (let i = 0; i < xs.length; i++) {
+      const xi = xs[i]!
+      if (xi === 0) continue
+      used += Math.abs(w.data[i]! * xi)
+      const sg = xi > 0 ? 1 : -1
+      const score = (sg * gs[i]! * t) / w.data[i]!
+      if (score > best) { best = score; atom = { kind: 'coordinate', index: i, sign: sg } }
+    }
+    if (used < t * (1 - 1e-15) && 0 > best) atom = { kind: 'origin' }
+    if (best === -Infinity) atom = { kind: 'origin' }
+    return atom
+  }
+  for (let i = 0; i < xs.length; i++) {
+    if (xs[i]! <= 0) continue
+    if (gs[i]! > best) { best = gs[i]!; atom = { kind: 'coordinate', index: i, sign: 1 } }
+  }
+  return atom
+}
+
+interface Traced<N> {
+  readonly P: Params<N>['P']
+  readonly q: Vec<N>
+  readonly w: Vec<N>
+  readonly t: number
+  readonly x: Vec<N>
+  readonly px: Vec<N>
+}
+
+/**
+ * The Frank-Wolfe step for `config`, as a `Diff` over (θ, state). The derivative flows
+ * through x, Px and θ = (P, q, w, t); the oracle's choice of vertex or atom, the
+ * temperature and the statistics are held fixed (derivative zero), as in the paper:
+ * sign has derivative 0, max passes to its arg-max, clamp is flat outside (0, γmax).
+ *
+ * @example
+ * const step = fwStep<N>({ set: 'l1', oracle: 'smooth', direction: 'fw', rule: 'short', lipschitz: L, beta: (i) => 2 ** Math.floor(i / 30) })
+ */
+export const fwStep = <N>(config: StepConfig): Diff<readonly [Params<N>, FwState<N>], FwState<N>> => {
+  const { set, rule, lipschitz } = config
+  const pairwise = config.direction === 'pairwise' && config.oracle === 'exact' && (set === 'l1' || set === 'simplex')
+  return ([p, s]) => {
+    const i = s.k + 1
+    const body = trace<Traced<N>, { readonly x: Vec<N>; readonly px: Vec<N> }>(($, v) => {
+      const o = ops<N>($)
+      const g = o.add(v.px, v.q)
+      const gv = g.value
+      const oracle = config.oracle === 'smooth'
+        ? smoothVertex<N>(set, config.beta(i))
+        : exactVertex<N>(set, chooseVertex(set, gv, v.w.value))
+      const sv = $.callRecord(oracle, { g, w: v.w, t: v.t })
+      let u: Var<Vec<N>>, pu: Var<Vec<N>>, gmax: Var<number>
+      let atom: Atom | undefined
+      if (pairwise) {
+        atom = awayAtom(set, gv, v.x.value, v.w.value, v.t.value)
+        let a: Var<Vec<N>>
+        if (atom.kind === 'origin') {
+          a = $.constant<Vec<N>>({ dim: gv.dim, data: new Float64Array(gv.dim) })
+          const used = o.sdiv(o.sum(o.abs(o.mul(v.w, v.x))), v.t)
+          gmax = o.ssub($.constant(1), used)
+        } else {
+          a = $.callRecord(exactVertex<N>(set, atom), { g, w: v.w, t: v.t })
+          const mask = $.constant(oneHot(gv, atom.index, atom.sign))
+          gmax = set === 'l1' ? o.sdiv(o.dot(o.mul(v.w, v.x), mask), v.t) : o.sdiv(o.dot(v.x, mask), v.t)
+        }
+        u = o.sub(sv, a)
+        pu = o.apply(v.P, u)
+      } else {
+        u = o.sub(sv, v.x)
+        pu = o.sub(o.apply(v.P, sv), v.px)
+        gmax = $.constant(1)
+      }
+      const num = o.sneg(o.dot(g, u))
+      const den = rule === 'short' ? o.smul($.constant(lipschitz), o.dot(u, u)) : rule === 'exact' ? o.dot(u, pu) : undefined
+      let gamma: Var<number>
+      if (rule === 'openLoop') {
+        const c = 2 / (s.k + 2)
+        gamma = c >= gmax.value ? gmax : $.constant(c)
+      } else {
+        const nv = num.value, dv = den!.value
+        if (!(dv > 0) || !Number.isFinite(nv / dv)) gamma = nv > 0 ? gmax : $.constant(0)
+        else if (nv / dv >= gmax.value) gamma = gmax
+        else gamma = o.clamp(o.sdiv(num, den!), 0, Infinity)
+      }
+      let x = o.add(v.x, o.scale(gamma, u))
+      const px = o.add(v.px, o.scale(gamma, pu))
+      if (pairwise && atom !== undefined && atom.kind === 'coordinate' && gamma === gmax) {
+        // a drop step: the away atom's weight is now zero, so its coordinate is exactly 0
+        // (the derivative of that coordinate is 0 as well)
+        const keep = new Float64Array(gv.dim).fill(1)
+        keep[atom.index] = 0
+        x = o.mul(x, $.constant<Vec<N>>({ dim: gv.dim, data: keep }))
+      }
+      return { x, px }
+    })
+    const [out, lin] = body({ P: p.P, q: p.q, w: p.w, t: p.t, x: s.x, px: s.px })
+    const next = stats(set, p, out.x, out.px, s)
+    const l: Linear<readonly [Params<N>, FwState<N>], FwState<N>> = {
+      fwd: (d) => {
+        if (d === Zero) return Zero
+        const [dp, ds] = d as unknown as readonly [Tan<Params<N>>, Tan<FwState<N>>]
+        const rec = {
+          ...(dp === Zero ? {} : (dp as object)),
+          x: ds === Zero ? Zero : ((ds as { x?: unknown }).x ?? Zero),
+          px: ds === Zero ? Zero : ((ds as { px?: unknown }).px ?? Zero)
+        }
+        return lin.fwd(rec as Tan<Traced<N>>) as unknown as Tan<FwState<N>>
+      },
+      bwd: (c) => {
+        if (c === Zero) return Zero
+        const cc = c as { x?: unknown; px?: unknown }
+        const r = lin.bwd({ x: cc.x ?? Zero, px: cc.px ?? Zero } as Tan<{ readonly x: Vec<N>; readonly px: Vec<N> }>)
+        if (r === Zero) return Zero
+        const rr = r as Record<string, unknown>
+        return [
+          { P: rr.P ?? Zero, q: rr.q ?? Zero, w: rr.w ?? Zero, t: rr.t ?? Zero },
+          { x: rr.x ?? Zero, px: rr.px ?? Zero }
+        ] as unknown as Tan<readonly [Params<N>, FwState<N>]>
+      }
+    }
+    return [next, l]
+  }
+}
+
+/** The statistics of the state after a step (not differentiated). */
+const stats = <N>(set: SetKind, p: Params<N>, x: Vec<N>, px: Vec<N>, prev: FwState<N>): FwState<N> => {
+  const n = x.dim as number
+  const gdata = new Float64Array(n)
+  let f = 0
+  for (let i = 0; i < n; i++) {
+    gdata[i] = px.data[i]! + p.q.data[i]!
+    f += x.data[i]! * (0.5 * px.data[i]! + p.q.data[i]!)
+  }
+  const gap = fwGap(set, { dim: x.dim, data: gdata }, x, p.w, p.t)
+  return { x, px, k: prev.k + 1, f, fPrev: prev.f, gap }
+}
+
+/**
+ * The initial state as a differentiable map of θ: x₀ = 0 for the balls (P x₀ = 0), and
+ * for the simplex the vertex t eᵢ with i = argmin qᵢ (the oracle's answer at x = 0), which
+ * moves with t. The history starts with the paper's sentinels f = −100 and f_prev = 1000,
+ * so that the relative-change test lets the first step run.
+ */
+export const initialState = <N>(set: SetKind): Diff<Params<N>, FwState<N>> => (p) => {
+  const n = p.q.dim
+  const body = trace<Params<N>, { readonly x: Vec<N>; readonly px: Vec<N> }>(($, v) => {
+    if (set !== 'simplex') {
+      const z = $.constant<Vec<N>>({ dim: n, data: new Float64Array(n) })
+      return { x: z, px: z }
+    }
+    const o = ops<N>($)
+    const x = $.callRecord(exactVertex<N>('simplex', chooseVertex('simplex', p.q, p.w)), { g: v.q, w: v.w, t: v.t })
+    return { x, px: o.apply(v.P, x) }
+  })
+  const [out, lin] = body(p)
+  const g = new Float64Array(n)
+  for (let i = 0; i < n; i++) g[i] = out.px.data[i]! + p.q.data[i]!
+  const gap = fwGap(set, { dim: n, data: g }, out.x, p.w, p.t)
+  const state: FwState<N> = { x: out.x, px: out.px, k: 0, f: -100, fPrev: 1000, gap }
+  return [state, lin as unknown as Linear<Params<N>, FwState<N>>]
+}
