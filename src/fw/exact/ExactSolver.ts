@@ -16,7 +16,7 @@
  */
 import type { Vec } from '../../shapes/Vec.js'
 import type { Params, SetKind } from '../Problem.js'
-import { type LinearOperator, applyInto, toDense } from '../../core/LinearOperator.js'
+import { type LinearOperator, applyInto, diagEntry, toDense } from '../../core/LinearOperator.js'
 import { powerIteration } from '../../core/PowerIteration.js'
 import { project, supportFunction } from './Projection.js'
 import { backSolveT, cholesky, forwardSolve, luFactor, luSolve, range, subMatrix } from './internal.js'
@@ -70,7 +70,7 @@ export interface ExactOptions {
   readonly tolerance?: number
   /** The most FISTA iterations (default 20 000). */
   readonly maxIterations?: number
-  /** An upper bound of λmax(P); default: power iteration (tolerance 1e-8, 1 000 steps) × 1.0001, then backtracking. */
+  /** An upper bound of λmax(P); default: power iteration (tolerance 1e-6·maxᵢ Pᵢᵢ, at most 1 000 steps) × 1.001, then backtracking. */
   readonly lipschitz?: number
 }
 
@@ -609,7 +609,9 @@ export const solveExact = <N>(set: SetKind, params: Params<N>, options: ExactOpt
   const tol = options.tolerance ?? 1e-12
   const maxIt = options.maxIterations ?? 20000
   const proj = (v: Float64Array): Float64Array => project(set, { dim: params.q.dim, data: v }, params.w, t).data
-  let L = options.lipschitz ?? powerIteration(P, { tolerance: 1e-8, maxIterations: 1000 }).value * 1.0001
+  let dmax = 0
+  for (let i = 0; i < n; i++) dmax = Math.max(dmax, Math.abs(diagEntry(P, i)))
+  let L = options.lipschitz ?? powerIteration(P, { tolerance: 1e-6 * dmax, maxIterations: 1000 }).value * 1.001
   if (!(L > 0)) {
     const D = toDense(P).data
     let fro = 0
