@@ -3,8 +3,10 @@
  * never writes into its arguments. Dimensions are checked by the types: mixing vectors of
  * two different `Dim`s does not compile.
  *
- * The loops are plain JavaScript: on this engine they beat the `@stdlib/blas` wrappers in
- * `blas.ts` at every length measured (see `bench/matvec.ts`).
+ * The loops are plain JavaScript. Measured against the `@stdlib/blas` wrappers in
+ * `blas.ts` (`bench/matvec.ts`, Node 20): stdlib's `ddot`, unrolled by five, is about
+ * twice as fast as `dot` at every length from 10 to 10⁶; `daxpy` is slower than `axpy`
+ * at n = 10 and up to 1.6 times faster from 10³ to 10⁵.
  *
  * @since 0.1.0
  */
