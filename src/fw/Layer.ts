@@ -24,6 +24,7 @@ import { fwGap } from './Oracle.js'
 import { validateProblem } from './Validate.js'
 import { implicitDerivative } from './Implicit.js'
 import { polish } from './Polish.js'
+import { fastSolve } from './FastSolve.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -142,18 +143,20 @@ export const toGradients = <N>(theta: Params<N>, g: Tan<Params<N>>): Gradients<N
 export const fromTangent = <N>(t: ParamsTangent<N>): Tan<Params<N>> =>
   ({ q: t.q ?? Zero, w: t.w ?? Zero, t: t.t ?? Zero, P: t.P ?? Zero }) as unknown as Tan<Params<N>>
 
-/** A run: the solver's final state, the returned x, and the linear map θ ↦ x at it. */
+/** A run: the returned x, how it was reached, and the linear map θ ↦ x at it. */
 interface Run<N> {
-  readonly state: FwState<N>
   readonly x: Vec<N>
+  readonly iterations: number
+  readonly converged: boolean
   readonly lin: Linear<Params<N>, Vec<N>>
 }
 
 const unrolledRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>, checkpoint: number | undefined): Run<N> => {
   const [state, lin] = solver<N>(set, schedule, checkpoint !== undefined ? { checkpoint } : {})(theta)
   return {
-    state,
     x: state.x,
+    iterations: state.k,
+    converged: schedule.tolerance > 0 && !schedule.go(state),
     lin: {
       fwd: (d) => {
         const r = lin.fwd(d)
@@ -164,19 +167,54 @@ const unrolledRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>, chec
   }
 }
 
+interface Forward<N> {
+  readonly x: Vec<N>
+  readonly iterations: number
+  readonly converged: boolean
+}
+
+/**
+ * The implicit mode's forward pass. Nothing differentiates it, so the default schedule
+ * runs in the allocation-free loop of `FastSolve.ts`, and the iterate is polished on its
+ * face each time the gap has fallen 100-fold since the last attempt (from 1e-3·|f| on);
+ * the first polished point whose gap meets the tolerance ends the run. The paper's
+ * schedule runs its own fold without keeping linear maps, and is polished once.
+ */
+export const implicitForward = <N>(set: SetKind, schedule: Schedule, th: Params<N>): Forward<N> => {
+  if (schedule.name === 'paper') {
+    const [s] = solver<N>(set, schedule, { checkpoint: Infinity })(th)
+    return { x: polish(set, th, s.x), iterations: s.k, converged: schedule.tolerance > 0 && !schedule.go(s) }
+  }
+  const tol = schedule.tolerance
+  let nextTry = 1e-3
+  let polished: Vec<N> | undefined
+  const r = fastSolve(set, th, {
+    maxIterations: schedule.maxIterations,
+    tolerance: tol,
+    callback: (_k, gap, f, x) => {
+      if (tol === 0 || !(gap <= nextTry * Math.abs(f))) return false
+      nextTry = Math.max(gap / Math.abs(f) / 100, tol)
+      const xp = polish(set, th, { dim: th.q.dim, data: Float64Array.from(x) })
+      const c = certificate(set, th, xp)
+      if (c.gap <= tol * Math.abs(c.objective)) { polished = xp; return true }
+      return false
+    }
+  })
+  if (polished !== undefined) return { x: polished, iterations: r.iterations, converged: true }
+  return { x: polish(set, th, r.x), iterations: r.iterations, converged: r.converged }
+}
+
 const implicitRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>): Run<N> => {
-  let state: FwState<N> | undefined
+  let fw: Forward<N> | undefined
   const map = D.custom<Params<N>, Vec<N>>(
     (th) => {
-      // the forward pass is not differentiated: keep no linear maps (checkpoint ∞)
-      const [s] = solver<N>(set, schedule, { checkpoint: Infinity })(th)
-      state = s
-      return polish(set, th, s.x)
+      fw = implicitForward(set, schedule, th)
+      return fw.x
     },
     (th, x) => implicitDerivative(set, th, x).linear
   )
   const [x, lin] = map(theta)
-  return { state: state!, x, lin }
+  return { x, iterations: fw!.iterations, converged: fw!.converged, lin }
 }
 
 /**
@@ -200,8 +238,8 @@ export const dfwLayer = (options: LayerOptions = {}) => <N>(problem: Problem<N>)
     x: run.x,
     objective: cert.objective,
     gap: cert.gap,
-    iterations: run.state.k,
-    status: schedule.tolerance > 0 && !schedule.go(run.state) ? 'converged' : 'maxIterations',
+    iterations: run.iterations,
+    status: run.converged ? 'converged' : 'maxIterations',
     vjp: (ct) => toGradients(theta, lin.bwd(ct)),
     jvp: (tan) => {
       const d = lin.fwd(fromTangent(tan))

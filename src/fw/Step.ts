@@ -136,9 +136,8 @@ export const fwStep = <N>(config: StepConfig): Diff<readonly [Params<N>, FwState
       const o = ops<N>($)
       const g = o.add(v.px, v.q)
       const gv = g.value
-      const oracle = config.oracle === 'smooth'
-        ? smoothVertex<N>(set, config.beta(i))
-        : exactVertex<N>(set, chooseVertex(set, gv, v.w.value))
+      const vc = chooseVertex(set, gv, v.w.value)
+      const oracle = config.oracle === 'smooth' ? smoothVertex<N>(set, config.beta(i)) : exactVertex<N>(set, vc)
       const sv = $.callRecord(oracle, { g, w: v.w, t: v.t })
       let u: Var<Vec<N>>, pu: Var<Vec<N>>, gmax: Var<number>
       let atom: Atom | undefined
@@ -175,7 +174,7 @@ export const fwStep = <N>(config: StepConfig): Diff<readonly [Params<N>, FwState
       }
       let x = o.add(v.x, o.scale(gamma, u))
       const px = o.add(v.px, o.scale(gamma, pu))
-      if (pairwise && atom !== undefined && atom.kind === 'coordinate' && gamma === gmax) {
+      if (pairwise && atom !== undefined && atom.kind === 'coordinate' && gamma === gmax && !(vc.kind === 'coordinate' && vc.index === atom.index)) {
         // a drop step: the away atom's weight is now zero, so its coordinate is exactly 0
         // (the derivative of that coordinate is 0 as well)
         const keep = new Float64Array(gv.dim).fill(1)

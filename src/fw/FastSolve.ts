@@ -1,0 +1,188 @@
+/**
+ * The forward pass of the default schedule without derivatives: the same steps as the
+ * traced `fwStep` with the exact oracle and exact line search, in an allocation-free loop
+ * over buffers the solve owns. Pairwise steps on the l1 ball and the simplex move two
+ * coordinates, so P u is two columns of P (P symmetric) and a step costs O(n) for dense
+ * and CSR P, O(n r) for diag + low rank — no matrix-vector product. Frank-Wolfe steps on
+ * the l∞ and l2 balls cost one product.
+ *
+ * The implicit mode uses it: nothing differentiates its forward pass. It is pure: it
+ * returns fresh vectors and never writes into θ.
+ *
+ * @since 0.1.0
+ */
+import type { Vec } from '../shapes/Vec.js'
+import { type LinearOperator, applyInto } from '../core/LinearOperator.js'
+import type { Params, SetKind } from './Problem.js'
+import { fwGap } from './Oracle.js'
+
+/** The outcome of a fast solve. */
+export interface FastResult<N> {
+  readonly x: Vec<N>
+  readonly px: Vec<N>
+  readonly iterations: number
+  readonly gap: number
+  readonly f: number
+  readonly converged: boolean
+}
+
+/** out += α P[:, j] for symmetric P (row j read as column j). */
+const addColumn = <N>(op: LinearOperator<N>, j: number, alpha: number, out: Float64Array): void => {
+  const n = op.dim as number
+  switch (op.kind) {
+    case 'dense': {
+      const A = op.mat.data, r = j * n
+      for (let i = 0; i < n; i++) out[i] = out[i]! + alpha * A[r + i]!
+      return
+    }
+    case 'lowRank': {
+      const r = op.rank, U = op.U
+      out[j] = out[j]! + alpha * op.diag.data[j]!
+      for (let k = 0; k < r; k++) {
+        const c = alpha * U[j * r + k]!
+        if (c === 0) continue
+        for (let i = 0; i < n; i++) out[i] = out[i]! + c * U[i * r + k]!
+      }
+      return
+    }
+    case 'csr': {
+      for (let k = op.rowPtr[j]!; k < op.rowPtr[j + 1]!; k++) out[op.colIdx[k]!] = out[op.colIdx[k]!]! + alpha * op.values[k]!
+      return
+    }
+  }
+}
+
+/** Options of {@link fastSolve}. */
+export interface FastOptions {
+  readonly maxIterations: number
+  /** Continue while gap > tolerance·|f|; 0 runs every step. */
+  readonly tolerance: number
+  /**
+   * Called after each step with (k, gap, f, x); returning true stops the run early (as
+   * FrankWolfe.jl's callback). `x` is the solve's own buffer: read it, copy it, never keep
+   * or write it.
+   */
+  readonly callback?: (k: number, gap: number, f: number, x: Float64Array) => boolean
+  /** Start from these (x, P x) instead of the initial state. */
+  readonly start?: { readonly x: Float64Array; readonly px: Float64Array; readonly k: number }
+}
+
+/**
+ * Runs the default schedule's steps (see `defaultSchedule`) on θ.
+ *
+ * @example
+ * fastSolve('l1', theta, { maxIterations: 5000, tolerance: 1e-9 }).x
+ */
+export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOptions): FastResult<N> => {
+  const n = theta.q.dim as number
+  const q = theta.q.data, w = theta.w.data, t = theta.t, P = theta.P
+  const x = new Float64Array(n), px = new Float64Array(n), g = new Float64Array(n)
+  const pu = new Float64Array(n), s = new Float64Array(n)
+  let k = 0
+  if (options.start !== undefined) {
+    x.set(options.start.x); px.set(options.start.px); k = options.start.k
+  } else if (set === 'simplex') {
+    let j = 0
+    for (let i = 1; i < n; i++) if (q[i]! < q[j]!) j = i
+    if (n > 0) { x[j] = t; addColumn(P, j, t, px) }
+  }
+  for (let i = 0; i < n; i++) g[i] = px[i]! + q[i]!
+  const objective = (): number => {
+    let f = 0
+    for (let i = 0; i < n; i++) f += x[i]! * (0.5 * px[i]! + q[i]!)
+    return f
+  }
+  const xv = { dim: theta.q.dim, data: x }, gv = { dim: theta.q.dim, data: g }
+  let f = objective()
+  let gap = fwGap(set, gv, xv, theta.w, t)
+  let steps = 0
+  const go = (): boolean => options.tolerance === 0 || (k === 0 && options.start === undefined) || gap > options.tolerance * Math.abs(f)
+  while (steps < options.maxIterations && go()) {
+    if (set === 'l1' || set === 'simplex') {
+      // the oracle's vertex s = σ_s c_s e_js and the away atom a = σ_a c_a e_ja (or 0)
+      let js = 0, ss = 0, cs = 0
+      if (set === 'l1') {
+        let best = -1
+        for (let i = 0; i < n; i++) { const v = Math.abs(g[i]!) / w[i]!; if (v > best) { best = v; js = i } }
+        ss = g[js]! > 0 ? -1 : g[js]! < 0 ? 1 : 0
+        cs = t / w[js]!
+      } else {
+        let best = Infinity
+        for (let i = 0; i < n; i++) if (g[i]! < best) { best = g[i]!; js = i }
+        ss = 1; cs = t
+      }
+      let ja = -1, sa = 0, ca = 0, best = -Infinity, used = 0
+      for (let i = 0; i < n; i++) {
+        const xi = x[i]!
+        if (set === 'l1') {
+          if (xi === 0) continue
+          used += Math.abs(w[i]! * xi)
+          const sg = xi > 0 ? 1 : -1
+          const score = (sg * g[i]! * t) / w[i]!
+          if (score > best) { best = score; ja = i; sa = sg; ca = t / w[i]! }
+        } else {
+          if (xi <= 0) continue
+          if (g[i]! > best) { best = g[i]!; ja = i; sa = 1; ca = t }
+        }
+      }
+      let gmax: number
+      if (set === 'l1' && (ja < 0 || (used < t * (1 - 1e-15) && 0 > best))) {
+        ja = -1
+        gmax = 1 - used / t
+      } else gmax = set === 'l1' ? (sa * w[ja]! * x[ja]!) / t : x[ja]! / t
+      // u = s − a, P u from two columns
+      pu.fill(0)
+      const us = ss * cs, ua = ja >= 0 ? sa * ca : 0
+      if (us !== 0) addColumn(P, js, us, pu)
+      if (ja >= 0) addColumn(P, ja, -ua, pu)
+      let gu = us * g[js]!, upu = us * pu[js]!
+      if (ja >= 0) { gu -= ua * g[ja]!; upu -= ua * pu[ja]! }
+      const num = -gu
+      let gamma: number
+      if (!(upu > 0) || !Number.isFinite(num / upu)) gamma = num > 0 ? gmax : 0
+      else if (num / upu >= gmax) gamma = gmax
+      else gamma = Math.min(Infinity, Math.max(0, num / upu))
+      x[js] = x[js]! + gamma * us
+      if (ja >= 0) x[ja] = x[ja]! - gamma * ua
+      for (let i = 0; i < n; i++) px[i] = px[i]! + gamma * pu[i]!
+      if (ja >= 0 && gamma === gmax && ja !== js) x[ja] = 0
+    } else {
+      // Frank-Wolfe step towards the dense vertex
+      if (set === 'linf') for (let i = 0; i < n; i++) s[i] = g[i]! > 0 ? -t : g[i]! < 0 ? t : 0
+      else {
+        let nn = 0
+        for (let i = 0; i < n; i++) nn += g[i]! * g[i]!
+        nn = Math.sqrt(nn)
+        for (let i = 0; i < n; i++) s[i] = nn > 0 ? (-t * g[i]!) / nn : 0
+      }
+      applyInto(P, s, pu)
+      let gu = 0, upu = 0
+      for (let i = 0; i < n; i++) {
+        const ui = s[i]! - x[i]!
+        pu[i] = pu[i]! - px[i]!
+        gu += g[i]! * ui
+        upu += ui * pu[i]!
+      }
+      const num = -gu
+      let gamma: number
+      if (!(upu > 0) || !Number.isFinite(num / upu)) gamma = num > 0 ? 1 : 0
+      else if (num / upu >= 1) gamma = 1
+      else gamma = Math.max(0, num / upu)
+      for (let i = 0; i < n; i++) { x[i] = x[i]! + gamma * (s[i]! - x[i]!); px[i] = px[i]! + gamma * pu[i]! }
+    }
+    for (let i = 0; i < n; i++) g[i] = px[i]! + q[i]!
+    k++
+    steps++
+    f = objective()
+    gap = fwGap(set, gv, xv, theta.w, t)
+    if (options.callback !== undefined && options.callback(k, gap, f, x)) break
+  }
+  return {
+    x: { dim: theta.q.dim, data: x },
+    px: { dim: theta.q.dim, data: px },
+    iterations: k,
+    gap,
+    f,
+    converged: options.tolerance > 0 && !go()
+  }
+}
