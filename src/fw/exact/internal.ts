@@ -94,6 +94,9 @@ const luSolveOnce = (f: Lu, b: Float64Array): Float64Array => {
  * Solves A x = b from a factorization, with `refine` steps of iterative refinement
  * against the original A. A rank-deficient A gets the basic solution (the unknowns of
  * the dropped pivots are 0), which solves A x = b whenever b lies in the range of A.
+ *
+ * @example
+ * luSolve(luFactor(Float64Array.of(1, 1, 1, 1), 2), Float64Array.of(2, 2)) // [2, 0] or [0, 2] (rank 1)
  */
 export const luSolve = (f: Lu, b: Float64Array, refine = 2): Float64Array => {
   const m = f.m, A = f.a
@@ -117,7 +120,10 @@ export const luSolve = (f: Lu, b: Float64Array, refine = 2): Float64Array => {
 
 /**
  * The lower Cholesky factor of A + shift·I (row-major m × m), or `undefined` when a
- * pivot is not positive (A + shift·I is not numerically positive definite).
+ * pivot is at most 1e-14 times the largest diagonal entry (not numerically positive definite).
+ *
+ * @example
+ * cholesky(Float64Array.of(4, 2, 2, 3), 2) // [2, 0, 1, √2]
  */
 export const cholesky = (a: Float64Array, m: number, shift = 0): Float64Array | undefined => {
   const L = new Float64Array(m * m)
@@ -138,7 +144,12 @@ export const cholesky = (a: Float64Array, m: number, shift = 0): Float64Array | 
   return L
 }
 
-/** Solves L y = b (forward substitution). */
+/**
+ * Solves L y = b (forward substitution) for a lower-triangular row-major L.
+ *
+ * @example
+ * forwardSolve(Float64Array.of(2, 0, 1, 1), 2, Float64Array.of(2, 3)) // [1, 2]
+ */
 export const forwardSolve = (L: Float64Array, m: number, b: Float64Array): Float64Array => {
   const y = new Float64Array(m)
   for (let i = 0; i < m; i++) {
@@ -149,7 +160,12 @@ export const forwardSolve = (L: Float64Array, m: number, b: Float64Array): Float
   return y
 }
 
-/** Solves Lᵀ x = y (back substitution). */
+/**
+ * Solves Lᵀ x = y (back substitution) for a lower-triangular row-major L.
+ *
+ * @example
+ * backSolveT(Float64Array.of(2, 0, 1, 1), 2, Float64Array.of(3, 2)) // [0.5, 2]
+ */
 export const backSolveT = (L: Float64Array, m: number, y: Float64Array): Float64Array => {
   const x = new Float64Array(m)
   for (let i = m - 1; i >= 0; i--) {
@@ -164,7 +180,13 @@ export const backSolveT = (L: Float64Array, m: number, y: Float64Array): Float64
 // operators
 // -------------------------------------------------------------------------------------
 
-/** The rows `rows` and columns `cols` of P, dense and row-major (|rows| × |cols|). */
+/**
+ * The rows `rows` and columns `cols` of P, dense and row-major (|rows| × |cols|), read
+ * column by column through `columnInto` for the non-dense storage forms.
+ *
+ * @example
+ * subMatrix(P, Int32Array.of(0, 2), Int32Array.of(0, 2)) // [P00, P02, P20, P22]
+ */
 export const subMatrix = <N>(P: LinearOperator<N>, rows: ArrayLike<number>, cols: ArrayLike<number>): Float64Array => {
   const n = P.dim as number, r = rows.length, c = cols.length
   const out = new Float64Array(r * c)
@@ -181,7 +203,12 @@ export const subMatrix = <N>(P: LinearOperator<N>, rows: ArrayLike<number>, cols
   return out
 }
 
-/** 0, 1, …, n − 1. */
+/**
+ * The indices 0, 1, …, n − 1.
+ *
+ * @example
+ * range(3) // Int32Array [0, 1, 2]
+ */
 export const range = (n: number): Int32Array => {
   const o = new Int32Array(n)
   for (let i = 0; i < n; i++) o[i] = i
