@@ -18,7 +18,8 @@ import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
-import { errorLine, loadLayer, messageOf, runText, type Outcome } from './solve.js'
+import { dfwLayer } from '../fw/Layer.js'
+import { errorLine, messageOf, runText, type LayerFactory, type Outcome } from './solve.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -35,6 +36,9 @@ export interface CommandOutcome {
   readonly stdout: string
   readonly stderr: string
 }
+
+/** The solver; the assignment checks that `dfwLayer` fits what the CLI needs. */
+const LAYER: LayerFactory = dfwLayer
 
 /** The package root: two levels above this file, in `src/cli` and in `dist/cli` alike. */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -100,8 +104,7 @@ const solve = async (args: readonly string[]): Promise<CommandOutcome> => {
   if (args.length > 1) return failure(`dfw solve takes one FILE or "-", got ${args.length} arguments; see dfw --help`)
   const input = await readInput(args[0] ?? '-')
   if ('error' in input) return input.error
-  const layer = await loadLayer()
-  const out: Outcome = runText(input.text, layer)
+  const out: Outcome = runText(input.text, LAYER)
   return out
 }
 

@@ -23,7 +23,8 @@ import {
   type DecodedProblem,
   batchCodec,
   decodeProblem,
-  decodeWith
+  decodeWith,
+  prefixPath
 } from '../shapes/codecs.js'
 
 // -------------------------------------------------------------------------------------
@@ -47,7 +48,8 @@ export interface LayerResultLike<N> {
 }
 
 /**
- * The solver the CLI runs: `dfwLayer` of `src/fw/Layer.ts` has this type.
+ * The solver the CLI runs: `dfwLayer` of `src/fw/Layer.ts` has this type (tests pass
+ * stand-ins).
  *
  * @example
  * const layer: LayerFactory = dfwLayer
@@ -111,7 +113,7 @@ const MAX_MESSAGE = 500
 class SolveFailure extends Error {}
 
 /**
- * The message of anything thrown, without a stack, shortened to a line.
+ * The message of anything thrown: its first line only (never a stack), shortened.
  *
  * @example
  * messageOf(new RangeError('bad')) // 'RangeError: bad'
@@ -123,7 +125,8 @@ export const messageOf = (e: unknown): string => {
   } catch {
     m = 'unknown error'
   }
-  m = m.replace(/\s+/g, ' ').trim()
+  // the first line only: a message never carries a stack trace along
+  m = (m.split('\n').find((l) => l.trim() !== '') ?? '').replace(/\s+/g, ' ').trim()
   return m.length > MAX_MESSAGE ? `${m.slice(0, MAX_MESSAGE - 1)}…` : m === '' ? 'unknown error' : m
 }
 
@@ -238,8 +241,13 @@ export const solveOne = (u: unknown, layer: LayerFactory | undefined, prefix = '
     if (layer === undefined) return E.left({ message: 'the solver is not available in this build (src/fw/Layer.ts is missing)', path: prefix })
     return E.right(decoded.right((p) => solveDecoded(p, layer)))
   } catch (e) {
-    const message = e instanceof SolveFailure ? e.message : `the solver failed: ${messageOf(e)}`
-    return E.left({ message, path: prefix })
+    if (e instanceof SolveFailure) return E.left({ message: e.message, path: prefix })
+    // the layer's own refusals (LayerError) carry the path of the bad value
+    const path = (e as { path?: unknown } | null)?.path
+    if (e instanceof Error && e.name === 'LayerError' && typeof path === 'string') {
+      return E.left({ message: messageOf(e.message), path: prefixPath(prefix, path) })
+    }
+    return E.left({ message: `the solver failed: ${messageOf(e)}`, path: prefix })
   }
 }
 
@@ -306,23 +314,4 @@ export const runDocument = (u: unknown, layer: LayerFactory | undefined): Outcom
 export const runText = (text: string, layer: LayerFactory | undefined): Outcome => {
   const u = parseJson(text)
   return E.isLeft(u) ? fail(u.left) : runDocument(u.right, layer)
-}
-
-/**
- * Loads `dfwLayer` from `src/fw/Layer.ts` (`dist/fw/Layer.js` once built), or `undefined`
- * when that module does not exist or does not export it.
- *
- * @example
- * const layer = await loadLayer(); if (layer === undefined) console.log('no solver yet')
- */
-export const loadLayer = async (): Promise<LayerFactory | undefined> => {
-  const spec: string = '../fw/Layer.js'
-  try {
-    const m = (await import(spec)) as { dfwLayer?: unknown }
-    return typeof m.dfwLayer === 'function' ? (m.dfwLayer as LayerFactory) : undefined
-  } catch (e) {
-    const code = (e as { code?: unknown } | null)?.code
-    if (code === 'ERR_MODULE_NOT_FOUND') return undefined
-    throw e
-  }
 }
