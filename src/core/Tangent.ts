@@ -37,12 +37,63 @@ export type TanValue<A> = A extends number
             ? Zero
             : { readonly [K in keyof A]?: Tan<A[K]> }
 
+/**
+ * A sum of outer products Σₖ αₖ uₖ vₖᵀ, kept unexpanded: the cotangent of a matrix
+ * argument (P in P x). It is a `Mat` to every reader, expanding itself once on the first
+ * read of `data`; until then adding two of them is O(1), so reverse mode through K steps
+ * that each touch P keeps O(K·n) numbers instead of doing K dense n×n additions.
+ */
+export class OuterSum {
+  #data: Float64Array | undefined
+  constructor(
+    readonly rows: number,
+    readonly cols: number,
+    readonly u: Float64Array,
+    readonly v: Float64Array,
+    readonly alpha: number,
+    readonly next: OuterSum | undefined
+  ) {}
+  /** The expanded row-major matrix (computed once). */
+  get data(): Float64Array {
+    if (this.#data !== undefined) return this.#data
+    const o = new Float64Array(this.rows * this.cols)
+    const n = this.cols
+    for (let t: OuterSum | undefined = this; t !== undefined; t = t.next) {
+      const u = t.u, v = t.v, a = t.alpha
+      for (let i = 0; i < this.rows; i++) {
+        const ui = a * u[i]!
+        if (ui === 0) continue
+        const r = i * n
+        for (let j = 0; j < n; j++) o[r + j] = o[r + j]! + ui * v[j]!
+      }
+    }
+    this.#data = o
+    return o
+  }
+  /** The sum with another unexpanded sum, without expanding either. */
+  plus(other: OuterSum): OuterSum {
+    let acc: OuterSum = this
+    for (let t: OuterSum | undefined = other; t !== undefined; t = t.next) acc = new OuterSum(this.rows, this.cols, t.u, t.v, t.alpha, acc)
+    return acc
+  }
+}
+
+/** α u vᵀ as an unexpanded matrix (see {@link OuterSum}). */
+export const outerSum = (u: { readonly dim: number; readonly data: Float64Array }, v: { readonly dim: number; readonly data: Float64Array }, alpha = 1): OuterSum =>
+  new OuterSum(u.dim, v.dim, u.data, v.data, alpha, undefined)
+
 // -------------------------------------------------------------------------------------
 // utils
 // -------------------------------------------------------------------------------------
 
 /** Whether a tangent is the symbolic zero. */
 export const isZero = (a: unknown): a is Zero => a === Zero
+
+const countTerms = (a: OuterSum): number => {
+  let k = 0
+  for (let t: OuterSum | undefined = a; t !== undefined && k < 2; t = t.next) k++
+  return k
+}
 
 const isShaped = (a: object): a is { readonly data: Float64Array } =>
   'data' in a && (a as { data: unknown }).data instanceof Float64Array
@@ -59,6 +110,17 @@ export const addT = <T>(a: T | Zero, b: T | Zero): T | Zero => {
   if (b === Zero) return a
   if (typeof a === 'number') return ((a as number) + (b as unknown as number)) as T
   if (typeof a !== 'object' || a === null) return a
+  if (a instanceof OuterSum && b instanceof OuterSum) {
+    // keep the longer list as the base: the fold adds one term per step to its accumulator
+    return (countTerms(a) >= countTerms(b) ? a.plus(b) : b.plus(a)) as T
+  }
+  if (a instanceof OuterSum || b instanceof OuterSum) {
+    const x = (a as unknown as { data: Float64Array }).data, y = (b as unknown as { data: Float64Array }).data
+    const o = new Float64Array(x.length)
+    for (let i = 0; i < o.length; i++) o[i] = x[i]! + y[i]!
+    const m = a as unknown as { rows: number; cols: number }
+    return { rows: m.rows, cols: m.cols, data: o } as T
+  }
   if (isShaped(a)) {
     const x = a.data, y = (b as unknown as { data: Float64Array }).data
     const o = new Float64Array(x.length)

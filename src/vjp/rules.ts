@@ -6,10 +6,14 @@
  * @since 0.1.0
  */
 import type { VjpRule, PrimName } from '../core/PrimSig.js'
-import { Zero } from '../core/Tangent.js'
+import { Zero, outerSum } from '../core/Tangent.js'
 import { matTVec } from '../core/Matrix.js'
 import { applyT as opApplyT } from '../core/LinearOperator.js'
-import { type V, type ZV, vec, zscale, zmul, zdot, outerM } from '../core/internal.js'
+import { type V, type ZV, vec, zscale, zmul, zdot } from '../core/internal.js'
+import type { Mat } from '../shapes/Mat.js'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type M = Mat<any, any>
 
 const map1 = (a: ZV, f: (v: number, i: number) => number): ZV => {
   if (a === Zero) return Zero
@@ -29,8 +33,8 @@ export const vjpRules: { readonly [K in PrimName]: VjpRule<K> } = {
   shift: (_x, _p, ct) => [ct, ct === Zero ? Zero : ct.data.reduce((a, v) => a + v, 0)],
   dot: ([x, y], _p, ct) => (ct === Zero ? [Zero, Zero] : [zscale(ct, y), zscale(ct, x)]),
   sum: (x, _p, ct) => [ct === Zero ? Zero : fillV(x.dim, ct)],
-  matVec: ([A, x], _p, ct) => (ct === Zero ? [Zero, Zero] : [outerM(ct, x), matTVec(A, ct)]),
-  apply: ([P, x], _p, ct) => (ct === Zero ? [Zero, Zero] : [P.kind === 'dense' ? outerM(ct, x) : Zero, opApplyT(P, ct)]),
+  matVec: ([A, x], _p, ct) => (ct === Zero ? [Zero, Zero] : [outerSum(ct, x) as unknown as M, matTVec(A, ct)]),
+  apply: ([P, x], _p, ct) => (ct === Zero ? [Zero, Zero] : [P.kind === 'dense' ? (outerSum(ct, x) as unknown as M) : Zero, opApplyT(P, ct)]),
   mul: ([x, y], _p, ct) => [zmul(ct, y), zmul(ct, x)],
   div: ([x, y], _p, ct) => [
     map1(ct, (v, i) => v / y.data[i]!),
@@ -57,7 +61,7 @@ export const vjpRules: { readonly [K in PrimName]: VjpRule<K> } = {
   norm2: ([x, nrm], _p, ct) => [ct === Zero || nrm === 0 ? Zero : zscale(ct / nrm, x)],
   quadForm: ([P, x, sym], _p, ct) => {
     if (ct === Zero) return [Zero, Zero]
-    const dP = P.kind === 'dense' ? outerM(zscale(0.5 * ct, x) as V, x) : Zero
+    const dP = P.kind === 'dense' ? (outerSum(x, x, 0.5 * ct) as unknown as M) : Zero
     return [dP, zscale(ct, sym)]
   },
   clamp: (inside, _p, ct) => [inside ? ct : Zero],
