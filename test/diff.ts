@@ -303,6 +303,29 @@ t.test('fold(step, 0) is the projection on the state', async (t) => {
   t.equal(ds, u)
 })
 
+t.test('the reverse pass of a fold sums parameter cotangents without writing into any it was given', async (t) => {
+  const r = rng(24)
+  const n = 4
+  type Rec = { readonly a: VN; readonly c: number }
+  // s ← s + a: each step passes its cotangent on unchanged, so every step hands back the same object
+  const addStep: Diff<readonly [Rec, VN], VN> = D.compose(
+    P.add<N>(),
+    D.fanout(D.compose(D.get<Rec, 'a'>('a'), D.fst<Rec, VN>()), D.snd<Rec, VN>())
+  )
+  const u = vecN(r, n)
+  const copy = Float64Array.from(u.data)
+  for (const c of [undefined, 2] as const) {
+    const [, lin] = D.fold(addStep, 5, c === undefined ? {} : { checkpoint: c })([{ a: vecN(r, n), c: 1 }, vecN(r, n)])
+    const [dp, ds] = lin.bwd(u) as readonly [{ readonly a: VN }, VN]
+    t.ok(closeT(dp.a, V.scale(5, u), 1e-15), `checkpoint ${String(c)}: the parameter cotangent is the sum over steps`)
+    t.equal(ds, u, 'the state cotangent passes through')
+    t.same(Array.from(u.data), Array.from(copy), 'the cotangent given is not written')
+    const again = lin.bwd(u) as readonly [{ readonly a: VN }, VN]
+    t.ok(sameT(again[0].a, dp.a), 'a second reverse pass gives the same sum')
+    t.not(again[0].a, dp.a, 'in a fresh buffer')
+  }
+})
+
 t.test('foldWhile stops where its predicate says, and its derivative is the fold of that count', async (t) => {
   const r = rng(31)
   const n = 5

@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import { type Tan, Zero, addT } from './Tangent.js'
+import { linearOf } from './internal.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -113,7 +114,7 @@ export const custom = <A, B>(primal: (a: A) => B, linearize: (a: A, b: B) => Lin
 export const compose = <A, B, C>(g: Diff<B, C>, f: Diff<A, B>): Diff<A, C> => (a) => {
   const [b, lf] = f(a)
   const [c, lg] = g(b)
-  return [c, { fwd: (da) => lg.fwd(lf.fwd(da)), bwd: (dc) => lf.bwd(lg.bwd(dc)) }]
+  return [c, linearOf<A, C>((da) => lg.fwd(lf.fwd(da)), (dc) => lf.bwd(lg.bwd(dc)))]
 }
 
 /**
@@ -135,14 +136,14 @@ export const fanout = <A, B, C>(f: Diff<A, B>, g: Diff<A, C>): Diff<A, readonly 
   const [c, lg] = g(a)
   return [
     [b, c],
-    {
-      fwd: (da) => (da === Zero ? Zero : pair2<readonly [B, C]>(lf.fwd(da), lg.fwd(da))),
-      bwd: (d) => {
+    linearOf<A, readonly [B, C]>(
+      (da) => (da === Zero ? Zero : pair2<readonly [B, C]>(lf.fwd(da), lg.fwd(da))),
+      (d) => {
         if (d === Zero) return Zero
         const [db, dc] = parts2(d)
         return addT(lf.bwd(db as Tan<B>), lg.bwd(dc as Tan<C>))
       }
-    }
+    )
   ]
 }
 
@@ -157,18 +158,18 @@ export const par = <A, B, C, D>(f: Diff<A, B>, g: Diff<C, D>): Diff<readonly [A,
   const [d, lg] = g(c)
   return [
     [b, d],
-    {
-      fwd: (t) => {
+    linearOf<readonly [A, C], readonly [B, D]>(
+      (t) => {
         if (t === Zero) return Zero
         const [da, dc] = parts2(t)
         return pair2<readonly [B, D]>(lf.fwd(da as Tan<A>), lg.fwd(dc as Tan<C>))
       },
-      bwd: (t) => {
+      (t) => {
         if (t === Zero) return Zero
         const [db, dd] = parts2(t)
         return pair2<readonly [A, C]>(lf.bwd(db as Tan<B>), lg.bwd(dd as Tan<D>))
       }
-    }
+    )
   ]
 }
 
@@ -281,18 +282,18 @@ export const bind = <K extends string, R, B>(name: Exclude<K, keyof R>, f: Diff<
     type Out = { readonly [P in keyof R | K]: P extends keyof R ? R[P] : B }
     const ext: Diff<R, Out> = (r) => {
       const [b, lf] = f(r)
-      const lin: Linear<R, Out> = {
-        fwd: (dr) => {
+      const lin = linearOf<R, Out>(
+        (dr) => {
           const db = lf.fwd(dr)
           if (dr === Zero && db === Zero) return Zero
           return { ...(dr === Zero ? {} : (dr as object)), [name]: db } as unknown as Tan<Out>
         },
-        bwd: (dout) => {
+        (dout) => {
           if (dout === Zero) return Zero
           const { [name]: db, ...rest } = dout as Record<string, unknown>
           return addT(rest as Tan<R>, lf.bwd((db ?? Zero) as Tan<B>))
         }
-      }
+      )
       return [{ ...(r as object), [name]: b } as Out, lin]
     }
     return compose(ext, d)
@@ -321,6 +322,46 @@ interface Unrolled<P, S> {
   readonly state: S
   readonly steps: number
   readonly lin: Linear<readonly [P, S], S>
+}
+
+const isShaped = (a: object): a is { readonly data: Float64Array } =>
+  'data' in a && (a as { data: unknown }).data instanceof Float64Array
+
+/**
+ * a + b as `addT`, for the parameters' cotangent that the reverse pass of a fold sums
+ * over K steps: the objects and buffers it allocates are recorded in `mine` and later sums
+ * write into them instead of allocating again. Objects it did not allocate are never
+ * written. Seen from outside the fold, the sum is pure; the result is bit-identical to
+ * the chain of `addT`s.
+ */
+const addOwned = (mine: WeakSet<object>, a: unknown, b: unknown): unknown => {
+  if (a === Zero) return b
+  if (b === Zero || b === undefined) return a
+  if (typeof a === 'number') return a + (b as number)
+  if (typeof a !== 'object' || a === null) return a
+  if (isShaped(a)) {
+    const y = (b as { data: Float64Array }).data
+    if (mine.has(a)) {
+      const x = a.data as Float64Array
+      for (let i = 0; i < x.length; i++) x[i] = x[i]! + y[i]!
+      return a
+    }
+    const x = a.data, o = new Float64Array(x.length)
+    for (let i = 0; i < o.length; i++) o[i] = x[i]! + y[i]!
+    const r = { ...a, data: o }
+    mine.add(r)
+    return r
+  }
+  if (Array.isArray(a)) {
+    const r: unknown[] = mine.has(a) ? a : a.slice()
+    mine.add(r)
+    for (let i = 0; i < r.length; i++) r[i] = addOwned(mine, r[i], (b as unknown[])[i] ?? Zero)
+    return r
+  }
+  const r: Record<string, unknown> = mine.has(a) ? (a as Record<string, unknown>) : { ...(a as Record<string, unknown>) }
+  mine.add(r)
+  for (const [k, v] of Object.entries(b as Record<string, unknown>)) r[k] = k in r ? addOwned(mine, r[k], v) : v
+  return r
 }
 
 const unroll = <P, S>(
@@ -355,6 +396,7 @@ const unroll = <P, S>(
     return out
   }
   const fwd = (d: Tan<readonly [P, S]>): Tan<S> => {
+    if (d === Zero) return Zero
     const [dp, ds0] = parts2(d)
     let ds = ds0 as Tan<S>
     const run = (ls: readonly Linear<readonly [P, S], S>[]) => {
@@ -365,12 +407,14 @@ const unroll = <P, S>(
     return ds
   }
   const bwd = (dsK: Tan<S>): Tan<readonly [P, S]> => {
+    if (dsK === Zero) return Zero
     let dp: unknown = Zero
     let ds: unknown = dsK
+    const mine = new WeakSet<object>()
     const run = (ls: readonly Linear<readonly [P, S], S>[]) => {
       for (let i = ls.length - 1; i >= 0; i--) {
         const [a, b] = parts2(ls[i]!.bwd(ds as Tan<S>))
-        dp = addT(dp, a)
+        dp = addOwned(mine, dp, a)
         ds = b
       }
     }

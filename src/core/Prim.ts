@@ -10,7 +10,7 @@
  */
 import type { Vec } from '../shapes/Vec.js'
 import type { Mat } from '../shapes/Mat.js'
-import type { Diff, Linear } from './Diff.js'
+import type { Diff } from './Diff.js'
 import type { EvalRule, PrimArgs, PrimName, PrimOut, PrimParams, ArgTans } from './PrimSig.js'
 import { type Tan, Zero } from './Tangent.js'
 import { type LinearOperator, applyInto, applyTInto } from './LinearOperator.js'
@@ -18,7 +18,7 @@ import * as V from './Vector.js'
 import { matVec as mv } from './Matrix.js'
 import { jvpRules } from '../jvp/rules.js'
 import { vjpRules } from '../vjp/rules.js'
-import { vec } from './internal.js'
+import { vec, linearOf } from './internal.js'
 
 const mapV = <N>(x: Vec<N>, f: (v: number) => number): Vec<N> => {
   const o = new Float64Array(x.dim)
@@ -100,10 +100,10 @@ export const prim = <K extends PrimName>(name: K, params: PrimParams<K>): Diff<P
   const vr = vjpRules[name]
   return (a) => {
     const [out, res] = ev(a, params)
-    const lin: Linear<PrimArgs<K>, PrimOut<K>> = {
-      fwd: (da) => (da === Zero ? Zero : jr(res, params, da as unknown as ArgTans<K>)),
-      bwd: (ct) => (ct === Zero ? Zero : (vr(res, params, ct) as unknown as Tan<PrimArgs<K>>))
-    }
+    const lin = linearOf<PrimArgs<K>, PrimOut<K>>(
+      (da) => (da === Zero ? Zero : jr(res, params, da as unknown as ArgTans<K>)),
+      (ct) => (ct === Zero ? Zero : (vr(res, params, ct) as unknown as Tan<PrimArgs<K>>))
+    )
     return [out, lin]
   }
 }

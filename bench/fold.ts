@@ -1,0 +1,260 @@
+/**
+ * The overhead of the differentiable-map abstraction: a K-step unrolled fold of a cheap
+ * step, value + VJP, through the engine (`fold` over combinators and primitives) against
+ * the same loop written by hand over Float64Array (forward pass storing the states, then
+ * a reverse loop). Also the heap retained by the fold's linear map, with and without
+ * checkpointing.
+ *
+ * The step (six primitives on Vec<N>), with q the parameter and s the state:
+ *   e = softmax(β (q − s));  s ← s − γ (s − e)
+ *
+ *   npx tsx bench/fold.ts            # table
+ *   npx tsx bench/fold.ts --json     # rows as JSON
+ *   npx tsx bench/fold.ts --quick    # fewer repetitions
+ *
+ * @since 0.1.0
+ */
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { pathToFileURL } from 'node:url'
+import * as D from '../src/core/Diff.js'
+import type { Diff } from '../src/core/Diff.js'
+import * as P from '../src/core/Prim.js'
+import { rng } from '../src/core/Random.js'
+import type { Vec } from '../src/shapes/Vec.js'
+import { unsafeDim } from '../src/shapes/Dim.js'
+
+// -------------------------------------------------------------------------------------
+// the step, through the engine
+// -------------------------------------------------------------------------------------
+
+type N = 'n'
+type VN = Vec<N>
+type St = readonly [VN, VN]
+
+const BETA = 2
+const GAMMA = 0.3
+
+const tuple1 = <A>(): Diff<A, readonly [A]> => D.linear<A, readonly [A]>({ fwd: (a) => [a] as const, bwd: (t) => t[0] })
+const lift1 = <A, B, C>(p: Diff<readonly [B], C>, f: Diff<A, B>): Diff<A, C> => D.compose(p, D.compose(tuple1<B>(), f))
+const lift2 = <A, B, C, R>(p: Diff<readonly [B, C], R>, f: Diff<A, B>, g: Diff<A, C>): Diff<A, R> => D.compose(p, D.fanout(f, g))
+
+const q = D.fst<VN, VN>()
+const s = D.snd<VN, VN>()
+/** e = softmax(β (q − s)); s ← s − γ (s − e) */
+export const step: Diff<St, VN> = lift2(
+  P.sub<N>(),
+  s,
+  lift2(P.scale<N>(), D.constant<St, number>(GAMMA), lift2(P.sub<N>(), s, lift1(P.softmax<N>(), lift2(P.scale<N>(), D.constant<St, number>(BETA), lift2(P.sub<N>(), q, s)))))
+)
+
+// -------------------------------------------------------------------------------------
+// the same loop by hand
+// -------------------------------------------------------------------------------------
+
+/** Value and VJP of K steps by hand: returns s_K and (∂/∂q, ∂/∂s₀) of ⟨ct, s_K⟩. */
+export const byHand = (qv: Float64Array, s0: Float64Array, K: number, ct: Float64Array): readonly [Float64Array, Float64Array, Float64Array] => {
+  const n = qv.length
+  const states: Float64Array[] = [s0]
+  const es: Float64Array[] = []
+  let sk = s0
+  for (let k = 0; k < K; k++) {
+    const e = new Float64Array(n)
+    let m = -Infinity
+    for (let i = 0; i < n; i++) { const z = BETA * (qv[i]! - sk[i]!); e[i] = z; if (z > m) m = z }
+    let sum = 0
+    for (let i = 0; i < n; i++) { const v = Math.exp(e[i]! - m); e[i] = v; sum += v }
+    const next = new Float64Array(n)
+    for (let i = 0; i < n; i++) { const ei = e[i]! / sum; e[i] = ei; next[i] = sk[i]! - GAMMA * (sk[i]! - ei) }
+    es.push(e)
+    states.push(next)
+    sk = next
+  }
+  // reverse: s' = (1−γ) s + γ e, e = softmax(β(q − s)), J_e v = e ⊙ (v − ⟨e, v⟩)
+  const gq = new Float64Array(n)
+  let g = Float64Array.from(ct)
+  for (let k = K - 1; k >= 0; k--) {
+    const e = es[k]!
+    let dot = 0
+    for (let i = 0; i < n; i++) dot += e[i]! * g[i]!
+    const gs = new Float64Array(n)
+    for (let i = 0; i < n; i++) {
+      const je = BETA * GAMMA * e[i]! * (g[i]! - dot)
+      gq[i] = gq[i]! + je
+      gs[i] = (1 - GAMMA) * g[i]! - je
+    }
+    g = gs
+  }
+  return [sk, gq, g]
+}
+
+// -------------------------------------------------------------------------------------
+// measurement
+// -------------------------------------------------------------------------------------
+
+/** One row of the benchmark. */
+export interface Row {
+  readonly n: number
+  readonly K: number
+  /** CPU ms per value + VJP through the engine. */
+  readonly engineMs: number
+  /** CPU ms per value + VJP by hand. */
+  readonly handMs: number
+  /** engineMs / handMs */
+  readonly ratio: number
+  /** Heap (with typed-array stores) retained by the fold's value and linear map, no checkpointing (bytes). */
+  readonly retainedBytes: number
+  /** The same with checkpoint c = ⌈√K⌉ (bytes). */
+  readonly retainedCheckpointBytes: number
+  /** The hand loop's stored states and softmaxes, 2 K n doubles (bytes). */
+  readonly handStoredBytes: number
+  /** Largest |engine − hand| over the value and both gradients. */
+  readonly maxAbsDiff: number
+}
+
+/** Options of {@link run}. */
+export interface Options {
+  readonly sizes?: readonly number[]
+  readonly K?: number
+  /** Minimum time per measurement, ms. */
+  readonly minMs?: number
+  /** Measurements per variant; the median is reported. */
+  readonly repeats?: number
+}
+
+const getGc = (): (() => void) | undefined => {
+  const g = (globalThis as { gc?: () => void }).gc
+  if (g !== undefined) return g
+  try {
+    setFlagsFromString('--expose-gc')
+    return runInNewContext('gc') as () => void
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Process CPU time in ms (user + system). On a shared machine it is steadier than wall
+ * time, which counts the time other processes hold the cores.
+ */
+const cpuMs = (): number => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+
+/**
+ * Times `fs` interleaved (so that load from other processes hits them alike): each batch
+ * runs every function for about `minMs` of CPU time; the median of `repeats` batches, CPU
+ * ms per call.
+ */
+const timeAll = (fs: readonly (() => void)[], minMs: number, repeats: number): number[] => {
+  const reps = fs.map((f) => {
+    let k = 1
+    for (;;) {
+      const t0 = cpuMs()
+      for (let i = 0; i < k; i++) f()
+      const dt = cpuMs() - t0
+      if (dt >= minMs / 4) return Math.max(1, Math.ceil((k * minMs) / Math.max(dt, 1e-3)))
+      k *= 2
+    }
+  })
+  const times = fs.map((): number[] => [])
+  for (let r = 0; r < repeats; r++) {
+    fs.forEach((f, j) => {
+      const t0 = cpuMs()
+      for (let i = 0; i < reps[j]!; i++) f()
+      times[j]!.push((cpuMs() - t0) / reps[j]!)
+    })
+  }
+  return times.map((ts) => ts.sort((a, b) => a - b)[Math.floor(ts.length / 2)]!)
+}
+
+/** Heap plus typed-array backing stores. */
+const used = (): number => {
+  const m = process.memoryUsage()
+  return m.heapUsed + m.arrayBuffers
+}
+
+const retained = (make: () => unknown, gc: (() => void) | undefined): number => {
+  if (gc === undefined) return Number.NaN
+  const keep: unknown[] = []
+  gc(); gc()
+  const before = used()
+  for (let i = 0; i < 16; i++) keep.push(make())
+  gc(); gc()
+  const after = used()
+  if (keep.length !== 16) throw new Error('unreachable')
+  return (after - before) / 16
+}
+
+const vecOf = (x: Float64Array): VN => ({ dim: unsafeDim<N>(x.length), data: x })
+
+/**
+ * Runs the benchmark and returns its rows.
+ *
+ * @example
+ * run({ sizes: [10, 100], K: 100 })
+ */
+export const run = (opts: Options = {}): readonly Row[] => {
+  const sizes = opts.sizes ?? [10, 100, 1000]
+  const K = opts.K ?? 100
+  const minMs = opts.minMs ?? 200
+  const repeats = opts.repeats ?? 5
+  const gc = getGc()
+  const r = rng(1)
+  return sizes.map((n) => {
+    const qv = Float64Array.from({ length: n }, () => r.normal())
+    const s0 = Float64Array.from({ length: n }, () => r.normal())
+    const ct = Float64Array.from({ length: n }, () => r.normal())
+    const a: St = [vecOf(qv), vecOf(s0)]
+    const folded = D.fold(step, K)
+    const checkpointed = D.fold(step, K, { checkpoint: Math.ceil(Math.sqrt(K)) })
+    const engine = (): readonly [VN, unknown] => {
+      const [y, lin] = folded(a)
+      return [y, lin.bwd(vecOf(ct))]
+    }
+    const hand = () => byHand(qv, s0, K, ct)
+
+    const [ye, ge] = engine()
+    const [yh, gqh, gsh] = hand()
+    const [gqe, gse] = ge as readonly [VN, VN]
+    let diff = 0
+    for (let i = 0; i < n; i++) {
+      diff = Math.max(diff, Math.abs(ye.data[i]! - yh[i]!), Math.abs(gqe.data[i]! - gqh[i]!), Math.abs(gse.data[i]! - gsh[i]!))
+    }
+
+    const [engineMs, handMs] = timeAll([engine, hand], minMs, repeats) as [number, number]
+    return {
+      n,
+      K,
+      engineMs,
+      handMs,
+      ratio: engineMs / handMs,
+      retainedBytes: retained(() => folded(a), gc),
+      retainedCheckpointBytes: retained(() => checkpointed(a), gc),
+      handStoredBytes: 2 * K * n * 8,
+      maxAbsDiff: diff
+    }
+  })
+}
+
+const kb = (b: number): string => (Number.isNaN(b) ? 'n/a' : `${(b / 1024).toFixed(1)} KiB`)
+
+/** The rows as a plain-text table. */
+export const table = (rows: readonly Row[]): string => {
+  const head = ['n', 'K', 'engine ms', 'hand ms', 'ratio', 'retained', 'retained (ckpt √K)', 'hand stores', 'max |Δ|']
+  const body = rows.map((x) => [
+    String(x.n), String(x.K), x.engineMs.toFixed(3), x.handMs.toFixed(3), x.ratio.toFixed(2),
+    kb(x.retainedBytes), kb(x.retainedCheckpointBytes), kb(x.handStoredBytes), x.maxAbsDiff.toExponential(1)
+  ])
+  const w = head.map((h, j) => Math.max(h.length, ...body.map((b) => b[j]!.length)))
+  const line = (cs: readonly string[]) => cs.map((c, j) => c.padStart(w[j]!)).join('  ')
+  return [line(head), line(w.map((k) => '-'.repeat(k))), ...body.map(line)].join('\n')
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const quick = process.argv.includes('--quick')
+  const rows = run(quick ? { minMs: 50, repeats: 3 } : {})
+  if (process.argv.includes('--json')) console.log(JSON.stringify(rows, null, 2))
+  else console.log(`fold of K = 100 steps (6 primitives each), value + VJP\n${table(rows)}`)
+}
