@@ -27,7 +27,12 @@ import { dfwLayer } from '../src/fw/Layer.js'
 // model
 // -------------------------------------------------------------------------------------
 
-/** One measured size. */
+/**
+ * One measured size.
+ *
+ * @example
+ * const r: Row = measure(1e4, 10)
+ */
 export interface Row {
   readonly n: number
   readonly rank: number
@@ -42,7 +47,12 @@ export interface Row {
   readonly inputShare: number
 }
 
-/** What to run. */
+/**
+ * What to run.
+ *
+ * @example
+ * run({ sizes: [1e5], rank: 5 })
+ */
 export interface Options {
   /** Sizes; default 10⁴, 10⁵, 10⁶. */
   readonly sizes?: ReadonlyArray<number>
@@ -54,7 +64,12 @@ export interface Options {
   readonly onRow?: (row: Row) => void
 }
 
-/** The default sweep. */
+/**
+ * The default sweep.
+ *
+ * @example
+ * run({ sizes: DEFAULT_SIZES })
+ */
 export const DEFAULT_SIZES: ReadonlyArray<number> = [1e4, 1e5, 1e6]
 
 // -------------------------------------------------------------------------------------

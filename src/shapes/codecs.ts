@@ -211,7 +211,12 @@ export const Finite = new t.Type<number, number, unknown>(
   (a) => a
 )
 
-/** The brand of {@link Positive}. */
+/**
+ * The brand of {@link Positive}.
+ *
+ * @example
+ * const t: t.Branded<number, PositiveBrand> = 1 as Positive
+ */
 export interface PositiveBrand { readonly Positive: unique symbol }
 /**
  * A finite number > 0 (radii, weights, step constants).
@@ -221,10 +226,20 @@ export interface PositiveBrand { readonly Positive: unique symbol }
  * Positive.decode(0) // left: expected a positive number, got 0
  */
 export const Positive = t.brand(Finite, (x): x is t.Branded<number, PositiveBrand> => x > 0, 'Positive')
-/** A positive number. */
+/**
+ * A positive number.
+ *
+ * @example
+ * const r: Positive = 2 as Positive
+ */
 export type Positive = t.TypeOf<typeof Positive>
 
-/** The brand of {@link NonNegative}. */
+/**
+ * The brand of {@link NonNegative}.
+ *
+ * @example
+ * const t: t.Branded<number, NonNegativeBrand> = 0 as NonNegative
+ */
 export interface NonNegativeBrand { readonly NonNegative: unique symbol }
 /**
  * A finite number ≥ 0 (tolerances).
@@ -233,10 +248,20 @@ export interface NonNegativeBrand { readonly NonNegative: unique symbol }
  * NonNegative.decode(0) // right(0)
  */
 export const NonNegative = t.brand(Finite, (x): x is t.Branded<number, NonNegativeBrand> => x >= 0, 'NonNegative')
-/** A non-negative number. */
+/**
+ * A non-negative number.
+ *
+ * @example
+ * const tol: NonNegative = 0 as NonNegative
+ */
 export type NonNegative = t.TypeOf<typeof NonNegative>
 
-/** The brand of {@link PositiveInt}. */
+/**
+ * The brand of {@link PositiveInt}.
+ *
+ * @example
+ * const k: t.Branded<number, PositiveIntBrand> = 3 as PositiveInt
+ */
 export interface PositiveIntBrand { readonly PositiveInt: unique symbol }
 /**
  * A safe integer ≥ 1 (iteration counts, sizes).
@@ -246,7 +271,12 @@ export interface PositiveIntBrand { readonly PositiveInt: unique symbol }
  * PositiveInt.decode(2.5) // left: expected an integer ≥ 1, got 2.5
  */
 export const PositiveInt = t.brand(Finite, (x): x is t.Branded<number, PositiveIntBrand> => Number.isSafeInteger(x) && x >= 1, 'PositiveInt')
-/** A positive integer. */
+/**
+ * A positive integer.
+ *
+ * @example
+ * const k: PositiveInt = 3 as PositiveInt
+ */
 export type PositiveInt = t.TypeOf<typeof PositiveInt>
 
 /**
@@ -475,7 +505,12 @@ export const optionsCodec = strictStruct(
 // the operator P
 // -------------------------------------------------------------------------------------
 
-/** The relative tolerance of the symmetry check, against the largest |Pᵢⱼ|. */
+/**
+ * The relative tolerance of the symmetry check, against the largest |Pᵢⱼ|.
+ *
+ * @example
+ * Math.abs(a - b) <= SYMMETRY_TOLERANCE * maxAbs // counts as symmetric
+ */
 export const SYMMETRY_TOLERANCE = 1e-10
 
 const maxAbs = (xs: Float64Array): number => {
