@@ -73,7 +73,8 @@ export const computeExtremePoint = <N>(set: SetKind, input: OracleInput<N>): Vec
   return s
 }
 
-const oneHot = <N>(like: Vec<N>, i: number, v: number): Vec<N> => {
+/** v eᵢ, with the dimension of `like`. */
+export const oneHot = <N>(like: Vec<N>, i: number, v: number): Vec<N> => {
   const o = new Float64Array(like.dim)
   o[i] = v
   return { dim: like.dim, data: o }

@@ -14,7 +14,7 @@ import { type Tan, Zero } from '../core/Tangent.js'
 import { trace, type Var } from '../core/Trace.js'
 import { ops } from '../core/Ops.js'
 import type { Params, SetKind } from './Problem.js'
-import { chooseVertex, exactVertex, smoothVertex, fwGap } from './Oracle.js'
+import { chooseVertex, exactVertex, smoothVertex, fwGap, oneHot } from './Oracle.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -69,12 +69,6 @@ export interface FwState<N> {
 // -------------------------------------------------------------------------------------
 // constructors
 // -------------------------------------------------------------------------------------
-
-const oneHot = <N>(like: Vec<N>, i: number, v: number): Vec<N> => {
-  const o = new Float64Array(like.dim)
-  o[i] = v
-  return { dim: like.dim, data: o }
-}
 
 /** The away atom of a pairwise step: a signed coordinate, or the origin (l1 only). */
 type Atom = { readonly kind: 'coordinate'; readonly index: number; readonly sign: number } | { readonly kind: 'origin' }
