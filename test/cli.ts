@@ -9,6 +9,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
+import { childEnv } from './helpers/childEnv.js'
 import { rng, type Rng } from '../src/core/Random.js'
 import { runText, runDocument, solveOne, solveBatch, type LayerFactory } from '../src/cli/solve.js'
 import { run, USAGE } from '../src/cli/main.js'
@@ -36,7 +37,7 @@ const command = (): { readonly argv: string[]; readonly label: string } => {
 const CMD = command()
 
 const dfw = (args: readonly string[], input?: string): { code: number | null; stdout: string; stderr: string } => {
-  const r = spawnSync(process.execPath, [...CMD.argv, ...args], { cwd: ROOT, input: input ?? '', encoding: 'utf8', timeout: 60_000 })
+  const r = spawnSync(process.execPath, [...CMD.argv, ...args], { cwd: ROOT, env: childEnv(), input: input ?? '', encoding: 'utf8', timeout: 60_000 })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
@@ -45,7 +46,7 @@ interface Ran { readonly code: number | null; readonly stdout: string; readonly 
 /** The same as {@link dfw}, asynchronous, so that two runs share the two cores. */
 const dfwAsync = (args: readonly string[], input: string): Promise<Ran> =>
   new Promise((resolve) => {
-    const child = spawn(process.execPath, [...CMD.argv, ...args], { cwd: ROOT })
+    const child = spawn(process.execPath, [...CMD.argv, ...args], { cwd: ROOT, env: childEnv() })
     let stdout = '', stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })

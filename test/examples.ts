@@ -1,8 +1,9 @@
 // Smoke runs of the examples, as a user runs them.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
+import { childEnv } from './helpers/childEnv.js'
 
-const tsx = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', ...args], { encoding: 'utf8', timeout: 240_000 })
+const tsx = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', ...args], { encoding: 'utf8', env: childEnv(), timeout: 240_000 })
 
 t.test('examples/quickstart.ts runs and prints a converged solution', async (t) => {
   const r = tsx(['examples/quickstart.ts'])
