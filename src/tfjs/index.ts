@@ -1,0 +1,275 @@
+/**
+ * `dfwlayer/tfjs`: the layer as a TensorFlow.js operation over batched tensors.
+ *
+ * `tfDfwLayer(options)({ q, P, t, w? })` solves one problem per row of `q` and returns x
+ * as a `[B, n]` tensor. The operation is registered with `tf.customGrad`, so `tf.grad`,
+ * `tf.grads` and the optimizers see the layer's own vector-Jacobian product (unrolled or
+ * implicit, by `options.backward`) for q, w, t and a dense P.
+ *
+ * This entry imports `@tensorflow/tfjs-core` (an optional peer dependency); the package's
+ * main entry never does. Bring a backend and the built-in ops' gradients yourself, for
+ * example with `import '@tensorflow/tfjs'`.
+ *
+ * @since 0.1.0
+ */
+import * as tf from '@tensorflow/tfjs-core'
+import * as E from 'fp-ts/lib/Either.js'
+import { unsafeDim } from '../shapes/Dim.js'
+import type { Vec } from '../shapes/Vec.js'
+import { dense, type LinearOperator } from '../core/LinearOperator.js'
+import { dfwBatch } from '../fw/Batch.js'
+import { LayerError, type LayerOptions, type LayerResult } from '../fw/Layer.js'
+import type { Problem, SetKind } from '../fw/Problem.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/**
+ * The operation's options: the layer's options, passed through to `dfwBatch`, plus the
+ * set and an observer of each forward pass.
+ *
+ * @example
+ * const o: TfLayerOptions = { backward: 'implicit', set: 'l1', onSolve: (rs) => console.log(rs.map((r) => r.gap)) }
+ */
+export interface TfLayerOptions extends LayerOptions {
+  /** The feasible set of every instance. Default `"l1"`. */
+  readonly set?: SetKind
+  /** Called after each forward pass with the layer's result per instance (gap, iterations, status, …). */
+  readonly onSolve?: (results: ReadonlyArray<LayerResult<unknown>>) => void
+}
+
+/**
+ * The operation's inputs. B is the batch size and n the dimension, both read from `q`.
+ *
+ * - `q`: `[B, n]`.
+ * - `P`: `[B, n, n]` (one matrix per instance) or `[n, n]` (shared), symmetric PSD; or a
+ *   library `LinearOperator` (dense, low rank or CSR), shared and held constant.
+ * - `t`: `[B]`, a scalar tensor (shared), or a number (a constant).
+ * - `w`: `[B, n]` or `[n]` (shared); all ones when omitted.
+ *
+ * Tensors must be float32. A shared tensor gets the sum of the instances' gradients.
+ *
+ * @example
+ * const inputs: TfLayerInputs = { q: tf.randomNormal([8, 3]), P: tf.eye(3), t: 0.5 }
+ */
+export interface TfLayerInputs {
+  readonly q: tf.Tensor
+  readonly P: tf.Tensor | LinearOperator<unknown>
+  readonly t: tf.Tensor | number
+  readonly w?: tf.Tensor
+}
+
+// -------------------------------------------------------------------------------------
+// checks
+// -------------------------------------------------------------------------------------
+
+/** The relative tolerance of the symmetry check of a P tensor (float32 data), against the largest |Pᵢⱼ|. */
+export const TF_SYMMETRY_TOLERANCE = 1e-5
+
+const fmtShape = (s: ReadonlyArray<number>): string => `[${s.join(', ')}]`
+
+const isTensor = (x: unknown): x is tf.Tensor => x instanceof tf.Tensor
+
+interface Layout {
+  readonly B: number
+  readonly n: number
+  readonly wShared: boolean
+  readonly tShared: boolean
+  readonly PShared: boolean
+}
+
+const checkTensor = (x: unknown, name: string): tf.Tensor => {
+  if (!isTensor(x)) throw new LayerError(`expected a tf.Tensor, got ${x === null ? 'null' : typeof x}`, name)
+  if (x.isDisposed) throw new LayerError('the tensor has been disposed', name)
+  if (x.dtype !== 'float32') throw new LayerError(`expected a float32 tensor, got ${x.dtype}`, name)
+  return x
+}
+
+/** Checks ranks and sizes of the inputs; throws a `LayerError` naming the input. */
+const layoutOf = (inputs: TfLayerInputs): Layout => {
+  if (inputs === null || typeof inputs !== 'object') throw new LayerError('expected an object { q, P, t, w? }', '')
+  const q = checkTensor(inputs.q, 'q')
+  if (q.rank !== 2 || q.shape[1]! < 1) throw new LayerError(`expected shape [B, n] with n ≥ 1, got ${fmtShape(q.shape)}`, 'q')
+  const B = q.shape[0]!, n = q.shape[1]!
+  let wShared = false
+  if (inputs.w !== undefined) {
+    const w = checkTensor(inputs.w, 'w')
+    if (w.rank === 1 && w.shape[0] === n) wShared = true
+    else if (!(w.rank === 2 && w.shape[0] === B && w.shape[1] === n)) {
+      throw new LayerError(`expected shape [${B}, ${n}] or [${n}], got ${fmtShape(w.shape)}`, 'w')
+    }
+  }
+  let tShared = true
+  if (typeof inputs.t !== 'number') {
+    const t = checkTensor(inputs.t, 't')
+    if (t.rank === 1 && t.shape[0] === B) tShared = false
+    else if (t.rank !== 0) throw new LayerError(`expected shape [${B}] or [], got ${fmtShape(t.shape)}`, 't')
+  }
+  let PShared = true
+  const P = inputs.P
+  if (isTensor(P)) {
+    checkTensor(P, 'P')
+    if (P.rank === 3 && P.shape[0] === B && P.shape[1] === n && P.shape[2] === n) PShared = false
+    else if (!(P.rank === 2 && P.shape[0] === n && P.shape[1] === n)) {
+      throw new LayerError(`expected shape [${B}, ${n}, ${n}] or [${n}, ${n}], got ${fmtShape(P.shape)}`, 'P')
+    }
+  } else if (P === null || typeof P !== 'object' || !('kind' in P) || !('dim' in P)) {
+    throw new LayerError('expected a tf.Tensor or a LinearOperator', 'P')
+  } else if ((P.dim as number) !== n) {
+    throw new LayerError(`the operator is ${P.dim as number}×${P.dim as number} but q has ${n} columns`, 'P')
+  }
+  return { B, n, wShared, tShared, PShared }
+}
+
+const finiteAt = (data: ArrayLike<number>, k: number, path: () => string, positive = false): number => {
+  const v = data[k]!
+  if (!Number.isFinite(v)) throw new LayerError(`expected a finite number, got ${String(v)}`, path())
+  if (positive && !(v > 0)) throw new LayerError(`expected a number > 0, got ${String(v)}`, path())
+  return v
+}
+
+/** Checks finiteness and symmetry of one n×n block at `off`; `at(i, j)` names an entry. */
+const checkSymmetric = (data: ArrayLike<number>, off: number, n: number, at: (i: number, j: number) => string): void => {
+  let m = 0
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) m = Math.max(m, Math.abs(finiteAt(data, off + i * n + j, () => at(i, j))))
+  }
+  const tol = TF_SYMMETRY_TOLERANCE * m
+  for (let i = 1; i < n; i++) {
+    for (let j = 0; j < i; j++) {
+      const a = data[off + i * n + j]!, b = data[off + j * n + i]!
+      if (Math.abs(a - b) > tol) throw new LayerError(`expected a symmetric matrix: entry [${i}][${j}] is ${a} but [${j}][${i}] is ${b}`, at(i, j))
+    }
+  }
+}
+
+/** `[3].q[1]` (a path of `dfwBatch`) as `q[3][1]`, the path into the batched tensors. */
+const tensorPath = (path: string, layout: Layout): string => {
+  const m = /^\[(\d+)\](?:\.(.*))?$/.exec(path)
+  if (m === null) return path
+  const b = m[1]!, rest = m[2] ?? ''
+  const k = /^(q|w|t|P)(.*)$/.exec(rest)
+  if (k === null) return rest === '' ? `q[${b}]` : rest
+  const name = k[1]!
+  const shared = (name === 'w' && layout.wShared) || (name === 't' && layout.tShared) || (name === 'P' && layout.PShared)
+  return shared ? `${name}${k[2]!}` : `${name}[${b}]${k[2]!}`
+}
+
+// -------------------------------------------------------------------------------------
+// the operation
+// -------------------------------------------------------------------------------------
+
+/**
+ * The layer as a tfjs operation: `tfDfwLayer(options)(inputs)` returns x, `[B, n]`
+ * float32. The forward pass reads the tensors synchronously and solves each instance in
+ * float64 with `dfwBatch`; the gradient of the operation is the layer's VJP per instance.
+ *
+ * Throws a `LayerError` whose `path` points into the tensors (`q[3][1]`, `t[0]`,
+ * `P[2][0][1]`, `w`, `options.maxIterations`) for a bad shape, dtype or value: a
+ * non-finite entry, t ≤ 0, a weight ≤ 0, a P that is not symmetric. It never returns NaN.
+ *
+ * @example
+ * import * as tf from '@tensorflow/tfjs'
+ * import { tfDfwLayer } from 'dfwlayer/tfjs'
+ *
+ * const layer = tfDfwLayer({ backward: 'implicit' })
+ * const q = tf.tensor2d([[1, -2], [0.5, 0.5]])
+ * const x = layer({ q, P: tf.eye(2), t: 0.5 })          // [2, 2], each row in the l1 ball
+ * const dq = tf.grad((q: tf.Tensor) => layer({ q, P: tf.eye(2), t: 0.5 }).sum())(q)
+ */
+export const tfDfwLayer = (options: TfLayerOptions = {}) => {
+  const { set = 'l1', onSolve, ...layerOptions } = options
+  const batch = dfwBatch(layerOptions)
+  return (inputs: TfLayerInputs): tf.Tensor2D => {
+    const layout = layoutOf(inputs)
+    const { B, n, wShared, tShared, PShared } = layout
+    // the differentiable inputs, in the order customGrad sees them
+    const names: Array<'q' | 'w' | 't' | 'P'> = ['q']
+    const tensors: tf.Tensor[] = [inputs.q]
+    if (inputs.w !== undefined) { names.push('w'); tensors.push(inputs.w) }
+    if (typeof inputs.t !== 'number') { names.push('t'); tensors.push(inputs.t) }
+    if (isTensor(inputs.P)) { names.push('P'); tensors.push(inputs.P) }
+
+    const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const read = (name: 'q' | 'w' | 't' | 'P'): Float32Array | undefined => {
+        const i = names.indexOf(name)
+        return i < 0 ? undefined : ((args[i] as tf.Tensor).dataSync() as Float32Array)
+      }
+      const qd = read('q')!, wd = read('w'), td = read('t'), Pd = read('P')
+      // values: every problem is checked before any solve, with paths into the tensors
+      for (let b = 0; b < B; b++) for (let i = 0; i < n; i++) finiteAt(qd, b * n + i, () => `q[${b}][${i}]`)
+      if (wd !== undefined) {
+        for (let k = 0; k < wd.length; k++) {
+          finiteAt(wd, k, () => (wShared ? `w[${k}]` : `w[${Math.floor(k / n)}][${k % n}]`), true)
+        }
+      }
+      const tv = td ?? Float32Array.of(inputs.t as number)
+      for (let k = 0; k < tv.length; k++) finiteAt(tv, k, () => (td === undefined ? 't' : tShared ? 't' : `t[${k}]`), true)
+      if (Pd !== undefined) {
+        for (let b = 0; b < (PShared ? 1 : B); b++) {
+          checkSymmetric(Pd, b * n * n, n, (i, j) => (PShared ? `P[${i}][${j}]` : `P[${b}][${i}][${j}]`))
+        }
+      }
+      const dim = unsafeDim<unknown>(n)
+      const vec = (src: ArrayLike<number>, off: number): Vec<unknown> => ({ dim, data: Float64Array.from({ length: n }, (_, i) => src[off + i]!) })
+      const sharedOp: LinearOperator<unknown> | undefined = Pd === undefined
+        ? (inputs.P as LinearOperator<unknown>)
+        : PShared ? dense({ rows: dim, cols: dim, data: Float64Array.from(Pd) }) : undefined
+      const problems: Array<Problem<unknown>> = []
+      for (let b = 0; b < B; b++) {
+        const P = sharedOp ?? dense({ rows: dim, cols: dim, data: Float64Array.from(Pd!.subarray(b * n * n, (b + 1) * n * n)) })
+        problems.push({
+          P,
+          q: vec(qd, b * n),
+          t: tShared ? tv[0]! : tv[b]!,
+          set,
+          ...(wd === undefined ? {} : { w: vec(wd, wShared ? 0 : b * n) })
+        })
+      }
+      const results: Array<LayerResult<unknown>> = []
+      for (const r of batch(problems)) {
+        if (E.isLeft(r)) throw new LayerError(r.left.message, tensorPath(r.left.path, layout))
+        results.push(r.right)
+      }
+      onSolve?.(results)
+      const x = new Float32Array(B * n)
+      results.forEach((r, b) => x.set(r.x.data, b * n))
+
+      const gradFunc = (dy: tf.Tensor2D): tf.Tensor[] => {
+        const dyd = dy.dataSync()
+        for (let k = 0; k < dyd.length; k++) finiteAt(dyd, k, () => `dy[${Math.floor(k / n)}][${k % n}]`)
+        const gq = new Float64Array(B * n)
+        const gw = wd === undefined ? undefined : new Float64Array(wShared ? n : B * n)
+        const gt = new Float64Array(tShared ? 1 : B)
+        const gP = Pd === undefined ? undefined : new Float64Array(PShared ? n * n : B * n * n)
+        results.forEach((r, b) => {
+          const g = r.vjp(vec(dyd, b * n))
+          gq.set(g.q.data, b * n)
+          if (gw !== undefined) {
+            const o = wShared ? 0 : b * n
+            for (let i = 0; i < n; i++) gw[o + i] = gw[o + i]! + g.w.data[i]!
+          }
+          const ot = tShared ? 0 : b
+          gt[ot] = gt[ot]! + g.t
+          if (gP !== undefined && g.P !== undefined) {
+            const o = PShared ? 0 : b * n * n, d = g.P.data
+            for (let k = 0; k < n * n; k++) gP[o + k] = gP[o + k]! + d[k]!
+          }
+        })
+        return names.map((name) => {
+          switch (name) {
+            case 'q': return tf.tensor(Float32Array.from(gq), [B, n], 'float32')
+            case 'w': return tf.tensor(Float32Array.from(gw!), wShared ? [n] : [B, n], 'float32')
+            case 't': return tf.tensor(Float32Array.from(gt), tShared ? [] : [B], 'float32')
+            case 'P': return tf.tensor(Float32Array.from(gP!), PShared ? [n, n] : [B, n, n], 'float32')
+          }
+        })
+      }
+      return { value: tf.tensor2d(x, [B, n], 'float32'), gradFunc }
+    })
+    return op(...tensors)
+  }
+}
+
+export { LayerError }
