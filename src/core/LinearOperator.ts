@@ -4,6 +4,11 @@
  * (Pᵀ v), both pure; the `…Into` variants write into a buffer the caller owns and serve
  * the solvers' inner loops.
  *
+ * Dense products run in the WebAssembly SIMD kernels of `simd.ts` (bitwise equal to their
+ * JavaScript fallbacks); a dense operator's matrix must not be written to after its first
+ * product (it is copied into the kernels' memory on its second). For an exactly
+ * symmetric dense P, Pᵀ v is computed as P v.
+ *
  * @since 0.1.0
  */
 import * as E from 'fp-ts/lib/Either.js'
@@ -11,6 +16,7 @@ import type { Dim } from '../shapes/Dim.js'
 import type { Mat } from '../shapes/Mat.js'
 import type { Vec } from '../shapes/Vec.js'
 import { type ShapeError, shapeError, joinPath } from '../shapes/ShapeError.js'
+import { denseApplyInto, denseApplyTInto } from './simd.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -112,18 +118,8 @@ export const csr = <N>(
 export const applyInto = <N>(op: LinearOperator<N>, x: Float64Array, out: Float64Array): void => {
   const n = op.dim as number
   switch (op.kind) {
-    case 'dense': {
-      const A = op.mat.data
-      for (let i = 0; i < n; i++) {
-        let s0 = 0, s1 = 0
-        const r = i * n
-        let j = 0
-        for (; j + 1 < n; j += 2) { s0 += A[r + j]! * x[j]!; s1 += A[r + j + 1]! * x[j + 1]! }
-        if (j < n) s0 += A[r + j]! * x[j]!
-        out[i] = s0 + s1
-      }
-      return
-    }
+    case 'dense':
+      return denseApplyInto(op.mat.data, n, x, out)
     case 'lowRank': {
       const r = op.rank, U = op.U, d = op.diag.data
       const c = new Float64Array(r)
@@ -151,17 +147,8 @@ export const applyInto = <N>(op: LinearOperator<N>, x: Float64Array, out: Float6
 export const applyTInto = <N>(op: LinearOperator<N>, x: Float64Array, out: Float64Array): void => {
   const n = op.dim as number
   switch (op.kind) {
-    case 'dense': {
-      const A = op.mat.data
-      out.fill(0)
-      for (let i = 0; i < n; i++) {
-        const xi = x[i]!
-        if (xi === 0) continue
-        const r = i * n
-        for (let j = 0; j < n; j++) out[j] = out[j]! + A[r + j]! * xi
-      }
-      return
-    }
+    case 'dense':
+      return denseApplyTInto(op.mat.data, n, x, out)
     case 'lowRank':
       return applyInto(op, x, out)
     case 'csr': {
