@@ -280,15 +280,6 @@ const implicitCases = (): ImplicitCase[] => {
   return out
 }
 
-/**
- * The cases where the default layer is known not to deliver (see the todo tests below):
- * - a binding l∞ box: Frank-Wolfe steps keep the weight of x₀ = 0, so no coordinate ever
- *   reaches ±t; after 5 000 steps the gap is ~1e-3, the face is not identified, and the
- *   implicit derivative is the unconstrained one;
- * - a binding l2 ball: the iterate stops at ‖x‖ ≈ t(1 − 1e-9) when the gap test fires,
- *   on either side of the face test's threshold t(1 − 1e-9).
- */
-const knownBad = (c: ImplicitCase): boolean => c.binding && (c.set === 'linf' || c.set === 'l2')
 const caseName = (c: ImplicitCase): string => `${c.set} ${c.binding ? 'binding' : 'free'} seed=${c.seed} n=${c.p.n}`
 
 const symmetrized = (n: number, G: Float64Array): number[] => {
@@ -334,30 +325,13 @@ const checkAgainstKkt = (t: Test, c: ImplicitCase, todo?: string): number => {
 
 t.test('implicit JVP and VJP agree with the dense KKT derivative at the exact solution (cosine ≥ 0.9999; every set, binding and not)', async (t) => {
   let worst = 1
-  for (const c of implicitCases().filter((c) => !knownBad(c))) worst = Math.min(worst, checkAgainstKkt(t, c))
+  for (const c of implicitCases()) worst = Math.min(worst, checkAgainstKkt(t, c))
   t.comment(`worst cosine ${worst.toFixed(10)}`)
-})
-
-// BUG (src/fw/Schedule.ts default schedule + src/fw/Polish.ts, reported): on a binding
-// l∞ box the default layer stops at maxIterations (gap ~1e-3 after 5 000 steps), every bound
-// coordinate sits at the same |xᵢ| = (1 − ω)t with ω the weight x₀ = 0 keeps, the face test
-// (|xᵢ| ≥ t(1 − 1e-9)) finds no bound coordinate, polish's unconstrained solve leaves the box
-// and is rejected, and the implicit derivative is the unconstrained one (∂x/∂t = 0).
-t.test('implicit derivative on a binding l∞ box agrees with the KKT derivative (todo: known bug)', async (t) => {
-  for (const c of implicitCases().filter((c) => c.binding && c.set === 'linf')) checkAgainstKkt(t, c, 'BUG: l∞ default schedule does not reach the face')
-})
-
-// BUG (src/fw/Face.ts / Implicit.ts with the default tolerance, reported): on a binding l2
-// ball the default layer converges (gap ≤ 1e-9·|f|) with ‖x‖ = t(1 − δ), δ ≈ 2e-10 … 1e-9,
-// while identifyFace calls the sphere binding only when ‖x‖ ≥ t(1 − 1e-9). Seed 3 here has
-// δ = 1.02e-9: the face is taken as interior and the derivative is the unconstrained one.
-t.test('implicit derivative on a binding l2 ball agrees with the KKT derivative (todo: known bug)', async (t) => {
-  for (const c of implicitCases().filter((c) => c.binding && c.set === 'l2')) checkAgainstKkt(t, c, 'BUG: converged l2 iterate may sit below the face threshold')
 })
 
 t.test('implicit JVP agrees with central finite differences of solveExact (relative ≤ 1e-4)', async (t) => {
   let worst = 0, checked = 0, skipped = 0
-  for (const c of implicitCases().filter((c) => c.seed <= 2 && !knownBad(c))) {
+  for (const c of implicitCases().filter((c) => c.seed <= 2)) {
     const r = dfwLayer()(toProblem(c.p, c.set))
     const exactX = (p: Plain): Float64Array => solveExact(c.set, toParams(p)).x.data
     for (const d of directions(rng(c.seed + 5), c.p.n)) {

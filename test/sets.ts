@@ -226,30 +226,18 @@ t.test('status is converged when the stop test fires before the cap', async (t) 
 // accuracy
 // -------------------------------------------------------------------------------------
 
-const objectiveAgreement = (t: Test, set: SetKind, name: string, p: Plain, todo?: string): void => {
+const objectiveAgreement = (t: Test, set: SetKind, name: string, p: Plain): void => {
   const fstar = solveExact(set, toParams(p)).objective
   const r = dfwLayer()(toProblem(p, set))
   const err = Math.abs(r.objective - fstar) / Math.abs(fstar)
-  t.ok(err <= 1e-6, `${set} ${name}: objective ${r.objective} vs ${fstar} (relative ${err.toExponential(2)}, ${r.status} after ${r.iterations})`,
-    todo === undefined ? {} : { todo })
+  t.ok(err <= 1e-6, `${set} ${name}: objective ${r.objective} vs ${fstar} (relative ${err.toExponential(2)}, ${r.status} after ${r.iterations})`)
 }
 
 t.test('the default layer\'s objective is within 1e-6 of solveExact\'s (binding and non-binding)', async (t) => {
   for (const set of SETS) {
     for (const { name, p } of problems(set)) {
-      if (set === 'linf' && name.startsWith('binding')) continue // the todo below
       objectiveAgreement(t, set, name, p)
     }
   }
 })
 
-// BUG (src/fw/Schedule.ts default schedule on l∞, reported): plain Frank-Wolfe steps on
-// the box never drop the weight of x₀ = 0, so when the solution lies on a face (some
-// coordinates at ±t, others free) the run hits the 5 000-step cap with a gap of ~1e-3 and
-// an objective ~1e-4 relative above f*; polish cannot help because no coordinate reaches
-// the face test's threshold |xᵢ| ≥ t(1 − 1e-9).
-t.test('the default layer\'s objective is within 1e-6 of solveExact\'s on a binding l∞ box (todo: known bug)', async (t) => {
-  for (const { name, p } of problems('linf').filter((c) => c.name.startsWith('binding'))) {
-    objectiveAgreement(t, 'linf', name, p, 'BUG: l∞ default schedule stalls at the 5000-step cap')
-  }
-})

@@ -1,20 +1,34 @@
 /**
- * Polishing on the active face: after Frank-Wolfe has found the face, solve the
- * equality-constrained quadratic on it directly, matrix-free, by projected conjugate
- * gradients. Frank-Wolfe converges slowly inside a face (it zigzags when the constraint
- * does not bind); the face system converges in a few dozen products with P.
+ * Polishing: from a feasible Frank-Wolfe iterate, finish the solve exactly, matrix-free.
+ * Frank-Wolfe finds the neighbourhood of the solution quickly but converges slowly inside
+ * a face (it zigzags, and on the l∞ box the weight of the starting atom keeps every
+ * coordinate off its bound). The polish turns a good iterate into the exact minimizer,
+ * which the implicit derivative's face test then reads without ambiguity.
  *
- * The polished point is accepted only when it stays on the face (no support sign flips,
- * inside the bounds) and its Frank-Wolfe gap is no larger; otherwise x is returned as is.
- * The l2 ball's curved face is not polished (Frank-Wolfe converges linearly there when the
- * constraint binds).
+ * - Polytopes (l1, simplex, l∞): a primal active-set method. The working set (the
+ *   coordinates fixed at 0 or at ±t, the signs of the others, and whether the l1 norm
+ *   constraint is active) starts from the iterate. Each round solves the equality-
+ *   constrained quadratic on the working face by projected CG (`pcg`), moves towards its
+ *   solution as far as the set allows (a ratio test), and adds the blocking constraint;
+ *   on reaching the face's minimizer it releases the constraint whose multiplier has the
+ *   wrong sign by the most, and stops when none has. Starting sets: l1 and simplex, the
+ *   support |xᵢ| > 1e-9‖x‖∞ and the norm constraint when Σ|wᵢxᵢ| ≥ t(1 − 1e-9); l∞, the
+ *   coordinates within 1e-2·t of the bound the gradient pushes towards.
+ * - The l2 ball: when the iterate is within 1e-4·t of the sphere with a positive
+ *   multiplier estimate (or the unconstrained minimizer lies outside the ball), Newton's
+ *   method on the secular equation 1/‖x(λ)‖ = 1/t with (P + λI) x(λ) = −q, each step two
+ *   CG solves; the result is put on the sphere exactly. Otherwise the unconstrained
+ *   minimizer, when it lies inside the ball.
+ *
+ * The polished point is returned only when it is feasible, finite and its Frank-Wolfe gap
+ * is no larger than the iterate's; otherwise the iterate comes back unchanged. Every CG
+ * run uses relative tolerance 1e-14 and at most 2m + 20 iterations for m free coordinates.
  *
  * @since 0.1.0
  */
 import type { Vec } from '../shapes/Vec.js'
 import { applyInto } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
-import { identifyFace } from './Face.js'
 import { type FaceSystem, pcg } from './Implicit.js'
 import { fwGap } from './Oracle.js'
 
@@ -24,81 +38,220 @@ export interface PolishOptions {
   readonly tolerance?: number
   /** CG's iteration cap (default 2m + 20 for m free coordinates). */
   readonly maxIterations?: number
+  /** The active-set method's cap on rounds (default 60). */
+  readonly rounds?: number
 }
 
-const gapAt = <N>(set: SetKind, theta: Params<N>, x: Float64Array, px: Float64Array): number => {
+const gapAt = <N>(set: SetKind, theta: Params<N>, x: Float64Array): number => {
   const n = x.length
+  const px = new Float64Array(n)
+  applyInto(theta.P, x, px)
   const g = new Float64Array(n)
   for (let i = 0; i < n; i++) g[i] = px[i]! + theta.q.data[i]!
   return fwGap(set, { dim: theta.q.dim, data: g }, { dim: theta.q.dim, data: x }, theta.w, theta.t)
 }
 
+/** Feasible for the set, within rounding (relative 1e-13). */
+const feasible = <N>(set: SetKind, theta: Params<N>, x: Float64Array): boolean => {
+  const t = theta.t, w = theta.w.data, n = x.length
+  let s = 0, s2 = 0
+  for (let i = 0; i < n; i++) {
+    const v = x[i]!
+    if (!Number.isFinite(v)) return false
+    if (set === 'linf' && Math.abs(v) > t) return false
+    if (set === 'simplex' && v < 0) return false
+    s += set === 'l1' ? Math.abs(w[i]! * v) : v
+    s2 += v * v
+  }
+  if (set === 'l1') return s <= t * (1 + 1e-13)
+  if (set === 'simplex') return Math.abs(s - t) <= 1e-13 * t
+  if (set === 'l2') return Math.sqrt(s2) <= t * (1 + 1e-13)
+  return true
+}
+
 /**
- * Polishes x on its active face. Pure: returns x itself or a new vector.
+ * Polishes x. Pure: returns x itself or a new vector.
  *
  * @example
- * const xp = polish('l1', theta, fwIterate) // the face's exact minimizer, when x found the right face
+ * const xp = polish('linf', theta, fwIterate) // the exact minimizer, when the active-set rounds reach it
  */
 export const polish = <N>(set: SetKind, theta: Params<N>, x: Vec<N>, options: PolishOptions = {}): Vec<N> => {
-  if (set === 'l2') return x
-  const n = x.dim as number
-  const px = new Float64Array(n)
-  applyInto(theta.P, x.data, px)
-  const g = new Float64Array(n)
-  for (let i = 0; i < n; i++) g[i] = px[i]! + theta.q.data[i]!
-  const face = identifyFace(set, theta, x, { gradient: { dim: x.dim, data: g } })
-  if (face.constraint !== 'none' && face.constraint !== 'linear') return x
-  const F = face.free
-  const m = F.length
-  if (m === 0) return x
-  const sg = face.signs.data
-  let a: Float64Array | undefined
-  let c = 0
-  if (face.constraint === 'linear') {
-    a = new Float64Array(m)
-    for (let k = 0; k < m; k++) a[k] = set === 'l1' ? sg[F[k]!]! * theta.w.data[F[k]!]! : 1
-    c = theta.t
+  const xn = set === 'l2' ? polishSphere(theta, x.data, options) : polishActiveSet(set, theta, x.data, options)
+  if (xn === undefined || !feasible(set, theta, xn)) return x
+  return gapAt(set, theta, xn) <= gapAt(set, theta, x.data) ? { dim: x.dim, data: xn } : x
+}
+
+// -------------------------------------------------------------------------------------
+// polytopes: a primal active-set method
+// -------------------------------------------------------------------------------------
+
+const polishActiveSet = <N>(set: SetKind, theta: Params<N>, x0: Float64Array, options: PolishOptions): Float64Array | undefined => {
+  const n = x0.length, t = theta.t, w = theta.w.data, q = theta.q.data
+  const tol = options.tolerance ?? 1e-14
+  const x = Float64Array.from(x0)
+  const px = new Float64Array(n), g = new Float64Array(n)
+  const gradient = (): void => {
+    applyInto(theta.P, x, px)
+    for (let i = 0; i < n; i++) g[i] = px[i]! + q[i]!
   }
-  const aa = a === undefined ? 1 : a.reduce((s, v) => s + v * v, 0)
+  gradient()
+  // the working set: fixed[i] (at 0, or at sg[i]·t on the box), sg[i] the sign of a free l1 coordinate
+  const fixed = new Uint8Array(n)
+  const sg = new Float64Array(n)
+  let active = set === 'simplex'
+  if (set === 'linf') {
+    for (let i = 0; i < n; i++) {
+      const s = x[i]! > 0 ? 1 : -1
+      if (Math.abs(x[i]!) >= t * (1 - 1e-2) && s * g[i]! <= 0) { fixed[i] = 1; sg[i] = s; x[i] = s * t }
+    }
+  } else {
+    let xmax = 0, norm = 0
+    for (let i = 0; i < n; i++) { xmax = Math.max(xmax, Math.abs(x[i]!)); norm += set === 'l1' ? Math.abs(w[i]! * x[i]!) : x[i]! }
+    for (let i = 0; i < n; i++) {
+      if (Math.abs(x[i]!) > 1e-9 * xmax && (set === 'l1' || x[i]! > 0)) sg[i] = x[i]! > 0 ? 1 : -1
+      else { fixed[i] = 1; x[i] = 0 }
+    }
+    if (set === 'l1') active = norm >= t * (1 - 1e-9)
+  }
   const full = new Float64Array(n), out = new Float64Array(n)
-  const sys: FaceSystem = {
-    m,
-    a,
-    aa,
-    H: (p, o) => {
+  const rounds = options.rounds ?? 60
+  for (let round = 0; round < rounds; round++) {
+    const F: number[] = []
+    for (let i = 0; i < n; i++) if (fixed[i] === 0) F.push(i)
+    const m = F.length
+    gradient()
+    const linear = active && (set === 'l1' || set === 'simplex')
+    const a = linear ? Float64Array.from(F, (i) => (set === 'l1' ? sg[i]! * w[i]! : 1)) : undefined
+    const aa = a === undefined ? 1 : a.reduce((s, v) => s + v * v, 0)
+    const H = (p: Float64Array, o: Float64Array): void => {
       for (let k = 0; k < m; k++) full[F[k]!] = p[k]!
       applyInto(theta.P, full, out)
       for (let k = 0; k < m; k++) o[k] = out[F[k]!]!
       for (let k = 0; k < m; k++) full[F[k]!] = 0
     }
+    // the step p = p₀ + z: p₀ restores aᵀx_F = t, z ∈ null(aᵀ) minimizes the model on the face
+    const p = new Float64Array(m)
+    if (m > 0) {
+      const b = Float64Array.from(F, (i) => -g[i]!)
+      if (a !== undefined) {
+        let ax = 0
+        for (let k = 0; k < m; k++) ax += a[k]! * x[F[k]!]!
+        const c = (t - ax) / aa
+        if (c !== 0) {
+          for (let k = 0; k < m; k++) p[k] = c * a[k]!
+          const hp = new Float64Array(m)
+          H(p, hp)
+          for (let k = 0; k < m; k++) b[k] = b[k]! - hp[k]!
+        }
+      }
+      const sys: FaceSystem = { m, a, aa, H }
+      const z = pcg(sys, b, tol, options.maxIterations ?? 2 * m + 20).z
+      for (let k = 0; k < m; k++) p[k] = p[k]! + z[k]!
+    }
+    // the ratio test
+    let alpha = 1, block = -1, blockNorm = false
+    for (let k = 0; k < m; k++) {
+      const i = F[k]!, pk = p[k]!
+      if (set === 'linf') {
+        const room = pk > 0 ? t - x[i]! : pk < 0 ? t + x[i]! : Infinity
+        const r = room / Math.abs(pk)
+        if (r < alpha) { alpha = Math.max(r, 0); block = i }
+      } else if (sg[i]! * pk < 0) {
+        const r = (sg[i]! * x[i]!) / -(sg[i]! * pk)
+        if (r < alpha) { alpha = Math.max(r, 0); block = i }
+      }
+    }
+    if (set === 'l1' && !active) {
+      let s0 = 0, ds = 0
+      for (let k = 0; k < m; k++) { const i = F[k]!; s0 += w[i]! * sg[i]! * x[i]!; ds += w[i]! * sg[i]! * p[k]! }
+      if (ds > 0 && (t - s0) / ds < alpha) { alpha = Math.max((t - s0) / ds, 0); block = -1; blockNorm = true }
+    }
+    for (let k = 0; k < m; k++) x[F[k]!] = x[F[k]!]! + alpha * p[k]!
+    if (block >= 0) {
+      fixed[block] = 1
+      x[block] = set === 'linf' ? (p[F.indexOf(block)]! > 0 ? t : -t) : 0
+      if (set === 'linf') sg[block] = x[block]! > 0 ? 1 : -1
+      continue
+    }
+    if (blockNorm) { active = true; continue }
+    // at the face's minimizer: release the constraint whose multiplier is most wrong
+    gradient()
+    let gmax = 0
+    for (let i = 0; i < n; i++) gmax = Math.max(gmax, Math.abs(g[i]!))
+    const vtol = 1e-11 * gmax
+    let lambda = 0
+    if (a !== undefined) {
+      let ag = 0
+      for (let k = 0; k < m; k++) ag += a[k]! * g[F[k]!]!
+      lambda = -ag / aa
+    }
+    if (set === 'l1' && active && lambda < -vtol) { active = false; continue }
+    let worst = vtol, release = -1
+    for (let i = 0; i < n; i++) {
+      if (fixed[i] === 0) continue
+      const v = set === 'linf' ? sg[i]! * g[i]! // −μᵢ
+        : set === 'simplex' ? -(g[i]! + lambda)
+          : Math.abs(g[i]!) - lambda * w[i]!
+      if (v > worst) { worst = v; release = i }
+    }
+    if (release < 0) return x
+    fixed[release] = 0
+    if (set !== 'linf') sg[release] = set === 'simplex' ? 1 : g[release]! > 0 ? -1 : 1
   }
-  // move within the face: H dz = −g_F projected onto null(aᵀ)
-  const b = new Float64Array(m)
-  for (let k = 0; k < m; k++) b[k] = -g[F[k]!]!
-  const r = pcg(sys, b, options.tolerance ?? 1e-14, options.maxIterations ?? 2 * m + 20)
-  const xn = Float64Array.from(x.data)
-  for (let k = 0; k < m; k++) xn[F[k]!] = xn[F[k]!]! + r.z[k]!
-  if (a !== undefined) {
-    // restore aᵀx_F = c exactly up to rounding
-    let ax = 0
-    for (let k = 0; k < m; k++) ax += a[k]! * xn[F[k]!]!
-    const corr = (c - ax) / aa
-    for (let k = 0; k < m; k++) xn[F[k]!] = xn[F[k]!]! + corr * a[k]!
+  return x
+}
+
+// -------------------------------------------------------------------------------------
+// the l2 ball: the secular equation
+// -------------------------------------------------------------------------------------
+
+const polishSphere = <N>(theta: Params<N>, x0: Float64Array, options: PolishOptions): Float64Array | undefined => {
+  const n = x0.length, t = theta.t, q = theta.q.data
+  const tol = options.tolerance ?? 1e-14
+  const maxIt = options.maxIterations ?? 2 * n + 20
+  const out = new Float64Array(n)
+  /** Solves (P + λI) y = rhs by CG, starting from y0 (returns y). */
+  const solve = (lambda: number, rhs: Float64Array, y0: Float64Array): Float64Array => {
+    const H = (p: Float64Array, o: Float64Array): void => {
+      applyInto(theta.P, p, out)
+      for (let i = 0; i < n; i++) o[i] = out[i]! + lambda * p[i]!
+    }
+    const r = new Float64Array(n)
+    H(y0, r)
+    for (let i = 0; i < n; i++) r[i] = rhs[i]! - r[i]!
+    const z = pcg({ m: n, a: undefined, aa: 1, H }, r, tol, maxIt).z
+    const y = new Float64Array(n)
+    for (let i = 0; i < n; i++) y[i] = y0[i]! + z[i]!
+    return y
   }
-  // stay on the face
-  for (let k = 0; k < m; k++) {
-    const i = F[k]!, v = xn[i]!
-    if (!Number.isFinite(v)) return x
-    if ((set === 'l1' || set === 'simplex') && a !== undefined && sg[i]! * v < 0) return x
-    if (set === 'simplex' && v < 0) return x
-    if (set === 'linf' && Math.abs(v) > theta.t) return x
+  const norm = (v: Float64Array): number => Math.sqrt(v.reduce((s, e) => s + e * e, 0))
+  const minusQ = Float64Array.from(q, (v) => -v)
+  const px = new Float64Array(n)
+  applyInto(theta.P, x0, px)
+  let xg = 0, xx = 0
+  for (let i = 0; i < n; i++) { xg += x0[i]! * (px[i]! + q[i]!); xx += x0[i]! * x0[i]! }
+  const nx = Math.sqrt(xx)
+  let lambda = xx > 0 ? -xg / xx : 0
+  if (!(nx >= t * (1 - 1e-4) && lambda > 0)) {
+    // interior: the unconstrained minimizer, if it lies inside the ball
+    const xu = solve(0, minusQ, x0)
+    if (norm(xu) <= t) return xu
+    lambda = Math.max(lambda, 1e-12 * (Math.abs(xg) / Math.max(xx, 1e-300) + 1))
   }
-  if (set === 'l1') {
-    let s = 0
-    for (let i = 0; i < n; i++) s += Math.abs(theta.w.data[i]! * xn[i]!)
-    if (s > theta.t * (1 + 1e-13)) return x
+  let y: Float64Array = Float64Array.from(x0)
+  for (let it = 0; it < 30; it++) {
+    y = solve(lambda, minusQ, y)
+    const ny = norm(y)
+    if (!(ny > 0) || !Number.isFinite(ny)) return undefined
+    if (Math.abs(ny - t) <= 1e-15 * t) break
+    // φ(λ) = 1/t − 1/‖y‖, φ' = −yᵀ(P + λI)⁻¹y / ‖y‖³: λ ← λ + (‖y‖ − t)/t · ‖y‖² / yᵀ(P + λI)⁻¹y
+    const u = solve(lambda, y, new Float64Array(n))
+    const yu = y.reduce((s, v, i) => s + v * u[i]!, 0)
+    if (!(yu > 0)) return undefined
+    const next = lambda + ((ny - t) / t) * (ny * ny) / yu
+    if (!Number.isFinite(next)) return undefined
+    lambda = next > 0 ? next : lambda / 10
   }
-  const pxn = new Float64Array(n)
-  applyInto(theta.P, xn, pxn)
-  return gapAt(set, theta, xn, pxn) <= gapAt(set, theta, x.data, px) ? { dim: x.dim, data: xn } : x
+  const ny = norm(y)
+  return Float64Array.from(y, (v) => (v * t) / ny)
 }
