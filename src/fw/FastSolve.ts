@@ -14,7 +14,7 @@
 import type { Vec } from '../shapes/Vec.js'
 import { type LinearOperator, applyInto } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
-import { fwGap } from './Oracle.js'
+import { fwGap, awayAtom, chooseVertex, tieTolerance } from './Oracle.js'
 
 /** The outcome of a fast solve. */
 export interface FastResult<N> {
@@ -100,36 +100,15 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
   while (steps < options.maxIterations && go()) {
     if (set === 'l1' || set === 'simplex') {
       // the oracle's vertex s = σ_s c_s e_js and the away atom a = σ_a c_a e_ja (or 0)
-      let js = 0, ss = 0, cs = 0
-      if (set === 'l1') {
-        let best = -1
-        for (let i = 0; i < n; i++) { const v = Math.abs(g[i]!) / w[i]!; if (v > best) { best = v; js = i } }
-        ss = g[js]! > 0 ? -1 : g[js]! < 0 ? 1 : 0
-        cs = t / w[js]!
-      } else {
-        let best = Infinity
-        for (let i = 0; i < n; i++) if (g[i]! < best) { best = g[i]!; js = i }
-        ss = 1; cs = t
-      }
-      let ja = -1, sa = 0, ca = 0, best = -Infinity, used = 0
-      for (let i = 0; i < n; i++) {
-        const xi = x[i]!
-        if (set === 'l1') {
-          if (xi === 0) continue
-          used += Math.abs(w[i]! * xi)
-          const sg = xi > 0 ? 1 : -1
-          const score = (sg * g[i]! * t) / w[i]!
-          if (score > best) { best = score; ja = i; sa = sg; ca = t / w[i]! }
-        } else {
-          if (xi <= 0) continue
-          if (g[i]! > best) { best = g[i]!; ja = i; sa = 1; ca = t }
-        }
-      }
-      let gmax: number
-      if (set === 'l1' && (ja < 0 || (used < t * (1 - 1e-15) && 0 > best))) {
-        ja = -1
-        gmax = 1 - used / t
-      } else gmax = set === 'l1' ? (sa * w[ja]! * x[ja]!) / t : x[ja]! / t
+      const vc = chooseVertex(set, gv, theta.w, tieTolerance(set, px, q, w))
+      const js = vc.kind === 'coordinate' ? vc.index : 0
+      const ss = set === 'l1' ? (vc.kind === 'coordinate' ? vc.sign : 0) : 1
+      const cs = set === 'l1' ? t / w[js]! : t
+      const aw = awayAtom(set, g, x, w, t, px, q)
+      const ja = aw.index, sa = aw.sign, ca = set === 'l1' && ja >= 0 ? t / w[ja]! : t
+      let used = 0
+      if (set === 'l1' && ja < 0) for (let i = 0; i < n; i++) used += Math.abs(w[i]! * x[i]!)
+      const gmax = ja < 0 ? 1 - used / t : set === 'l1' ? (sa * w[ja]! * x[ja]!) / t : x[ja]! / t
       // u = s − a, P u from two columns
       pu.fill(0)
       const us = ss * cs, ua = ja >= 0 ? sa * ca : 0

@@ -32,34 +32,56 @@ export type Vertex =
   | { readonly kind: 'dense' }
 
 /**
- * Chooses the exact vertex argmin_{s ∈ C} gᵀs (ties: the first index).
+ * Chooses the exact vertex argmin_{s ∈ C} gᵀs. Ties: the first index whose score is within
+ * `tie` of the best (default 0, exact ties only).
  * - l1: i = argmax |gᵢ|/wᵢ, s = −sign(gᵢ) (t/wᵢ) eᵢ
  * - simplex: i = argmin gᵢ, s = t eᵢ
  * - l∞: s = −t sign(g); l2: s = −t g/‖g‖ (s = 0 when g = 0)
  *
+ * A pairwise step's exact line search that stops inside its interval leaves two support
+ * coordinates with equal gᵢ in exact arithmetic; when they are the minimum, the computed
+ * argmin would be decided by rounding. The steps pass `tie = tieTolerance(…)` so that such
+ * ties go to the first index and x after K steps does not jump under small changes of θ.
+ *
  * @example
  * chooseVertex('l1', g, w) // { kind: 'coordinate', index, sign }
  */
-export const chooseVertex = <N>(set: SetKind, g: Vec<N>, w: Vec<N>): Vertex => {
+export const chooseVertex = <N>(set: SetKind, g: Vec<N>, w: Vec<N>, tie = 0): Vertex => {
   const a = g.data
   switch (set) {
     case 'l1': {
-      let best = -1, k = 0
-      for (let i = 0; i < a.length; i++) {
-        const v = Math.abs(a[i]!) / w.data[i]!
-        if (v > best) { best = v; k = i }
-      }
+      let best = -1
+      for (let i = 0; i < a.length; i++) best = Math.max(best, Math.abs(a[i]!) / w.data[i]!)
+      let k = 0
+      while (k < a.length - 1 && !(Math.abs(a[k]!) / w.data[k]! >= best - tie)) k++
       return { kind: 'coordinate', index: k, sign: a[k]! > 0 ? -1 : a[k]! < 0 ? 1 : 0 }
     }
     case 'simplex': {
-      let best = Infinity, k = 0
-      for (let i = 0; i < a.length; i++) if (a[i]! < best) { best = a[i]!; k = i }
+      let best = Infinity
+      for (let i = 0; i < a.length; i++) best = Math.min(best, a[i]!)
+      let k = 0
+      while (k < a.length - 1 && !(a[k]! <= best + tie)) k++
       return { kind: 'coordinate', index: k, sign: 1 }
     }
     case 'linf':
     case 'l2':
       return { kind: 'dense' }
   }
+}
+
+/**
+ * The rounding scale of the vertex scores at g = Px + q: 1e-10 · maxᵢ (|Pxᵢ| + |qᵢ|)/wᵢ on
+ * l1, 1e-10 · maxᵢ (|Pxᵢ| + |qᵢ|) on the simplex (0 on the other sets). Scores closer than
+ * this are ties for {@link chooseVertex}.
+ *
+ * @example
+ * chooseVertex('simplex', g, w, tieTolerance('simplex', px, q, w))
+ */
+export const tieTolerance = (set: SetKind, px: Float64Array, q: Float64Array, w: Float64Array): number => {
+  if (set !== 'l1' && set !== 'simplex') return 0
+  let m = 0
+  for (let i = 0; i < px.length; i++) m = Math.max(m, (Math.abs(px[i]!) + Math.abs(q[i]!)) / (set === 'l1' ? w[i]! : 1))
+  return 1e-10 * m
 }
 
 /**
@@ -217,4 +239,49 @@ export const violation = <N>(set: SetKind, x: Vec<N>, w: Vec<N>, t: number): num
       return Math.max(Math.abs(s - t), -mn)
     }
   }
+}
+
+/**
+ * The away atom of a pairwise step, for l1 and the simplex: among the atoms of the current
+ * decomposition, the one that most increases gᵀ(·). l1 atoms are sign(xᵢ)(t/wᵢ)eᵢ for
+ * xᵢ ≠ 0 (weight |wᵢxᵢ|/t) and the origin (score 0, weight 1 − Σ|wᵢxᵢ|/t when that is
+ * positive); simplex atoms are t eᵢ for xᵢ > 0 (weight xᵢ/t). Returns the coordinate and its
+ * sign, or index −1 for the origin.
+ *
+ * Ties are decided by a fixed order, not by rounding noise. After an exact line search that
+ * stops inside its interval, the vertex just added and the atom it was paired with have
+ * equal scores in exact arithmetic, and their computed scores differ by rounding only. Every
+ * atom within `1e-10 · t · max(|Pxᵢ| + |qᵢ|)/wᵢ` of the best score counts as tied, and the
+ * first of them in the order (origin, then ascending i) is taken; so the choice, and x after
+ * K steps, do not jump under perturbations of θ far above rounding.
+ *
+ * @example
+ * awayAtom('simplex', g, x, w, t, px, q) // { index: 3, sign: 1 }
+ */
+export const awayAtom = (
+  set: 'l1' | 'simplex',
+  g: Float64Array, x: Float64Array, w: Float64Array, t: number, px: Float64Array, q: Float64Array
+): { readonly index: number; readonly sign: number } => {
+  const n = x.length
+  let best = -Infinity, used = 0, noise = 0
+  for (let i = 0; i < n; i++) {
+    const xi = x[i]!
+    if (set === 'l1' ? xi === 0 : xi <= 0) continue
+    const c = set === 'l1' ? t / w[i]! : t
+    noise = Math.max(noise, c * (Math.abs(px[i]!) + Math.abs(q[i]!)))
+    if (set === 'l1') used += Math.abs(w[i]! * xi)
+    const score = (xi > 0 ? 1 : -1) * g[i]! * c
+    if (score > best) best = score
+  }
+  const origin = set === 'l1' && (best === -Infinity || used < t * (1 - 1e-15))
+  if (origin && best < 0) best = 0
+  const floor = best - 1e-10 * noise
+  if (origin && 0 >= floor) return { index: -1, sign: 0 }
+  for (let i = 0; i < n; i++) {
+    const xi = x[i]!
+    if (set === 'l1' ? xi === 0 : xi <= 0) continue
+    const s = xi > 0 ? 1 : -1
+    if (s * g[i]! * (set === 'l1' ? t / w[i]! : t) >= floor) return { index: i, sign: s }
+  }
+  return { index: -1, sign: 0 }
 }

@@ -14,7 +14,7 @@ import { type Tan, Zero } from '../core/Tangent.js'
 import { trace, type Var } from '../core/Trace.js'
 import { ops } from '../core/Ops.js'
 import type { Params, SetKind } from './Problem.js'
-import { chooseVertex, exactVertex, smoothVertex, fwGap, oneHot } from './Oracle.js'
+import { chooseVertex, exactVertex, smoothVertex, fwGap, oneHot, awayAtom, tieTolerance } from './Oracle.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -73,36 +73,6 @@ export interface FwState<N> {
 /** The away atom of a pairwise step: a signed coordinate, or the origin (l1 only). */
 type Atom = { readonly kind: 'coordinate'; readonly index: number; readonly sign: number } | { readonly kind: 'origin' }
 
-/**
- * The atom of the current decomposition that most increases gᵀ(·): l1 atoms are
- * sign(xᵢ)(t/wᵢ)eᵢ for xᵢ ≠ 0 with weight |wᵢxᵢ|/t, and the origin with weight
- * 1 − Σ|wᵢxᵢ|/t when that is positive; simplex atoms are t eᵢ for xᵢ > 0 with weight xᵢ/t.
- */
-const awayAtom = <N>(set: SetKind, g: Vec<N>, x: Vec<N>, w: Vec<N>, t: number): Atom => {
-  let best = -Infinity
-  let atom: Atom = { kind: 'origin' }
-  const xs = x.data, gs = g.data
-  if (set === 'l1') {
-    let used = 0
-    for (let i = 0; i < xs.length; i++) {
-      const xi = xs[i]!
-      if (xi === 0) continue
-      used += Math.abs(w.data[i]! * xi)
-      const sg = xi > 0 ? 1 : -1
-      const score = (sg * gs[i]! * t) / w.data[i]!
-      if (score > best) { best = score; atom = { kind: 'coordinate', index: i, sign: sg } }
-    }
-    if (used < t * (1 - 1e-15) && 0 > best) atom = { kind: 'origin' }
-    if (best === -Infinity) atom = { kind: 'origin' }
-    return atom
-  }
-  for (let i = 0; i < xs.length; i++) {
-    if (xs[i]! <= 0) continue
-    if (gs[i]! > best) { best = gs[i]!; atom = { kind: 'coordinate', index: i, sign: 1 } }
-  }
-  return atom
-}
-
 interface Traced<N> {
   readonly P: Params<N>['P']
   readonly q: Vec<N>
@@ -130,13 +100,14 @@ export const fwStep = <N>(config: StepConfig): Diff<readonly [Params<N>, FwState
       const o = ops<N>($)
       const g = o.add(v.px, v.q)
       const gv = g.value
-      const vc = chooseVertex(set, gv, v.w.value)
+      const vc = chooseVertex(set, gv, v.w.value, pairwise ? tieTolerance(set, v.px.value.data, v.q.value.data, v.w.value.data) : 0)
       const oracle = config.oracle === 'smooth' ? smoothVertex<N>(set, config.beta(i)) : exactVertex<N>(set, vc)
       const sv = $.callRecord(oracle, { g, w: v.w, t: v.t })
       let u: Var<Vec<N>>, pu: Var<Vec<N>>, gmax: Var<number>
       let atom: Atom | undefined
       if (pairwise) {
-        atom = awayAtom(set, gv, v.x.value, v.w.value, v.t.value)
+        const aw = awayAtom(set as 'l1' | 'simplex', gv.data, v.x.value.data, v.w.value.data, v.t.value, v.px.value.data, v.q.value.data)
+        atom = aw.index < 0 ? { kind: 'origin' } : { kind: 'coordinate', index: aw.index, sign: aw.sign }
         let a: Var<Vec<N>>
         if (atom.kind === 'origin') {
           a = $.constant<Vec<N>>({ dim: gv.dim, data: new Float64Array(gv.dim) })
