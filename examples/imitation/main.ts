@@ -110,6 +110,7 @@ const finals = CONFIG.pMax.flatMap((pMax) => POLICIES.map((p) => {
   const rs = rows.filter((r) => r.pMax === pMax && r.policy === p.name)
   const last = rs[rs.length - 1]!
   const seconds = rs.reduce((s, r) => s + r.trainSeconds, 0)
+  const cpuSeconds = rs.reduce((s, r) => s + r.trainCpuSeconds, 0)
   const layer = rs.reduce((s, r) => s + r.layerForwardSeconds + r.layerBackwardSeconds, 0)
   return {
     pMax,
@@ -118,6 +119,7 @@ const finals = CONFIG.pMax.flatMap((pMax) => POLICIES.map((p) => {
     violationRate: last.violationRate,
     maxExcess: last.maxExcess,
     seconds,
+    cpuSeconds,
     secondsPerEpoch: seconds / rs.length,
     layerShare: seconds > 0 ? layer / seconds : 0
   }
@@ -135,17 +137,17 @@ if (json) {
     for (const b of body) console.log(line(b))
   }
   table(
-    ['p_max', 'policy', 'epoch', 'train loss', 'test MSE', 'viol rate', 'max excess', 'train s', 'layer fwd s', 'layer bwd s', 'layer share', 'eval s'],
+    ['p_max', 'policy', 'epoch', 'train loss', 'test MSE', 'viol rate', 'max excess', 'train s', 'train cpu s', 'layer fwd s', 'layer bwd s', 'layer share', 'eval s'],
     rows.map((r) => [String(r.pMax), r.policy, String(r.epoch), e(r.trainLoss), e(r.testMse), (100 * r.violationRate).toFixed(1) + ' %',
-      e(r.maxExcess), r.trainSeconds.toFixed(2), r.layerForwardSeconds.toFixed(2), r.layerBackwardSeconds.toFixed(2),
+      e(r.maxExcess), r.trainSeconds.toFixed(2), r.trainCpuSeconds.toFixed(2), r.layerForwardSeconds.toFixed(2), r.layerBackwardSeconds.toFixed(2),
       (100 * r.layerShare).toFixed(0) + ' %', r.evalSeconds.toFixed(2)]),
     2
   )
   console.log('')
   table(
-    ['p_max', 'policy', 'final test MSE', 'viol rate', 'max excess', 'train s', 's / epoch', 'layer share'],
+    ['p_max', 'policy', 'final test MSE', 'viol rate', 'max excess', 'train s', 'train cpu s', 's / epoch', 'layer share'],
     finals.map((r) => [String(r.pMax), r.policy, e(r.testMse), (100 * r.violationRate).toFixed(1) + ' %', e(r.maxExcess),
-      r.seconds.toFixed(1), r.secondsPerEpoch.toFixed(2), (100 * r.layerShare).toFixed(0) + ' %']),
+      r.seconds.toFixed(1), r.cpuSeconds.toFixed(1), r.secondsPerEpoch.toFixed(2), (100 * r.layerShare).toFixed(0) + ' %']),
     2
   )
   console.log(`\nviolation: Σ|sᵢaᵢ| − p_max > ${VIOLATION_TOL}·p_max on the ${CONFIG.nTest} test states; SVG: ${out}`)

@@ -45,6 +45,8 @@ export interface EpochRow {
   readonly maxExcess: number
   /** Wall time of the training pass (forward, backward, Adam). */
   readonly trainSeconds: number
+  /** The process's CPU time (user + system) during the training pass; below `trainSeconds` when other processes share the cores. */
+  readonly trainCpuSeconds: number
   /** Wall time inside the layer during the training pass, forward (solve and linearization) and backward. */
   readonly layerForwardSeconds: number
   readonly layerBackwardSeconds: number
@@ -128,7 +130,7 @@ export const trainPolicy = <F, H, A>(
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     const c = clock()
     const order = permutation(data.train.length, o.seed * 7919 + epoch)
-    const t0 = performance.now()
+    const t0 = performance.now(), cpu0 = process.cpuUsage()
     let lossSum = 0, batches = 0
     for (const idx of chunks(order, o.batch)) {
       const batch = idx.map((i) => data.train[i]!)
@@ -140,6 +142,7 @@ export const trainPolicy = <F, H, A>(
       batches++
     }
     const trainMs = performance.now() - t0
+    const cpu = process.cpuUsage(cpu0)
     const t1 = performance.now()
     const ev = evaluate(dims.a, policy, theta, data.test, data.pMax, o.batch)
     const evalMs = performance.now() - t1
@@ -152,6 +155,7 @@ export const trainPolicy = <F, H, A>(
       violationRate: ev.violationRate,
       maxExcess: ev.maxExcess,
       trainSeconds: trainMs / 1000,
+      trainCpuSeconds: (cpu.user + cpu.system) / 1e6,
       layerForwardSeconds: c.fwd / 1000,
       layerBackwardSeconds: c.bwd / 1000,
       layerShare: (c.fwd + c.bwd) / trainMs,
