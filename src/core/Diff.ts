@@ -7,15 +7,21 @@
  * After Elliott, "The simple essence of automatic differentiation": D a b = a → (b, a ⊸ b).
  *
  * @since 0.1.0
+ * @module
  */
-import { type Tan, Zero, addT } from './Tangent.js'
+import { type Tan, Zero, addT, OuterSum } from './Tangent.js'
 import { linearOf } from './internal.js'
 
 // -------------------------------------------------------------------------------------
 // model
 // -------------------------------------------------------------------------------------
 
-/** A linear map between tangent spaces and its transpose. */
+/**
+ * A linear map between tangent spaces and its transpose.
+ *
+ * @example
+ * const lin: Linear<Vec<N>, number> = { fwd: (dx) => dotT(c, dx), bwd: (dy) => scaleT(dy as number, c) }
+ */
 export interface Linear<A, B> {
   /** The Jacobian-vector product. */
   readonly fwd: (da: Tan<A>) => Tan<B>
@@ -207,7 +213,12 @@ export const on = <R, K extends readonly (keyof R)[], B>(
   f: Diff<{ readonly [I in keyof K]: R[K[I] & keyof R] }, B>
 ): Diff<R, B> => compose(f, args<R, K>(keys))
 
-/** One field of a record. */
+/**
+ * One field of a record.
+ *
+ * @example
+ * const [t] = get<Params<N>, 't'>('t')(theta) // theta.t
+ */
 export const get = <R, K extends keyof R>(key: K): Diff<R, R[K]> => {
   const lin: Linear<R, R[K]> = {
     fwd: (dr) => field(dr, key) as Tan<R[K]>,
@@ -216,7 +227,12 @@ export const get = <R, K extends keyof R>(key: K): Diff<R, R[K]> => {
   return (r) => [r[key], lin]
 }
 
-/** The first component of a pair. */
+/**
+ * The first component of a pair.
+ *
+ * @example
+ * fst<number, Vec<N>>()([1, v]) // [1, lin]
+ */
 export const fst = <A, B>(): Diff<readonly [A, B], A> => {
   const lin: Linear<readonly [A, B], A> = {
     fwd: (d) => parts2(d)[0] as Tan<A>,
@@ -225,7 +241,12 @@ export const fst = <A, B>(): Diff<readonly [A, B], A> => {
   return (p) => [p[0], lin]
 }
 
-/** The second component of a pair. */
+/**
+ * The second component of a pair.
+ *
+ * @example
+ * snd<number, Vec<N>>()([1, v]) // [v, lin]
+ */
 export const snd = <A, B>(): Diff<readonly [A, B], B> => {
   const lin: Linear<readonly [A, B], B> = {
     fwd: (d) => parts2(d)[1] as Tan<B>,
@@ -234,7 +255,12 @@ export const snd = <A, B>(): Diff<readonly [A, B], B> => {
   return (p) => [p[1], lin]
 }
 
-/** Selects fields of a record into a new record. */
+/**
+ * Selects fields of a record into a new record.
+ *
+ * @example
+ * pick<Params<N>, 'q' | 't'>(['q', 't'])(theta) // [{ q, t }, lin]
+ */
 export const pick = <R, K extends keyof R>(keys: readonly K[]): Diff<R, { readonly [P in K]: R[P] }> => {
   type Out = { readonly [P in K]: R[P] }
   const lin: Linear<R, Out> = {
@@ -299,7 +325,12 @@ export const bind = <K extends string, R, B>(name: Exclude<K, keyof R>, f: Diff<
     return compose(ext, d)
   }
 
-/** Extends the environment with a value that is not differentiated (`nondiff`). */
+/**
+ * Extends the environment with a value that is not differentiated (`nondiff`).
+ *
+ * @example
+ * pipe(Do<{ x: Vec<N> }>(), bindValue('n', (r) => r.x.dim))
+ */
 export const bindValue = <K extends string, R, B>(name: Exclude<K, keyof R>, f: (r: R) => B) =>
   bind<K, R, B>(name, nondiff(f))
 
@@ -307,7 +338,12 @@ export const bindValue = <K extends string, R, B>(name: Exclude<K, keyof R>, f: 
 // folds
 // -------------------------------------------------------------------------------------
 
-/** Options of the unrolling folds. */
+/**
+ * Options of the unrolling folds.
+ *
+ * @example
+ * fold(step, 1000, { checkpoint: 32 }) // keeps every 32nd state in reverse mode
+ */
 export interface FoldOptions {
   /**
    * Keep only every c-th state and recompute each segment's linear maps during the
@@ -339,6 +375,8 @@ const addOwned = (mine: WeakSet<object>, a: unknown, b: unknown): unknown => {
   if (b === Zero || b === undefined) return a
   if (typeof a === 'number') return a + (b as number)
   if (typeof a !== 'object' || a === null) return a
+  // unexpanded outer-product sums stay unexpanded (reading `data` would expand them)
+  if (a instanceof OuterSum && b instanceof OuterSum) return addT(a, b)
   if (isShaped(a)) {
     const y = (b as { data: Float64Array }).data
     if (mine.has(a)) {
@@ -457,7 +495,12 @@ export const foldWhile = <P, S>(
     return [u.state, u.lin]
   }
 
-/** Tuple-typed helper: pairs params with an initial state, `(p) ↦ (p, init(p))`. */
+/**
+ * Tuple-typed helper: pairs params with an initial state, `(p) ↦ (p, init(p))`.
+ *
+ * @example
+ * compose(fold(step, K), withInit(initialState<N>('l1'))) // θ ↦ the state after K steps
+ */
 export const withInit = <P, S>(init: Diff<P, S>): Diff<P, readonly [P, S]> => fanout(id<P>(), init)
 
 export type { Tan } from './Tangent.js'

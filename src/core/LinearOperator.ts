@@ -22,14 +22,24 @@ import { denseApplyInto, denseApplyTInto } from './simd.js'
 // model
 // -------------------------------------------------------------------------------------
 
-/** A dense n × n matrix. */
+/**
+ * A dense n × n matrix.
+ *
+ * @example
+ * const P: DenseOperator<N> = dense(identity(n))
+ */
 export interface DenseOperator<N> {
   readonly kind: 'dense'
   readonly dim: Dim<N>
   readonly mat: Mat<N, N>
 }
 
-/** diag(d) + U Uᵀ with U an n × r row-major matrix: symmetric, PSD when d ≥ 0. */
+/**
+ * diag(d) + U Uᵀ with U an n × r row-major matrix: symmetric, PSD when d ≥ 0.
+ *
+ * @example
+ * const P: LowRankOperator<N> = lowRank(fill(n, 1), 1, U) // I + u uᵀ with U = u (n × 1)
+ */
 export interface LowRankOperator<N> {
   readonly kind: 'lowRank'
   readonly dim: Dim<N>
@@ -38,7 +48,12 @@ export interface LowRankOperator<N> {
   readonly U: Float64Array
 }
 
-/** Compressed sparse rows: row i holds `values[rowPtr[i] .. rowPtr[i+1])` at columns `colIdx[…]`; repeated (i, j) entries add up. */
+/**
+ * Compressed sparse rows: row i holds `values[rowPtr[i] .. rowPtr[i+1])` at columns `colIdx[…]`; repeated (i, j) entries add up.
+ *
+ * @example
+ * const P = csr(n, [0, 1, 2], [0, 1], [2, 3]) // right(CsrOperator): diag(2, 3) for n = 2
+ */
 export interface CsrOperator<N> {
   readonly kind: 'csr'
   readonly dim: Dim<N>
@@ -47,7 +62,12 @@ export interface CsrOperator<N> {
   readonly values: Float64Array
 }
 
-/** A square linear operator on `Vec<N>`. */
+/**
+ * A square linear operator on `Vec<N>`.
+ *
+ * @example
+ * const ops: LinearOperator<N>[] = [dense(identity(n)), lowRank(fill(n, 1), 0, new Float64Array(0))]
+ */
 export type LinearOperator<N> = DenseOperator<N> | LowRankOperator<N> | CsrOperator<N>
 
 // -------------------------------------------------------------------------------------
@@ -114,7 +134,12 @@ export const csr = <N>(
 // products
 // -------------------------------------------------------------------------------------
 
-/** out ← P x. `out` must not alias `x`. */
+/**
+ * out ← P x. `out` must not alias `x`.
+ *
+ * @example
+ * const out = new Float64Array(n); applyInto(P, x.data, out) // out = P x
+ */
 export const applyInto = <N>(op: LinearOperator<N>, x: Float64Array, out: Float64Array): void => {
   const n = op.dim as number
   switch (op.kind) {
@@ -143,7 +168,12 @@ export const applyInto = <N>(op: LinearOperator<N>, x: Float64Array, out: Float6
   }
 }
 
-/** out ← Pᵀ x. `out` must not alias `x`. */
+/**
+ * out ← Pᵀ x. `out` must not alias `x`.
+ *
+ * @example
+ * const out = new Float64Array(n); applyTInto(P, y.data, out) // out = Pᵀ y
+ */
 export const applyTInto = <N>(op: LinearOperator<N>, x: Float64Array, out: Float64Array): void => {
   const n = op.dim as number
   switch (op.kind) {
@@ -176,14 +206,24 @@ export const apply = <N>(op: LinearOperator<N>, x: Vec<N>): Vec<N> => {
   return { dim: op.dim, data: o }
 }
 
-/** The product Pᵀ x, as a new vector. */
+/**
+ * The product Pᵀ x, as a new vector.
+ *
+ * @example
+ * applyT(P, y) // Pᵀ y
+ */
 export const applyT = <N>(op: LinearOperator<N>, x: Vec<N>): Vec<N> => {
   const o = new Float64Array(op.dim)
   applyTInto(op, x.data, o)
   return { dim: op.dim, data: o }
 }
 
-/** out ← column j of P (P e_j). */
+/**
+ * out ← column j of P (P e_j).
+ *
+ * @example
+ * const col = new Float64Array(n); columnInto(P, j, col) // col = P e_j
+ */
 export const columnInto = <N>(op: LinearOperator<N>, j: number, out: Float64Array): void => {
   const n = op.dim as number
   switch (op.kind) {
@@ -211,7 +251,12 @@ export const columnInto = <N>(op: LinearOperator<N>, j: number, out: Float64Arra
   }
 }
 
-/** The diagonal entry P_jj (for CSR, the sum of the stored (j, j) entries). */
+/**
+ * The diagonal entry P_jj (for CSR, the sum of the stored (j, j) entries).
+ *
+ * @example
+ * diagEntry(dense(identity(n)), 0) // 1
+ */
 export const diagEntry = <N>(op: LinearOperator<N>, j: number): number => {
   switch (op.kind) {
     case 'dense':
@@ -230,7 +275,12 @@ export const diagEntry = <N>(op: LinearOperator<N>, j: number): number => {
   }
 }
 
-/** The operator as a dense matrix (n² memory: for tests and small n). */
+/**
+ * The operator as a dense matrix (n² memory: for tests and small n).
+ *
+ * @example
+ * toDense(lowRank(fill(n, 1), 0, new Float64Array(0))) // the identity as a Mat
+ */
 export const toDense = <N>(op: LinearOperator<N>): Mat<N, N> => {
   if (op.kind === 'dense') return op.mat
   const n = op.dim as number

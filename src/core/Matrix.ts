@@ -25,7 +25,12 @@ export const matVec = <M, N>(a: Mat<M, N>, x: Vec<N>): Vec<M> => {
   return { dim: a.rows, data: o }
 }
 
-/** The transposed product Aᵀ y. */
+/**
+ * The transposed product Aᵀ y.
+ *
+ * @example
+ * matTVec(a, y) // aᵀ y
+ */
 export const matTVec = <M, N>(a: Mat<M, N>, y: Vec<M>): Vec<N> => {
   const m = a.rows, n = a.cols, A = a.data, ys = y.data
   const o = new Float64Array(n)
@@ -38,7 +43,12 @@ export const matTVec = <M, N>(a: Mat<M, N>, y: Vec<M>): Vec<N> => {
   return { dim: a.cols, data: o }
 }
 
-/** The outer product x yᵀ. */
+/**
+ * The outer product x yᵀ.
+ *
+ * @example
+ * outer(x, y) // x yᵀ
+ */
 export const outer = <M, N>(x: Vec<M>, y: Vec<N>): Mat<M, N> => {
   const m = x.dim, n = y.dim
   const o = new Float64Array(m * n)
@@ -49,7 +59,12 @@ export const outer = <M, N>(x: Vec<M>, y: Vec<N>): Mat<M, N> => {
   return { rows: x.dim, cols: y.dim, data: o }
 }
 
-/** The transpose. */
+/**
+ * The transpose.
+ *
+ * @example
+ * transpose(a) // aᵀ, a new matrix
+ */
 export const transpose = <M, N>(a: Mat<M, N>): Mat<N, M> => {
   const m = a.rows, n = a.cols
   const o = new Float64Array(m * n)
@@ -60,6 +75,9 @@ export const transpose = <M, N>(a: Mat<M, N>): Mat<N, M> => {
 /**
  * Whether a square matrix is symmetric to a relative tolerance:
  * |aᵢⱼ − aⱼᵢ| ≤ tol · max(1, |aᵢⱼ|, |aⱼᵢ|). Returns the first offending (i, j), if any.
+ *
+ * @example
+ * symmetryDefect(a) // { i: 1, j: 0 } when a[1][0] ≠ a[0][1], else undefined
  */
 export const symmetryDefect = <N>(a: Mat<N, N>, tol = 1e-10): { readonly i: number; readonly j: number } | undefined => {
   const n = a.rows, A = a.data
@@ -72,24 +90,44 @@ export const symmetryDefect = <N>(a: Mat<N, N>, tol = 1e-10): { readonly i: numb
   return undefined
 }
 
-/** True when the square matrix is symmetric to the relative tolerance `tol` (see {@link symmetryDefect}). */
+/**
+ * True when the square matrix is symmetric to the relative tolerance `tol` (see {@link symmetryDefect}).
+ *
+ * @example
+ * isSymmetric(identity(n)) // true
+ */
 export const isSymmetric = <N>(a: Mat<N, N>, tol = 1e-10): boolean => symmetryDefect(a, tol) === undefined
 
-/** Σᵢⱼ aᵢⱼ bᵢⱼ, the Frobenius inner product. */
+/**
+ * Σᵢⱼ aᵢⱼ bᵢⱼ, the Frobenius inner product.
+ *
+ * @example
+ * frobeniusDot(a, b) // Σᵢⱼ aᵢⱼ bᵢⱼ
+ */
 export const frobeniusDot = <M, N>(a: Mat<M, N>, b: Mat<M, N>): number => {
   let s = 0
   for (let k = 0; k < a.data.length; k++) s += a.data[k]! * b.data[k]!
   return s
 }
 
-/** a + b */
+/**
+ * a + b
+ *
+ * @example
+ * addMat(a, b) // a + b
+ */
 export const addMat = <M, N>(a: Mat<M, N>, b: Mat<M, N>): Mat<M, N> => {
   const o = new Float64Array(a.data.length)
   for (let k = 0; k < o.length; k++) o[k] = a.data[k]! + b.data[k]!
   return { rows: a.rows, cols: a.cols, data: o }
 }
 
-/** α a */
+/**
+ * α a
+ *
+ * @example
+ * scaleMat(0.5, a) // a / 2
+ */
 export const scaleMat = <M, N>(alpha: number, a: Mat<M, N>): Mat<M, N> => {
   const o = new Float64Array(a.data.length)
   for (let k = 0; k < o.length; k++) o[k] = alpha * a.data[k]!

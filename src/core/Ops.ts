@@ -13,35 +13,68 @@ import * as P from './Prim.js'
 type VV<N> = Var<Vec<N>>
 type VS = Var<number>
 
-/** Traced primitive calls on vectors of dimension `N` and on scalars. */
+/**
+ * Traced primitive calls on vectors of dimension `N` and on scalars.
+ *
+ * @example
+ * trace<{ x: Vec<N>; t: number }, Vec<N>>(($, v) => { const o: Ops<N> = ops<N>($); return o.scale(v.t, o.softmax(v.x)) })
+ */
 export interface Ops<N> {
+  /** x + y */
   readonly add: (x: VV<N>, y: VV<N>) => VV<N>
+  /** x − y */
   readonly sub: (x: VV<N>, y: VV<N>) => VV<N>
+  /** −x */
   readonly neg: (x: VV<N>) => VV<N>
+  /** s·x */
   readonly scale: (s: VS, x: VV<N>) => VV<N>
+  /** x + c·1 */
   readonly shift: (x: VV<N>, c: VS) => VV<N>
+  /** xᵀy */
   readonly dot: (x: VV<N>, y: VV<N>) => VS
+  /** Σ xᵢ */
   readonly sum: (x: VV<N>) => VS
+  /** P x for a linear operator P */
   readonly apply: (p: Var<LinearOperator<N>>, x: VV<N>) => VV<N>
+  /** A x for a dense matrix A */
   readonly matVec: <M>(a: Var<Mat<M, N>>, x: VV<N>) => Var<Vec<M>>
+  /** x ⊙ y */
   readonly mul: (x: VV<N>, y: VV<N>) => VV<N>
+  /** x ⊘ y */
   readonly div: (x: VV<N>, y: VV<N>) => VV<N>
+  /** 1 ⊘ x */
   readonly recip: (x: VV<N>) => VV<N>
+  /** |x| entrywise */
   readonly abs: (x: VV<N>) => VV<N>
+  /** sign(x) entrywise (derivative zero) */
   readonly sign: (x: VV<N>) => VV<N>
+  /** max x (the derivative passes to the arg-max) */
   readonly max: (x: VV<N>) => VS
+  /** softmax(x) */
   readonly softmax: (x: VV<N>) => VV<N>
+  /** tanh(x) entrywise */
   readonly tanh: (x: VV<N>) => VV<N>
+  /** exp(x) entrywise */
   readonly exp: (x: VV<N>) => VV<N>
+  /** log(x) entrywise */
   readonly log: (x: VV<N>) => VV<N>
+  /** max(x, 0) entrywise */
   readonly relu: (x: VV<N>) => VV<N>
+  /** ‖x‖₂ */
   readonly norm2: (x: VV<N>) => VS
+  /** xᵀ P x */
   readonly quadForm: (p: Var<LinearOperator<N>>, x: VV<N>) => VS
+  /** min(max(s, lo), hi) */
   readonly clamp: (s: VS, lo: number, hi: number) => VS
+  /** a + b (scalars) */
   readonly sadd: (a: VS, b: VS) => VS
+  /** a − b (scalars) */
   readonly ssub: (a: VS, b: VS) => VS
+  /** a·b (scalars) */
   readonly smul: (a: VS, b: VS) => VS
+  /** a / b (scalars) */
   readonly sdiv: (a: VS, b: VS) => VS
+  /** −a (scalar) */
   readonly sneg: (a: VS) => VS
 }
 

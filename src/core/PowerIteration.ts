@@ -5,7 +5,12 @@
  */
 import { type LinearOperator, applyInto } from './LinearOperator.js'
 
-/** The estimate and how it was reached. */
+/**
+ * The estimate and how it was reached.
+ *
+ * @example
+ * const { value, iterations } = powerIteration(P) // value ≈ the largest eigenvalue
+ */
 export interface PowerIterationResult {
   readonly value: number
   readonly iterations: number

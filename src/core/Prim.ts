@@ -7,6 +7,7 @@
  * fields of a record, or call it on a tuple directly.
  *
  * @since 0.1.0
+ * @module
  */
 import type { Vec } from '../shapes/Vec.js'
 import type { Mat } from '../shapes/Mat.js'
@@ -26,7 +27,12 @@ const mapV = <N>(x: Vec<N>, f: (v: number) => number): Vec<N> => {
   return { dim: x.dim, data: o }
 }
 
-/** Evaluation rules: the value and the residuals. */
+/**
+ * Evaluation rules: the value and the residuals.
+ *
+ * @example
+ * evalRules.dot([x, y], null) // [xᵀy, residuals]
+ */
 export const evalRules: { readonly [K in PrimName]: EvalRule<K> } = {
   add: ([x, y]) => [V.add(x, y), null],
   sub: ([x, y]) => [V.sub(x, y), null],
@@ -117,59 +123,199 @@ const cast = <A, B>(d: unknown): Diff<A, B> => d as Diff<A, B>
 // typed constructors
 // -------------------------------------------------------------------------------------
 
-/** (x, y) ↦ x + y */
+/**
+ * (x, y) ↦ x + y
+ *
+ * @example
+ * add<N>()([x, y]) // [x + y, lin]
+ */
 export const add = <N>(): Diff<V2<N>, Vec<N>> => cast(prim('add', null))
-/** (x, y) ↦ x − y */
+/**
+ * (x, y) ↦ x − y
+ *
+ * @example
+ * sub<N>()([x, y]) // [x − y, lin]
+ */
 export const sub = <N>(): Diff<V2<N>, Vec<N>> => cast(prim('sub', null))
-/** x ↦ −x */
+/**
+ * x ↦ −x
+ *
+ * @example
+ * neg<N>()([x]) // [−x, lin]
+ */
 export const neg = <N>(): Diff<V1<N>, Vec<N>> => cast(prim('neg', null))
-/** (s, x) ↦ s x, bilinear */
+/**
+ * (s, x) ↦ s x, bilinear
+ *
+ * @example
+ * scale<N>()([2, x]) // [2x, lin]
+ */
 export const scale = <N>(): Diff<readonly [number, Vec<N>], Vec<N>> => cast(prim('scale', null))
-/** (x, c) ↦ x + c·1 */
+/**
+ * (x, c) ↦ x + c·1
+ *
+ * @example
+ * shift<N>()([x, c]) // [x + c·1, lin]
+ */
 export const shift = <N>(): Diff<readonly [Vec<N>, number], Vec<N>> => cast(prim('shift', null))
-/** (x, y) ↦ xᵀ y */
+/**
+ * (x, y) ↦ xᵀ y
+ *
+ * @example
+ * dot<N>()([x, y]) // [xᵀ y, lin]
+ */
 export const dot = <N>(): Diff<V2<N>, number> => cast(prim('dot', null))
-/** x ↦ Σ xᵢ */
+/**
+ * x ↦ Σ xᵢ
+ *
+ * @example
+ * sum<N>()([x]) // [Σ xᵢ, lin]
+ */
 export const sum = <N>(): Diff<V1<N>, number> => cast(prim('sum', null))
-/** (A, x) ↦ A x, in both A and x */
+/**
+ * (A, x) ↦ A x, in both A and x
+ *
+ * @example
+ * matVec<M, N>()([A, x]) // [A x, lin]
+ */
 export const matVec = <M, N>(): Diff<readonly [Mat<M, N>, Vec<N>], Vec<M>> => cast(prim('matVec', null))
-/** (P, x) ↦ P x for a linear operator; the tangent of P is a dense matrix (its cotangent is computed for dense P only) */
+/**
+ * (P, x) ↦ P x for a linear operator; the tangent of P is a dense matrix (its cotangent is computed for dense P only)
+ *
+ * @example
+ * apply<N>()([P, x]) // [P x, lin], P a LinearOperator
+ */
 export const apply = <N>(): Diff<readonly [LinearOperator<N>, Vec<N>], Vec<N>> => cast(prim('apply', null))
-/** (x, y) ↦ x ⊙ y */
+/**
+ * (x, y) ↦ x ⊙ y
+ *
+ * @example
+ * mul<N>()([w, x]) // [w ⊙ x, lin]
+ */
 export const mul = <N>(): Diff<V2<N>, Vec<N>> => cast(prim('mul', null))
-/** (x, y) ↦ x ⊘ y */
+/**
+ * (x, y) ↦ x ⊘ y
+ *
+ * @example
+ * div<N>()([x, w]) // [x ⊘ w, lin]
+ */
 export const div = <N>(): Diff<V2<N>, Vec<N>> => cast(prim('div', null))
-/** x ↦ 1 ⊘ x */
+/**
+ * x ↦ 1 ⊘ x
+ *
+ * @example
+ * recip<N>()([x]) // [1 ⊘ x, lin]
+ */
 export const recip = <N>(): Diff<V1<N>, Vec<N>> => cast(prim('recip', null))
-/** x ↦ |x|, with derivative sign(x) (0 at 0) */
+/**
+ * x ↦ |x|, with derivative sign(x) (0 at 0)
+ *
+ * @example
+ * abs<N>()([x]) // [|x|, lin]
+ */
 export const abs = <N>(): Diff<V1<N>, Vec<N>> => cast(prim('abs', null))
-/** x ↦ sign(x), derivative 0 */
+/**
+ * x ↦ sign(x), derivative 0
+ *
+ * @example
+ * sign<N>()([x]) // [sign(x), lin]: derivative zero
+ */
 export const sign = <N>(): Diff<V1<N>, Vec<N>> => cast(prim('sign', null))
-/** x ↦ max x; the derivative passes to the (first) arg-max */
+/**
+ * x ↦ max x; the derivative passes to the (first) arg-max
+ *
+ * @example
+ * max<N>()([x]) // [max x, lin]: the derivative passes to the arg-max
+ */
 export const max = <N>(): Diff<V1<N>, number> => cast(prim('max', null))
-/** x ↦ softmax(x), computed stably */
+/**
+ * x ↦ softmax(x), computed stably
+ *
+ * @example
+ * softmax<N>()([z]) // [softmax(z), lin]
+ */
 export const softmax = <N>(): Diff<V1<N>, Vec<N>> => cast(prim('softmax', null))
-/** x ↦ tanh(x) */
+/**
+ * x ↦ tanh(x)
+ *
+ * @example
+ * tanh<N>()([x]) // [tanh(x), lin]
+ */
 export const tanh = <N>(): Diff<V1<N>, Vec<N>> => cast(prim('tanh', null))
-/** x ↦ exp(x) */
+/**
+ * x ↦ exp(x)
+ *
+ * @example
+ * exp<N>()([x]) // [exp(x), lin]
+ */
 export const exp = <N>(): Diff<V1<N>, Vec<N>> => cast(prim('exp', null))
-/** x ↦ log(x) */
+/**
+ * x ↦ log(x)
+ *
+ * @example
+ * log<N>()([x]) // [log(x), lin]
+ */
 export const log = <N>(): Diff<V1<N>, Vec<N>> => cast(prim('log', null))
-/** x ↦ max(x, 0), derivative 0 at 0 */
+/**
+ * x ↦ max(x, 0), derivative 0 at 0
+ *
+ * @example
+ * relu<N>()([x]) // [max(x, 0), lin]
+ */
 export const relu = <N>(): Diff<V1<N>, Vec<N>> => cast(prim('relu', null))
-/** x ↦ ‖x‖₂; derivative x/‖x‖ (0 at x = 0) */
+/**
+ * x ↦ ‖x‖₂; derivative x/‖x‖ (0 at x = 0)
+ *
+ * @example
+ * norm2<N>()([x]) // [‖x‖₂, lin]
+ */
 export const norm2 = <N>(): Diff<V1<N>, number> => cast(prim('norm2', null))
-/** (P, x) ↦ ½ xᵀ P x */
+/**
+ * (P, x) ↦ ½ xᵀ P x
+ *
+ * @example
+ * quadForm<N>()([P, x]) // [xᵀ P x, lin]
+ */
 export const quadForm = <N>(): Diff<readonly [LinearOperator<N>, Vec<N>], number> => cast(prim('quadForm', null))
-/** s ↦ min(hi, max(lo, s)); derivative 1 strictly inside (lo, hi), 0 outside */
+/**
+ * s ↦ min(hi, max(lo, s)); derivative 1 strictly inside (lo, hi), 0 outside
+ *
+ * @example
+ * clamp(0, 1)([gamma]) // [min(max(γ, 0), 1), lin]
+ */
 export const clamp = (lo: number, hi: number): Diff<readonly [number], number> => prim('clamp', [lo, hi])
-/** (a, b) ↦ a + b */
+/**
+ * (a, b) ↦ a + b
+ *
+ * @example
+ * sadd()([a, b]) // [a + b, lin]
+ */
 export const sadd = (): Diff<S2, number> => prim('sadd', null)
-/** (a, b) ↦ a − b */
+/**
+ * (a, b) ↦ a − b
+ *
+ * @example
+ * ssub()([a, b]) // [a − b, lin]
+ */
 export const ssub = (): Diff<S2, number> => prim('ssub', null)
-/** (a, b) ↦ a b */
+/**
+ * (a, b) ↦ a b
+ *
+ * @example
+ * smul()([a, b]) // [a b, lin]
+ */
 export const smul = (): Diff<S2, number> => prim('smul', null)
-/** (a, b) ↦ a / b */
+/**
+ * (a, b) ↦ a / b
+ *
+ * @example
+ * sdiv()([a, b]) // [a / b, lin]
+ */
 export const sdiv = (): Diff<S2, number> => prim('sdiv', null)
-/** a ↦ −a */
+/**
+ * a ↦ −a
+ *
+ * @example
+ * sneg()([a]) // [−a, lin]
+ */
 export const sneg = (): Diff<readonly [number], number> => prim('sneg', null)

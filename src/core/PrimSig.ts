@@ -21,7 +21,12 @@ type M = Mat<any, any>
 type Op = LinearOperator<any>
 type S = number
 
-/** Every primitive: `args` (a tuple), `out`, `res` (what the forward pass keeps), `params` (fixed at construction). */
+/**
+ * Every primitive: `args` (a tuple), `out`, `res` (what the forward pass keeps), `params` (fixed at construction).
+ *
+ * @example
+ * type DotArgs = PrimSig['dot']['args'] // readonly [Vec<any>, Vec<any>]
+ */
 export interface PrimSig {
   add: { args: readonly [V, V]; out: V; res: null; params: null }
   sub: { args: readonly [V, V]; out: V; res: null; params: null }
@@ -53,7 +58,12 @@ export interface PrimSig {
   sneg: { args: readonly [S]; out: S; res: null; params: null }
 }
 
-/** A primitive's name. */
+/**
+ * A primitive's name.
+ *
+ * @example
+ * const names: PrimName[] = ['add', 'dot', 'softmax']
+ */
 export type PrimName = keyof PrimSig
 /** Argument tuple of primitive `K`. */
 export type PrimArgs<K extends PrimName> = PrimSig[K]['args']

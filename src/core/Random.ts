@@ -5,7 +5,12 @@
  * @since 0.1.0
  */
 
-/** A stateful stream of pseudo-random numbers from one seed. */
+/**
+ * A stateful stream of pseudo-random numbers from one seed.
+ *
+ * @example
+ * const r: Rng = rng(7); const u = r.uniform(), z = r.normal()
+ */
 export interface Rng {
   /** Uniform in [0, 1). */
   readonly uniform: () => number

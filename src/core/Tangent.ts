@@ -14,15 +14,35 @@ import type { LinearOperator } from './LinearOperator.js'
 // model
 // -------------------------------------------------------------------------------------
 
-/** The symbolic zero tangent. */
+/**
+ * The symbolic zero tangent.
+ *
+ * @example
+ * lin.fwd(Zero) // Zero: a symbolic zero tangent skips the work
+ */
 export const Zero: unique symbol = Symbol.for('dfwlayer.Zero')
-/** The type of the symbolic zero. */
+/**
+ * The type of the symbolic zero.
+ *
+ * @example
+ * lin.fwd(Zero) // Zero: a symbolic zero tangent skips the work
+ */
 export type Zero = typeof Zero
 
-/** A tangent (or cotangent) of a value of type `A`, or the symbolic zero. */
+/**
+ * A tangent (or cotangent) of a value of type `A`, or the symbolic zero.
+ *
+ * @example
+ * const dq: Tan<Vec<N>> = Zero // or a Vec<N>
+ */
 export type Tan<A> = Zero | TanValue<A>
 
-/** The non-zero tangent representation of `A`. */
+/**
+ * The non-zero tangent representation of `A`.
+ *
+ * @example
+ * type T = TanValue<{ q: Vec<N>; t: number }> // { q?: Tan<Vec<N>>; t?: Tan<number> }
+ */
 export type TanValue<A> = A extends number
   ? number
   : A extends Vec<infer N>
@@ -42,6 +62,9 @@ export type TanValue<A> = A extends number
  * argument (P in P x). It is a `Mat` to every reader, expanding itself once on the first
  * read of `data`; until then adding two of them is O(1), so reverse mode through K steps
  * that each touch P keeps O(K·n) numbers instead of doing K dense n×n additions.
+ *
+ * @example
+ * outerSum(u, v, 2).plus(outerSum(v, u)).data // 2 u vᵀ + v uᵀ, expanded once
  */
 export class OuterSum {
   #data: Float64Array | undefined
@@ -78,7 +101,12 @@ export class OuterSum {
   }
 }
 
-/** α u vᵀ as an unexpanded matrix (see {@link OuterSum}). */
+/**
+ * α u vᵀ as an unexpanded matrix (see {@link OuterSum}).
+ *
+ * @example
+ * outerSum(u, v) // u vᵀ, kept unexpanded
+ */
 export const outerSum = (u: { readonly dim: number; readonly data: Float64Array }, v: { readonly dim: number; readonly data: Float64Array }, alpha = 1): OuterSum =>
   new OuterSum(u.dim, v.dim, u.data, v.data, alpha, undefined)
 
@@ -86,7 +114,12 @@ export const outerSum = (u: { readonly dim: number; readonly data: Float64Array 
 // utils
 // -------------------------------------------------------------------------------------
 
-/** Whether a tangent is the symbolic zero. */
+/**
+ * Whether a tangent is the symbolic zero.
+ *
+ * @example
+ * isZero(lin.bwd(Zero)) // true
+ */
 export const isZero = (a: unknown): a is Zero => a === Zero
 
 const countTerms = (a: OuterSum): number => {
@@ -133,7 +166,12 @@ export const addT = <T>(a: T | Zero, b: T | Zero): T | Zero => {
   return o as T
 }
 
-/** α times a tangent. */
+/**
+ * α times a tangent.
+ *
+ * @example
+ * scaleT(2, { q: v, t: 1 }) // { q: 2v, t: 2 }
+ */
 export const scaleT = <T>(alpha: number, a: T | Zero): T | Zero => {
   if (a === Zero || alpha === 0) return Zero
   if (typeof a === 'number') return (alpha * a) as T
@@ -152,6 +190,9 @@ export const scaleT = <T>(alpha: number, a: T | Zero): T | Zero => {
 /**
  * The inner product of two tangents of the same space: the sum over every number in
  * them. The symbolic zero contributes 0. Used by the transpose laws ⟨J v, u⟩ = ⟨v, Jᵀ u⟩.
+ *
+ * @example
+ * dotT(lin.fwd(v), u) === dotT(v, lin.bwd(u)) // the transpose law, up to rounding
  */
 export const dotT = (a: unknown, b: unknown): number => {
   if (a === Zero || b === Zero || a === undefined || b === undefined) return 0

@@ -16,13 +16,23 @@ import { type Tan, Zero, addT } from './Tangent.js'
 // model
 // -------------------------------------------------------------------------------------
 
-/** A traced variable: its tape slot and its value at the point. */
+/**
+ * A traced variable: its tape slot and its value at the point.
+ *
+ * @example
+ * trace<{ x: Vec<N> }, number>(($, { x }) => { x.value; return $.call(P.sum<N>(), x) })
+ */
 export interface Var<T> {
   readonly id: number
   readonly value: T
 }
 
-/** The variables of a record's fields. */
+/**
+ * The variables of a record's fields.
+ *
+ * @example
+ * const body = ($: Tracer, v: Vars<{ x: Vec<N>; t: number }>) => $.call(P.scale<N>(), v.t, v.x)
+ */
 export type Vars<R> = { readonly [K in keyof R]: Var<R[K]> }
 
 interface Node {
@@ -37,7 +47,12 @@ class TVar<T> implements Var<T> {
   constructor(readonly id: number, readonly value: T) {}
 }
 
-/** The recorder handed to a traced body. */
+/**
+ * The recorder handed to a traced body.
+ *
+ * @example
+ * trace<{ x: Vec<N> }, Vec<N>>(($, { x }) => $.call(P.mul<N>(), x, $.constant(w)))
+ */
 export interface Tracer {
   /** Calls a differentiable map of a tuple of variables. */
   readonly call: <A extends readonly unknown[], B>(f: Diff<A, B>, ...args: { readonly [I in keyof A]: Var<A[I]> }) => Var<B>

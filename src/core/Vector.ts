@@ -31,14 +31,24 @@ export const dot = <N>(x: Vec<N>, y: Vec<N>): number => {
   return s
 }
 
-/** The sum of the entries. */
+/**
+ * The sum of the entries.
+ *
+ * @example
+ * sum(v) // 6 for v = [1, 2, 3]
+ */
 export const sum = <N>(x: Vec<N>): number => {
   let s = 0
   for (const v of x.data) s += v
   return s
 }
 
-/** The largest entry and its first index; `-Infinity` and `-1` for an empty vector. */
+/**
+ * The largest entry and its first index; `-Infinity` and `-1` for an empty vector.
+ *
+ * @example
+ * maxArg(v) // { value: 3, index: 2 } for v = [1, 2, 3]
+ */
 export const maxArg = <N>(x: Vec<N>): { readonly value: number; readonly index: number } => {
   let m = -Infinity, k = -1
   const a = x.data
@@ -46,13 +56,28 @@ export const maxArg = <N>(x: Vec<N>): { readonly value: number; readonly index: 
   return { value: m, index: k }
 }
 
-/** The largest entry. */
+/**
+ * The largest entry.
+ *
+ * @example
+ * max(v) // 3 for v = [1, 2, 3]
+ */
 export const max = <N>(x: Vec<N>): number => maxArg(x).value
 
-/** The first index of the largest entry. */
+/**
+ * The first index of the largest entry.
+ *
+ * @example
+ * argmax(v) // 2 for v = [1, 2, 3]
+ */
 export const argmax = <N>(x: Vec<N>): number => maxArg(x).index
 
-/** The weighted l1 norm Σ|wᵢ xᵢ| (weights all 1 when `w` is omitted). */
+/**
+ * The weighted l1 norm Σ|wᵢ xᵢ| (weights all 1 when `w` is omitted).
+ *
+ * @example
+ * normL1(x, w) // Σ|wᵢxᵢ|; normL1(x) // Σ|xᵢ|
+ */
 export const normL1 = <N>(x: Vec<N>, w?: Vec<N>): number => {
   let s = 0
   const a = x.data
@@ -61,7 +86,12 @@ export const normL1 = <N>(x: Vec<N>, w?: Vec<N>): number => {
   return s
 }
 
-/** The Euclidean norm, computed with scaling so that it neither overflows nor underflows. */
+/**
+ * The Euclidean norm, computed with scaling so that it neither overflows nor underflows.
+ *
+ * @example
+ * normL2(v) // 5 for v = [3, 4]
+ */
 export const normL2 = <N>(x: Vec<N>): number => {
   let scale = 0, ssq = 1
   for (const v of x.data) {
@@ -73,7 +103,12 @@ export const normL2 = <N>(x: Vec<N>): number => {
   return scale * Math.sqrt(ssq)
 }
 
-/** The largest absolute entry. */
+/**
+ * The largest absolute entry.
+ *
+ * @example
+ * normInf(v) // 4 for v = [3, -4]
+ */
 export const normInf = <N>(x: Vec<N>): number => {
   let m = 0
   for (const v of x.data) { const a = Math.abs(v); if (a > m) m = a }
@@ -90,61 +125,116 @@ const zip = (f: (a: number, b: number) => number) => <N>(x: Vec<N>, y: Vec<N>): 
   return { dim: x.dim, data: o }
 }
 
-/** Applies `f` to every entry. */
+/**
+ * Applies `f` to every entry.
+ *
+ * @example
+ * map((a) => a * a)(v) // [1, 4, 9] for v = [1, 2, 3]
+ */
 export const map = (f: (a: number, i: number) => number) => <N>(x: Vec<N>): Vec<N> => {
   const o = out(x), a = x.data
   for (let i = 0; i < o.length; i++) o[i] = f(a[i]!, i)
   return { dim: x.dim, data: o }
 }
 
-/** x + y */
+/**
+ * x + y
+ *
+ * @example
+ * add(x, y) // x + y
+ */
 export const add = <N>(x: Vec<N>, y: Vec<N>): Vec<N> => {
   const o = out(x), a = x.data, b = y.data
   for (let i = 0; i < o.length; i++) o[i] = a[i]! + b[i]!
   return { dim: x.dim, data: o }
 }
 
-/** x − y */
+/**
+ * x − y
+ *
+ * @example
+ * sub(x, y) // x − y
+ */
 export const sub = <N>(x: Vec<N>, y: Vec<N>): Vec<N> => {
   const o = out(x), a = x.data, b = y.data
   for (let i = 0; i < o.length; i++) o[i] = a[i]! - b[i]!
   return { dim: x.dim, data: o }
 }
 
-/** α x */
+/**
+ * α x
+ *
+ * @example
+ * scale(2, x) // 2x
+ */
 export const scale = <N>(alpha: number, x: Vec<N>): Vec<N> => {
   const o = out(x), a = x.data
   for (let i = 0; i < o.length; i++) o[i] = alpha * a[i]!
   return { dim: x.dim, data: o }
 }
 
-/** α x + y, as BLAS's axpy but returning a new vector. */
+/**
+ * α x + y, as BLAS's axpy but returning a new vector.
+ *
+ * @example
+ * axpy(-gamma, d, x) // x − γ d
+ */
 export const axpy = <N>(alpha: number, x: Vec<N>, y: Vec<N>): Vec<N> => {
   const o = out(x), a = x.data, b = y.data
   for (let i = 0; i < o.length; i++) o[i] = alpha * a[i]! + b[i]!
   return { dim: x.dim, data: o }
 }
 
-/** x + c, for a scalar c. */
+/**
+ * x + c, for a scalar c.
+ *
+ * @example
+ * shift(x, -max(x)) // x − max(x), as before a softmax
+ */
 export const shift = <N>(x: Vec<N>, c: number): Vec<N> => {
   const o = out(x), a = x.data
   for (let i = 0; i < o.length; i++) o[i] = a[i]! + c
   return { dim: x.dim, data: o }
 }
 
-/** Elementwise product x ⊙ y. */
+/**
+ * Elementwise product x ⊙ y.
+ *
+ * @example
+ * mul(w, x) // w ⊙ x
+ */
 export const mul = zip((a, b) => a * b)
 
-/** Elementwise quotient x ⊘ y. */
+/**
+ * Elementwise quotient x ⊘ y.
+ *
+ * @example
+ * div(x, w) // x ⊘ w
+ */
 export const div = zip((a, b) => a / b)
 
-/** Elementwise |x|. */
+/**
+ * Elementwise |x|.
+ *
+ * @example
+ * abs(v) // [1, 2] for v = [-1, 2]
+ */
 export const abs = map(Math.abs)
 
-/** Elementwise sign, with sign(0) = 0. */
+/**
+ * Elementwise sign, with sign(0) = 0.
+ *
+ * @example
+ * sign(v) // [-1, 0, 1] for v = [-3, 0, 2]
+ */
 export const sign = map((a) => (a > 0 ? 1 : a < 0 ? -1 : 0))
 
-/** −x */
+/**
+ * −x
+ *
+ * @example
+ * neg(v) // −v
+ */
 export const neg = map((a) => -a)
 
 /**
@@ -163,5 +253,10 @@ export const softmax = <N>(x: Vec<N>): Vec<N> => {
   return { dim: x.dim, data: o }
 }
 
-/** A copy. */
+/**
+ * A copy.
+ *
+ * @example
+ * copy(v).data !== v.data // true: a fresh buffer
+ */
 export const copy = <N>(x: Vec<N>): Vec<N> => ({ dim: x.dim, data: Float64Array.from(x.data) })

@@ -22,12 +22,23 @@ declare const DimId: unique symbol
  * @example
  * withDim(3, (n) => zeros(n)) // a Vec<N> of length 3, N fresh
  */
-export type Dim<N> = number & { readonly [DimId]: (n: N) => N }
+export type Dim<N> = number & {
+  /** The phantom brand: types only, no run-time value. */
+  readonly [DimId]: (n: N) => N
+}
 
-/** The proof that two dimensions are equal: casts shaped values from `B` to `A`. */
+/**
+ * The proof that two dimensions are equal: casts shaped values from `B` to `A`.
+ *
+ * @example
+ * withDim(2, (a) => withDim(2, (b) => pipe(sameDim(a, b), O.map((s) => s.vec(zeros(b))))))
+ */
 export interface SameDim<A, B> {
+  /** The dimension, typed as `A`. */
   readonly dim: Dim<A>
+  /** Retypes a vector of dimension `B` as one of dimension `A` (no copy). */
   readonly vec: (v: Vec<B>) => Vec<A>
+  /** Retypes a matrix with `B` columns as one with `A` columns (no copy). */
   readonly mat: <M>(m: Mat<M, B>) => Mat<M, A>
 }
 
@@ -35,7 +46,12 @@ export interface SameDim<A, B> {
 // constructors
 // -------------------------------------------------------------------------------------
 
-/** True when `n` is a valid length: a non-negative safe integer. */
+/**
+ * True when `n` is a valid length: a non-negative safe integer.
+ *
+ * @example
+ * isLength(3) // true; isLength(-1), isLength(2.5) // false
+ */
 export const isLength = (n: unknown): n is number =>
   typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
 
@@ -55,6 +71,9 @@ export const withDim = <R>(n: number, k: <N>(d: Dim<N>) => R): R => {
 /**
  * The dimension of a length known to be valid, with a caller-chosen type. Internal code
  * uses it where the type has already been fixed by a shaped value.
+ *
+ * @example
+ * const n = unsafeDim<'n'>(q.data.length) // trusted: the length comes from a checked vector
  */
 export const unsafeDim = <N>(n: number): Dim<N> => n as Dim<N>
 

@@ -11,7 +11,12 @@ import { type ShapeError, shapeError, joinPath } from './ShapeError.js'
 // model
 // -------------------------------------------------------------------------------------
 
-/** An `M × N` matrix, row-major in `data` (entry (i, j) at `i * cols + j`), immutable by contract. */
+/**
+ * An `M × N` matrix, row-major in `data` (entry (i, j) at `i * cols + j`), immutable by contract.
+ *
+ * @example
+ * withDim(2, (n) => identity(n)) // { rows: 2, cols: 2, data: [1, 0, 0, 1] }
+ */
 export interface Mat<M, N> {
   readonly rows: Dim<M>
   readonly cols: Dim<N>
@@ -68,20 +73,40 @@ export const matrix = <M, N>(
   return E.right({ rows, cols, data })
 }
 
-/** Wraps a row-major buffer without copying or checking. The caller gives up the buffer. */
+/**
+ * Wraps a row-major buffer without copying or checking. The caller gives up the buffer.
+ *
+ * @example
+ * unsafeMat(n, n, Float64Array.of(2, 0, 0, 1)) // diag(2, 1) for n = 2, no copy
+ */
 export const unsafeMat = <M, N>(rows: Dim<M>, cols: Dim<N>, data: Float64Array): Mat<M, N> => ({ rows, cols, data })
 
-/** The zero matrix. */
+/**
+ * The zero matrix.
+ *
+ * @example
+ * zerosMat(m, n) // m × n zeros
+ */
 export const zerosMat = <M, N>(rows: Dim<M>, cols: Dim<N>): Mat<M, N> => ({ rows, cols, data: new Float64Array(rows * cols) })
 
-/** The identity, scaled. */
+/**
+ * The identity, scaled.
+ *
+ * @example
+ * identity(n, 2) // 2·I
+ */
 export const identity = <N>(n: Dim<N>, scale = 1): Mat<N, N> => {
   const data = new Float64Array(n * n)
   for (let i = 0; i < n; i++) data[i * n + i] = scale
   return { rows: n, cols: n, data }
 }
 
-/** Rows as plain arrays, for JSON. */
+/**
+ * Rows as plain arrays, for JSON.
+ *
+ * @example
+ * toRows(identity(n)) // [[1, 0], [0, 1]] for n = 2
+ */
 export const toRows = <M, N>(m: Mat<M, N>): number[][] => {
   const out: number[][] = []
   for (let i = 0; i < m.rows; i++) out.push(Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)))

@@ -5,7 +5,12 @@
  * @since 0.1.0
  */
 
-/** A failed shape or value check. `path` is empty for the value as a whole. */
+/**
+ * A failed shape or value check. `path` is empty for the value as a whole.
+ *
+ * @example
+ * const e: ShapeError = shapeError('expected a finite number, got NaN', 'q[2]')
+ */
 export interface ShapeError {
   readonly _tag: 'ShapeError'
   readonly message: string
@@ -18,6 +23,11 @@ export interface ShapeError {
  */
 export const shapeError = (message: string, path = ''): ShapeError => ({ _tag: 'ShapeError', message, path })
 
-/** Joins a parent path and a key: `joinPath('P', 3)` is `P[3]`, `joinPath('options', 'tol')` is `options.tol`. */
+/**
+ * Joins a parent path and a key: `joinPath('P', 3)` is `P[3]`, `joinPath('options', 'tol')` is `options.tol`.
+ *
+ * @example
+ * joinPath(joinPath('P', 3), 1) // 'P[3][1]'
+ */
 export const joinPath = (parent: string, key: string | number): string =>
   typeof key === 'number' ? `${parent}[${key}]` : parent === '' ? key : `${parent}.${key}`

@@ -24,6 +24,7 @@
  *   `P.foo`, `P.csr.foo`).
  *
  * @since 0.1.0
+ * @module
  */
 import * as t from 'io-ts'
 import * as E from 'fp-ts/lib/Either.js'

@@ -64,7 +64,12 @@ export interface TfLayerInputs {
 // checks
 // -------------------------------------------------------------------------------------
 
-/** The relative tolerance of the symmetry check of a P tensor (float32 data), against the largest |Pᵢⱼ|. */
+/**
+ * The relative tolerance of the symmetry check of a P tensor (float32 data), against the largest |Pᵢⱼ|.
+ *
+ * @example
+ * Math.abs(P[i][j] - P[j][i]) <= TF_SYMMETRY_TOLERANCE * maxAbs // accepted as symmetric
+ */
 export const TF_SYMMETRY_TOLERANCE = 1e-5
 
 const fmtShape = (s: ReadonlyArray<number>): string => `[${s.join(', ')}]`
