@@ -1,0 +1,432 @@
+/**
+ * The layer against its peers, on PAPER.md's problems (bench/problems.ts), in one run:
+ *
+ * - `iter` rows: ms per forward and per backward iteration of the unrolled layer at a
+ *   fixed K (`tolerance: 0, maxIterations: K`), for the "paper" and "default" schedules;
+ *   the implicit mode's forward and backward ms; and the peers' recipe at the same K:
+ *   PyTorch (Debian's python3-torch, CPU, float64, one thread; bench/peers/recipe_torch.py)
+ *   and TensorFlow.js (float32; cpu and wasm backends; bench/peers/recipe_tfjs.ts). Each
+ *   peer row carries its ratio ours/peer (fwd + bwd per iteration, ours = the paper
+ *   schedule unrolled) and how far its gradient is from ours (the same iterates, so the
+ *   same gradient up to rounding).
+ * - `accuracy` rows: the time to a gradient of ⟨1, x⟩ in q with cosine ≥ 0.999 against
+ *   the exact derivative (solveExact + kktDerivative, cached on disk): for the unrolled
+ *   modes K doubles until the cosine is reached (or a time cap); the implicit modes run
+ *   once at their default tolerance. The recipe's time is ours at the K it needs and
+ *   PyTorch's at that K.
+ * - `matvec` rows: GB/s of the dense product (the SIMD kernel, and its JavaScript
+ *   fallback) against two streaming-read probes over 256 MiB in the same process (a
+ *   JavaScript loop over a Float64Array and an f64x2 wasm loop).
+ *
+ * Run through `npm run bench -- --only layer` (add `--svg FILE` for a log-log chart of
+ * ms per iteration against n), or `npx tsx bench/layer.ts [--quick] [--json] [--svg FILE]`.
+ *
+ * @since 0.1.0
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { performance } from 'node:perf_hooks'
+import { type Dim, withDim } from '../src/shapes/Dim.js'
+import type { Vec } from '../src/shapes/Vec.js'
+import { dfwLayer, type LayerOptions } from '../src/fw/Layer.js'
+import type { Params } from '../src/fw/Problem.js'
+import { powerIteration } from '../src/core/PowerIteration.js'
+import { applyInto } from '../src/core/LinearOperator.js'
+import { gemvLanes, streamProbe, simdAvailable } from '../src/core/simd.js'
+import { solveExact, kktDerivative } from '../src/fw/exact/index.js'
+import { type BenchProblem, benchProblem, cacheDir } from './problems.js'
+import { type PeerRun, useBackend, runRecipe } from './peers/recipe_tfjs.js'
+import { lineChart } from './svg.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+export interface IterRow {
+  readonly kind: 'iter'
+  readonly n: number
+  readonly impl: string
+  readonly K: number
+  /** ms per forward iteration (for `implicit`: ms of the whole forward). */
+  readonly fwdMs: number
+  /** ms per backward iteration (for `implicit`: ms of one VJP). */
+  readonly bwdMs: number
+  /** ours (paper schedule, unrolled) ÷ this row, fwd + bwd per iteration; < 1: ours faster. */
+  readonly oursOverThis?: number
+  /** max |∇ this − ∇ ours| / max |∇ ours| (same recipe, same iterates). */
+  readonly gradDiff?: number
+}
+
+export interface AccuracyRow {
+  readonly kind: 'accuracy'
+  readonly n: number
+  readonly variant: 'paper' | 'binding'
+  readonly mode: string
+  /** Iterations (unrolled: the K reached; implicit: the steps its forward took). */
+  readonly K: number
+  readonly cosine: number
+  readonly reached: boolean
+  /** ms of forward + backward at that K (including power iteration for the paper schedule). */
+  readonly ms: number
+  /** ms of the whole search (every K tried). */
+  readonly searchMs?: number
+  readonly note?: string
+}
+
+export interface MatvecRow {
+  readonly kind: 'matvec'
+  readonly n: number
+  readonly impl: string
+  readonly us: number
+  readonly gbps: number
+  /** GB/s ÷ the faster probe's GB/s. */
+  readonly ofProbe: number
+  readonly probeJs: number
+  readonly probeWasm: number
+}
+
+export type Row = IterRow | AccuracyRow | MatvecRow
+
+export interface Options {
+  readonly sizes?: ReadonlyArray<number>
+  readonly accuracySizes?: ReadonlyArray<number>
+  readonly parts?: ReadonlyArray<'iter' | 'accuracy' | 'matvec'>
+  readonly svg?: string
+  readonly quick?: boolean
+  readonly onRow?: (r: Row) => void
+}
+
+export const DEFAULT_SIZES: ReadonlyArray<number> = [10, 100, 300, 1000, 3000]
+export const DEFAULT_ACCURACY_SIZES: ReadonlyArray<number> = [10, 100, 300, 1000]
+
+const K_AT = (n: number): number => (n <= 300 ? 60 : n <= 1000 ? 20 : 10)
+const REPS_AT = (n: number): number => (n <= 100 ? 7 : n <= 300 ? 5 : 3)
+
+// -------------------------------------------------------------------------------------
+// helpers
+// -------------------------------------------------------------------------------------
+
+const median = (xs: number[]): number => {
+  const s = xs.slice().sort((a, b) => a - b), m = s.length >> 1
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+const cosine = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let ab = 0, aa = 0, bb = 0
+  for (let i = 0; i < a.length; i++) { ab += a[i]! * b[i]!; aa += a[i]! ** 2; bb += b[i]! ** 2 }
+  return aa === 0 && bb === 0 ? 1 : ab / Math.sqrt(aa * bb)
+}
+
+const relMaxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  let d = 0, m = 0
+  for (let i = 0; i < a.length; i++) { d = Math.max(d, Math.abs(a[i]! - b[i]!)); m = Math.max(m, Math.abs(b[i]!)) }
+  return m === 0 ? d : d / m
+}
+
+const paramsOf = <N>(d: Dim<N>, p: BenchProblem<N>): Params<N> => ({
+  P: p.P, q: { dim: d, data: p.q }, w: { dim: d, data: p.w }, t: p.t
+})
+
+const ones = <N>(d: Dim<N>): Vec<N> => ({ dim: d, data: new Float64Array(d as number).fill(1) })
+
+/** Forward and backward ms of one layer call, and the gradient. */
+const timeLayer = <N>(d: Dim<N>, p: BenchProblem<N>, opts: LayerOptions): { fwd: number; bwd: number; iterations: number; grad: Float64Array } => {
+  const layer = dfwLayer(opts)
+  const t0 = performance.now()
+  const r = layer({ P: p.P, q: { dim: d, data: p.q }, w: { dim: d, data: p.w }, t: p.t })
+  const t1 = performance.now()
+  const g = r.vjp(ones(d)).q.data
+  const t2 = performance.now()
+  return { fwd: t1 - t0, bwd: t2 - t1, iterations: r.iterations, grad: g }
+}
+
+// -------------------------------------------------------------------------------------
+// the PyTorch peer
+// -------------------------------------------------------------------------------------
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const TORCH_PY = '/usr/bin/python3'
+let torchState: 'unknown' | 'ok' | 'missing' = 'unknown'
+
+/** Whether Debian's python3-torch is importable (a one-line message when not). */
+export const torchAvailable = (): boolean => {
+  if (torchState === 'unknown') {
+    const r = spawnSync(TORCH_PY, ['-c', 'import torch'], { encoding: 'utf8' })
+    torchState = r.status === 0 ? 'ok' : 'missing'
+    if (torchState === 'missing') process.stderr.write(`bench: PyTorch peer skipped (${TORCH_PY} cannot import torch; apt-get install python3-torch)\n`)
+  }
+  return torchState === 'ok'
+}
+
+const runTorch = <N>(p: BenchProblem<N>, L: number, ks: ReadonlyArray<number>, reps: number): { version: string; runs: PeerRun[] } | undefined => {
+  if (!torchAvailable()) return undefined
+  const spec = { n: p.n, pFile: p.pFile, q: Array.from(p.q), w: Array.from(p.w), t: p.t, L, beta0: 1, c: new Array<number>(p.n).fill(1), ks, reps }
+  const r = spawnSync(TORCH_PY, [join(here, 'peers', 'recipe_torch.py')], { input: JSON.stringify(spec), encoding: 'utf8', maxBuffer: 1 << 28 })
+  if (r.status !== 0) {
+    process.stderr.write(`bench: PyTorch peer failed: ${(r.stderr || '').trim().split('\n').pop() ?? ''}\n`)
+    return undefined
+  }
+  const out = JSON.parse(r.stdout) as { torch: string; runs: PeerRun[] }
+  return { version: out.torch, runs: out.runs }
+}
+
+// -------------------------------------------------------------------------------------
+// iterations
+// -------------------------------------------------------------------------------------
+
+const iterRows = async <N>(d: Dim<N>, opts: Options): Promise<IterRow[]> => {
+  const n = d as number
+  const p = benchProblem(d, 0, 'paper')
+  const K = opts.quick === true ? Math.min(K_AT(n), 20) : K_AT(n)
+  const reps = opts.quick === true ? 2 : REPS_AT(n)
+  const L = powerIteration(p.P).value
+  const rows: IterRow[] = []
+  let oursPer = NaN
+  let oursGrad: Float64Array | undefined
+  for (const schedule of ['paper', 'default'] as const) {
+    const o: LayerOptions = { schedule, backward: 'unrolled', tolerance: 0, maxIterations: K, lipschitz: L }
+    timeLayer(d, p, o)
+    const fs: number[] = [], bs: number[] = []
+    let grad: Float64Array | undefined
+    for (let r = 0; r < reps; r++) { const m = timeLayer(d, p, o); fs.push(m.fwd / K); bs.push(m.bwd / K); grad = m.grad }
+    const row: IterRow = { kind: 'iter', n, impl: `ours ${schedule} unrolled`, K, fwdMs: median(fs), bwdMs: median(bs) }
+    if (schedule === 'paper') { oursPer = row.fwdMs + row.bwdMs; oursGrad = grad }
+    rows.push(row)
+  }
+  {
+    const o: LayerOptions = { schedule: 'default', backward: 'implicit' }
+    timeLayer(d, p, o)
+    const fs: number[] = [], bs: number[] = []
+    let it = 0
+    for (let r = 0; r < Math.min(reps, 3); r++) { const m = timeLayer(d, p, o); fs.push(m.fwd); bs.push(m.bwd); it = m.iterations }
+    rows.push({ kind: 'iter', n, impl: 'ours default implicit (whole solve)', K: it, fwdMs: median(fs), bwdMs: median(bs) })
+  }
+  const peer = (impl: string, runs: PeerRun[] | undefined): void => {
+    const r = runs?.[0]
+    if (r === undefined) return
+    const per = (r.fwdMs + r.bwdMs) / K
+    rows.push({
+      kind: 'iter', n, impl, K, fwdMs: r.fwdMs / K, bwdMs: r.bwdMs / K,
+      oursOverThis: oursPer / per,
+      ...(oursGrad !== undefined ? { gradDiff: relMaxDiff(r.gradQ, oursGrad) } : {})
+    })
+  }
+  const torch = runTorch(p, L, [K], reps)
+  peer(`pytorch ${torch?.version ?? ''} recipe (f64, 1 thread)`, torch?.runs)
+  for (const be of ['cpu', 'wasm'] as const) {
+    if (!(await useBackend(be))) continue
+    peer(`tfjs ${be} recipe (f32)`, runRecipe({ n, P: p.P.mat.data, q: p.q, w: p.w, t: p.t, L, beta0: 1, c: new Float64Array(n).fill(1), ks: [K], reps }))
+  }
+  return rows
+}
+
+// -------------------------------------------------------------------------------------
+// time to an accurate gradient
+// -------------------------------------------------------------------------------------
+
+/** The exact ∇q⟨1, x*⟩ (solveExact + kktDerivative), cached on disk. */
+const exactGradient = <N>(d: Dim<N>, p: BenchProblem<N>): Float64Array => {
+  const file = join(cacheDir(), `exact-grad-n${p.n}-s${p.seed}-${p.variant}.json`)
+  if (existsSync(file)) return Float64Array.from(JSON.parse(readFileSync(file, 'utf8')) as number[])
+  const th = paramsOf(d, p)
+  const sol = solveExact('l1', th)
+  const g = kktDerivative('l1', th, sol).vjp(ones(d)).q.data
+  writeFileSync(file, JSON.stringify(Array.from(g)))
+  return g
+}
+
+const COS = 0.999
+
+const accuracyRows = <N>(d: Dim<N>, variant: 'paper' | 'binding', opts: Options): AccuracyRow[] => {
+  const n = d as number
+  const p = benchProblem(d, 0, variant)
+  const ref = exactGradient(d, p)
+  const rows: AccuracyRow[] = []
+  const cap = opts.quick === true ? 3000 : 20000 // ms of one run beyond which K stops doubling
+  let recipeK = 0
+  for (const schedule of ['paper', 'default'] as const) {
+    let K = 1, found: AccuracyRow | undefined, last: AccuracyRow | undefined
+    const s0 = performance.now()
+    for (;;) {
+      const t0 = performance.now()
+      const L = schedule === 'paper' ? powerIteration(p.P).value : undefined
+      const tL = performance.now() - t0
+      const m = timeLayer(d, p, { schedule, backward: 'unrolled', tolerance: 0, maxIterations: K, ...(L !== undefined ? { lipschitz: L } : {}) })
+      const c = cosine(m.grad, ref)
+      last = { kind: 'accuracy', n, variant, mode: `${schedule} unrolled`, K, cosine: c, reached: c >= COS, ms: tL + m.fwd + m.bwd }
+      if (c >= COS) { found = last; break }
+      const next = K >= 1000 ? undefined : Math.min(1000, K * 2)
+      if (next === undefined || (m.fwd + m.bwd) * (next / K) > cap) break
+      K = next
+    }
+    const searchMs = performance.now() - s0
+    const row = found ?? { ...last!, note: `not reached: cosine ${last!.cosine.toFixed(4)} at K = ${last!.K} (${last!.K >= 1000 ? 'the paper\'s cap' : 'time cap'})` }
+    rows.push({ ...row, searchMs })
+    if (schedule === 'paper' && found !== undefined) recipeK = found.K
+  }
+  {
+    // the recipe as the paper runs it: its own stop test (1e-4) and cap (1000)
+    const t0 = performance.now()
+    const m = timeLayer(d, p, { schedule: 'paper', backward: 'unrolled' })
+    const ms = performance.now() - t0
+    const c = cosine(m.grad, ref)
+    rows.push({ kind: 'accuracy', n, variant, mode: 'paper unrolled, its own stop (1e-4)', K: m.iterations, cosine: c, reached: c >= COS, ms })
+  }
+  for (const schedule of ['default', 'paper'] as const) {
+    timeLayer(d, p, { schedule, backward: 'implicit' })
+    const ms: number[] = []
+    let m = timeLayer(d, p, { schedule, backward: 'implicit' })
+    for (let r = 0; r < 3; r++) { const t0 = performance.now(); m = timeLayer(d, p, { schedule, backward: 'implicit' }); ms.push(performance.now() - t0) }
+    const c = cosine(m.grad, ref)
+    rows.push({ kind: 'accuracy', n, variant, mode: `${schedule} implicit`, K: m.iterations, cosine: c, reached: c >= COS, ms: median(ms) })
+  }
+  if (recipeK > 0) {
+    const torch = runTorch(p, powerIteration(p.P).value, [recipeK], 3)
+    const r = torch?.runs[0]
+    if (r !== undefined) {
+      const c = cosine(r.gradQ, ref)
+      rows.push({ kind: 'accuracy', n, variant, mode: 'pytorch recipe', K: recipeK, cosine: c, reached: c >= COS, ms: r.fwdMs + r.bwdMs, note: 'at the K ours needed; power iteration not timed' })
+    }
+  }
+  return rows
+}
+
+// -------------------------------------------------------------------------------------
+// matvec against bandwidth
+// -------------------------------------------------------------------------------------
+
+const timeIt = (f: () => number, ms: number): number => {
+  let sink = 0
+  for (let i = 0; i < 3; i++) sink += f()
+  let k = 0
+  const t0 = performance.now()
+  while (performance.now() - t0 < ms) { sink += f(); k++ }
+  const per = (performance.now() - t0) / k
+  if (sink === 12345.678) process.stderr.write('')
+  return per
+}
+
+const matvecRows = (sizes: ReadonlyArray<number>, quick: boolean): MatvecRow[] => {
+  const bytes = 256 * 2 ** 20
+  const big = new Float64Array(bytes / 8).fill(1)
+  const jsProbe = (): number => {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    for (let i = 0; i < big.length; i += 4) { s0 += big[i]!; s1 += big[i + 1]!; s2 += big[i + 2]!; s3 += big[i + 3]! }
+    return s0 + s1 + s2 + s3
+  }
+  const wp = streamProbe(bytes)
+  const budget = quick ? 100 : 400
+  const rows: MatvecRow[] = []
+  for (const n of sizes) {
+    withDim(n, (d) => {
+      const p = benchProblem(d, 0, 'paper')
+      const A = p.P.mat.data, x = Float64Array.from(p.q), y = new Float64Array(n)
+      const mb = 8 * n * n
+      // interleave: probe, kernel, probe, fallback, …, so that load from other processes hits all alike
+      const probeJ: number[] = [], probeW: number[] = [], simdT: number[] = [], jsT: number[] = []
+      for (let round = 0; round < 3; round++) {
+        probeJ.push(bytes / timeIt(jsProbe, budget / 2) / 1e6)
+        if (wp !== undefined) probeW.push(wp.bytes / timeIt(wp.read, budget / 2) / 1e6)
+        simdT.push(timeIt(() => { applyInto(p.P, x, y); return y[0]! }, budget))
+        jsT.push(timeIt(() => { gemvLanes(A, n, x, y); return y[0]! }, budget))
+      }
+      const pj = median(probeJ), pw = probeW.length > 0 ? median(probeW) : NaN
+      const best = Math.max(pj, Number.isNaN(pw) ? 0 : pw)
+      for (const [impl, ts] of [[simdAvailable() ? 'applyInto (wasm f64x2)' : 'applyInto (JS, no SIMD)', simdT], ['gemvLanes (JS fallback)', jsT]] as const) {
+        const ms = median(ts)
+        const gbps = mb / ms / 1e6
+        rows.push({ kind: 'matvec', n, impl, us: ms * 1e3, gbps, ofProbe: gbps / best, probeJs: pj, probeWasm: pw })
+      }
+    })
+  }
+  wp?.release()
+  return rows
+}
+
+// -------------------------------------------------------------------------------------
+// run, table, chart
+// -------------------------------------------------------------------------------------
+
+/**
+ * Runs the parts and returns their rows.
+ *
+ * @example
+ * await run({ sizes: [10, 100], parts: ['iter'] })
+ */
+export const run = async (opts: Options = {}): Promise<Row[]> => {
+  const parts = opts.parts ?? ['iter', 'accuracy', 'matvec']
+  const sizes = opts.sizes ?? (opts.quick === true ? [10, 100, 300] : DEFAULT_SIZES)
+  const accSizes = opts.accuracySizes ?? (opts.quick === true ? [10, 100] : DEFAULT_ACCURACY_SIZES)
+  const out: Row[] = []
+  const emit = (rs: ReadonlyArray<Row>): void => { for (const r of rs) { out.push(r); opts.onRow?.(r) } }
+  if (parts.includes('iter')) for (const n of sizes) emit(await withDim(n, (d) => iterRows(d, opts)))
+  if (parts.includes('accuracy')) {
+    for (const n of accSizes) for (const v of ['paper', 'binding'] as const) emit(withDim(n, (d) => accuracyRows(d, v, opts)))
+  }
+  if (parts.includes('matvec')) emit(matvecRows(sizes, opts.quick === true))
+  if (opts.svg !== undefined) writeFileSync(opts.svg, chart(out))
+  return out
+}
+
+const fmt = (v: number | undefined, digits = 3): string =>
+  v === undefined || Number.isNaN(v) ? '' : Math.abs(v) >= 1000 ? v.toFixed(0) : Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 10 ? v.toFixed(2) : v.toPrecision(digits)
+
+const align = (head: string[], body: string[][]): string => {
+  const w = head.map((h, k) => Math.max(h.length, ...body.map((b) => b[k]!.length)))
+  const line = (cs: ReadonlyArray<string>): string => cs.map((c, k) => (k <= 1 && k !== 0 ? c.padEnd(w[k]!) : k === 0 ? c.padStart(w[k]!) : c.padStart(w[k]!))).join('  ')
+  return [line(head), w.map((x) => '-'.repeat(x)).join('  '), ...body.map(line)].join('\n')
+}
+
+/** The rows as text tables, one per part. */
+export const table = (rows: ReadonlyArray<Row>): string => {
+  const out: string[] = []
+  const it = rows.filter((r): r is IterRow => r.kind === 'iter')
+  if (it.length > 0) {
+    out.push('ms per iteration (unrolled, fixed K, tolerance 0; implicit: ms of the whole forward / one VJP); ratio = ours paper unrolled ÷ peer (fwd+bwd)')
+    out.push(align(['n', 'implementation', 'K', 'fwd ms/it', 'bwd ms/it', 'ours/peer', 'grad diff'],
+      it.map((r) => [String(r.n), r.impl, String(r.K), fmt(r.fwdMs), fmt(r.bwdMs), r.oursOverThis === undefined ? '' : `${fmt(r.oursOverThis)}×`, r.gradDiff === undefined ? '' : r.gradDiff.toExponential(1)])))
+  }
+  const acc = rows.filter((r): r is AccuracyRow => r.kind === 'accuracy')
+  if (acc.length > 0) {
+    out.push('', `time to a gradient with cosine ≥ ${COS} against the exact derivative (∇q Σx*)`)
+    out.push(align(['n', 'variant', 'mode', 'K', 'cosine', 'ms', 'search ms', 'note'],
+      acc.map((r) => [String(r.n), r.variant, r.mode, String(r.K), r.cosine.toFixed(5), r.reached ? fmt(r.ms) : `(${fmt(r.ms)})`, fmt(r.searchMs), r.note ?? ''])))
+  }
+  const mv = rows.filter((r): r is MatvecRow => r.kind === 'matvec')
+  if (mv.length > 0) {
+    out.push('', 'dense matvec against streaming-read probes over 256 MiB (same process, interleaved)')
+    out.push(align(['n', 'implementation', 'µs', 'GB/s', 'probe JS', 'probe wasm', 'of probe'],
+      mv.map((r) => [String(r.n), r.impl, fmt(r.us), fmt(r.gbps), fmt(r.probeJs), fmt(r.probeWasm), `${(100 * r.ofProbe).toFixed(0)} %`])))
+  }
+  return out.join('\n')
+}
+
+/** The log-log chart of ms per iteration (fwd + bwd) against n, one line per implementation. */
+export const chart = (rows: ReadonlyArray<Row>): string => {
+  const it = rows.filter((r): r is IterRow => r.kind === 'iter' && !r.impl.includes('implicit'))
+  const names = [...new Set(it.map((r) => r.impl))]
+  return lineChart({
+    title: 'Unrolled Frank-Wolfe, ms per iteration (forward + backward) against n',
+    xLabel: 'n',
+    yLabel: 'ms per iteration',
+    series: names.map((name) => ({ name, points: it.filter((r) => r.impl === name).map((r) => [r.n, r.fwdMs + r.bwdMs] as const) }))
+  })
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href
+
+if (isMain) {
+  const args = process.argv.slice(2)
+  const svgAt = args.indexOf('--svg')
+  const opts: Options = {
+    quick: args.includes('--quick'),
+    ...(svgAt >= 0 && args[svgAt + 1] !== undefined ? { svg: args[svgAt + 1]! } : {}),
+    onRow: (r) => process.stderr.write(`  ${JSON.stringify(r)}\n`)
+  }
+  void run(opts).then((rows) => {
+    if (args.includes('--json')) process.stdout.write(JSON.stringify(rows) + '\n')
+    else process.stdout.write(table(rows) + '\n')
+  })
+}
