@@ -2,9 +2,20 @@
  * Checks a problem and the layer's options before any work, so that bad input gets a
  * clear error naming the bad value's path and never a NaN or a silently wrong answer.
  *
+ * Magnitudes (docs/edge-cases.md): the solver forms products such as xᵀP x, ‖P v‖² (power
+ * iteration), ‖g‖² (the l2 ball's vertex) and uᵀP u (line search). They stay finite when
+ * every row i of P and every qᵢ satisfies, with ρᵢ = max(1, Rᵢ) and Rᵢ the largest |xᵢ|
+ * the set allows (t/wᵢ on the l1 ball, t otherwise),
+ *   ρᵢ Σⱼ |Pᵢⱼ| ρⱼ ≤ 1e150,   |qᵢ| ρᵢ ≤ 1e150,   Rᵢ ≤ 1e150,
+ * since then gradients, objective terms and their squares are at most n·1e300. A problem
+ * beyond this is refused at the path of its largest offending entry (`P[2][0]`,
+ * `P.diag[1]`, `P.U[1][0]`, `P.csr.values[4]`, `q[3]`, `w[0]`, `t`) rather than solved
+ * into an Infinity, a NaN or a silently stalled iterate.
+ *
  * @since 0.1.0
  */
 import type { Vec } from '../shapes/Vec.js'
+import type { LinearOperator } from '../core/LinearOperator.js'
 import type { Params, Problem, SetKind } from './Problem.js'
 import type { LayerOptions } from './Layer.js'
 import { LayerError } from './Layer.js'
@@ -18,6 +29,115 @@ const finiteVec = <N>(v: Vec<N>, n: number, path: string, positive: boolean): vo
     if (!Number.isFinite(x)) throw new LayerError(`expected a finite number, got ${String(x)}`, `${path}[${i}]`)
     if (positive && !(x > 0)) throw new LayerError(`expected a positive number, got ${String(x)}`, `${path}[${i}]`)
   }
+}
+
+/**
+ * The largest magnitude the validated problem's scaled entries may reach (see the module
+ * notes): squares and n-term sums of quantities of this size stay below 1.8e308.
+ *
+ * @example
+ * Math.abs(q[i]) * Math.max(1, t) <= MAGNITUDE_LIMIT
+ */
+export const MAGNITUDE_LIMIT = 1e150
+
+const fmt = (x: number): string => x.toPrecision(3).replace(/\.?0+e/, 'e')
+
+const tooLarge = (path: string, value: number, what: string, size: number): LayerError =>
+  new LayerError(`${path} = ${String(value)} is too large: ${what} is ${fmt(size)} > ${fmt(MAGNITUDE_LIMIT)}, beyond which the solver's products overflow (ρᵢ = max(1, the largest |xᵢ| the set allows))`, path)
+
+/**
+ * Checks P's entries (finite) and the magnitude rule of the module notes, naming the
+ * largest contribution of the first offending row.
+ */
+const checkOperator = <N>(P: LinearOperator<N>, rho: Float64Array): void => {
+  const n = rho.length
+  const M = MAGNITUDE_LIMIT
+  switch (P.kind) {
+    case 'dense': {
+      const a = P.mat.data
+      if (a.length !== n * n) throw new LayerError(`expected ${n * n} entries in P, got ${a.length}`, 'P')
+      for (let i = 0; i < n; i++) {
+        let s = 0, big = -1, jb = 0
+        for (let j = 0; j < n; j++) {
+          const v = a[i * n + j]!
+          if (!Number.isFinite(v)) throw new LayerError(`expected a finite number, got ${String(v)}`, `P[${i}][${j}]`)
+          const c = Math.abs(v) * rho[j]!
+          s += c
+          if (c > big) { big = c; jb = j }
+        }
+        s *= rho[i]!
+        if (s > M) throw tooLarge(`P[${i}][${jb}]`, a[i * n + jb]!, `row ${i}'s ρᵢ Σⱼ |Pᵢⱼ| ρⱼ`, s)
+      }
+      return
+    }
+    case 'lowRank': {
+      const d = P.diag.data, U = P.U, r = P.rank
+      for (let i = 0; i < n; i++) if (!Number.isFinite(d[i]!)) throw new LayerError(`expected a finite number, got ${String(d[i])}`, `P.diag[${i}]`)
+      // column sums cₖ = Σⱼ |Uⱼₖ| ρⱼ bound row i of |U Uᵀ| ρ by Σₖ |Uᵢₖ| cₖ
+      const col = new Float64Array(r)
+      for (let j = 0; j < n; j++) {
+        for (let k = 0; k < r; k++) {
+          const v = U[j * r + k]!
+          if (!Number.isFinite(v)) throw new LayerError(`expected a finite number, got ${String(v)}`, `P.U[${j}][${k}]`)
+          col[k] = col[k]! + Math.abs(v) * rho[j]!
+        }
+      }
+      for (let i = 0; i < n; i++) {
+        const ri = rho[i]!
+        let s = Math.abs(d[i]!) * ri, big = s, kb = -1
+        for (let k = 0; k < r; k++) {
+          const c = Math.abs(U[i * r + k]!) * col[k]!
+          s += c
+          if (c > big) { big = c; kb = k }
+        }
+        s *= ri
+        if (s > M) {
+          if (kb === -1) throw tooLarge(`P.diag[${i}]`, d[i]!, `row ${i}'s ρᵢ Σⱼ |Pᵢⱼ| ρⱼ`, s)
+          throw tooLarge(`P.U[${i}][${kb}]`, U[i * r + kb]!, `row ${i}'s ρᵢ Σⱼ |(diag + U Uᵀ)ᵢⱼ| ρⱼ (bounded through U)`, s)
+        }
+      }
+      return
+    }
+    case 'csr': {
+      const rp = P.rowPtr, ci = P.colIdx, vs = P.values
+      for (let i = 0; i < n; i++) {
+        let s = 0, big = -1, kb = -1
+        for (let k = rp[i]!; k < rp[i + 1]!; k++) {
+          const v = vs[k]!
+          if (!Number.isFinite(v)) throw new LayerError(`expected a finite number, got ${String(v)}`, `P.csr.values[${k}]`)
+          const c = Math.abs(v) * rho[ci[k]!]!
+          s += c
+          if (c > big) { big = c; kb = k }
+        }
+        s *= rho[i]!
+        if (s > M) throw tooLarge(`P.csr.values[${kb}]`, vs[kb]!, `row ${i}'s ρᵢ Σⱼ |Pᵢⱼ| ρⱼ`, s)
+      }
+      return
+    }
+  }
+}
+
+/**
+ * The magnitude rule of the module notes for a problem whose entries are already known
+ * finite, t > 0 and w > 0. Throws a `LayerError` at the largest offending entry.
+ *
+ * @example
+ * checkMagnitudes('l1', { P, q, w, t: 1 }) // throws at P[0][0] when P₀₀ = 1e200
+ */
+export const checkMagnitudes = <N>(set: SetKind, theta: Params<N>): void => {
+  const n = theta.q.data.length, t = theta.t, M = MAGNITUDE_LIMIT
+  if (t > M) throw tooLarge('t', t, 't', t)
+  const rho = new Float64Array(n)
+  for (let i = 0; i < n; i++) {
+    const R = set === 'l1' ? t / theta.w.data[i]! : t
+    if (R > M) throw tooLarge(`w[${i}]`, theta.w.data[i]!, `the radius t/w[${i}]`, R)
+    rho[i] = Math.max(1, R)
+  }
+  for (let i = 0; i < n; i++) {
+    const s = Math.abs(theta.q.data[i]!) * rho[i]!
+    if (s > M) throw tooLarge(`q[${i}]`, theta.q.data[i]!, `|q[${i}]| ρ[${i}]`, s)
+  }
+  checkOperator(theta.P, rho)
 }
 
 /**
@@ -59,5 +179,7 @@ export const validateProblem = <N>(problem: Problem<N>, options: LayerOptions): 
   if (o.checkpoint !== undefined && !(Number.isSafeInteger(o.checkpoint) && o.checkpoint >= 1)) {
     throw new LayerError(`checkpoint must be an integer ≥ 1, got ${String(o.checkpoint)}`, 'options.checkpoint')
   }
-  return { theta: { P: problem.P, q: problem.q, w, t: problem.t }, set }
+  const theta: Params<N> = { P: problem.P, q: problem.q, w, t: problem.t }
+  checkMagnitudes(set, theta)
+  return { theta, set }
 }
