@@ -42,7 +42,7 @@ const checkAgainstLibrary = (t: Test, s: Shown, tag: string): void => {
 }
 
 if (!existsSync(CHROMIUM)) {
-  t.plan(0, `skip: ${CHROMIUM} is missing (apt-get install -y chromium)`)
+  t.plan(0, `${CHROMIUM} is missing; install Debian's chromium (apt-get install -y chromium) to run the browser test`)
 } else {
   t.test('the browser example: bundle, page, drag q, displayed solution = library solve', async (t) => {
     const { buildBrowser, serve, outdir } = await import('../examples/browser/serve.js')
