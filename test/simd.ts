@@ -8,7 +8,7 @@ import t from 'tap'
 import {
   moduleBytes, gemvLanes, gemvTLoop, denseApplyInto, denseApplyTInto, simdAvailable, streamProbe, SIMD_MIN_N
 } from '../src/core/simd.js'
-import { dense, applyInto, applyTInto, apply, applyT } from '../src/core/LinearOperator.js'
+import { dense, lowRank, csr, toDense, faceProduct, applyInto, applyTInto, apply, applyT } from '../src/core/LinearOperator.js'
 import { withDim } from '../src/shapes/Dim.js'
 import { rng } from '../src/core/Random.js'
 
@@ -161,4 +161,47 @@ t.test('the bandwidth probe reads every double once', async (t) => {
   t.equal(p.bytes % 64, 0)
   t.equal(p.read(), p.bytes / 8, 'a block of ones sums to its length')
   p.release()
+})
+
+// -------------------------------------------------------------------------------------
+// faceProduct (LinearOperator.ts): P_FF p without a full product
+// -------------------------------------------------------------------------------------
+
+t.test('faceProduct is the principal sub-matrix product, for every operator form and face size', async (t) => {
+  for (const n of [1, 9, 40]) {
+    withDim(n, (d) => {
+      const r = rng(500 + n)
+      const A = symmetricArray(510 + n, n)
+      const rank = 3, U = randomArray(520 + n, n * rank), diag = Float64Array.from(randomArray(530 + n, n), Math.abs)
+      // CSR with a repeated entry in row 0
+      const rowPtr: number[] = [0], colIdx: number[] = [], values: number[] = []
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) if (r.uniform() < 0.3 || i === j) { colIdx.push(j); values.push(r.normal()) }
+        if (i === 0) { colIdx.push(0); values.push(1.5) }
+        rowPtr.push(colIdx.length)
+      }
+      const c = csr(d, rowPtr, colIdx, values)
+      if (c._tag === 'Left') { t.fail(c.left.message); return }
+      const ops = [['dense', dense({ rows: d, cols: d, data: A })], ['lowRank', lowRank({ dim: d, data: diag }, rank, U)], ['csr', c.right]] as const
+      for (const [label, op] of ops) {
+        const Pd = toDense(op).data
+        for (const frac of [0, 0.1, 0.5, 1]) {
+          const F: number[] = []
+          for (let i = 0; i < n; i++) if (frac === 1 || r.uniform() < frac) F.push(i)
+          F.reverse() // any order
+          const m = F.length, p = randomArray(540 + m, m), out = new Float64Array(m)
+          const H = faceProduct(op, F)
+          H(p, out)
+          H(p, out) // no state carried between calls
+          let worst = 0
+          for (let a = 0; a < m; a++) {
+            let s = 0, bound = 0
+            for (let b = 0; b < m; b++) { s += Pd[F[a]! * n + F[b]!]! * p[b]!; bound += Math.abs(Pd[F[a]! * n + F[b]!]! * p[b]!) }
+            worst = Math.max(worst, Math.abs(out[a]! - s) / (bound || 1))
+          }
+          t.ok(worst <= 8 * (n + 1) * Number.EPSILON, `${label} n = ${n}, |F| = ${m}: error ${worst}`)
+        }
+      }
+    })
+  }
 })

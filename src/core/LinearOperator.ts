@@ -252,6 +252,77 @@ export const columnInto = <N>(op: LinearOperator<N>, j: number, out: Float64Arra
 }
 
 /**
+ * The product with the principal sub-matrix P_FF on the index list F (distinct indices in
+ * [0, n)), for solvers that work on a face: `faceProduct(op, F)` does the per-face set-up
+ * once and returns `(p, out) => void` with out ← P_FF p (p and out of length |F|; `out`
+ * must not alias `p`). The work per product is O(|F|²) for dense P (or one SIMD product
+ * through an n-vector when |F| > n/4), O(|F| r) for diag + low rank (the rows U_F are
+ * gathered once), and O(stored entries of the rows F) for CSR, instead of a full O(n²),
+ * O(n r) or O(nnz) product. The returned function owns its buffers: it allocates nothing
+ * per call.
+ *
+ * @example
+ * const H = faceProduct(P, [3, 7])
+ * H(new Float64Array([1, 0]), out) // out = [P₃₃, P₇₃]
+ */
+export const faceProduct = <N>(op: LinearOperator<N>, F: ArrayLike<number>): ((p: Float64Array, out: Float64Array) => void) => {
+  const n = op.dim as number, m = F.length
+  const idx = Int32Array.from(F)
+  switch (op.kind) {
+    case 'dense': {
+      const A = op.mat.data
+      if (4 * m > n) {
+        const full = new Float64Array(n), res = new Float64Array(n)
+        return (p, out) => {
+          for (let a = 0; a < m; a++) full[idx[a]!] = p[a]!
+          denseApplyInto(A, n, full, res)
+          for (let a = 0; a < m; a++) { out[a] = res[idx[a]!]!; full[idx[a]!] = 0 }
+        }
+      }
+      return (p, out) => {
+        for (let a = 0; a < m; a++) {
+          const r = idx[a]! * n
+          let s = 0
+          for (let b = 0; b < m; b++) s += A[r + idx[b]!]! * p[b]!
+          out[a] = s
+        }
+      }
+    }
+    case 'lowRank': {
+      const r = op.rank, U = op.U, d = op.diag.data
+      const UF = new Float64Array(m * r), dF = new Float64Array(m), c = new Float64Array(r)
+      for (let a = 0; a < m; a++) {
+        const i = idx[a]!
+        dF[a] = d[i]!
+        for (let k = 0; k < r; k++) UF[a * r + k] = U[i * r + k]!
+      }
+      return (p, out) => {
+        c.fill(0)
+        for (let a = 0; a < m; a++) { const pa = p[a]!; for (let k = 0; k < r; k++) c[k] = c[k]! + UF[a * r + k]! * pa }
+        for (let a = 0; a < m; a++) {
+          let s = dF[a]! * p[a]!
+          for (let k = 0; k < r; k++) s += UF[a * r + k]! * c[k]!
+          out[a] = s
+        }
+      }
+    }
+    case 'csr': {
+      const rp = op.rowPtr, ci = op.colIdx, vs = op.values
+      const pos = new Int32Array(n).fill(-1)
+      for (let a = 0; a < m; a++) pos[idx[a]!] = a
+      return (p, out) => {
+        for (let a = 0; a < m; a++) {
+          const i = idx[a]!
+          let s = 0
+          for (let k = rp[i]!; k < rp[i + 1]!; k++) { const b = pos[ci[k]!]!; if (b >= 0) s += vs[k]! * p[b]! }
+          out[a] = s
+        }
+      }
+    }
+  }
+}
+
+/**
  * The diagonal entry P_jj (for CSR, the sum of the stored (j, j) entries).
  *
  * @example
