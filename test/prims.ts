@@ -64,6 +64,10 @@ const gens: { readonly [K in PrimName]: (r: Rng, n: number) => readonly Case<K>[
   sum: (r, n) => one([normalVec(r, n)], null),
   matVec: (r, n) => one([normalMat(r, n + 2, n), normalVec(r, n)], null, 'non-square'),
   apply: (r, n) => operators(r, n).map(([label, P]) => ({ label, args: [P, normalVec(r, n)], params: null })),
+  applyCols: (r, n) => operators(r, n).map(([label, P]) => {
+    const cols = n === 1 ? [0] : [Math.floor(r.uniform() * n), n - 1]
+    return { label: `${label}, columns ${cols.join(',')}`, args: [P, normalVec(r, n)], params: [...new Set(cols)] }
+  }),
   mul: (r, n) => one([normalVec(r, n), normalVec(r, n)], null),
   div: (r, n) => [
     { label: 'positive divisor', args: [normalVec(r, n), positive(r, n)], params: null },

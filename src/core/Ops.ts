@@ -36,6 +36,8 @@ export interface Ops<N> {
   readonly sum: (x: VV<N>) => VS
   /** P x for a linear operator P */
   readonly apply: (p: Var<LinearOperator<N>>, x: VV<N>) => VV<N>
+  /** P x for x supported on `cols` (see `Prim.applyCols`). */
+  readonly applyCols: (p: Var<LinearOperator<N>>, x: VV<N>, cols: readonly number[]) => VV<N>
   /** A x for a dense matrix A */
   readonly matVec: <M>(a: Var<Mat<M, N>>, x: VV<N>) => Var<Vec<M>>
   /** x ⊙ y */
@@ -91,6 +93,7 @@ export const ops = <N>($: Tracer): Ops<N> => ({
   dot: (x, y) => $.call(P.dot<N>(), x, y),
   sum: (x) => $.call(P.sum<N>(), x),
   apply: (p, x) => $.call(P.apply<N>(), p, x),
+  applyCols: (p, x, cols) => $.call(P.applyCols<N>(cols), p, x),
   matVec: (a, x) => $.call(P.matVec(), a, x),
   mul: (x, y) => $.call(P.mul<N>(), x, y),
   div: (x, y) => $.call(P.div<N>(), x, y),

@@ -14,7 +14,7 @@ import type { Mat } from '../shapes/Mat.js'
 import type { Diff } from './Diff.js'
 import type { EvalRule, PrimArgs, PrimName, PrimOut, PrimParams, ArgTans } from './PrimSig.js'
 import { type Tan, Zero } from './Tangent.js'
-import { type LinearOperator, applyInto, applyTInto } from './LinearOperator.js'
+import { type LinearOperator, applyInto, applyTInto, columnInto } from './LinearOperator.js'
 import * as V from './Vector.js'
 import { matVec as mv } from './Matrix.js'
 import { jvpRules } from '../jvp/rules.js'
@@ -45,6 +45,16 @@ export const evalRules: { readonly [K in PrimName]: EvalRule<K> } = {
   apply: ([P, x]) => {
     const o = new Float64Array(P.dim)
     applyInto(P, x.data, o)
+    return [vec(P.dim, o), [P, x]]
+  },
+  applyCols: ([P, x], cols) => {
+    const o = new Float64Array(P.dim), c = new Float64Array(P.dim)
+    for (const j of cols) {
+      const xj = x.data[j]!
+      if (xj === 0) continue
+      columnInto(P, j, c)
+      for (let i = 0; i < o.length; i++) o[i] = o[i]! + xj * c[i]!
+    }
     return [vec(P.dim, o), [P, x]]
   },
   mul: ([x, y]) => [V.mul(x, y), [x, y]],
@@ -186,6 +196,16 @@ export const matVec = <M, N>(): Diff<readonly [Mat<M, N>, Vec<N>], Vec<M>> => ca
  * apply<N>()([P, x]) // [P x, lin], P a LinearOperator
  */
 export const apply = <N>(): Diff<readonly [LinearOperator<N>, Vec<N>], Vec<N>> => cast(prim('apply', null))
+
+/**
+ * P x for an x supported on the given columns: Σⱼ xⱼ P[:, j] over `cols`, reading only those
+ * columns (O(n·|cols|) instead of a full product; repeated indices count once). Entries of x off `cols` are ignored, and
+ * its derivative in x is zero there; in P it is the outer product ct xᵀ (dense P only).
+ *
+ * @example
+ * applyCols<N>([i, j])([P, u]) // P u for u = α eᵢ + β eⱼ, from two columns
+ */
+export const applyCols = <N>(cols: readonly number[]): Diff<readonly [LinearOperator<N>, Vec<N>], Vec<N>> => cast(prim('applyCols', [...new Set(cols)]))
 /**
  * (x, y) ↦ x ⊙ y
  *

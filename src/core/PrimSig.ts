@@ -37,6 +37,7 @@ export interface PrimSig {
   sum: { args: readonly [V]; out: S; res: V; params: null }
   matVec: { args: readonly [M, V]; out: V; res: readonly [M, V]; params: null }
   apply: { args: readonly [Op, V]; out: V; res: readonly [Op, V]; params: null }
+  applyCols: { args: readonly [Op, V]; out: V; res: readonly [Op, V]; params: readonly number[] }
   mul: { args: readonly [V, V]; out: V; res: readonly [V, V]; params: null }
   div: { args: readonly [V, V]; out: V; res: readonly [V, V]; params: null }
   recip: { args: readonly [V]; out: V; res: V; params: null }

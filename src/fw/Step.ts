@@ -119,10 +119,14 @@ export const fwStep = <N>(config: StepConfig): Diff<readonly [Params<N>, FwState
           gmax = set === 'l1' ? o.sdiv(o.dot(o.mul(v.w, v.x), mask), v.t) : o.sdiv(o.dot(v.x, mask), v.t)
         }
         u = o.sub(sv, a)
-        pu = o.apply(v.P, u)
+        // u = s − a has at most two nonzeros: P u from two columns of P
+        const cols = vc.kind === 'coordinate' ? [vc.index] : []
+        if (atom.kind === 'coordinate') cols.push(atom.index)
+        pu = o.applyCols(v.P, u, cols)
       } else {
         u = o.sub(sv, v.x)
-        pu = o.sub(o.apply(v.P, sv), v.px)
+        // an exact vertex of l1 or the simplex is one coordinate: P s from one column
+        pu = o.sub(config.oracle === 'exact' && vc.kind === 'coordinate' ? o.applyCols(v.P, sv, [vc.index]) : o.apply(v.P, sv), v.px)
         gmax = $.constant(1)
       }
       const num = o.sneg(o.dot(g, u))

@@ -7,7 +7,7 @@
 import type { JvpRule, PrimName } from '../core/PrimSig.js'
 import { Zero } from '../core/Tangent.js'
 import { matVec as mv } from '../core/Matrix.js'
-import { apply as opApply } from '../core/LinearOperator.js'
+import { apply as opApply, columnInto } from '../core/LinearOperator.js'
 import { type V, type ZV, vec, zadd, zscale, zmul, sadd, zdot } from '../core/internal.js'
 
 const map1 = (a: ZV, f: (v: number, i: number) => number): ZV => {
@@ -30,6 +30,23 @@ export const jvpRules: { readonly [K in PrimName]: JvpRule<K> } = {
   sum: (_x, _p, [dx]) => (dx === Zero ? Zero : dx.data.reduce((s, v) => s + v, 0)),
   matVec: ([A, x], _p, [dA, dx]) => zadd(dA === Zero ? Zero : mv(dA, x), dx === Zero ? Zero : mv(A, dx)),
   apply: ([P, x], _p, [dP, dx]) => zadd(dP === Zero ? Zero : mv(dP, x), dx === Zero ? Zero : opApply(P, dx)),
+  applyCols: ([P, x], cols, [dP, dx]) => {
+    if (dP === Zero && dx === Zero) return Zero
+    const n = x.dim as number
+    const o = new Float64Array(n), c = new Float64Array(n)
+    for (const j of cols) {
+      if (dx !== Zero && dx.data[j]! !== 0) {
+        columnInto(P, j, c)
+        const a = dx.data[j]!
+        for (let i = 0; i < n; i++) o[i] = o[i]! + a * c[i]!
+      }
+      if (dP !== Zero && x.data[j]! !== 0) {
+        const a = x.data[j]!, d = dP.data
+        for (let i = 0; i < n; i++) o[i] = o[i]! + a * d[i * n + j]!
+      }
+    }
+    return { dim: x.dim, data: o }
+  },
   mul: ([x, y], _p, [dx, dy]) => zadd(zmul(dx, y), zmul(dy, x)),
   div: ([x, y], _p, [dx, dy]) =>
     zadd(map1(dx, (v, i) => v / y.data[i]!), map1(dy, (v, i) => (-v * x.data[i]!) / (y.data[i]! * y.data[i]!))),

@@ -8,7 +8,7 @@
 import type { VjpRule, PrimName } from '../core/PrimSig.js'
 import { Zero, outerSum } from '../core/Tangent.js'
 import { matTVec } from '../core/Matrix.js'
-import { applyT as opApplyT } from '../core/LinearOperator.js'
+import { applyT as opApplyT, columnInto } from '../core/LinearOperator.js'
 import { type V, type ZV, vec, zscale, zmul, zdot } from '../core/internal.js'
 import type { Mat } from '../shapes/Mat.js'
 
@@ -35,6 +35,19 @@ export const vjpRules: { readonly [K in PrimName]: VjpRule<K> } = {
   sum: (x, _p, ct) => [ct === Zero ? Zero : fillV(x.dim, ct)],
   matVec: ([A, x], _p, ct) => (ct === Zero ? [Zero, Zero] : [outerSum(ct, x) as unknown as M, matTVec(A, ct)]),
   apply: ([P, x], _p, ct) => (ct === Zero ? [Zero, Zero] : [P.kind === 'dense' ? (outerSum(ct, x) as unknown as M) : Zero, opApplyT(P, ct)]),
+  applyCols: ([P, x], cols, ct) => {
+    if (ct === Zero) return [Zero, Zero]
+    const n = x.dim as number
+    const dx = new Float64Array(n), c = new Float64Array(n), xs = new Float64Array(n)
+    for (const j of cols) {
+      columnInto(P, j, c)
+      let s = 0
+      for (let i = 0; i < n; i++) s += c[i]! * ct.data[i]!
+      dx[j] = s
+      xs[j] = x.data[j]!
+    }
+    return [P.kind === 'dense' ? (outerSum(ct, { dim: n, data: xs }) as unknown as M) : Zero, { dim: x.dim, data: dx }]
+  },
   mul: ([x, y], _p, ct) => [zmul(ct, y), zmul(ct, x)],
   div: ([x, y], _p, ct) => [
     map1(ct, (v, i) => v / y.data[i]!),
