@@ -6,7 +6,7 @@
 //
 //   npm run example:imitation                      # full run: per-epoch table, summary, SVG
 //   npm run example:imitation -- --quick           # a smoke run (small data, 2 epochs)
-//   npm run example:imitation -- --json            # the summary as JSON on stdout
+//   npm run -s example:imitation -- --json         # the summary as JSON on stdout (-s: without npm's banner)
 //   npm run example:imitation -- --out plot.svg    # where the SVG goes (default out/imitation.svg)
 //   npm run example:imitation -- --epochs 10       # another epoch count
 import { mkdirSync, writeFileSync } from 'node:fs'
