@@ -115,6 +115,13 @@ if (!existsSync(CHROMIUM)) {
     const shot = join(root, 'out', 'browser.png')
     await page.selectOption('#loss', 'target')
     await page.selectOption('#schedule', 'paper')
+    await page.locator('#t').evaluate((e) => { (e as HTMLInputElement).value = '0.7'; e.dispatchEvent(new Event('input')) })
+    const binding = await read()
+    checkAgainstLibrary(t, binding, 'paper schedule, implicit, t = 0.7')
+    let used = 0
+    for (let i = 0; i < 2; i++) used += Math.abs(binding.w[i]! * binding.x[i]!)
+    t.ok(Math.abs(used - binding.t) <= 1e-9, `the constraint binds at t = 0.7 (Σ|wᵢxᵢ| = ${used})`)
+    t.equal(await page.locator('#level-solution').count(), 1, 'the level set through the solution is drawn')
     await page.screenshot({ path: shot, fullPage: true })
     t.ok(existsSync(shot), `screenshot saved to ${shot}`)
     t.same(errors, [], 'no error in the page')
