@@ -39,6 +39,7 @@ import { solveExact, kktDerivative } from '../src/fw/exact/index.js'
 import { type BenchProblem, benchProblem, cacheDir } from './problems.js'
 import { type PeerRun, useBackend, runRecipe } from './peers/recipe_tfjs.js'
 import { lineChart } from './svg.js'
+import { fusedRecipe } from './fused.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -55,6 +56,8 @@ export interface IterRow {
   readonly bwdMs: number
   /** ours (paper schedule, unrolled) ÷ this row, fwd + bwd per iteration; < 1: ours faster. */
   readonly oursOverThis?: number
+  /** The fused prototype (bench/fused.ts) ÷ this row, fwd + bwd per iteration. */
+  readonly fusedOverThis?: number
   /** max |∇ this − ∇ ours| / max |∇ ours| (same recipe, same iterates). */
   readonly gradDiff?: number
 }
@@ -195,6 +198,21 @@ const iterRows = async <N>(d: Dim<N>, opts: Options): Promise<IterRow[]> => {
     if (schedule === 'paper') { oursPer = row.fwdMs + row.bwdMs; oursGrad = grad }
     rows.push(row)
   }
+  let fusedPer = NaN
+  {
+    const c = new Float64Array(n).fill(1)
+    fusedRecipe(p.P.mat.data, n, p.q, p.w, p.t, L, 1, K, c)
+    const fs: number[] = [], bs: number[] = []
+    let grad: Float64Array | undefined
+    for (let r = 0; r < Math.max(reps, 5); r++) { const m = fusedRecipe(p.P.mat.data, n, p.q, p.w, p.t, L, 1, K, c); fs.push(m.fwdMs / K); bs.push(m.bwdMs / K); grad = m.gradQ }
+    const row: IterRow = {
+      kind: 'iter', n, impl: 'fused paper unrolled (bench/fused.ts)', K, fwdMs: median(fs), bwdMs: median(bs),
+      oursOverThis: oursPer / (median(fs) + median(bs)),
+      ...(oursGrad !== undefined && grad !== undefined ? { gradDiff: relMaxDiff(grad, oursGrad) } : {})
+    }
+    fusedPer = row.fwdMs + row.bwdMs
+    rows.push(row)
+  }
   {
     const o: LayerOptions = { schedule: 'default', backward: 'implicit' }
     timeLayer(d, p, o)
@@ -210,6 +228,7 @@ const iterRows = async <N>(d: Dim<N>, opts: Options): Promise<IterRow[]> => {
     rows.push({
       kind: 'iter', n, impl, K, fwdMs: r.fwdMs / K, bwdMs: r.bwdMs / K,
       oursOverThis: oursPer / per,
+      fusedOverThis: fusedPer / per,
       ...(oursGrad !== undefined ? { gradDiff: relMaxDiff(r.gradQ, oursGrad) } : {})
     })
   }
@@ -384,9 +403,10 @@ export const table = (rows: ReadonlyArray<Row>): string => {
   const out: string[] = []
   const it = rows.filter((r): r is IterRow => r.kind === 'iter')
   if (it.length > 0) {
-    out.push('ms per iteration (unrolled, fixed K, tolerance 0; implicit: ms of the whole forward / one VJP); ratio = ours paper unrolled ÷ peer (fwd+bwd)')
-    out.push(align(['n', 'implementation', 'K', 'fwd ms/it', 'bwd ms/it', 'ours/peer', 'grad diff'],
-      it.map((r) => [String(r.n), r.impl, String(r.K), fmt(r.fwdMs), fmt(r.bwdMs), r.oursOverThis === undefined ? '' : `${fmt(r.oursOverThis)}×`, r.gradDiff === undefined ? '' : r.gradDiff.toExponential(1)])))
+    out.push('ms per iteration (unrolled, fixed K, tolerance 0; implicit: ms of the whole forward / one VJP); layer/this and fused/this = (fwd+bwd per iteration of the layer\'s paper schedule unrolled, or of the fused prototype) ÷ this row\'s; grad diff = max|∇q this − ∇q layer| / max|∇q layer|')
+    out.push(align(['n', 'implementation', 'K', 'fwd ms/it', 'bwd ms/it', 'layer/this', 'fused/this', 'grad diff'],
+      it.map((r) => [String(r.n), r.impl, String(r.K), fmt(r.fwdMs), fmt(r.bwdMs), r.oursOverThis === undefined ? '' : `${fmt(r.oursOverThis)}×`,
+        r.fusedOverThis === undefined ? '' : `${fmt(r.fusedOverThis)}×`, r.gradDiff === undefined ? '' : r.gradDiff.toExponential(1)])))
   }
   const acc = rows.filter((r): r is AccuracyRow => r.kind === 'accuracy')
   if (acc.length > 0) {

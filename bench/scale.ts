@@ -35,6 +35,9 @@ export interface Row {
   readonly genMs: number
   readonly forwardMs: number
   readonly backwardMs: number
+  /** CPU time (user + system, all threads) of the forward and of the backward: less sensitive than wall time to other load. */
+  readonly forwardCpuMs: number
+  readonly backwardCpuMs: number
   readonly iterations: number
   readonly status: string
   readonly gap: number
@@ -105,15 +108,20 @@ export const runCase = (name: string): Row => {
     const t0 = performance.now()
     const b = problem === 'lowRank' ? buildLowRank(d) : buildCsr(d)
     const t1 = performance.now()
+    const c1 = process.cpuUsage()
     const layer = dfwLayer({ backward, maxIterations: MAX_ITERATIONS, ...(backward === 'unrolled' ? { checkpoint: CHECKPOINT } : {}) })
     const r = layer({ P: b.P, q: { dim: d, data: b.q }, w: { dim: d, data: b.w }, t: b.t })
     const t2 = performance.now()
+    const c2 = process.cpuUsage()
     const g = r.vjp({ dim: d, data: new Float64Array(n).fill(1) })
     const t3 = performance.now()
+    const c3 = process.cpuUsage()
+    const cpu = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage): number => (b.user - a.user + b.system - a.system) / 1e3
     if (!Number.isFinite(g.q.data[0]!)) throw new Error('non-finite gradient')
     const peak = process.resourceUsage().maxRSS / 1024
     return {
-      problem, n, backward, genMs: t1 - t0, forwardMs: t2 - t1, backwardMs: t3 - t2, iterations: r.iterations, status: r.status, gap: r.gap,
+      problem, n, backward, genMs: t1 - t0, forwardMs: t2 - t1, backwardMs: t3 - t2,
+      forwardCpuMs: cpu(c1, c2), backwardCpuMs: cpu(c2, c3), iterations: r.iterations, status: r.status, gap: r.gap,
       peakRssMiB: peak, withinBudget: t3 - t1 <= 10_000 && peak <= 2048
     }
   })
@@ -137,7 +145,7 @@ export const run = (opts: Options = {}): Row[] => {
     } catch {
       const [problem, backward] = c.split(':') as ['lowRank' | 'csr', BackwardMode]
       return {
-        problem, n: problem === 'lowRank' ? 1e6 : 1e5, backward, genMs: NaN, forwardMs: NaN, backwardMs: NaN, iterations: 0, status: 'failed', gap: NaN,
+        problem, n: problem === 'lowRank' ? 1e6 : 1e5, backward, genMs: NaN, forwardMs: NaN, backwardMs: NaN, forwardCpuMs: NaN, backwardCpuMs: NaN, iterations: 0, status: 'failed', gap: NaN,
         peakRssMiB: NaN, withinBudget: false, error: (r.stderr || String(r.error ?? '')).trim().split('\n').slice(-3).join(' | ')
       }
     }
@@ -148,11 +156,11 @@ const fmt = (v: number): string => (Number.isNaN(v) ? '–' : v >= 100 ? v.toFix
 
 /** The rows as a text table. */
 export const table = (rows: ReadonlyArray<Row>): string => {
-  const head = ['problem', 'n', 'backward', 'gen ms', 'forward ms', 'backward ms', 'steps', 'status', 'gap', 'peak RSS MiB', '≤ 10 s, 2 GiB']
-  const body = rows.map((r) => [r.problem, String(r.n), r.backward, fmt(r.genMs), fmt(r.forwardMs), fmt(r.backwardMs), String(r.iterations), r.status,
+  const head = ['problem', 'n', 'backward', 'gen ms', 'forward ms', '(cpu)', 'backward ms', '(cpu)', 'steps', 'status', 'gap', 'peak RSS MiB', '≤ 10 s, 2 GiB']
+  const body = rows.map((r) => [r.problem, String(r.n), r.backward, fmt(r.genMs), fmt(r.forwardMs), fmt(r.forwardCpuMs), fmt(r.backwardMs), fmt(r.backwardCpuMs), String(r.iterations), r.status,
     Number.isNaN(r.gap) ? '–' : r.gap.toExponential(1), fmt(r.peakRssMiB), r.error !== undefined ? `error: ${r.error}` : r.withinBudget ? 'yes' : 'no'])
   const w = head.map((h, k) => Math.max(h.length, ...body.map((b) => b[k]!.length)))
-  const line = (cs: ReadonlyArray<string>): string => cs.map((c, k) => (k <= 2 || k === 7 ? c.padEnd(w[k]!) : c.padStart(w[k]!))).join('  ')
+  const line = (cs: ReadonlyArray<string>): string => cs.map((c, k) => (k <= 2 || k === 9 ? c.padEnd(w[k]!) : c.padStart(w[k]!))).join('  ')
   return [line(head), w.map((x) => '-'.repeat(x)).join('  '), ...body.map(line)].join('\n')
 }
 
