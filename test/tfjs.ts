@@ -2,7 +2,7 @@
 // a tiny model trains through it, bad input names its path, and the main entry never loads tfjs.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as tf from '@tensorflow/tfjs'
@@ -113,6 +113,30 @@ console.log(JSON.stringify(loaded.filter((k) => k.includes('@tensorflow'))))`
   t.same(probe(join(root, 'src/index.ts')), [], 'src/index.ts: no @tensorflow file in the module cache')
   const sub = probe(join(root, 'src/tfjs/index.ts'))
   t.ok(sub.some((k) => k.includes('@tensorflow/tfjs-core')), 'control: src/tfjs/index.ts does load tfjs-core, and the probe sees it')
+})
+
+t.test('the built package: `dfwlayer` loads no @tensorflow module, `dfwlayer/tfjs` runs (skipped when dist/ is stale)', async (t) => {
+  const fresh = (built: string, src: string) => existsSync(built) && statSync(built).mtimeMs >= statSync(src).mtimeMs
+  if (!fresh(join(root, 'dist/index.js'), join(root, 'src/index.ts')) || !fresh(join(root, 'dist/tfjs/index.js'), join(root, 'src/tfjs/index.ts'))) {
+    t.plan(0, 'dist/ is missing or older than src/: run npm run build')
+    return
+  }
+  const code = `import { createRequire } from 'node:module'
+await import('dfwlayer')
+const cache = () => Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes('@tensorflow'))
+const main = cache()
+await import('@tensorflow/tfjs')
+const tf = await import('@tensorflow/tfjs-core')
+const { tfDfwLayer } = await import('dfwlayer/tfjs')
+await tf.setBackend('cpu')
+const x = tfDfwLayer({ backward: 'implicit' })({ q: tf.tensor2d([[1, -2], [0.5, 0.5]]), P: tf.eye(2), t: 0.5 }).arraySync()
+console.log(JSON.stringify({ main, x }))`
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: root, encoding: 'utf8', env: childEnv(), timeout: 60_000 })
+  t.equal(r.status, 0, r.status === 0 ? 'the child exits 0' : r.stderr)
+  const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { main: string[]; x: number[][] }
+  t.same(out.main, [], 'importing dfwlayer (dist/index.js) put no @tensorflow file in the module cache')
+  const ref = tfDfwLayer({ backward: 'implicit' })({ q: tf.tensor2d([[1, -2], [0.5, 0.5]]), P: tf.eye(2), t: 0.5 }).arraySync()
+  t.same(out.x, ref, `dfwlayer/tfjs (dist/tfjs/index.js) gives the source's answer ${JSON.stringify(ref)}`)
 })
 
 // -------------------------------------------------------------------------------------
