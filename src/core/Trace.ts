@@ -110,10 +110,12 @@ export const trace = <A extends object, B>(
         return v
       }
     }
+    // a tuple input is traced as a tuple of variables (destructurable), a record as a record
+    const tuple = Array.isArray(a)
     const keys = Object.keys(a) as (keyof A & string)[]
     const inVars = {} as Record<string, Var<unknown>>
     for (const k of keys) inVars[k] = mk((a as Record<string, unknown>)[k])
-    const result = body(tracer, inVars as unknown as Vars<A>) as unknown
+    const result = body(tracer, (tuple ? keys.map((k) => inVars[k]) : inVars) as unknown as Vars<A>) as unknown
     const single = isVar(result)
     const outKeys = single ? [] : Object.keys(result as object)
     const outVars: Var<unknown>[] = single ? [result as Var<unknown>] : outKeys.map((k) => (result as Record<string, Var<unknown>>)[k]!)
@@ -153,6 +155,7 @@ export const trace = <A extends object, B>(
           n.ins.forEach((i, m) => { ct[i] = addT(ct[i], (r as Record<string, unknown>)[ks[m]!] ?? Zero) })
         }
       }
+      if (tuple) return keys.map((k) => ct[inVars[k]!.id]) as unknown as Tan<A>
       const o: Record<string, unknown> = {}
       for (const k of keys) o[k] = ct[inVars[k]!.id]
       return o as Tan<A>

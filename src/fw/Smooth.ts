@@ -1,0 +1,280 @@
+/**
+ * The layer for any smooth convex objective: minimize f(x; θ) over the set, where the user
+ * gives ∇ₓf as a differentiable map `grad: Diff<[Θ, Vec<N>], Vec<N>>` (built from the
+ * library's maps, so its own derivatives, the Hessian-vector products, come with it). θ can
+ * be any value the engine has tangents for: a vector, a record of vectors and numbers, a
+ * network's weights.
+ *
+ * Each step is a pure `Diff` traced from the primitives, and the solver is the
+ * early-stopping fold of it, exactly as for the quadratic layer; `vjp` and `jvp` are the
+ * fold's transforms (unrolled derivatives). The state carries g = ∇f(x; θ) so that each
+ * iteration evaluates the gradient once.
+ *
+ * Schedules:
+ * - `"paper"`: the smoothed oracle with β = β₀·2^⌊i/30⌋ (β₀ = 1), the short step
+ *   clamp(−gᵀd/(L‖d‖²), 0, 1), and the relative-change stop |f − f_prev| < 1e-4·|f_prev|
+ *   when `value` is given (else the gap test below); cap 1000.
+ * - `"default"`: the exact oracle with pairwise steps on l1 and the simplex (plain Frank-Wolfe
+ *   steps on the l∞ and l2 balls), the same short step capped at the away atom's weight, and
+ *   the stop test gap ≤ tol·max(1, |f|) (tol 1e-9; |f| = 1 without `value`); cap 5000. On
+ *   the l∞ box, plain steps converge sublinearly when the solution lies on a face.
+ * `lipschitz` (L of ∇f in x) is required: there is no matrix to estimate it from.
+ *
+ * The implicit (face-KKT) derivative is implemented for the quadratic layer only.
+ *
+ * @since 0.1.0
+ */
+import type { Dim } from '../shapes/Dim.js'
+import type { Vec } from '../shapes/Vec.js'
+import * as D from '../core/Diff.js'
+import type { Diff, Linear } from '../core/Diff.js'
+import { type Tan, Zero } from '../core/Tangent.js'
+import { trace, type Var } from '../core/Trace.js'
+import { ops } from '../core/Ops.js'
+import type { SetKind } from './Problem.js'
+import { chooseVertex, exactVertex, smoothVertex, fwGap, awayAtom, oneHot, tieTolerance } from './Oracle.js'
+import { LayerError, type Status } from './Layer.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/** A smooth convex problem: minimize f(x; θ) over the set C(w, t). */
+export interface SmoothProblem<Th, N> {
+  /** ∇ₓ f(x; θ) as a differentiable map of (θ, x). */
+  readonly grad: Diff<readonly [Th, Vec<N>], Vec<N>>
+  /** f(x; θ), for the objective in the result and the paper's stop test (not differentiated). */
+  readonly value?: (theta: Th, x: Vec<N>) => number
+  readonly theta: Th
+  readonly dim: Dim<N>
+  readonly t: number
+  readonly w?: Vec<N>
+  readonly set?: SetKind
+}
+
+/** Options of {@link dfwSmooth}. */
+export interface SmoothOptions {
+  readonly schedule?: 'paper' | 'default'
+  /** The Lipschitz constant of ∇ₓf (required, > 0). */
+  readonly lipschitz: number
+  readonly maxIterations?: number
+  /** `"paper"`: relative change of f (1e-4); `"default"`: gap ≤ tol·max(1, |f|) (1e-9). 0 runs exactly maxIterations steps. */
+  readonly tolerance?: number
+  readonly beta0?: number
+  /** Reverse mode: keep every c-th state and recompute (memory O((K/c + c)n)). */
+  readonly checkpoint?: number
+}
+
+/** The differentiable parameters of a smooth problem. */
+export interface SmoothParams<Th, N> {
+  readonly theta: Th
+  readonly w: Vec<N>
+  readonly t: number
+}
+
+/** A tangent of the parameters; a missing direction is zero. */
+export interface SmoothTangent<Th, N> {
+  readonly theta?: Tan<Th>
+  readonly w?: Vec<N>
+  readonly t?: number
+}
+
+/** The gradients of ⟨cotangent, x⟩. */
+export interface SmoothGradients<Th, N> {
+  readonly theta: Tan<Th>
+  readonly w: Vec<N>
+  readonly t: number
+}
+
+/** The result for one smooth problem. */
+export interface SmoothResult<Th, N> {
+  readonly x: Vec<N>
+  /** f(x; θ) when `value` was given, else NaN is never reported: the field is absent. */
+  readonly objective?: number
+  /** The exact-oracle Frank-Wolfe gap at x. */
+  readonly gap: number
+  readonly iterations: number
+  readonly status: Status
+  readonly vjp: (cotangent: Vec<N>) => SmoothGradients<Th, N>
+  readonly jvp: (tangent: SmoothTangent<Th, N>) => Vec<N>
+}
+
+/** The fold's state: x, g = ∇f(x; θ) (differentiated) and the statistics (not). */
+interface SState<N> {
+  readonly x: Vec<N>
+  readonly g: Vec<N>
+  readonly k: number
+  readonly gap: number
+  readonly f: number
+  readonly fPrev: number
+}
+
+// -------------------------------------------------------------------------------------
+// steps
+// -------------------------------------------------------------------------------------
+
+const finiteVec = <N>(v: Vec<N>): boolean => v.data.every((e) => Number.isFinite(e))
+
+const statsOf = <Th, N>(set: SetKind, pr: SmoothProblem<Th, N>, p: SmoothParams<Th, N>, x: Vec<N>, g: Vec<N>, k: number, fPrev: number): SState<N> => {
+  if (!finiteVec(g)) throw new LayerError(`the gradient map returned a non-finite value at iteration ${k}`, 'grad')
+  return { x, g, k, gap: fwGap(set, g, x, p.w, p.t), f: pr.value === undefined ? 0 : pr.value(p.theta, x), fPrev }
+}
+
+const smoothStep = <Th, N>(set: SetKind, pr: SmoothProblem<Th, N>, cfg: { readonly oracle: 'exact' | 'smooth'; readonly L: number; readonly beta: (i: number) => number }): Diff<readonly [SmoothParams<Th, N>, SState<N>], SState<N>> =>
+  ([p, s]) => {
+    const i = s.k + 1
+    type In = { readonly theta: Th; readonly w: Vec<N>; readonly t: number; readonly x: Vec<N>; readonly g: Vec<N> }
+    const body = trace<In, { readonly x: Vec<N>; readonly g: Vec<N> }>(($, v) => {
+      const o = ops<N>($)
+      const gv = v.g.value
+      const pairwise = cfg.oracle === 'exact' && (set === 'l1' || set === 'simplex')
+      const noiseless = new Float64Array(gv.dim)
+      const vc = chooseVertex(set, gv, v.w.value, pairwise ? tieTolerance(set, gv.data, noiseless, v.w.value.data) : 0)
+      const oracle = cfg.oracle === 'smooth' ? smoothVertex<N>(set, cfg.beta(i)) : exactVertex<N>(set, vc)
+      const sv = $.callRecord(oracle, { g: v.g, w: v.w, t: v.t })
+      // a pairwise step on l1 and the simplex (away atom: Oracle.ts's awayAtom), else s − x
+      let u: Var<Vec<N>>, gmax: Var<number> = $.constant(1), drop = -1
+      if (pairwise) {
+        const aw = awayAtom(set as 'l1' | 'simplex', gv.data, v.x.value.data, v.w.value.data, v.t.value, gv.data, noiseless)
+        if (aw.index < 0) {
+          u = sv
+          gmax = o.ssub($.constant(1), o.sdiv(o.sum(o.abs(o.mul(v.w, v.x))), v.t))
+        } else {
+          const a = $.callRecord(exactVertex<N>(set, { kind: 'coordinate', index: aw.index, sign: aw.sign }), { g: v.g, w: v.w, t: v.t })
+          const mask = $.constant(oneHot(gv, aw.index, aw.sign))
+          gmax = set === 'l1' ? o.sdiv(o.dot(o.mul(v.w, v.x), mask), v.t) : o.sdiv(o.dot(v.x, mask), v.t)
+          u = o.sub(sv, a)
+          if (!(vc.kind === 'coordinate' && vc.index === aw.index)) drop = aw.index
+        }
+      } else u = o.sub(sv, v.x)
+      const num = o.sneg(o.dot(v.g, u))
+      const den = o.smul($.constant(cfg.L), o.dot(u, u))
+      const nv = num.value, dv = den.value
+      const gamma = !(dv > 0) || !Number.isFinite(nv / dv) ? (nv > 0 ? gmax : $.constant(0)) : nv / dv >= gmax.value ? gmax : o.clamp(o.sdiv(num, den), 0, Infinity)
+      let x = o.add(v.x, o.scale(gamma, u))
+      if (drop >= 0 && gamma === gmax) {
+        // a drop step: the away atom's weight is now zero, so its coordinate is exactly 0
+        const keep = new Float64Array(gv.dim).fill(1)
+        keep[drop] = 0
+        x = o.mul(x, $.constant<Vec<N>>({ dim: gv.dim, data: keep }))
+      }
+      const g = $.call(pr.grad, v.theta, x)
+      return { x, g }
+    })
+    const [out, lin] = body({ theta: p.theta, w: p.w, t: p.t, x: s.x, g: s.g })
+    const next = statsOf(set, pr, p, out.x, out.g, s.k + 1, s.f)
+    const l: Linear<readonly [SmoothParams<Th, N>, SState<N>], SState<N>> = {
+      fwd: (d) => {
+        if (d === Zero) return Zero
+        const [dp, ds] = d as unknown as readonly [Tan<SmoothParams<Th, N>>, Tan<SState<N>>]
+        const pick = (r: unknown, k: string): unknown => (r === Zero ? Zero : ((r as Record<string, unknown>)[k] ?? Zero))
+        return lin.fwd({ theta: pick(dp, 'theta'), w: pick(dp, 'w'), t: pick(dp, 't'), x: pick(ds, 'x'), g: pick(ds, 'g') } as Tan<In>) as unknown as Tan<SState<N>>
+      },
+      bwd: (c) => {
+        if (c === Zero) return Zero
+        const cc = c as { x?: unknown; g?: unknown }
+        const r = lin.bwd({ x: cc.x ?? Zero, g: cc.g ?? Zero } as Tan<{ readonly x: Vec<N>; readonly g: Vec<N> }>)
+        if (r === Zero) return Zero
+        const rr = r as Record<string, unknown>
+        return [{ theta: rr.theta ?? Zero, w: rr.w ?? Zero, t: rr.t ?? Zero }, { x: rr.x ?? Zero, g: rr.g ?? Zero }] as unknown as Tan<readonly [SmoothParams<Th, N>, SState<N>]>
+      }
+    }
+    return [next, l]
+  }
+
+/** x₀ (0 for the balls, t/n·1 for the simplex) and g₀ = ∇f(x₀; θ), as a map of the parameters. */
+const smoothInit = <Th, N>(set: SetKind, pr: SmoothProblem<Th, N>): Diff<SmoothParams<Th, N>, SState<N>> => (p) => {
+  const n = pr.dim as number
+  const init = trace<SmoothParams<Th, N>, { readonly x: Vec<N>; readonly g: Vec<N> }>(($, v) => {
+    const o = ops<N>($)
+    const ones = $.constant<Vec<N>>({ dim: pr.dim, data: new Float64Array(n).fill(1) })
+    const x = set === 'simplex' ? o.scale(o.sdiv(v.t, $.constant(n)), ones) : o.scale($.constant(0), ones)
+    return { x, g: $.call(pr.grad, v.theta, x) }
+  })
+  const [out, lin] = init(p)
+  const s0 = statsOf(set, pr, p, out.x, out.g, 0, 1000)
+  return [{ ...s0, f: pr.value === undefined ? -100 : s0.f }, {
+    fwd: (d) => lin.fwd(d) as unknown as Tan<SState<N>>,
+    bwd: (c) => {
+      if (c === Zero) return Zero
+      const cc = c as { x?: unknown; g?: unknown }
+      return lin.bwd({ x: cc.x ?? Zero, g: cc.g ?? Zero } as Tan<{ readonly x: Vec<N>; readonly g: Vec<N> }>)
+    }
+  }]
+}
+
+// -------------------------------------------------------------------------------------
+// the layer
+// -------------------------------------------------------------------------------------
+
+const check = (ok: boolean, message: string, path: string): void => {
+  if (!ok) throw new LayerError(message, path)
+}
+
+/**
+ * The layer for a smooth convex objective given by its gradient map. Throws a
+ * {@link LayerError} naming the bad value's path.
+ *
+ * @example
+ * // f(x; θ) = Σ exp(xᵢ) − θᵀx over the l1 ball: ∇f = exp(x) − θ
+ * const grad: Diff<readonly [Vec<N>, Vec<N>], Vec<N>> = trace(($, [th, x]) => o.sub(o.exp(x), th))
+ * const r = dfwSmooth({ lipschitz: Math.E })({ grad, theta, dim: n, t: 1 })
+ * r.vjp(ones).theta // ∂⟨1, x⟩/∂θ
+ */
+export const dfwSmooth = (options: SmoothOptions) => <Th, N>(problem: SmoothProblem<Th, N>): SmoothResult<Th, N> => {
+  const n = problem.dim as number
+  const set = problem.set ?? 'l1'
+  check(['l1', 'linf', 'l2', 'simplex'].includes(set), `unknown set ${JSON.stringify(set)}`, 'set')
+  check(Number.isFinite(problem.t) && problem.t > 0, `expected a positive finite radius, got ${String(problem.t)}`, 't')
+  check(Number.isFinite(options.lipschitz) && options.lipschitz > 0, `expected a positive finite Lipschitz constant, got ${String(options.lipschitz)}`, 'options.lipschitz')
+  const w = problem.w ?? { dim: problem.dim, data: new Float64Array(n).fill(1) }
+  check(w.data.length === n, `expected ${n} weights, got ${w.data.length}`, 'w')
+  w.data.forEach((v, i) => check(Number.isFinite(v) && v > 0, `expected a positive finite weight, got ${String(v)}`, `w[${i}]`))
+  const paper = (options.schedule ?? 'default') === 'paper'
+  const maxIt = options.maxIterations ?? (paper ? 1000 : 5000)
+  check(Number.isSafeInteger(maxIt) && maxIt >= 1, `expected an integer ≥ 1, got ${String(maxIt)}`, 'options.maxIterations')
+  const tol = options.tolerance ?? (paper ? 1e-4 : 1e-9)
+  check(Number.isFinite(tol) && tol >= 0, `expected a finite tolerance ≥ 0, got ${String(tol)}`, 'options.tolerance')
+  const beta0 = options.beta0 ?? 1
+  check(Number.isFinite(beta0) && beta0 > 0, `expected a positive finite β₀, got ${String(beta0)}`, 'options.beta0')
+  const hasValue = problem.value !== undefined
+  const go = (s: SState<N>): boolean => {
+    if (tol === 0) return true
+    if (paper && hasValue) return !(Math.abs(s.f - s.fPrev) < tol * Math.abs(s.fPrev))
+    return s.gap > tol * (hasValue ? Math.max(1, Math.abs(s.f)) : 1)
+  }
+  const step = smoothStep<Th, N>(set, problem, {
+    oracle: paper ? 'smooth' : 'exact',
+    L: options.lipschitz,
+    beta: (i) => beta0 * 2 ** Math.floor(i / 30)
+  })
+  const solver = D.compose(
+    D.foldWhile(step, go, maxIt, options.checkpoint !== undefined ? { checkpoint: options.checkpoint } : {}),
+    D.withInit(smoothInit<Th, N>(set, problem))
+  )
+  const params: SmoothParams<Th, N> = { theta: problem.theta, w, t: problem.t }
+  const [s, lin] = solver(params)
+  if (!finiteVec(s.x)) throw new LayerError('the iterate became non-finite', 'grad')
+  const zeros = (): Vec<N> => ({ dim: problem.dim, data: new Float64Array(n) })
+  return {
+    x: s.x,
+    ...(hasValue ? { objective: problem.value!(problem.theta, s.x) } : {}),
+    gap: s.gap,
+    iterations: s.k,
+    status: tol > 0 && !go(s) ? 'converged' : 'maxIterations',
+    vjp: (ct) => {
+      const r = lin.bwd({ x: ct } as unknown as Tan<SState<N>>)
+      const rr = (r === Zero ? {} : r) as { theta?: Tan<Th>; w?: Tan<Vec<N>>; t?: Tan<number> }
+      return {
+        theta: rr.theta ?? Zero,
+        w: rr.w === undefined || rr.w === Zero ? zeros() : rr.w,
+        t: rr.t === undefined || rr.t === Zero ? 0 : rr.t
+      }
+    },
+    jvp: (tan) => {
+      const d = lin.fwd({ theta: tan.theta ?? Zero, w: tan.w ?? Zero, t: tan.t ?? Zero } as unknown as Tan<SmoothParams<Th, N>>)
+      const dx = d === Zero ? Zero : ((d as { x?: Tan<Vec<N>> }).x ?? Zero)
+      return dx === Zero ? zeros() : dx
+    }
+  }
+}
