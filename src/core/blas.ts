@@ -13,11 +13,11 @@
  * @since 0.1.0
  * @module
  */
-import ddotRaw from '@stdlib/blas/base/ddot/lib/index.js'
-import dnrm2Raw from '@stdlib/blas/base/dnrm2/lib/index.js'
-import daxpyRaw from '@stdlib/blas/base/daxpy/lib/index.js'
-import dgemvRaw from '@stdlib/blas/base/dgemv/lib/index.js'
-import dsymvRaw from '@stdlib/blas/base/dsymv/lib/index.js'
+import ddotRaw from '@stdlib/blas/base/ddot/lib/main.js'
+import dnrm2Raw from '@stdlib/blas/base/dnrm2/lib/main.js'
+import daxpyRaw from '@stdlib/blas/base/daxpy/lib/main.js'
+import dgemvRaw from '@stdlib/blas/base/dgemv/lib/main.js'
+import dsymvRaw from '@stdlib/blas/base/dsymv/lib/main.js'
 import type { Mat } from '../shapes/Mat.js'
 import type { Vec } from '../shapes/Vec.js'
 
