@@ -405,3 +405,33 @@ t.test('a batch mixing answers and overflow: the bad entries fail at their paths
   t.ok(res[0]?.x !== undefined && res[2]?.x !== undefined, 'entries 0 and 2 are solved')
   t.match(res[1]?.error?.path, /^problems\[1\]\.q\[\d\]$/, 'entry 1 fails at problems[1].q[i]')
 })
+
+t.test('dfw solve: huge cotangents and tangents are scaled exactly; a derivative beyond the largest double is an error at cotangent / tangent', async (t) => {
+  // l1, n = 1, w = 1e-3, q = −3000: x = t/w = 1000 binds (−q/P = 1500 lies outside), so ∂x/∂t = 1000
+  const base = { P: [[2]], q: [-3000], t: 1, w: [1e-3] }
+  for (const backward of BACKWARDS) {
+    const run = (extra: Record<string, unknown>, batch = false): ReturnType<typeof runText> =>
+      runText(JSON.stringify(batch ? { problems: [{ ...base, ...extra, options: { backward } }] } : { ...base, ...extra, options: { backward } }), dfwLayer as LayerFactory)
+    const one = JSON.parse(run({ cotangent: [1], tangent: { t: 1 } }).stdout) as ResultJson
+    t.ok(Math.abs(one.vjp!.t - 1000) <= 1e-9 * 1000 && Math.abs(one.jvp!.x[0]! - 1000) <= 1e-9 * 1000, `${backward}: ∂x/∂t = 1000 (${one.vjp!.t}, ${one.jvp!.x[0]})`)
+    const big = run({ cotangent: [1e300], tangent: { t: 1e300 } })
+    t.equal(big.code, 0, `${backward}: cotangent and tangent 1e300 are solved`, { stderr: big.stderr })
+    if (big.code === 0) {
+      const r = JSON.parse(big.stdout) as ResultJson
+      t.ok(Math.abs(r.vjp!.t / (1e300 * one.vjp!.t) - 1) <= 1e-15, `${backward}: vjp.t = 1e300 × the unit one (${r.vjp!.t})`)
+      t.ok(Math.abs(r.jvp!.x[0]! / (1e300 * one.jvp!.x[0]!) - 1) <= 1e-15, `${backward}: jvp.x = 1e300 × the unit one (${r.jvp!.x[0]})`)
+      t.ok(everyNumberFinite(r), `${backward}: finite`)
+    }
+    for (const [extra, path] of [[{ cotangent: [1e308] }, 'cotangent'], [{ tangent: { t: 1e308 } }, 'tangent']] as const) {
+      const out = run(extra)
+      t.equal(out.code, 2, `${backward} ${path} 1e308: exit 2 (the derivative is 1e311)`)
+      t.equal(out.stdout, '', `${backward} ${path} 1e308: nothing on stdout`)
+      const e = JSON.parse(out.stderr) as { error: { message: string; path: string } }
+      t.equal(e.error.path, path, `${backward} ${path} 1e308: path`)
+      t.match(e.error.message, /overflows/, `${backward} ${path} 1e308: message`)
+      const b = run(extra, true)
+      const entry = (JSON.parse(b.stdout) as { results: Array<{ error?: { path: string } }> }).results[0]
+      t.equal(entry?.error?.path, `problems[0].${path}`, `${backward} ${path} 1e308 in a batch: problems[0].${path}`)
+    }
+  }
+})

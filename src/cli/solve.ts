@@ -10,6 +10,11 @@
  * - A single problem that the solver fails on (an exception, or a non-finite number in
  *   the result) exits 2 like invalid input, with path `""`.
  * - Standard output gets the JSON and a newline; standard error one line and a newline.
+ * - The VJP and JVP are linear in the cotangent and the tangent, so a cotangent or tangent
+ *   whose largest entry lies outside [1e-150, 1e150] is scaled by a power of two (exact)
+ *   before the solver sees it and the derivative is scaled back. Only a derivative that is
+ *   itself beyond the largest double is an error, at path `cotangent` or `tangent`
+ *   (docs/edge-cases.md).
  *
  * @since 0.1.0
  */
@@ -109,8 +114,46 @@ export interface Outcome {
 
 const MAX_MESSAGE = 500
 
-/** A failure inside the solve step, with a message fit for users. */
-class SolveFailure extends Error {}
+/** A failure inside the solve step, with a message fit for users and the input path it concerns (relative, `''` for the problem). */
+class SolveFailure extends Error {
+  constructor(message: string, readonly path = '') {
+    super(message)
+  }
+}
+
+/**
+ * The power of two that brings a largest magnitude `m` to [1, 2), or 1 when `m` is 0 or
+ * already within [1e-150, 1e150] (then nothing is scaled, and results are bit for bit
+ * those of the unscaled call).
+ *
+ * @example
+ * scaleFor(1e300) // 2 ** 996
+ * scaleFor(3)     // 1
+ */
+export const scaleFor = (m: number): number =>
+  m === 0 || !Number.isFinite(m) || (m >= 1e-150 && m <= 1e150) ? 1 : 2 ** Math.floor(Math.log2(m))
+
+const maxAbsOf = (...xs: ReadonlyArray<ArrayLike<number> | number | undefined>): number => {
+  let m = 0
+  for (const x of xs) {
+    if (x === undefined) continue
+    if (typeof x === 'number') { m = Math.max(m, Math.abs(x)); continue }
+    for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]!))
+  }
+  return m
+}
+
+const divVec = <N>(v: Vec<N>, s: number): Vec<N> => (s === 1 ? v : { dim: v.dim, data: v.data.map((x) => x / s) })
+
+/** Scales a finite result back by `s`; an entry that overflows is the input's fault, at `input`. */
+const scaleBack = (xs: number[], s: number, what: string, input: string): number[] => {
+  if (s === 1) return xs
+  return xs.map((x, i) => {
+    const y = x * s
+    if (!Number.isFinite(y)) throw new SolveFailure(`${what}[${i}] overflows: the derivative is ${x} times the ${input}'s scale ${s}, beyond the largest double; scale the ${input} down`, input)
+    return y
+  })
+}
 
 /**
  * The message of anything thrown: its first line only (never a stack), shortened.
@@ -200,18 +243,31 @@ export const solveDecoded = <N>(p: DecodedProblem<N>, layer: LayerFactory): Resu
   if (status !== 'converged' && status !== 'maxIterations') throw new SolveFailure(`the solver returned an unknown status ${JSON.stringify(String(status))}`)
   let vjp: ResultJson['vjp'] | undefined, backwardMs: number | undefined
   if (p.cotangent !== undefined) {
+    const s = scaleFor(maxAbsOf(p.cotangent.data))
     const t1 = performance.now()
-    const g = res.vjp(p.cotangent)
+    const g = res.vjp(divVec(p.cotangent, s))
     backwardMs = performance.now() - t1
-    const q = vecOut(g.q, n, 'vjp.q'), w = vecOut(g.w, n, 'vjp.w'), tg = finite(g.t, 'vjp.t')
-    vjp = p.P.kind === 'dense' && g.P !== undefined ? { q, w, t: tg, P: matOut(g.P, n, 'vjp.P') } : { q, w, t: tg }
+    const q = scaleBack(vecOut(g.q, n, 'vjp.q'), s, 'vjp.q', 'cotangent')
+    const w = scaleBack(vecOut(g.w, n, 'vjp.w'), s, 'vjp.w', 'cotangent')
+    const tg = scaleBack([finite(g.t, 'vjp.t')], s, 'vjp.t', 'cotangent')[0]!
+    vjp = p.P.kind === 'dense' && g.P !== undefined
+      ? { q, w, t: tg, P: matOut(g.P, n, 'vjp.P').map((row, i) => scaleBack(row, s, `vjp.P[${i}]`, 'cotangent')) }
+      : { q, w, t: tg }
   }
   let jvp: ResultJson['jvp'] | undefined, jvpMs: number | undefined
   if (p.tangent !== undefined) {
+    const tg = p.tangent
+    const s = scaleFor(maxAbsOf(tg.q?.data, tg.w?.data, tg.t, tg.P?.data))
+    const scaled: ParamsTangent<N> = s === 1 ? tg : {
+      ...(tg.q === undefined ? {} : { q: divVec(tg.q, s) }),
+      ...(tg.w === undefined ? {} : { w: divVec(tg.w, s) }),
+      ...(tg.t === undefined ? {} : { t: tg.t / s }),
+      ...(tg.P === undefined ? {} : { P: { rows: tg.P.rows, cols: tg.P.cols, data: tg.P.data.map((x) => x / s) } })
+    }
     const t2 = performance.now()
-    const dx = res.jvp(p.tangent)
+    const dx = res.jvp(scaled)
     jvpMs = performance.now() - t2
-    jvp = { x: vecOut(dx, n, 'jvp.x') }
+    jvp = { x: scaleBack(vecOut(dx, n, 'jvp.x'), s, 'jvp.x', 'tangent') }
   }
   return {
     x, objective, gap, iterations, status,
@@ -241,7 +297,7 @@ export const solveOne = (u: unknown, layer: LayerFactory | undefined, prefix = '
     if (layer === undefined) return E.left({ message: 'the solver is not available in this build (src/fw/Layer.ts is missing)', path: prefix })
     return E.right(decoded.right((p) => solveDecoded(p, layer)))
   } catch (e) {
-    if (e instanceof SolveFailure) return E.left({ message: e.message, path: prefix })
+    if (e instanceof SolveFailure) return E.left({ message: e.message, path: prefixPath(prefix, e.path) })
     // the layer's own refusals (LayerError) carry the path of the bad value
     const path = (e as { path?: unknown } | null)?.path
     if (e instanceof Error && e.name === 'LayerError' && typeof path === 'string') {
