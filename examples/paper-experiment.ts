@@ -11,6 +11,8 @@ import { normL1, mul } from '../src/core/Vector.js'
 import { paperProblem } from '../src/fw/Generators.js'
 import { dfwLayer, type LayerOptions } from '../src/fw/Layer.js'
 import { violation } from '../src/fw/Oracle.js'
+import { identifyFace } from '../src/fw/Face.js'
+import { rng } from '../src/core/Random.js'
 import { solveExact, kktDerivative } from '../src/fw/exact/index.js'
 
 interface Row {
@@ -23,6 +25,10 @@ interface Row {
   readonly forwardMs: number
   readonly backwardMs: number
   readonly cosine: number
+  /** Cosine of the JVP along a random direction of q against the exact one. */
+  readonly jvpCosine: number
+  /** Whether the face read off x (support, signs, binding) is the exact solution's. */
+  readonly face: boolean
   readonly distance: number
   readonly violation: number
   readonly relObjGap: number
@@ -77,18 +83,29 @@ for (const n0 of sizes) {
         const theta = { P: p.P, q: p.q, w: p.w, t }
         const exact = solveExact('l1', theta)
         const ones: Vec<N> = { dim: n, data: new Float64Array(n).fill(1) }
-        const gExact = kktDerivative('l1', theta, exact).vjp(ones).q.data
+        const kkt = kktDerivative('l1', theta, exact)
+        const gExact = kkt.vjp(ones).q.data
+        const r0 = rng(1000 * n0 + seed)
+        const dq: Vec<N> = { dim: n, data: Float64Array.from({ length: n0 }, () => r0.normal()) }
+        const jExact = kkt.jvp({ q: dq }).data
+        const ef = exact.face
         for (const mode of MODES) {
           const a = performance.now()
           const r = dfwLayer(mode.options)(theta)
           const b = performance.now()
           const gq = r.vjp(ones).q.data
           const c = performance.now()
+          const jq = r.jvp({ q: dq }).data
+          const lf = identifyFace('l1', theta, r.x)
+          const sameFace = ef.set === 'l1' && lf.binding === ef.binding &&
+            lf.support.length === ef.support.length && lf.support.every((i, k) => i === ef.support[k] && Math.sign(r.x.data[i]!) === ef.signs[k])
           rows.push({
             suite: suite.name, n: n0, seed, mode: mode.name,
             iterations: r.iterations, status: r.status,
             forwardMs: b - a, backwardMs: c - b,
             cosine: cosine(gq, gExact),
+            jvpCosine: cosine(jq, jExact),
+            face: sameFace,
             distance: dist(r.x.data, exact.x.data),
             violation: violation('l1', r.x, p.w, t),
             relObjGap: (r.objective - exact.objective) / Math.abs(exact.objective),
@@ -110,9 +127,9 @@ const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - 
 if (json) {
   process.stdout.write(JSON.stringify(rows) + '\n')
 } else {
-  const head = ['suite', 'n', 'seed', 'bind', 'mode', 'iters', 'fwd ms', 'bwd ms', 'cos ∇q', '‖x−x*‖', 'violation', 'rel obj gap']
+  const head = ['suite', 'n', 'seed', 'bind', 'mode', 'iters', 'fwd ms', 'bwd ms', 'cos ∇q', 'cos JVP', 'face', '‖x−x*‖', 'violation', 'rel obj gap']
   const body = rows.map((r) => [r.suite, String(r.n), String(r.seed), r.binding ? 'yes' : 'no', r.mode, String(r.iterations),
-    fmt(r.forwardMs, 1), fmt(r.backwardMs, 1), r.cosine.toFixed(6), e(r.distance), e(r.violation), e(r.relObjGap)])
+    fmt(r.forwardMs, 1), fmt(r.backwardMs, 1), r.cosine.toFixed(6), r.jvpCosine.toFixed(6), r.face ? 'yes' : 'no', e(r.distance), e(r.violation), e(r.relObjGap)])
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)))
   const line = (cells: string[]): string => cells.map((c, i) => (i <= 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
   console.log(line(head))
@@ -125,9 +142,19 @@ if (json) {
     console.log(
       `${m.name.padEnd(17)} cos ∇q: median ${median(rs.map((r) => r.cosine)).toFixed(6)}, min ${Math.min(...rs.map((r) => r.cosine)).toFixed(6)}` +
       ` (binding rows: min ${bind.length > 0 ? Math.min(...bind.map((r) => r.cosine)).toFixed(6) : '-'})` +
+      ` | cos JVP: min ${Math.min(...rs.map((r) => r.jvpCosine)).toFixed(6)}` +
       ` | rel obj gap: max ${e(Math.max(...rs.map((r) => r.relObjGap)))} | violation: max ${e(Math.max(...rs.map((r) => r.violation)))}` +
       ` | ms: fwd ${fmt(rs.reduce((s, r) => s + r.forwardMs, 0), 0)}, bwd ${fmt(rs.reduce((s, r) => s + r.backwardMs, 0), 0)}` +
       ` | iters median ${median(rs.map((r) => r.iterations))}`
     )
+  }
+  console.log('')
+  console.log('face identified (support, signs and binding equal to the exact solution\'s), per suite:')
+  for (const m of MODES) {
+    const cells = SUITES.map((su) => {
+      const rs = rows.filter((r) => r.mode === m.name && r.suite === su.name)
+      return `${su.name} ${rs.filter((r) => r.face).length}/${rs.length}`
+    })
+    console.log(`  ${m.name.padEnd(17)} ${cells.join('   ')}`)
   }
 }
