@@ -54,6 +54,10 @@ import type { Params, SetKind } from './Problem.js'
  * - `sphere`: ‖x‖ = t (l2)
  * - `point`: the face is a single point that does not move on the face (empty support
  *   on a binding l1/simplex face, x = 0 on a binding l2 face)
+ *
+ * @example
+ * const face = identifyFace('l2', params, x)
+ * face.constraint // 'sphere' when ‖x‖ = t, 'none' inside the ball
  */
 export type FaceConstraint = 'none' | 'linear' | 'sphere' | 'point'
 

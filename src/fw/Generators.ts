@@ -9,7 +9,12 @@ import type { Vec } from '../shapes/Vec.js'
 import { type DenseOperator, dense } from '../core/LinearOperator.js'
 import { rng } from '../core/Random.js'
 
-/** A generated problem: a dense P, q, w and t. */
+/**
+ * A generated problem: a dense P, q, w and t.
+ *
+ * @example
+ * withDim(10, (n) => dfwLayer({ schedule: 'paper' })(paperProblem(n, 0)).x) // solves it on the l1 ball
+ */
 export interface GeneratedProblem<N> {
   readonly P: DenseOperator<N>
   readonly q: Vec<N>

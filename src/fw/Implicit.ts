@@ -70,7 +70,13 @@ import { type Face, type FaceOptions, identifyFace } from './Face.js'
 // model
 // -------------------------------------------------------------------------------------
 
-/** Why a conjugate-gradient solve stopped. */
+/**
+ * Why a conjugate-gradient solve stopped.
+ *
+ * @example
+ * const { stats } = implicitDerivative('l1', params, x).vjpWithStats(ct)
+ * if (stats.stop !== 'converged' && stats.stop !== 'empty') console.warn(stats.stop, stats.residual)
+ */
 export type CgStop = 'converged' | 'maxIterations' | 'curvature' | 'empty'
 
 /**
@@ -88,7 +94,14 @@ export interface SolveStats {
   readonly stop: CgStop
 }
 
-/** Running totals over every solve of one {@link ImplicitDerivative}. */
+/**
+ * Running totals over every solve of one {@link ImplicitDerivative}.
+ *
+ * @example
+ * const d = implicitDerivative('l1', params, x)
+ * d.vjp(ct); d.jvp({ t: 1 })
+ * d.stats.solves; d.stats.matvecs // 2, and the P products of both solves and the face
+ */
 export interface ImplicitStats {
   /** P products so far, including the face's gradient. */
   readonly matvecs: number
@@ -113,7 +126,14 @@ export interface ImplicitOptions<N> extends FaceOptions<N> {
   readonly face?: Face<N>
 }
 
-/** A tangent of the parameters: the plain record, or the engine's `Tan<Params<N>>`. */
+/**
+ * A tangent of the parameters: the plain record, or the engine's `Tan<Params<N>>`.
+ *
+ * @example
+ * const d = implicitDerivative('l2', params, x)
+ * d.jvp({ q: dq })            // a ParamsTangent
+ * d.jvp(fromTangent({ t: 1 })) // an engine tangent record
+ */
 export type ImplicitTangent<N> = ParamsTangent<N> | Tan<Params<N>>
 
 /**

@@ -30,10 +30,22 @@ import { fastSolve } from './FastSolve.js'
 // model
 // -------------------------------------------------------------------------------------
 
-/** How derivatives are taken. */
+/**
+ * How derivatives are taken.
+ *
+ * @example
+ * dfwLayer({ backward: 'unrolled' })(problem).vjp(ones) // through the steps that ran
+ * dfwLayer({ backward: 'implicit' })(problem).vjp(ones) // on the solution's face
+ */
 export type BackwardMode = 'unrolled' | 'implicit'
 
-/** The layer's options; every field is optional. */
+/**
+ * The layer's options; every field is optional.
+ *
+ * @example
+ * const options: LayerOptions = { schedule: 'paper', backward: 'unrolled', maxIterations: 200, checkpoint: 20 }
+ * dfwLayer(options)(problem)
+ */
 export interface LayerOptions {
   /** `"paper"` (PAPER.md's recipe) or `"default"` (the project's). Default `"default"`. */
   readonly schedule?: ScheduleName
@@ -51,10 +63,24 @@ export interface LayerOptions {
   readonly checkpoint?: number
 }
 
-/** Why the solver stopped. */
+/**
+ * Why the solver stopped.
+ *
+ * @example
+ * const r = dfwLayer({ maxIterations: 10 })(problem)
+ * if (r.status === 'maxIterations') console.warn(`gap ${r.gap} after ${r.iterations} steps`)
+ */
 export type Status = 'converged' | 'maxIterations'
 
-/** The layer's output for one problem. */
+/**
+ * The layer's output for one problem.
+ *
+ * @example
+ * const r: LayerResult<N> = dfwLayer()({ P: dense(p), q, t: 1 })
+ * r.x; r.objective; r.gap; r.status
+ * r.vjp(ones).q   // ∇_q Σᵢ xᵢ
+ * r.jvp({ t: 1 }) // ∂x/∂t
+ */
 export interface LayerResult<N> {
   readonly x: Vec<N>
   /** ½ xᵀP x + qᵀx at the returned x. */
@@ -71,7 +97,14 @@ export interface LayerResult<N> {
   readonly linear: Linear<Params<N>, Vec<N>>
 }
 
-/** A problem the layer refuses, with the path of the bad value. */
+/**
+ * A problem the layer refuses, with the path of the bad value.
+ *
+ * @example
+ * try { dfwLayer()({ P: dense(p), q, t: -1 }) } catch (e) {
+ *   if (e instanceof LayerError) e.path // 't'
+ * }
+ */
 export class LayerError extends Error {
   constructor(message: string, readonly path: string) {
     super(message)
@@ -83,7 +116,12 @@ export class LayerError extends Error {
 // the layer
 // -------------------------------------------------------------------------------------
 
-/** Resolves the options into a schedule for one problem. */
+/**
+ * Resolves the options into a schedule for one problem.
+ *
+ * @example
+ * resolveSchedule('l1', theta, { schedule: 'paper' }).step.lipschitz // the top eigenvalue of P
+ */
 export const resolveSchedule = <N>(set: SetKind, theta: Params<N>, options: LayerOptions): Schedule => {
   const common = {
     ...(options.tolerance !== undefined ? { tolerance: options.tolerance } : {}),
@@ -110,7 +148,12 @@ export const solver = <N>(set: SetKind, schedule: Schedule, options: { readonly 
     D.withInit(initialState<N>(set))
   )
 
-/** The certificate at x, from a fresh product P x. */
+/**
+ * The certificate at x, from a fresh product P x.
+ *
+ * @example
+ * const { objective, gap } = certificate('l1', theta, x) // gap ≥ objective − f*
+ */
 export const certificate = <N>(set: SetKind, theta: Params<N>, x: Vec<N>): { readonly objective: number; readonly gap: number } => {
   const n = x.dim as number
   const px = new Float64Array(n)
@@ -126,7 +169,13 @@ export const certificate = <N>(set: SetKind, theta: Params<N>, x: Vec<N>): { rea
 
 const zerosVec = <N>(like: Vec<N>): Vec<N> => ({ dim: like.dim, data: new Float64Array(like.dim) })
 
-/** Turns a cotangent record of θ into `Gradients` (zeros where symbolic). */
+/**
+ * Turns a cotangent record of θ into `Gradients` (zeros where symbolic).
+ *
+ * @example
+ * const [x, lin] = layerMap<N>()(theta)
+ * toGradients(theta, lin.bwd(ones)).q // a Vec, even when the record holds Zero
+ */
 export const toGradients = <N>(theta: Params<N>, g: Tan<Params<N>>): Gradients<N> => {
   const r = (g === Zero ? {} : g) as { q?: Tan<Vec<N>>; w?: Tan<Vec<N>>; t?: Tan<number>; P?: Tan<Mat<N, N>> }
   const n = theta.q.dim
@@ -139,7 +188,13 @@ export const toGradients = <N>(theta: Params<N>, g: Tan<Params<N>>): Gradients<N
   }
 }
 
-/** Turns a user tangent into the engine's tangent record of θ. */
+/**
+ * Turns a user tangent into the engine's tangent record of θ.
+ *
+ * @example
+ * const [x, lin] = layerMap<N>()(theta)
+ * lin.fwd(fromTangent({ q: dq })) // dx along dq; w, t and P get Zero
+ */
 export const fromTangent = <N>(t: ParamsTangent<N>): Tan<Params<N>> =>
   ({ q: t.q ?? Zero, w: t.w ?? Zero, t: t.t ?? Zero, P: t.P ?? Zero }) as unknown as Tan<Params<N>>
 
@@ -167,7 +222,15 @@ const unrolledRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>, chec
   }
 }
 
-interface Forward<N> {
+/**
+ * The implicit mode's forward result: the returned x, the steps taken, and whether the
+ * stop test was met.
+ *
+ * @example
+ * const fw: Forward<N> = implicitForward('l1', defaultSchedule('l1', {}), theta)
+ * fw.converged ? fw.x : undefined
+ */
+export interface Forward<N> {
   readonly x: Vec<N>
   readonly iterations: number
   readonly converged: boolean
@@ -179,6 +242,9 @@ interface Forward<N> {
  * face each time the gap has fallen 100-fold since the last attempt (from 1e-3·|f| on);
  * the first polished point whose gap meets the tolerance ends the run. The paper's
  * schedule runs its own fold without keeping linear maps, and is polished once.
+ *
+ * @example
+ * const { x, iterations } = implicitForward('simplex', resolveSchedule('simplex', theta, {}), theta)
  */
 export const implicitForward = <N>(set: SetKind, schedule: Schedule, th: Params<N>): Forward<N> => {
   if (schedule.name === 'paper') {

@@ -32,7 +32,12 @@ import type { Params, SetKind } from './Problem.js'
 import { type FaceSystem, pcg } from './Implicit.js'
 import { fwGap } from './Oracle.js'
 
-/** Options of {@link polish}. */
+/**
+ * Options of {@link polish}.
+ *
+ * @example
+ * polish('l1', theta, x, { tolerance: 1e-12, rounds: 20 })
+ */
 export interface PolishOptions {
   /** CG's relative residual tolerance (default 1e-14). */
   readonly tolerance?: number

@@ -8,10 +8,23 @@
 import type { StepConfig, FwState } from './Step.js'
 import type { SetKind } from './Problem.js'
 
-/** The schedule's name. */
+/**
+ * The schedule's name.
+ *
+ * @example
+ * const name: ScheduleName = 'paper'
+ * dfwLayer({ schedule: name })(problem)
+ */
 export type ScheduleName = 'paper' | 'default'
 
-/** A resolved schedule: the step, when to continue, and the cap. */
+/**
+ * A resolved schedule: the step, when to continue, and the cap.
+ *
+ * @example
+ * const s: Schedule = defaultSchedule('l1', { tolerance: 1e-10 })
+ * s.step.rule; s.maxIterations // 'exact', 5000
+ * s.go(state)                  // another step? (gap > 1e-10·|f|)
+ */
 export interface Schedule {
   readonly name: ScheduleName
   readonly step: StepConfig
@@ -21,10 +34,21 @@ export interface Schedule {
   readonly go: <N>(s: FwState<N>) => boolean
 }
 
-/** Defaults of the paper's recipe. */
+/**
+ * Defaults of the paper's recipe.
+ *
+ * @example
+ * PAPER_DEFAULTS.tolerance   // 1e-4, the relative change of f that stops the run
+ * PAPER_DEFAULTS.doubleEvery // 30: β doubles every 30 iterations
+ */
 export const PAPER_DEFAULTS = { tolerance: 1e-4, maxIterations: 1000, beta0: 1, doubleEvery: 30 } as const
 
-/** Defaults of the project's schedule. */
+/**
+ * Defaults of the project's schedule.
+ *
+ * @example
+ * defaultSchedule('l1', {}).maxIterations === DEFAULT_DEFAULTS.maxIterations // 5000
+ */
 export const DEFAULT_DEFAULTS = { tolerance: 1e-9, maxIterations: 5000 } as const
 
 /**

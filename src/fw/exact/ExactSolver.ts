@@ -29,6 +29,10 @@ import { backSolveT, cholesky, forwardSolve, luFactor, luSolve, range, subMatrix
  * The active face of the weighted l1 ball: the support S (indices with xᵢ ≠ 0, ascending),
  * their signs σ, and whether Σ wᵢ|xᵢ| = t binds. When it does not bind, the derivative
  * treats every coordinate as free.
+ *
+ * @example
+ * const { face } = solveExact('l1', params)
+ * if (face.set === 'l1' && face.binding) face.support // S, with signs face.signs
  */
 export interface L1Face {
   readonly set: 'l1'
@@ -37,7 +41,13 @@ export interface L1Face {
   readonly binding: boolean
 }
 
-/** The active face of the simplex: the support S (indices with xᵢ > 0, ascending). */
+/**
+ * The active face of the simplex: the support S (indices with xᵢ > 0, ascending).
+ *
+ * @example
+ * const { face } = solveExact('simplex', params)
+ * if (face.set === 'simplex') face.support.length // how many xᵢ > 0
+ */
 export interface SimplexFace {
   readonly set: 'simplex'
   readonly support: Int32Array
@@ -46,6 +56,10 @@ export interface SimplexFace {
 /**
  * The active face of the box: the free coordinates (|xᵢ| < t), the bound ones (xᵢ = ±t)
  * with their signs σ, and the bound coordinates' multipliers μᵢ = −σᵢ gᵢ ≥ 0.
+ *
+ * @example
+ * const { face } = solveExact('linf', params)
+ * if (face.set === 'linf') face.bound.forEach((i, k) => face.mu[k]) // μ of xᵢ = σᵢ t
  */
 export interface LinfFace {
   readonly set: 'linf'
@@ -55,16 +69,33 @@ export interface LinfFace {
   readonly mu: Float64Array
 }
 
-/** The active face of the l2 ball: whether ‖x‖₂ = t binds. */
+/**
+ * The active face of the l2 ball: whether ‖x‖₂ = t binds.
+ *
+ * @example
+ * const sol = solveExact('l2', params)
+ * if (sol.face.set === 'l2' && sol.face.binding) sol.lambda // λ ≥ 0 of ‖x‖ = t
+ */
 export interface L2Face {
   readonly set: 'l2'
   readonly binding: boolean
 }
 
-/** An active face, tagged by its set. */
+/**
+ * An active face, tagged by its set.
+ *
+ * @example
+ * const face: Face = solveExact(set, params).face
+ * face.set === 'linf' ? face.free : face.set === 'l2' ? face.binding : face.support
+ */
 export type Face = L1Face | SimplexFace | LinfFace | L2Face
 
-/** Options of {@link solveExact}. */
+/**
+ * Options of {@link solveExact}.
+ *
+ * @example
+ * solveExact('l2', params, { tolerance: 1e-13, maxIterations: 50_000, lipschitz: 2 * n })
+ */
 export interface ExactOptions {
   /** Accept a polished point once its {@link kktResidual} is at most this (default 1e-12). */
   readonly tolerance?: number
@@ -74,7 +105,14 @@ export interface ExactOptions {
   readonly lipschitz?: number
 }
 
-/** The reference solution and its certificate. */
+/**
+ * The reference solution and its certificate.
+ *
+ * @example
+ * const sol: ExactSolution<N> = solveExact('l1', params)
+ * sol.polished && sol.kktResidual <= 1e-12 // an exact face solve, certified
+ * sol.fwGap                                 // ≥ f(x) − f*, in objective units
+ */
 export interface ExactSolution<N> {
   readonly x: Vec<N>
   /** ½ xᵀP x + qᵀx */

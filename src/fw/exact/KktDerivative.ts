@@ -48,7 +48,13 @@ import { luFactor, luSolve, range, subMatrix } from './internal.js'
 // model
 // -------------------------------------------------------------------------------------
 
-/** Gradients of ⟨u, x*⟩ with respect to every parameter, P as a dense matrix. */
+/**
+ * Gradients of ⟨u, x*⟩ with respect to every parameter, P as a dense matrix.
+ *
+ * @example
+ * const g: DenseGradients<N> = kktDerivative('l1', params, solveExact('l1', params)).vjp(u)
+ * g.q; g.w; g.t; g.P // P dense even when params.P is low-rank or sparse
+ */
 export interface DenseGradients<N> {
   readonly q: Vec<N>
   readonly w: Vec<N>
@@ -56,7 +62,14 @@ export interface DenseGradients<N> {
   readonly P: Mat<N, N>
 }
 
-/** The linearized solution map on the face, and its transpose. */
+/**
+ * The linearized solution map on the face, and its transpose.
+ *
+ * @example
+ * const D: KktDerivative<N> = kktDerivative('simplex', params, solveExact('simplex', params))
+ * D.jvp({ t: 1 })   // the derivative of x* in t
+ * D.size === D.rank // a non-degenerate face
+ */
 export interface KktDerivative<N> {
   /** dx = J · (dq, dw, dt, dP); missing directions are zero. */
   readonly jvp: (tangent: ParamsTangent<N>) => Vec<N>

@@ -4,6 +4,7 @@
  * the solution map. Ground truth for tests, the demo and the bench.
  *
  * @since 0.1.0
+ * @module
  */
 export * from './Projection.js'
 export * from './ExactSolver.js'
