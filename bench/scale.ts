@@ -50,6 +50,8 @@ export interface Row {
 
 export interface Options {
   readonly quick?: boolean
+  /** Seconds after which a case's process is stopped and reported as timed out (default 150). */
+  readonly timeout?: number
   readonly cases?: ReadonlyArray<string>
 }
 
@@ -138,7 +140,8 @@ const here = fileURLToPath(import.meta.url)
 export const run = (opts: Options = {}): Row[] => {
   const cases = opts.cases ?? (opts.quick === true ? ['csr:implicit', 'csr:unrolled'] : CASES)
   return cases.map((c) => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', here, '--case', c], { encoding: 'utf8', maxBuffer: 1 << 24, timeout: 600_000 })
+    const limit = opts.timeout ?? 150
+    const r = spawnSync(process.execPath, ['--import', 'tsx', here, '--case', c], { encoding: 'utf8', maxBuffer: 1 << 24, timeout: limit * 1000 })
     const line = r.stdout.trim().split('\n').pop() ?? ''
     try {
       return JSON.parse(line) as Row
@@ -146,7 +149,8 @@ export const run = (opts: Options = {}): Row[] => {
       const [problem, backward] = c.split(':') as ['lowRank' | 'csr', BackwardMode]
       return {
         problem, n: problem === 'lowRank' ? 1e6 : 1e5, backward, genMs: NaN, forwardMs: NaN, backwardMs: NaN, forwardCpuMs: NaN, backwardCpuMs: NaN, iterations: 0, status: 'failed', gap: NaN,
-        peakRssMiB: NaN, withinBudget: false, error: (r.stderr || String(r.error ?? '')).trim().split('\n').slice(-3).join(' | ')
+        peakRssMiB: NaN, withinBudget: false,
+        error: r.signal !== null ? `stopped after ${limit} s` : (r.stderr || String(r.error ?? '')).trim().split('\n').slice(-3).join(' | ')
       }
     }
   })
