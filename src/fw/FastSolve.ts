@@ -14,7 +14,7 @@
 import type { Vec } from '../shapes/Vec.js'
 import { type LinearOperator, applyInto } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
-import { fwGap, awayAtom, chooseVertex, tieTolerance } from './Oracle.js'
+import { fwGap, awayAtom, chooseVertex, scoreNoise } from './Oracle.js'
 
 /** The outcome of a fast solve. */
 export interface FastResult<N> {
@@ -76,7 +76,7 @@ export interface FastOptions {
 export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOptions): FastResult<N> => {
   const n = theta.q.dim as number
   const q = theta.q.data, w = theta.w.data, t = theta.t, P = theta.P
-  const x = new Float64Array(n), px = new Float64Array(n), g = new Float64Array(n)
+  const x = new Float64Array(n), px = new Float64Array(n), g = new Float64Array(n), noise = new Float64Array(n)
   const pu = new Float64Array(n), s = new Float64Array(n)
   let k = 0
   if (options.start !== undefined) {
@@ -100,11 +100,11 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
   while (steps < options.maxIterations && go()) {
     if (set === 'l1' || set === 'simplex') {
       // the oracle's vertex s = σ_s c_s e_js and the away atom a = σ_a c_a e_ja (or 0)
-      const vc = chooseVertex(set, gv, theta.w, tieTolerance(set, px, q, w))
+      const vc = chooseVertex(set, gv, theta.w, scoreNoise(set, px, q, w, noise))
       const js = vc.kind === 'coordinate' ? vc.index : 0
       const ss = set === 'l1' ? (vc.kind === 'coordinate' ? vc.sign : 0) : 1
       const cs = set === 'l1' ? t / w[js]! : t
-      const aw = awayAtom(set, g, x, w, t, px, q)
+      const aw = awayAtom(set, g, x, w, t, px, q, vc.kind === 'coordinate' ? vc : undefined)
       const ja = aw.index, sa = aw.sign, ca = set === 'l1' && ja >= 0 ? t / w[ja]! : t
       let used = 0
       if (set === 'l1' && ja < 0) for (let i = 0; i < n; i++) used += Math.abs(w[i]! * x[i]!)

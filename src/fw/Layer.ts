@@ -267,7 +267,11 @@ export const implicitForward = <N>(set: SetKind, schedule: Schedule, th: Params<
     }
   })
   if (polished !== undefined) return { x: polished, iterations: r.iterations, converged: true }
-  return { x: polish(set, th, r.x), iterations: r.iterations, converged: r.converged }
+  // the loop may stop at its cap and the polish still certify the point: the status is the
+  // polished point's own
+  const xp = polish(set, th, r.x)
+  const cp = certificate(set, th, xp)
+  return { x: xp, iterations: r.iterations, converged: r.converged || (tol > 0 && cp.gap <= tol * Math.abs(cp.objective)) }
 }
 
 const implicitRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>): Run<N> => {

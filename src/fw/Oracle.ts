@@ -31,36 +31,47 @@ export type Vertex =
   | { readonly kind: 'coordinate'; readonly index: number; /** the sign of the vertex's nonzero entry */ readonly sign: number }
   | { readonly kind: 'dense' }
 
+/** The relative tie window of vertex and away-atom scores (see {@link chooseVertex}, {@link awayAtom}). */
+const TIE = 1e-12
+
 /**
- * Chooses the exact vertex argmin_{s ∈ C} gᵀs. Ties: the first index whose score is within
- * `tie` of the best (default 0, exact ties only).
+ * Chooses the exact vertex argmin_{s ∈ C} gᵀs. Ties: without `noise`, the first index of
+ * an exact tie; with `noise` (each score's rounding scale, see {@link scoreNoise}), the first
+ * index whose score is within 1e-10·(noiseᵢ + noise_best) of the best.
  * - l1: i = argmax |gᵢ|/wᵢ, s = −sign(gᵢ) (t/wᵢ) eᵢ
  * - simplex: i = argmin gᵢ, s = t eᵢ
  * - l∞: s = −t sign(g); l2: s = −t g/‖g‖ (s = 0 when g = 0)
  *
  * A pairwise step's exact line search that stops inside its interval leaves two support
  * coordinates with equal gᵢ in exact arithmetic; when they are the minimum, the computed
- * argmin would be decided by rounding. The steps pass `tie = tieTolerance(…)` so that such
- * ties go to the first index and x after K steps does not jump under small changes of θ.
+ * argmin would be decided by rounding. The steps pass `noise` so that such ties go to the
+ * first index and x after K steps does not jump under small changes of θ. The window is per
+ * pair of scores, so one tiny weight (a huge score scale) widens only its own ties.
  *
  * @example
  * chooseVertex('l1', g, w) // { kind: 'coordinate', index, sign }
  */
-export const chooseVertex = <N>(set: SetKind, g: Vec<N>, w: Vec<N>, tie = 0): Vertex => {
+export const chooseVertex = <N>(set: SetKind, g: Vec<N>, w: Vec<N>, noise?: Float64Array): Vertex => {
   const a = g.data
   switch (set) {
     case 'l1': {
-      let best = -1
-      for (let i = 0; i < a.length; i++) best = Math.max(best, Math.abs(a[i]!) / w.data[i]!)
-      let k = 0
-      while (k < a.length - 1 && !(Math.abs(a[k]!) / w.data[k]! >= best - tie)) k++
+      let kb = 0, best = -1
+      for (let i = 0; i < a.length; i++) { const v = Math.abs(a[i]!) / w.data[i]!; if (v > best) { best = v; kb = i } }
+      let k = kb
+      if (noise !== undefined) {
+        k = 0
+        while (k < kb && !(Math.abs(a[k]!) / w.data[k]! >= best - TIE * (noise[k]! + noise[kb]!))) k++
+      }
       return { kind: 'coordinate', index: k, sign: a[k]! > 0 ? -1 : a[k]! < 0 ? 1 : 0 }
     }
     case 'simplex': {
-      let best = Infinity
-      for (let i = 0; i < a.length; i++) best = Math.min(best, a[i]!)
-      let k = 0
-      while (k < a.length - 1 && !(a[k]! <= best + tie)) k++
+      let kb = 0, best = Infinity
+      for (let i = 0; i < a.length; i++) if (a[i]! < best) { best = a[i]!; kb = i }
+      let k = kb
+      if (noise !== undefined) {
+        k = 0
+        while (k < kb && !(a[k]! <= best + TIE * (noise[k]! + noise[kb]!))) k++
+      }
       return { kind: 'coordinate', index: k, sign: 1 }
     }
     case 'linf':
@@ -70,18 +81,17 @@ export const chooseVertex = <N>(set: SetKind, g: Vec<N>, w: Vec<N>, tie = 0): Ve
 }
 
 /**
- * The rounding scale of the vertex scores at g = Px + q: 1e-10 · maxᵢ (|Pxᵢ| + |qᵢ|)/wᵢ on
- * l1, 1e-10 · maxᵢ (|Pxᵢ| + |qᵢ|) on the simplex (0 on the other sets). Scores closer than
- * this are ties for {@link chooseVertex}.
+ * The rounding scale of each vertex score at g = Px + q: (|Pxᵢ| + |qᵢ|)/wᵢ on l1 (the score
+ * is |gᵢ|/wᵢ), |Pxᵢ| + |qᵢ| on the simplex, 0 on the other sets. Written into `out` when
+ * given (no allocation).
  *
  * @example
- * chooseVertex('simplex', g, w, tieTolerance('simplex', px, q, w))
+ * chooseVertex('simplex', g, w, scoreNoise('simplex', px, q, w))
  */
-export const tieTolerance = (set: SetKind, px: Float64Array, q: Float64Array, w: Float64Array): number => {
-  if (set !== 'l1' && set !== 'simplex') return 0
-  let m = 0
-  for (let i = 0; i < px.length; i++) m = Math.max(m, (Math.abs(px[i]!) + Math.abs(q[i]!)) / (set === 'l1' ? w[i]! : 1))
-  return 1e-10 * m
+export const scoreNoise = (set: SetKind, px: Float64Array, q: Float64Array, w: Float64Array, out?: Float64Array): Float64Array => {
+  const o = out ?? new Float64Array(px.length)
+  for (let i = 0; i < px.length; i++) o[i] = set === 'l1' ? (Math.abs(px[i]!) + Math.abs(q[i]!)) / w[i]! : set === 'simplex' ? Math.abs(px[i]!) + Math.abs(q[i]!) : 0
+  return o
 }
 
 /**
@@ -250,38 +260,48 @@ export const violation = <N>(set: SetKind, x: Vec<N>, w: Vec<N>, t: number): num
  *
  * Ties are decided by a fixed order, not by rounding noise. After an exact line search that
  * stops inside its interval, the vertex just added and the atom it was paired with have
- * equal scores in exact arithmetic, and their computed scores differ by rounding only. Every
- * atom within `1e-10 · t · max(|Pxᵢ| + |qᵢ|)/wᵢ` of the best score counts as tied, and the
- * first of them in the order (origin, then ascending i) is taken; so the choice, and x after
- * K steps, do not jump under perturbations of θ far above rounding.
+ * equal scores in exact arithmetic, and their computed scores differ by rounding only. An
+ * atom whose score is within 1e-10·(nᵢ + n_best) of the best, with nᵢ = (t/wᵢ)(|Pxᵢ| + |qᵢ|)
+ * (t(|Pxᵢ| + |qᵢ|) on the simplex, 0 for the origin) its rounding scale, counts as tied, and
+ * the one of largest weight among them is taken (the longest pairwise step; equal weights:
+ * the origin, then the first index), skipping `exclude`, the step's Frank-Wolfe vertex (near
+ * the optimum every support atom ties, and pairing the vertex with itself is a null step).
+ * Weights differ by far more than rounding, so the choice, and x after K steps, do not jump
+ * under perturbations of θ far above rounding.
  *
  * @example
  * awayAtom('simplex', g, x, w, t, px, q) // { index: 3, sign: 1 }
  */
 export const awayAtom = (
   set: 'l1' | 'simplex',
-  g: Float64Array, x: Float64Array, w: Float64Array, t: number, px: Float64Array, q: Float64Array
+  g: Float64Array, x: Float64Array, w: Float64Array, t: number, px: Float64Array, q: Float64Array,
+  exclude?: { readonly index: number; readonly sign: number }
 ): { readonly index: number; readonly sign: number } => {
   const n = x.length
-  let best = -Infinity, used = 0, noise = 0
+  let best = -Infinity, used = 0, nb = 0, ib = -1, sb = 0
+  const noiseOf = (i: number): number => (set === 'l1' ? t / w[i]! : t) * (Math.abs(px[i]!) + Math.abs(q[i]!))
   for (let i = 0; i < n; i++) {
     const xi = x[i]!
     if (set === 'l1' ? xi === 0 : xi <= 0) continue
-    const c = set === 'l1' ? t / w[i]! : t
-    noise = Math.max(noise, c * (Math.abs(px[i]!) + Math.abs(q[i]!)))
     if (set === 'l1') used += Math.abs(w[i]! * xi)
-    const score = (xi > 0 ? 1 : -1) * g[i]! * c
-    if (score > best) best = score
+    const s = xi > 0 ? 1 : -1
+    const score = s * g[i]! * (set === 'l1' ? t / w[i]! : t)
+    if (score > best) { best = score; nb = noiseOf(i); ib = i; sb = s }
   }
   const origin = set === 'l1' && (best === -Infinity || used < t * (1 - 1e-15))
-  if (origin && best < 0) best = 0
-  const floor = best - 1e-10 * noise
-  if (origin && 0 >= floor) return { index: -1, sign: 0 }
+  if (origin && best <= 0) return { index: -1, sign: 0 }
+  // among the tied atoms, the one of largest weight (the longest pairwise step); weights
+  // differ by more than rounding, so the choice is stable; equal weights: the first
+  let pick = ib, ps = sb, pw = -1
+  if (origin && 0 >= best - TIE * nb) { pick = -1; ps = 0; pw = 1 - used / t }
   for (let i = 0; i < n; i++) {
     const xi = x[i]!
     if (set === 'l1' ? xi === 0 : xi <= 0) continue
     const s = xi > 0 ? 1 : -1
-    if (s * g[i]! * (set === 'l1' ? t / w[i]! : t) >= floor) return { index: i, sign: s }
+    if (exclude !== undefined && exclude.index === i && exclude.sign === s) continue
+    if (s * g[i]! * (set === 'l1' ? t / w[i]! : t) < best - TIE * (noiseOf(i) + nb)) continue
+    const wi = set === 'l1' ? Math.abs(w[i]! * xi) / t : xi / t
+    if (wi > pw) { pick = i; ps = s; pw = wi }
   }
-  return { index: -1, sign: 0 }
+  return { index: pick, sign: ps }
 }

@@ -32,14 +32,21 @@ import { type Tan, Zero } from '../core/Tangent.js'
 import { trace, type Var } from '../core/Trace.js'
 import { ops } from '../core/Ops.js'
 import type { SetKind } from './Problem.js'
-import { chooseVertex, exactVertex, smoothVertex, fwGap, awayAtom, oneHot, tieTolerance } from './Oracle.js'
+import { chooseVertex, exactVertex, smoothVertex, fwGap, awayAtom, oneHot, scoreNoise } from './Oracle.js'
 import { LayerError, type Status } from './Layer.js'
 
 // -------------------------------------------------------------------------------------
 // model
 // -------------------------------------------------------------------------------------
 
-/** A smooth convex problem: minimize f(x; θ) over the set C(w, t). */
+/**
+ * A smooth convex problem: minimize f(x; θ) over the set C(w, t).
+ *
+ * @example
+ * // f(x; θ) = Σ exp(xᵢ) − θᵀx on the simplex, with its value for the paper's stop test
+ * const problem: SmoothProblem<Vec<N>, N> = { grad, value, theta, dim: n, t: 1, set: 'simplex' }
+ * dfwSmooth({ lipschitz: Math.E })(problem).x
+ */
 export interface SmoothProblem<Th, N> {
   /** ∇ₓ f(x; θ) as a differentiable map of (θ, x). */
   readonly grad: Diff<readonly [Th, Vec<N>], Vec<N>>
@@ -52,7 +59,13 @@ export interface SmoothProblem<Th, N> {
   readonly set?: SetKind
 }
 
-/** Options of {@link dfwSmooth}. */
+/**
+ * Options of {@link dfwSmooth}.
+ *
+ * @example
+ * const options: SmoothOptions = { schedule: 'paper', lipschitz: Math.E, maxIterations: 300, checkpoint: 20 }
+ * dfwSmooth(options)(problem)
+ */
 export interface SmoothOptions {
   readonly schedule?: 'paper' | 'default'
   /** The Lipschitz constant of ∇ₓf (required, > 0). */
@@ -65,28 +78,53 @@ export interface SmoothOptions {
   readonly checkpoint?: number
 }
 
-/** The differentiable parameters of a smooth problem. */
+/**
+ * The differentiable parameters of a smooth problem.
+ *
+ * @example
+ * // the point θ̄ = (θ, w, t) whose tangents r.jvp takes and whose gradients r.vjp returns
+ * const p: SmoothParams<Vec<N>, N> = { theta, w: fill(n, 1), t: 1 }
+ */
 export interface SmoothParams<Th, N> {
   readonly theta: Th
   readonly w: Vec<N>
   readonly t: number
 }
 
-/** A tangent of the parameters; a missing direction is zero. */
+/**
+ * A tangent of the parameters; a missing direction is zero.
+ *
+ * @example
+ * const r = dfwSmooth({ lipschitz: Math.E })(problem)
+ * r.jvp({ theta: dTheta }) // dx along dθ
+ * r.jvp({ t: 1 })          // ∂x/∂t
+ */
 export interface SmoothTangent<Th, N> {
   readonly theta?: Tan<Th>
   readonly w?: Vec<N>
   readonly t?: number
 }
 
-/** The gradients of ⟨cotangent, x⟩. */
+/**
+ * The gradients of ⟨cotangent, x⟩.
+ *
+ * @example
+ * const g = dfwSmooth({ lipschitz: Math.E })(problem).vjp(ones)
+ * g.theta; g.w; g.t // ∇ of Σᵢ xᵢ in θ (a tangent of θ's type), w and t
+ */
 export interface SmoothGradients<Th, N> {
   readonly theta: Tan<Th>
   readonly w: Vec<N>
   readonly t: number
 }
 
-/** The result for one smooth problem. */
+/**
+ * The result for one smooth problem.
+ *
+ * @example
+ * const r: SmoothResult<Vec<N>, N> = dfwSmooth({ lipschitz: Math.E })({ grad, value, theta, dim: n, t: 1 })
+ * r.x; r.gap; r.status; r.objective // objective: present because `value` was given
+ */
 export interface SmoothResult<Th, N> {
   readonly x: Vec<N>
   /** f(x; θ) when `value` was given, else NaN is never reported: the field is absent. */
@@ -95,7 +133,9 @@ export interface SmoothResult<Th, N> {
   readonly gap: number
   readonly iterations: number
   readonly status: Status
+  /** Gradients of ⟨cotangent, x⟩ in θ, w and t (through the steps that ran). */
   readonly vjp: (cotangent: Vec<N>) => SmoothGradients<Th, N>
+  /** The directional derivative of x along a tangent of (θ, w, t) (through the steps that ran). */
   readonly jvp: (tangent: SmoothTangent<Th, N>) => Vec<N>
 }
 
@@ -129,13 +169,13 @@ const smoothStep = <Th, N>(set: SetKind, pr: SmoothProblem<Th, N>, cfg: { readon
       const gv = v.g.value
       const pairwise = cfg.oracle === 'exact' && (set === 'l1' || set === 'simplex')
       const noiseless = new Float64Array(gv.dim)
-      const vc = chooseVertex(set, gv, v.w.value, pairwise ? tieTolerance(set, gv.data, noiseless, v.w.value.data) : 0)
+      const vc = chooseVertex(set, gv, v.w.value, pairwise ? scoreNoise(set, gv.data, noiseless, v.w.value.data) : undefined)
       const oracle = cfg.oracle === 'smooth' ? smoothVertex<N>(set, cfg.beta(i)) : exactVertex<N>(set, vc)
       const sv = $.callRecord(oracle, { g: v.g, w: v.w, t: v.t })
       // a pairwise step on l1 and the simplex (away atom: Oracle.ts's awayAtom), else s − x
       let u: Var<Vec<N>>, gmax: Var<number> = $.constant(1), drop = -1
       if (pairwise) {
-        const aw = awayAtom(set as 'l1' | 'simplex', gv.data, v.x.value.data, v.w.value.data, v.t.value, gv.data, noiseless)
+        const aw = awayAtom(set as 'l1' | 'simplex', gv.data, v.x.value.data, v.w.value.data, v.t.value, gv.data, noiseless, vc.kind === 'coordinate' ? vc : undefined)
         if (aw.index < 0) {
           u = sv
           gmax = o.ssub($.constant(1), o.sdiv(o.sum(o.abs(o.mul(v.w, v.x))), v.t))

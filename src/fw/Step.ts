@@ -14,7 +14,7 @@ import { type Tan, Zero } from '../core/Tangent.js'
 import { trace, type Var } from '../core/Trace.js'
 import { ops } from '../core/Ops.js'
 import type { Params, SetKind } from './Problem.js'
-import { chooseVertex, exactVertex, smoothVertex, fwGap, oneHot, awayAtom, tieTolerance } from './Oracle.js'
+import { chooseVertex, exactVertex, smoothVertex, fwGap, oneHot, awayAtom, scoreNoise } from './Oracle.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -100,13 +100,13 @@ export const fwStep = <N>(config: StepConfig): Diff<readonly [Params<N>, FwState
       const o = ops<N>($)
       const g = o.add(v.px, v.q)
       const gv = g.value
-      const vc = chooseVertex(set, gv, v.w.value, pairwise ? tieTolerance(set, v.px.value.data, v.q.value.data, v.w.value.data) : 0)
+      const vc = chooseVertex(set, gv, v.w.value, pairwise ? scoreNoise(set, v.px.value.data, v.q.value.data, v.w.value.data) : undefined)
       const oracle = config.oracle === 'smooth' ? smoothVertex<N>(set, config.beta(i)) : exactVertex<N>(set, vc)
       const sv = $.callRecord(oracle, { g, w: v.w, t: v.t })
       let u: Var<Vec<N>>, pu: Var<Vec<N>>, gmax: Var<number>
       let atom: Atom | undefined
       if (pairwise) {
-        const aw = awayAtom(set as 'l1' | 'simplex', gv.data, v.x.value.data, v.w.value.data, v.t.value, v.px.value.data, v.q.value.data)
+        const aw = awayAtom(set as 'l1' | 'simplex', gv.data, v.x.value.data, v.w.value.data, v.t.value, v.px.value.data, v.q.value.data, vc.kind === 'coordinate' ? vc : undefined)
         atom = aw.index < 0 ? { kind: 'origin' } : { kind: 'coordinate', index: aw.index, sign: aw.sign }
         let a: Var<Vec<N>>
         if (atom.kind === 'origin') {
