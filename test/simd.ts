@@ -205,3 +205,13 @@ t.test('faceProduct is the principal sub-matrix product, for every operator form
     })
   }
 })
+
+t.test('one array multiplied as two sizes gets the right product for each', async (t) => {
+  const A = randomArray(600, 40 * 40)
+  for (const n of [40, 20, 40, 20, 40]) {
+    const x = randomArray(601 + n, n), y = new Float64Array(n), ref = new Float64Array(n)
+    denseApplyInto(A, n, x, y)
+    gemvLanes(A, n, x, ref)
+    t.equal(mismatches(y, ref), 0, `as ${n} × ${n}`)
+  }
+})

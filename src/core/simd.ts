@@ -339,6 +339,8 @@ const release = (off: number, bytes: number): void => {
 }
 
 interface Entry {
+  /** The size the matrix was first multiplied as (a later product as another size bypasses the copy). */
+  readonly n: number
   /** Byte offset of the copy in the arena, or −1 (not copied yet, or no room). */
   off: number
   /** Uses so far. */
@@ -353,10 +355,10 @@ const registry = new FinalizationRegistry<readonly [number, number]>(([off, byte
   held -= bytes
 })
 
-const entryOf = (A: Float64Array): Entry => {
+const entryOf = (A: Float64Array, n: number): Entry | undefined => {
   let e = entries.get(A)
-  if (e === undefined) { e = { off: -1, uses: 0, symmetric: undefined }; entries.set(A, e) }
-  return e
+  if (e === undefined) { e = { n, off: -1, uses: 0, symmetric: undefined }; entries.set(A, e) }
+  return e.n === n ? e : undefined
 }
 
 /** Scratch for x and y (16n bytes), grown as needed. */
@@ -419,8 +421,9 @@ const run = (w: Wasm, k: Kernel, off: number, x: Float64Array, y: Float64Array, 
  */
 export const denseApplyInto = (A: Float64Array, n: number, x: Float64Array, y: Float64Array): void => {
   const w = n >= SIMD_MIN_N ? getWasm() : undefined
-  if (w !== undefined) {
-    const off = resident(w, A, n, entryOf(A))
+  const e = w === undefined ? undefined : entryOf(A, n)
+  if (w !== undefined && e !== undefined) {
+    const off = resident(w, A, n, e)
     if (off >= 0 && run(w, w.gemv, off, x, y, n)) return
   }
   gemvLanes(A, n, x, y)
@@ -436,8 +439,8 @@ export const denseApplyInto = (A: Float64Array, n: number, x: Float64Array, y: F
  * denseApplyTInto(A, n, x, y)
  */
 export const denseApplyTInto = (A: Float64Array, n: number, x: Float64Array, y: Float64Array): void => {
-  if (n < SIMD_MIN_N) return gemvTLoop(A, n, x, y)
-  const e = entryOf(A)
+  const e = n < SIMD_MIN_N ? undefined : entryOf(A, n)
+  if (e === undefined) return gemvTLoop(A, n, x, y)
   if (e.symmetric === undefined) e.symmetric = isSymmetric(A, n)
   if (e.symmetric) return denseApplyInto(A, n, x, y)
   const w = getWasm()
