@@ -16,7 +16,13 @@ import { type LinearOperator, applyInto } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
 import { fwGap, awayAtom, chooseVertex, scoreNoise } from './Oracle.js'
 
-/** The outcome of a fast solve. */
+/**
+ * The outcome of a fast solve.
+ *
+ * @example
+ * const r: FastResult<N> = fastSolve('simplex', theta, { maxIterations: 5000, tolerance: 1e-9 })
+ * r.converged ? r.x : polish('simplex', theta, r.x)
+ */
 export interface FastResult<N> {
   readonly x: Vec<N>
   readonly px: Vec<N>
@@ -52,7 +58,16 @@ const addColumn = <N>(op: LinearOperator<N>, j: number, alpha: number, out: Floa
   }
 }
 
-/** Options of {@link fastSolve}. */
+/**
+ * Options of {@link fastSolve}.
+ *
+ * @example
+ * fastSolve('l1', theta, {
+ *   maxIterations: 5000,
+ *   tolerance: 1e-9,
+ *   callback: (k, gap, f) => gap <= 1e-6 * Math.abs(f) // stop early at a looser gap
+ * })
+ */
 export interface FastOptions {
   readonly maxIterations: number
   /** Continue while gap > tolerance·|f|; 0 runs every step. */

@@ -12,7 +12,13 @@ import { trace } from '../core/Trace.js'
 import { ops } from '../core/Ops.js'
 import type { SetKind } from './Problem.js'
 
-/** The oracle's inputs: the direction g, the weights w and the radius t. */
+/**
+ * The oracle's inputs: the direction g, the weights w and the radius t.
+ *
+ * @example
+ * const input: OracleInput<N> = { g, w, t: 1 }
+ * computeExtremePoint('l1', input)
+ */
 export interface OracleInput<N> {
   readonly g: Vec<N>
   readonly w: Vec<N>
@@ -26,6 +32,10 @@ export interface OracleInput<N> {
 /**
  * The exact vertex's support: one coordinate and its signed scale (l1, simplex), or the
  * whole vector (l∞, l2).
+ *
+ * @example
+ * const v: Vertex = chooseVertex('l1', g, w)        // { kind: 'coordinate', index: i, sign: ±1 }
+ * const [s] = exactVertex<N>('l1', v)({ g, w, t }) // s = sign·(t/wᵢ) eᵢ
  */
 export type Vertex =
   | { readonly kind: 'coordinate'; readonly index: number; /** the sign of the vertex's nonzero entry */ readonly sign: number }
@@ -105,7 +115,12 @@ export const computeExtremePoint = <N>(set: SetKind, input: OracleInput<N>): Vec
   return s
 }
 
-/** v eᵢ, with the dimension of `like`. */
+/**
+ * v eᵢ, with the dimension of `like`.
+ *
+ * @example
+ * oneHot(q, 1, 2) // [0, 2, 0] for q of dimension 3
+ */
 export const oneHot = <N>(like: Vec<N>, i: number, v: number): Vec<N> => {
   const o = new Float64Array(like.dim)
   o[i] = v
@@ -224,6 +239,9 @@ export const fwGap = <N>(set: SetKind, g: Vec<N>, x: Vec<N>, w: Vec<N>, t: numbe
 /**
  * How far x lies outside the set: l1 max(0, Σ|wᵢxᵢ| − t); l∞ max(0, max|xᵢ| − t);
  * l2 max(0, ‖x‖ − t); simplex max(|Σx − t|, max(0, −min x)).
+ *
+ * @example
+ * violation('l1', r.x, w, 1) // 0 up to rounding for the layer's answer at t = 1
  */
 export const violation = <N>(set: SetKind, x: Vec<N>, w: Vec<N>, t: number): number => {
   const a = x.data

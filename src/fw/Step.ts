@@ -26,6 +26,10 @@ import { chooseVertex, exactVertex, smoothVertex, fwGap, oneHot, awayAtom, score
  * - `exact`: exact line search for the quadratic, clamp(−gᵀu / uᵀP u, 0, γmax)
  * - `openLoop`: min(2/(k+2), γmax)
  * with u the step direction and γmax = 1 (Frank-Wolfe) or the away atom's weight (pairwise).
+ *
+ * @example
+ * const rule: StepRule = 'exact' // the default schedule's; the paper's is 'short'
+ * fwStep<N>({ ...defaultSchedule('l1', {}).step, rule: 'openLoop' })
  */
 export type StepRule = 'short' | 'exact' | 'openLoop'
 
@@ -33,13 +37,28 @@ export type StepRule = 'short' | 'exact' | 'openLoop'
  * The directions: `fw` moves towards the vertex s (u = s − x); `pairwise` moves weight
  * from the away atom a to s (u = s − a), for the l1 ball (atoms ±(t/wᵢ)eᵢ and 0) and
  * the simplex (atoms t eᵢ). Other sets fall back to `fw`.
+ *
+ * @example
+ * defaultSchedule('simplex', {}).step.direction // 'pairwise'
+ * paperSchedule('l1', { lipschitz: L }).step.direction // 'fw'
  */
 export type Direction = 'fw' | 'pairwise'
 
-/** Which oracle a step calls: the exact vertex, or the smoothed one at the schedule's temperature. */
+/**
+ * Which oracle a step calls: the exact vertex, or the smoothed one at the schedule's temperature.
+ *
+ * @example
+ * paperSchedule('l1', { lipschitz: L }).step.oracle // 'smooth', at β = β₀·2^⌊i/30⌋
+ */
 export type OracleKind = 'exact' | 'smooth'
 
-/** Everything that fixes the step, except θ and the state. */
+/**
+ * Everything that fixes the step, except θ and the state.
+ *
+ * @example
+ * const config: StepConfig = { set: 'l2', oracle: 'exact', direction: 'fw', rule: 'exact', lipschitz: 0, beta: () => Infinity }
+ * const step = fwStep<N>(config)
+ */
 export interface StepConfig {
   readonly set: SetKind
   readonly oracle: OracleKind
@@ -51,7 +70,14 @@ export interface StepConfig {
   readonly beta: (i: number) => number
 }
 
-/** The solver's state. Only `x` and `px` carry derivatives; the rest are statistics. */
+/**
+ * The solver's state. Only `x` and `px` carry derivatives; the rest are statistics.
+ *
+ * @example
+ * const [s0] = initialState<N>('l1')(theta)
+ * const [s1] = fwStep<N>(config)([theta, s0])
+ * s1.k; s1.gap // 1, and the gap at the new x
+ */
 export interface FwState<N> {
   readonly x: Vec<N>
   /** P x, kept up to date incrementally. */
@@ -199,6 +225,9 @@ const stats = <N>(set: SetKind, p: Params<N>, x: Vec<N>, px: Vec<N>, prev: FwSta
  * for the simplex the vertex t eᵢ with i = argmin qᵢ (the oracle's answer at x = 0), which
  * moves with t. The history starts with the paper's sentinels f = −100 and f_prev = 1000,
  * so that the relative-change test lets the first step run.
+ *
+ * @example
+ * const [s0] = initialState<N>('simplex')(theta) // s0.x = t eᵢ, i = argmin qᵢ; s0.k = 0
  */
 export const initialState = <N>(set: SetKind): Diff<Params<N>, FwState<N>> => (p) => {
   const n = p.q.dim
