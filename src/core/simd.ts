@@ -234,7 +234,12 @@ const streamBody = (): number[] => {
   return [...locals, ...code, END]
 }
 
-/** The module's bytes: imports `env.mem`, exports `gemv` and `gemvT`, both (i32 a, i32 x, i32 y, i32 n) → (), and `stream` (i32 a, i32 bytes) → f64. */
+/**
+ * The module's bytes: imports `env.mem`, exports `gemv` and `gemvT`, both (i32 a, i32 x, i32 y, i32 n) → (), and `stream` (i32 a, i32 bytes) → f64.
+ *
+ * @example
+ * WebAssembly.validate(moduleBytes()) // true where wasm SIMD runs
+ */
 export const moduleBytes = (): Uint8Array => {
   const fnType = [0x60, ...vec([[I32], [I32], [I32], [I32]]), 0]
   const streamType = [0x60, ...vec([[I32], [I32]]), ...vec([[F64]])]
@@ -272,7 +277,12 @@ interface Wasm {
 }
 
 const PAGE = 65536
-/** Bytes of matrices the arena holds at most (beyond that, the JavaScript loops run). */
+/**
+ * Bytes of matrices the arena holds at most (beyond that, the JavaScript loops run).
+ *
+ * @example
+ * arenaBytes() <= ARENA_LIMIT // always
+ */
 export const ARENA_LIMIT = 1.5 * 2 ** 30
 
 const instantiate = (): Wasm | undefined => {
@@ -296,7 +306,12 @@ const getWasm = (): Wasm | undefined => {
   return wasm
 }
 
-/** Whether the WebAssembly SIMD kernels are in use (false: the JavaScript loops run). */
+/**
+ * Whether the WebAssembly SIMD kernels are in use (false: the JavaScript loops run; set DFW_NO_SIMD=1 to force that).
+ *
+ * @example
+ * simdAvailable() // true under Node ≥ 20
+ */
 export const simdAvailable = (): boolean => getWasm() !== undefined
 
 /** Free blocks [offset, size), sorted by offset; `top` is the end of the used region. */
@@ -379,7 +394,12 @@ const isSymmetric = (A: Float64Array, n: number): boolean => {
   return true
 }
 
-/** Below this size the JavaScript loop is as fast as the call and the copies of x and y. */
+/**
+ * Below this size the JavaScript loop is as fast as the call and the copies of x and y.
+ *
+ * @example
+ * n >= SIMD_MIN_N // the kernels are used for this size
+ */
 export const SIMD_MIN_N = 16
 
 /** The offset of the matrix's copy in the arena, made on its second use; −1 when the JavaScript loop should run. */
@@ -470,5 +490,10 @@ export const streamProbe = (bytes: number): { readonly bytes: number; readonly r
   return { bytes: size, read: () => w.stream(off, size), release: () => release(off, size) }
 }
 
-/** Bytes of matrices currently copied into the arena (for benches and tests). */
+/**
+ * Bytes of matrices currently copied into the arena (for benches and tests).
+ *
+ * @example
+ * arenaBytes() // 0 before any matrix has been multiplied twice
+ */
 export const arenaBytes = (): number => held
