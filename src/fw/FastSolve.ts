@@ -16,6 +16,21 @@ import { type LinearOperator, applyInto } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
 import { fwGap, awayAtom, chooseVertex, scoreNoise } from './Oracle.js'
 
+/** out += a P[:, i] + b P[:, j] for diag + low rank, in one pass over U. */
+const addTwoColumns = <N>(op: LinearOperator<N> & { readonly kind: 'lowRank' }, i0: number, a: number, j0: number, b: number, out: Float64Array): void => {
+  const n = op.dim as number, r = op.rank, U = op.U
+  const c = new Float64Array(r)
+  for (let k = 0; k < r; k++) c[k] = a * U[i0 * r + k]! + b * U[j0 * r + k]!
+  for (let i = 0; i < n; i++) {
+    let v = 0
+    const o = i * r
+    for (let k = 0; k < r; k++) v += c[k]! * U[o + k]!
+    out[i] = out[i]! + v
+  }
+  out[i0] = out[i0]! + a * op.diag.data[i0]!
+  out[j0] = out[j0]! + b * op.diag.data[j0]!
+}
+
 /**
  * The outcome of a fast solve.
  *
@@ -42,12 +57,17 @@ const addColumn = <N>(op: LinearOperator<N>, j: number, alpha: number, out: Floa
       return
     }
     case 'lowRank': {
+      // one pass over U, row by row (U is n×r row-major: a pass per rank-one term would
+      // stream U r times, which dominated the run at n = 1e6)
       const r = op.rank, U = op.U
       out[j] = out[j]! + alpha * op.diag.data[j]!
-      for (let k = 0; k < r; k++) {
-        const c = alpha * U[j * r + k]!
-        if (c === 0) continue
-        for (let i = 0; i < n; i++) out[i] = out[i]! + c * U[i * r + k]!
+      const c = new Float64Array(r)
+      for (let k = 0; k < r; k++) c[k] = alpha * U[j * r + k]!
+      for (let i = 0; i < n; i++) {
+        let v = 0
+        const b = i * r
+        for (let k = 0; k < r; k++) v += c[k]! * U[b + k]!
+        out[i] = out[i]! + v
       }
       return
     }
@@ -127,8 +147,11 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
       // u = s − a, P u from two columns
       pu.fill(0)
       const us = ss * cs, ua = ja >= 0 ? sa * ca : 0
-      if (us !== 0) addColumn(P, js, us, pu)
-      if (ja >= 0) addColumn(P, ja, -ua, pu)
+      if (P.kind === 'lowRank' && us !== 0 && ja >= 0) addTwoColumns(P, js, us, ja, -ua, pu)
+      else {
+        if (us !== 0) addColumn(P, js, us, pu)
+        if (ja >= 0) addColumn(P, ja, -ua, pu)
+      }
       let gu = us * g[js]!, upu = us * pu[js]!
       if (ja >= 0) { gu -= ua * g[ja]!; upu -= ua * pu[ja]! }
       const num = -gu

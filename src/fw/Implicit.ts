@@ -60,7 +60,7 @@
  */
 import type { Vec } from '../shapes/Vec.js'
 import type { Mat } from '../shapes/Mat.js'
-import { applyInto } from '../core/LinearOperator.js'
+import { applyInto, faceProduct } from '../core/LinearOperator.js'
 import { type Tan, Zero } from '../core/Tangent.js'
 import type { Linear } from '../core/Diff.js'
 import type { Gradients, Params, ParamsTangent, SetKind } from './Problem.js'
@@ -299,17 +299,16 @@ export const implicitDerivative = <N>(
   if (a !== undefined && !(aa > 0)) a = undefined // cannot happen for w > 0; keeps Π finite
 
   let matvecs = face.matvecs, cgIterations = 0, lastResidual = 0, solves = 0
-  const full = new Float64Array(n), fullOut = new Float64Array(n)
+  const PFF = faceProduct(P, F)
   const sys: FaceSystem = {
     m,
     a,
     aa,
+    // P_FF set up once for the face (O(m²) dense, O(m r) low rank): no full product per CG step
     H: (p, out) => {
-      full.fill(0)
-      for (let k = 0; k < m; k++) full[F[k]!] = p[k]!
-      applyInto(P, full, fullOut)
+      PFF(p, out)
       matvecs++
-      for (let k = 0; k < m; k++) out[k] = fullOut[F[k]!]! + (l2 ? lambda * p[k]! : 0)
+      if (l2) for (let k = 0; k < m; k++) out[k] = out[k]! + lambda * p[k]!
     }
   }
   const record = (cg: CgResult, extra: number): SolveStats => {

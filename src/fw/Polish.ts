@@ -27,7 +27,7 @@
  * @since 0.1.0
  */
 import type { Vec } from '../shapes/Vec.js'
-import { applyInto } from '../core/LinearOperator.js'
+import { applyInto, faceProduct } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
 import { type FaceSystem, pcg } from './Implicit.js'
 import { fwGap } from './Oracle.js'
@@ -118,7 +118,6 @@ const polishActiveSet = <N>(set: SetKind, theta: Params<N>, x0: Float64Array, op
     }
     if (set === 'l1') active = norm >= t * (1 - 1e-9)
   }
-  const full = new Float64Array(n), out = new Float64Array(n)
   const rounds = options.rounds ?? 60
   for (let round = 0; round < rounds; round++) {
     const F: number[] = []
@@ -128,12 +127,8 @@ const polishActiveSet = <N>(set: SetKind, theta: Params<N>, x0: Float64Array, op
     const linear = active && (set === 'l1' || set === 'simplex')
     const a = linear ? Float64Array.from(F, (i) => (set === 'l1' ? sg[i]! * w[i]! : 1)) : undefined
     const aa = a === undefined ? 1 : a.reduce((s, v) => s + v * v, 0)
-    const H = (p: Float64Array, o: Float64Array): void => {
-      for (let k = 0; k < m; k++) full[F[k]!] = p[k]!
-      applyInto(theta.P, full, out)
-      for (let k = 0; k < m; k++) o[k] = out[F[k]!]!
-      for (let k = 0; k < m; k++) full[F[k]!] = 0
-    }
+    // P_FF set up once per working face: O(m²) dense, O(m r) low rank, not a full product
+    const H = faceProduct(theta.P, F)
     // the step p = p₀ + z: p₀ restores aᵀx_F = t, z ∈ null(aᵀ) minimizes the model on the face
     const p = new Float64Array(m)
     if (m > 0) {
