@@ -14,6 +14,7 @@ import { type Tan, Zero } from '../core/Tangent.js'
 import { trace, type Var } from '../core/Trace.js'
 import { ops } from '../core/Ops.js'
 import type { Params, SetKind } from './Problem.js'
+import { fusedPaperL1Step } from './FusedStep.js'
 import { chooseVertex, exactVertex, smoothVertex, fwGap, oneHot, awayAtom, scoreNoise } from './Oracle.js'
 
 // -------------------------------------------------------------------------------------
@@ -117,7 +118,19 @@ interface Traced<N> {
  * @example
  * const step = fwStep<N>({ set: 'l1', oracle: 'smooth', direction: 'fw', rule: 'short', lipschitz: L, beta: (i) => 2 ** Math.floor(i / 30) })
  */
-export const fwStep = <N>(config: StepConfig): Diff<readonly [Params<N>, FwState<N>], FwState<N>> => {
+export const fwStep = <N>(config: StepConfig): Diff<readonly [Params<N>, FwState<N>], FwState<N>> =>
+  config.set === 'l1' && config.oracle === 'smooth' && config.direction === 'fw' && config.rule === 'short'
+    ? fusedPaperL1Step<N>(config.lipschitz, config.beta, (p, x, px, prev) => stats('l1', p, x, px, prev))
+    : tracedStepFor<N>(config)
+
+/**
+ * The step traced from the primitives, for every configuration. `fwStep` uses it except for
+ * the paper's step on l1, which runs fused (`FusedStep.ts`, checked against this one).
+ *
+ * @example
+ * const step = tracedStepFor<N>({ set: 'simplex', oracle: 'exact', direction: 'pairwise', rule: 'exact', lipschitz: 1, beta: () => 1 })
+ */
+export const tracedStepFor = <N>(config: StepConfig): Diff<readonly [Params<N>, FwState<N>], FwState<N>> => {
   const { set, rule, lipschitz } = config
   const pairwise = config.direction === 'pairwise' && config.oracle === 'exact' && (set === 'l1' || set === 'simplex')
   return ([p, s]) => {
