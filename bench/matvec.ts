@@ -22,7 +22,7 @@
  */
 import { pathToFileURL } from 'node:url'
 import { performance } from 'node:perf_hooks'
-import dgemvRaw from '@stdlib/blas/base/dgemv/lib/index.js'
+import dgemvRaw from '@stdlib/blas/base/dgemv/lib/main.js'
 import { type Dim, withDim } from '../src/shapes/Dim.js'
 import { type Vec, unsafeVec } from '../src/shapes/Vec.js'
 import { type Mat, unsafeMat } from '../src/shapes/Mat.js'

@@ -16,21 +16,6 @@ import { type LinearOperator, applyInto } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
 import { fwGap, awayAtom, chooseVertex, scoreNoise } from './Oracle.js'
 
-/** out += a P[:, i] + b P[:, j] for diag + low rank, in one pass over U. */
-const addTwoColumns = <N>(op: LinearOperator<N> & { readonly kind: 'lowRank' }, i0: number, a: number, j0: number, b: number, out: Float64Array): void => {
-  const n = op.dim as number, r = op.rank, U = op.U
-  const c = new Float64Array(r)
-  for (let k = 0; k < r; k++) c[k] = a * U[i0 * r + k]! + b * U[j0 * r + k]!
-  for (let i = 0; i < n; i++) {
-    let v = 0
-    const o = i * r
-    for (let k = 0; k < r; k++) v += c[k]! * U[o + k]!
-    out[i] = out[i]! + v
-  }
-  out[i0] = out[i0]! + a * op.diag.data[i0]!
-  out[j0] = out[j0]! + b * op.diag.data[j0]!
-}
-
 /**
  * The outcome of a fast solve.
  *
@@ -47,32 +32,38 @@ export interface FastResult<N> {
   readonly converged: boolean
 }
 
-/** out += α P[:, j] for symmetric P (row j read as column j). */
-const addColumn = <N>(op: LinearOperator<N>, j: number, alpha: number, out: Float64Array): void => {
+/**
+ * out += a P[:, i] + b P[:, j] for symmetric P (row read as column); a negative index adds
+ * nothing. Diag + low rank takes one row-major pass over U for both columns (a pass per
+ * rank-one term would stream U r times, which dominated the run at n = 1e6); `coef`
+ * (length r) is the caller's scratch, so a step allocates nothing.
+ */
+const addColumns = <N>(op: LinearOperator<N>, i: number, a: number, j: number, b: number, out: Float64Array, coef: Float64Array): void => {
   const n = op.dim as number
   switch (op.kind) {
     case 'dense': {
-      const A = op.mat.data, r = j * n
-      for (let i = 0; i < n; i++) out[i] = out[i]! + alpha * A[r + i]!
+      const A = op.mat.data
+      if (i >= 0) for (let k = 0, r = i * n; k < n; k++) out[k] = out[k]! + a * A[r + k]!
+      if (j >= 0) for (let k = 0, r = j * n; k < n; k++) out[k] = out[k]! + b * A[r + k]!
       return
     }
     case 'lowRank': {
-      // one pass over U, row by row (U is n×r row-major: a pass per rank-one term would
-      // stream U r times, which dominated the run at n = 1e6)
       const r = op.rank, U = op.U
-      out[j] = out[j]! + alpha * op.diag.data[j]!
-      const c = new Float64Array(r)
-      for (let k = 0; k < r; k++) c[k] = alpha * U[j * r + k]!
-      for (let i = 0; i < n; i++) {
+      for (let k = 0; k < r; k++) coef[k] = (i >= 0 ? a * U[i * r + k]! : 0) + (j >= 0 ? b * U[j * r + k]! : 0)
+      for (let m = 0; m < n; m++) {
         let v = 0
-        const b = i * r
-        for (let k = 0; k < r; k++) v += c[k]! * U[b + k]!
-        out[i] = out[i]! + v
+        const o = m * r
+        for (let k = 0; k < r; k++) v += coef[k]! * U[o + k]!
+        out[m] = out[m]! + v
       }
+      if (i >= 0) out[i] = out[i]! + a * op.diag.data[i]!
+      if (j >= 0) out[j] = out[j]! + b * op.diag.data[j]!
       return
     }
     case 'csr': {
-      for (let k = op.rowPtr[j]!; k < op.rowPtr[j + 1]!; k++) out[op.colIdx[k]!] = out[op.colIdx[k]!]! + alpha * op.values[k]!
+      const rp = op.rowPtr, ci = op.colIdx, vs = op.values
+      if (i >= 0) for (let k = rp[i]!; k < rp[i + 1]!; k++) out[ci[k]!] = out[ci[k]!]! + a * vs[k]!
+      if (j >= 0) for (let k = rp[j]!; k < rp[j + 1]!; k++) out[ci[k]!] = out[ci[k]!]! + b * vs[k]!
       return
     }
   }
@@ -112,6 +103,7 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
   const n = theta.q.dim as number
   const q = theta.q.data, w = theta.w.data, t = theta.t, P = theta.P
   const x = new Float64Array(n), px = new Float64Array(n), g = new Float64Array(n), noise = new Float64Array(n)
+  const coef = new Float64Array(P.kind === 'lowRank' ? P.rank : 0)
   const pu = new Float64Array(n), s = new Float64Array(n)
   let k = 0
   if (options.start !== undefined) {
@@ -119,7 +111,7 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
   } else if (set === 'simplex') {
     let j = 0
     for (let i = 1; i < n; i++) if (q[i]! < q[j]!) j = i
-    if (n > 0) { x[j] = t; addColumn(P, j, t, px) }
+    if (n > 0) { x[j] = t; addColumns(P, j, t, -1, 0, px, coef) }
   }
   for (let i = 0; i < n; i++) g[i] = px[i]! + q[i]!
   const objective = (): number => {
@@ -141,17 +133,11 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
       const cs = set === 'l1' ? t / w[js]! : t
       const aw = awayAtom(set, g, x, w, t, px, q, vc.kind === 'coordinate' ? vc : undefined)
       const ja = aw.index, sa = aw.sign, ca = set === 'l1' && ja >= 0 ? t / w[ja]! : t
-      let used = 0
-      if (set === 'l1' && ja < 0) for (let i = 0; i < n; i++) used += Math.abs(w[i]! * x[i]!)
-      const gmax = ja < 0 ? 1 - used / t : set === 'l1' ? (sa * w[ja]! * x[ja]!) / t : x[ja]! / t
+      const gmax = aw.weight
       // u = s − a, P u from two columns
       pu.fill(0)
       const us = ss * cs, ua = ja >= 0 ? sa * ca : 0
-      if (P.kind === 'lowRank' && us !== 0 && ja >= 0) addTwoColumns(P, js, us, ja, -ua, pu)
-      else {
-        if (us !== 0) addColumn(P, js, us, pu)
-        if (ja >= 0) addColumn(P, ja, -ua, pu)
-      }
+      addColumns(P, us !== 0 ? js : -1, us, ja, -ua, pu, coef)
       let gu = us * g[js]!, upu = us * pu[js]!
       if (ja >= 0) { gu -= ua * g[ja]!; upu -= ua * pu[ja]! }
       const num = -gu

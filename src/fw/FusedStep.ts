@@ -74,7 +74,7 @@ export const fusedPaperL1Step = <N>(
   }
   const next = stats(p, { dim: p.q.dim, data: xn }, { dim: p.q.dim, data: pxn }, st)
 
-  /** dr, ds from dg, dw, dt (shared by both rules' structure). */
+  /** The tangent map: (dθ, dx, dPx) ↦ (dx', dPx'). */
   const fwd = (d: Tan<readonly [Params<N>, FwState<N>]>): Tan<FwState<N>> => {
     if (d === Zero) return Zero
     const [dp0, ds0] = d as unknown as readonly [Tan<Params<N>>, Tan<FwState<N>>]
@@ -116,6 +116,7 @@ export const fusedPaperL1Step = <N>(
     return { x: { dim: p.q.dim, data: dxn }, px: { dim: p.q.dim, data: dpxn } } as unknown as Tan<FwState<N>>
   }
 
+  /** The transpose: (c_x', c_Px') ↦ (c_θ, c_x, c_Px), one product Pᵀ(γ c_Px'). */
   const bwd = (c: Tan<FwState<N>>): Tan<readonly [Params<N>, FwState<N>]> => {
     if (c === Zero) return Zero
     const cc = c as { x?: Tan<Vec<N>>; px?: Tan<Vec<N>> }

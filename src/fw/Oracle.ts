@@ -294,32 +294,36 @@ export const awayAtom = (
   set: 'l1' | 'simplex',
   g: Float64Array, x: Float64Array, w: Float64Array, t: number, px: Float64Array, q: Float64Array,
   exclude?: { readonly index: number; readonly sign: number }
-): { readonly index: number; readonly sign: number } => {
-  const n = x.length
+): { readonly index: number; readonly sign: number; /** the atom's weight: the pairwise step's γmax */ readonly weight: number } => {
+  const n = x.length, l1 = set === 'l1'
   let best = -Infinity, used = 0, nb = 0, ib = -1, sb = 0
-  const noiseOf = (i: number): number => (set === 'l1' ? t / w[i]! : t) * (Math.abs(px[i]!) + Math.abs(q[i]!))
   for (let i = 0; i < n; i++) {
     const xi = x[i]!
-    if (set === 'l1' ? xi === 0 : xi <= 0) continue
-    if (set === 'l1') used += Math.abs(w[i]! * xi)
+    if (l1 ? xi === 0 : xi <= 0) continue
+    if (l1) used += Math.abs(w[i]! * xi)
     const s = xi > 0 ? 1 : -1
-    const score = s * g[i]! * (set === 'l1' ? t / w[i]! : t)
-    if (score > best) { best = score; nb = noiseOf(i); ib = i; sb = s }
+    const score = s * g[i]! * (l1 ? t / w[i]! : t)
+    if (score > best) { best = score; nb = atomNoise(l1, t, w, px, q, i); ib = i; sb = s }
   }
-  const origin = set === 'l1' && (best === -Infinity || used < t * (1 - 1e-15))
-  if (origin && best <= 0) return { index: -1, sign: 0 }
+  const origin = l1 && (best === -Infinity || used < t * (1 - 1e-15))
+  if (origin && best <= 0) return { index: -1, sign: 0, weight: 1 - used / t }
   // among the tied atoms, the one of largest weight (the longest pairwise step); weights
   // differ by more than rounding, so the choice is stable; equal weights: the first
   let pick = ib, ps = sb, pw = -1
   if (origin && 0 >= best - TIE * nb) { pick = -1; ps = 0; pw = 1 - used / t }
   for (let i = 0; i < n; i++) {
     const xi = x[i]!
-    if (set === 'l1' ? xi === 0 : xi <= 0) continue
+    if (l1 ? xi === 0 : xi <= 0) continue
     const s = xi > 0 ? 1 : -1
     if (exclude !== undefined && exclude.index === i && exclude.sign === s) continue
-    if (s * g[i]! * (set === 'l1' ? t / w[i]! : t) < best - TIE * (noiseOf(i) + nb)) continue
-    const wi = set === 'l1' ? Math.abs(w[i]! * xi) / t : xi / t
+    if (s * g[i]! * (l1 ? t / w[i]! : t) < best - TIE * (atomNoise(l1, t, w, px, q, i) + nb)) continue
+    const wi = l1 ? Math.abs(w[i]! * xi) / t : xi / t
     if (wi > pw) { pick = i; ps = s; pw = wi }
   }
-  return { index: pick, sign: ps }
+  const weight = pick < 0 ? 1 - used / t : l1 ? Math.abs(w[pick]! * x[pick]!) / t : x[pick]! / t
+  return { index: pick, sign: ps, weight }
 }
+
+/** The rounding scale of an atom's score: (t/wᵢ)(|Pxᵢ| + |qᵢ|) on l1, t(|Pxᵢ| + |qᵢ|) on the simplex. */
+const atomNoise = (l1: boolean, t: number, w: Float64Array, px: Float64Array, q: Float64Array, i: number): number =>
+  (l1 ? t / w[i]! : t) * (Math.abs(px[i]!) + Math.abs(q[i]!))

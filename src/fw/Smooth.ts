@@ -29,10 +29,11 @@ import type { Vec } from '../shapes/Vec.js'
 import * as D from '../core/Diff.js'
 import type { Diff, Linear } from '../core/Diff.js'
 import { type Tan, Zero } from '../core/Tangent.js'
-import { trace, type Var } from '../core/Trace.js'
+import { trace } from '../core/Trace.js'
 import { ops } from '../core/Ops.js'
 import type { SetKind } from './Problem.js'
-import { chooseVertex, exactVertex, smoothVertex, fwGap, awayAtom, oneHot, scoreNoise } from './Oracle.js'
+import { chooseVertex, exactVertex, smoothVertex, fwGap, scoreNoise } from './Oracle.js'
+import { pairwiseDirection } from './Step.js'
 import { LayerError, type Status } from './Layer.js'
 
 // -------------------------------------------------------------------------------------
@@ -172,32 +173,16 @@ const smoothStep = <Th, N>(set: SetKind, pr: SmoothProblem<Th, N>, cfg: { readon
       const vc = chooseVertex(set, gv, v.w.value, pairwise ? scoreNoise(set, gv.data, noiseless, v.w.value.data) : undefined)
       const oracle = cfg.oracle === 'smooth' ? smoothVertex<N>(set, cfg.beta(i)) : exactVertex<N>(set, vc)
       const sv = $.callRecord(oracle, { g: v.g, w: v.w, t: v.t })
-      // a pairwise step on l1 and the simplex (away atom: Oracle.ts's awayAtom), else s − x
-      let u: Var<Vec<N>>, gmax: Var<number> = $.constant(1), drop = -1
-      if (pairwise) {
-        const aw = awayAtom(set as 'l1' | 'simplex', gv.data, v.x.value.data, v.w.value.data, v.t.value, gv.data, noiseless, vc.kind === 'coordinate' ? vc : undefined)
-        if (aw.index < 0) {
-          u = sv
-          gmax = o.ssub($.constant(1), o.sdiv(o.sum(o.abs(o.mul(v.w, v.x))), v.t))
-        } else {
-          const a = $.callRecord(exactVertex<N>(set, { kind: 'coordinate', index: aw.index, sign: aw.sign }), { g: v.g, w: v.w, t: v.t })
-          const mask = $.constant(oneHot(gv, aw.index, aw.sign))
-          gmax = set === 'l1' ? o.sdiv(o.dot(o.mul(v.w, v.x), mask), v.t) : o.sdiv(o.dot(v.x, mask), v.t)
-          u = o.sub(sv, a)
-          if (!(vc.kind === 'coordinate' && vc.index === aw.index)) drop = aw.index
-        }
-      } else u = o.sub(sv, v.x)
+      // a pairwise step on l1 and the simplex (Step.ts's pairwiseDirection), else s − x
+      const pw = pairwise ? pairwiseDirection<N>($, set as 'l1' | 'simplex', vc, sv, v.g, v, gv.data, noiseless) : undefined
+      const u = pw?.u ?? o.sub(sv, v.x)
+      const gmax = pw?.gmax ?? $.constant(1)
       const num = o.sneg(o.dot(v.g, u))
       const den = o.smul($.constant(cfg.L), o.dot(u, u))
       const nv = num.value, dv = den.value
       const gamma = !(dv > 0) || !Number.isFinite(nv / dv) ? (nv > 0 ? gmax : $.constant(0)) : nv / dv >= gmax.value ? gmax : o.clamp(o.sdiv(num, den), 0, Infinity)
-      let x = o.add(v.x, o.scale(gamma, u))
-      if (drop >= 0 && gamma === gmax) {
-        // a drop step: the away atom's weight is now zero, so its coordinate is exactly 0
-        const keep = new Float64Array(gv.dim).fill(1)
-        keep[drop] = 0
-        x = o.mul(x, $.constant<Vec<N>>({ dim: gv.dim, data: keep }))
-      }
+      const x0 = o.add(v.x, o.scale(gamma, u))
+      const x = pw === undefined ? x0 : pw.settle(x0, gamma)
       const g = $.call(pr.grad, v.theta, x)
       return { x, g }
     })

@@ -11,11 +11,11 @@
 import type { Vec } from '../shapes/Vec.js'
 import type { Diff, Linear } from '../core/Diff.js'
 import { type Tan, Zero } from '../core/Tangent.js'
-import { trace, type Var } from '../core/Trace.js'
+import { trace, type Tracer, type Var } from '../core/Trace.js'
 import { ops } from '../core/Ops.js'
 import type { Params, SetKind } from './Problem.js'
 import { fusedPaperL1Step } from './FusedStep.js'
-import { chooseVertex, exactVertex, smoothVertex, fwGap, oneHot, awayAtom, scoreNoise } from './Oracle.js'
+import { type Vertex, chooseVertex, exactVertex, smoothVertex, fwGap, oneHot, awayAtom, scoreNoise } from './Oracle.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -97,8 +97,6 @@ export interface FwState<N> {
 // constructors
 // -------------------------------------------------------------------------------------
 
-/** The away atom of a pairwise step: a signed coordinate, or the origin (l1 only). */
-type Atom = { readonly kind: 'coordinate'; readonly index: number; readonly sign: number } | { readonly kind: 'origin' }
 
 interface Traced<N> {
   readonly P: Params<N>['P']
@@ -107,6 +105,61 @@ interface Traced<N> {
   readonly t: number
   readonly x: Vec<N>
   readonly px: Vec<N>
+}
+
+/**
+ * The traced pairwise direction of a step on l1 or the simplex (see {@link pairwiseDirection}).
+ *
+ * @example
+ * const { u, gmax, atom, settle } = pairwiseDirection<N>($, 'simplex', vc, sv, g, v, px, q)
+ */
+export interface PairwiseDirection<N> {
+  /** u = s − a (the origin atom: u = s). */
+  readonly u: Var<Vec<N>>
+  /** The away atom's weight, the step's γmax (a function of x, w and t). */
+  readonly gmax: Var<number>
+  /** The away atom's coordinate, or −1 for the origin. */
+  readonly atom: number
+  /** x after the step, with the away coordinate set exactly to 0 on a drop step (γ = γmax). */
+  readonly settle: (x: Var<Vec<N>>, gamma: Var<number>) => Var<Vec<N>>
+}
+
+/**
+ * The pairwise direction from the exact vertex `sv` (chosen as `vc`) and the away atom of
+ * `awayAtom`, traced: shared by the quadratic layer's step and `Smooth.ts`. `px` and `q`
+ * give the scores' rounding scale (the smooth layer passes g and 0).
+ *
+ * @example
+ * const pw = pairwiseDirection<N>($, 'l1', vc, sv, g, { x, w, t }, px.value.data, q.value.data)
+ * const x1 = pw.settle(o.add(x, o.scale(gamma, pw.u)), gamma)
+ */
+export const pairwiseDirection = <N>(
+  $: Tracer, set: 'l1' | 'simplex', vc: Vertex, sv: Var<Vec<N>>, g: Var<Vec<N>>,
+  v: { readonly x: Var<Vec<N>>; readonly w: Var<Vec<N>>; readonly t: Var<number> }, px: Float64Array, q: Float64Array
+): PairwiseDirection<N> => {
+  const o = ops<N>($)
+  const gv = g.value
+  const aw = awayAtom(set, gv.data, v.x.value.data, v.w.value.data, v.t.value, px, q, vc.kind === 'coordinate' ? vc : undefined)
+  if (aw.index < 0) {
+    return { u: sv, gmax: o.ssub($.constant(1), o.sdiv(o.sum(o.abs(o.mul(v.w, v.x))), v.t)), atom: -1, settle: (x) => x }
+  }
+  const a = $.callRecord(exactVertex<N>(set, { kind: 'coordinate', index: aw.index, sign: aw.sign }), { g, w: v.w, t: v.t })
+  const mask = $.constant(oneHot(gv, aw.index, aw.sign))
+  const gmax = set === 'l1' ? o.sdiv(o.dot(o.mul(v.w, v.x), mask), v.t) : o.sdiv(o.dot(v.x, mask), v.t)
+  const drops = !(vc.kind === 'coordinate' && vc.index === aw.index)
+  return {
+    u: o.sub(sv, a),
+    gmax,
+    atom: aw.index,
+    settle: (x, gamma) => {
+      if (!drops || gamma !== gmax) return x
+      // a drop step: the away atom's weight is now zero, so its coordinate is exactly 0
+      // (the derivative of that coordinate is 0 as well)
+      const keep = new Float64Array(gv.dim).fill(1)
+      keep[aw.index] = 0
+      return o.mul(x, $.constant<Vec<N>>({ dim: gv.dim, data: keep }))
+    }
+  }
 }
 
 /**
@@ -143,24 +196,14 @@ export const tracedStepFor = <N>(config: StepConfig): Diff<readonly [Params<N>, 
       const oracle = config.oracle === 'smooth' ? smoothVertex<N>(set, config.beta(i)) : exactVertex<N>(set, vc)
       const sv = $.callRecord(oracle, { g, w: v.w, t: v.t })
       let u: Var<Vec<N>>, pu: Var<Vec<N>>, gmax: Var<number>
-      let atom: Atom | undefined
+      let pw: PairwiseDirection<N> | undefined
       if (pairwise) {
-        const aw = awayAtom(set as 'l1' | 'simplex', gv.data, v.x.value.data, v.w.value.data, v.t.value, v.px.value.data, v.q.value.data, vc.kind === 'coordinate' ? vc : undefined)
-        atom = aw.index < 0 ? { kind: 'origin' } : { kind: 'coordinate', index: aw.index, sign: aw.sign }
-        let a: Var<Vec<N>>
-        if (atom.kind === 'origin') {
-          a = $.constant<Vec<N>>({ dim: gv.dim, data: new Float64Array(gv.dim) })
-          const used = o.sdiv(o.sum(o.abs(o.mul(v.w, v.x))), v.t)
-          gmax = o.ssub($.constant(1), used)
-        } else {
-          a = $.callRecord(exactVertex<N>(set, atom), { g, w: v.w, t: v.t })
-          const mask = $.constant(oneHot(gv, atom.index, atom.sign))
-          gmax = set === 'l1' ? o.sdiv(o.dot(o.mul(v.w, v.x), mask), v.t) : o.sdiv(o.dot(v.x, mask), v.t)
-        }
-        u = o.sub(sv, a)
+        pw = pairwiseDirection<N>($, set as 'l1' | 'simplex', vc, sv, g, v, v.px.value.data, v.q.value.data)
+        u = pw.u
+        gmax = pw.gmax
         // u = s − a has at most two nonzeros: P u from two columns of P
         const cols = vc.kind === 'coordinate' ? [vc.index] : []
-        if (atom.kind === 'coordinate') cols.push(atom.index)
+        if (pw.atom >= 0) cols.push(pw.atom)
         pu = o.applyCols(v.P, u, cols)
       } else {
         u = o.sub(sv, v.x)
@@ -182,13 +225,7 @@ export const tracedStepFor = <N>(config: StepConfig): Diff<readonly [Params<N>, 
       }
       let x = o.add(v.x, o.scale(gamma, u))
       const px = o.add(v.px, o.scale(gamma, pu))
-      if (pairwise && atom !== undefined && atom.kind === 'coordinate' && gamma === gmax && !(vc.kind === 'coordinate' && vc.index === atom.index)) {
-        // a drop step: the away atom's weight is now zero, so its coordinate is exactly 0
-        // (the derivative of that coordinate is 0 as well)
-        const keep = new Float64Array(gv.dim).fill(1)
-        keep[atom.index] = 0
-        x = o.mul(x, $.constant<Vec<N>>({ dim: gv.dim, data: keep }))
-      }
+      if (pw !== undefined) x = pw.settle(x, gamma)
       return { x, px }
     })
     const [out, lin] = body({ P: p.P, q: p.q, w: p.w, t: p.t, x: s.x, px: s.px })
