@@ -11,6 +11,7 @@
  */
 import { type Tan, Zero, addT, OuterSum } from './Tangent.js'
 import { linearOf } from './internal.js'
+import { f64 } from './alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -384,7 +385,7 @@ const addOwned = (mine: WeakSet<object>, a: unknown, b: unknown): unknown => {
       for (let i = 0; i < x.length; i++) x[i] = x[i]! + y[i]!
       return a
     }
-    const x = a.data, o = new Float64Array(x.length)
+    const x = a.data, o = f64(x.length)
     for (let i = 0; i < o.length; i++) o[i] = x[i]! + y[i]!
     const r = { ...a, data: o }
     mine.add(r)

@@ -17,6 +17,7 @@ import type { Mat } from '../shapes/Mat.js'
 import type { Vec } from '../shapes/Vec.js'
 import { type ShapeError, shapeError, joinPath } from '../shapes/ShapeError.js'
 import { denseApplyInto, denseApplyTInto } from './simd.js'
+import { f64 } from './alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -110,7 +111,7 @@ export const csr = <N>(
     return E.left(shapeError(`expected ${values.length} entries (one per value), got ${colIdx.length}`, joinPath(path, 'colIdx')))
   }
   const nnz = values.length
-  const rp = new Int32Array(n + 1), ci = new Int32Array(nnz), vs = new Float64Array(nnz)
+  const rp = new Int32Array(n + 1), ci = new Int32Array(nnz), vs = f64(nnz)
   for (let i = 0; i <= n; i++) {
     const v = rowPtr[i]!
     const lo = i === 0 ? 0 : rp[i - 1]!
@@ -147,7 +148,7 @@ export const applyInto = <N>(op: LinearOperator<N>, x: Float64Array, out: Float6
       return denseApplyInto(op.mat.data, n, x, out)
     case 'lowRank': {
       const r = op.rank, U = op.U, d = op.diag.data
-      const c = new Float64Array(r)
+      const c = f64(r)
       for (let i = 0; i < n; i++) { const xi = x[i]!; for (let k = 0; k < r; k++) c[k] = c[k]! + U[i * r + k]! * xi }
       for (let i = 0; i < n; i++) {
         let s = d[i]! * x[i]!
@@ -201,7 +202,7 @@ export const applyTInto = <N>(op: LinearOperator<N>, x: Float64Array, out: Float
  * apply(dense(identity(n)), x) // a copy of x
  */
 export const apply = <N>(op: LinearOperator<N>, x: Vec<N>): Vec<N> => {
-  const o = new Float64Array(op.dim)
+  const o = f64(op.dim)
   applyInto(op, x.data, o)
   return { dim: op.dim, data: o }
 }
@@ -213,7 +214,7 @@ export const apply = <N>(op: LinearOperator<N>, x: Vec<N>): Vec<N> => {
  * applyT(P, y) // Pᵀ y
  */
 export const applyT = <N>(op: LinearOperator<N>, x: Vec<N>): Vec<N> => {
-  const o = new Float64Array(op.dim)
+  const o = f64(op.dim)
   applyTInto(op, x.data, o)
   return { dim: op.dim, data: o }
 }
@@ -243,7 +244,7 @@ export const columnInto = <N>(op: LinearOperator<N>, j: number, out: Float64Arra
       return
     }
     case 'csr': {
-      const e = new Float64Array(n)
+      const e = f64(n)
       e[j] = 1
       applyInto(op, e, out)
       return
@@ -272,7 +273,7 @@ export const faceProduct = <N>(op: LinearOperator<N>, F: ArrayLike<number>): ((p
     case 'dense': {
       const A = op.mat.data
       if (4 * m > n) {
-        const full = new Float64Array(n), res = new Float64Array(n)
+        const full = f64(n), res = f64(n)
         return (p, out) => {
           for (let a = 0; a < m; a++) full[idx[a]!] = p[a]!
           denseApplyInto(A, n, full, res)
@@ -290,7 +291,7 @@ export const faceProduct = <N>(op: LinearOperator<N>, F: ArrayLike<number>): ((p
     }
     case 'lowRank': {
       const r = op.rank, U = op.U, d = op.diag.data
-      const UF = new Float64Array(m * r), dF = new Float64Array(m), c = new Float64Array(r)
+      const UF = f64(m * r), dF = f64(m), c = f64(r)
       for (let a = 0; a < m; a++) {
         const i = idx[a]!
         dF[a] = d[i]!
@@ -355,7 +356,7 @@ export const diagEntry = <N>(op: LinearOperator<N>, j: number): number => {
 export const toDense = <N>(op: LinearOperator<N>): Mat<N, N> => {
   if (op.kind === 'dense') return op.mat
   const n = op.dim as number
-  const o = new Float64Array(n * n), col = new Float64Array(n)
+  const o = f64(n * n), col = f64(n)
   for (let j = 0; j < n; j++) {
     columnInto(op, j, col)
     for (let i = 0; i < n; i++) o[i * n + j] = col[i]!

@@ -6,6 +6,7 @@
  */
 import type { Mat } from '../shapes/Mat.js'
 import type { Vec } from '../shapes/Vec.js'
+import { f64 } from './alloc.js'
 
 /**
  * The product A x.
@@ -15,7 +16,7 @@ import type { Vec } from '../shapes/Vec.js'
  */
 export const matVec = <M, N>(a: Mat<M, N>, x: Vec<N>): Vec<M> => {
   const m = a.rows, n = a.cols, A = a.data, xs = x.data
-  const o = new Float64Array(m)
+  const o = f64(m)
   for (let i = 0; i < m; i++) {
     let s = 0
     const r = i * n
@@ -33,7 +34,7 @@ export const matVec = <M, N>(a: Mat<M, N>, x: Vec<N>): Vec<M> => {
  */
 export const matTVec = <M, N>(a: Mat<M, N>, y: Vec<M>): Vec<N> => {
   const m = a.rows, n = a.cols, A = a.data, ys = y.data
-  const o = new Float64Array(n)
+  const o = f64(n)
   for (let i = 0; i < m; i++) {
     const yi = ys[i]!
     if (yi === 0) continue
@@ -51,7 +52,7 @@ export const matTVec = <M, N>(a: Mat<M, N>, y: Vec<M>): Vec<N> => {
  */
 export const outer = <M, N>(x: Vec<M>, y: Vec<N>): Mat<M, N> => {
   const m = x.dim, n = y.dim
-  const o = new Float64Array(m * n)
+  const o = f64(m * n)
   for (let i = 0; i < m; i++) {
     const xi = x.data[i]!
     for (let j = 0; j < n; j++) o[i * n + j] = xi * y.data[j]!
@@ -67,7 +68,7 @@ export const outer = <M, N>(x: Vec<M>, y: Vec<N>): Mat<M, N> => {
  */
 export const transpose = <M, N>(a: Mat<M, N>): Mat<N, M> => {
   const m = a.rows, n = a.cols
-  const o = new Float64Array(m * n)
+  const o = f64(m * n)
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) o[j * m + i] = a.data[i * n + j]!
   return { rows: a.cols, cols: a.rows, data: o }
 }
@@ -117,7 +118,7 @@ export const frobeniusDot = <M, N>(a: Mat<M, N>, b: Mat<M, N>): number => {
  * addMat(a, b) // a + b
  */
 export const addMat = <M, N>(a: Mat<M, N>, b: Mat<M, N>): Mat<M, N> => {
-  const o = new Float64Array(a.data.length)
+  const o = f64(a.data.length)
   for (let k = 0; k < o.length; k++) o[k] = a.data[k]! + b.data[k]!
   return { rows: a.rows, cols: a.cols, data: o }
 }
@@ -129,7 +130,7 @@ export const addMat = <M, N>(a: Mat<M, N>, b: Mat<M, N>): Mat<M, N> => {
  * scaleMat(0.5, a) // a / 2
  */
 export const scaleMat = <M, N>(alpha: number, a: Mat<M, N>): Mat<M, N> => {
-  const o = new Float64Array(a.data.length)
+  const o = f64(a.data.length)
   for (let k = 0; k < o.length; k++) o[k] = alpha * a.data[k]!
   return { rows: a.rows, cols: a.cols, data: o }
 }

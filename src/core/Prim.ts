@@ -20,9 +20,10 @@ import { matVec as mv } from './Matrix.js'
 import { jvpRules } from '../jvp/rules.js'
 import { vjpRules } from '../vjp/rules.js'
 import { vec, linearOf } from './internal.js'
+import { f64 } from './alloc.js'
 
 const mapV = <N>(x: Vec<N>, f: (v: number) => number): Vec<N> => {
-  const o = new Float64Array(x.dim)
+  const o = f64(x.dim)
   for (let i = 0; i < o.length; i++) o[i] = f(x.data[i]!)
   return { dim: x.dim, data: o }
 }
@@ -43,12 +44,12 @@ export const evalRules: { readonly [K in PrimName]: EvalRule<K> } = {
   sum: ([x]) => [V.sum(x), x],
   matVec: ([A, x]) => [mv(A, x), [A, x]],
   apply: ([P, x]) => {
-    const o = new Float64Array(P.dim)
+    const o = f64(P.dim)
     applyInto(P, x.data, o)
     return [vec(P.dim, o), [P, x]]
   },
   applyCols: ([P, x], cols) => {
-    const o = new Float64Array(P.dim), c = new Float64Array(P.dim)
+    const o = f64(P.dim), c = f64(P.dim)
     for (const j of cols) {
       const xj = x.data[j]!
       if (xj === 0) continue
@@ -88,7 +89,7 @@ export const evalRules: { readonly [K in PrimName]: EvalRule<K> } = {
     return [n, [x, n]]
   },
   quadForm: ([P, x]) => {
-    const px = new Float64Array(P.dim), ptx = new Float64Array(P.dim)
+    const px = f64(P.dim), ptx = f64(P.dim)
     applyInto(P, x.data, px)
     applyTInto(P, x.data, ptx)
     let f = 0

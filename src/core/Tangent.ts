@@ -9,6 +9,7 @@
 import type { Vec } from '../shapes/Vec.js'
 import type { Mat } from '../shapes/Mat.js'
 import type { LinearOperator } from './LinearOperator.js'
+import { f64 } from './alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -79,7 +80,7 @@ export class OuterSum {
   /** The expanded row-major matrix (computed once). */
   get data(): Float64Array {
     if (this.#data !== undefined) return this.#data
-    const o = new Float64Array(this.rows * this.cols)
+    const o = f64(this.rows * this.cols)
     const n = this.cols
     for (let t: OuterSum | undefined = this; t !== undefined; t = t.next) {
       const u = t.u, v = t.v, a = t.alpha
@@ -149,14 +150,14 @@ export const addT = <T>(a: T | Zero, b: T | Zero): T | Zero => {
   }
   if (a instanceof OuterSum || b instanceof OuterSum) {
     const x = (a as unknown as { data: Float64Array }).data, y = (b as unknown as { data: Float64Array }).data
-    const o = new Float64Array(x.length)
+    const o = f64(x.length)
     for (let i = 0; i < o.length; i++) o[i] = x[i]! + y[i]!
     const m = a as unknown as { rows: number; cols: number }
     return { rows: m.rows, cols: m.cols, data: o } as T
   }
   if (isShaped(a)) {
     const x = a.data, y = (b as unknown as { data: Float64Array }).data
-    const o = new Float64Array(x.length)
+    const o = f64(x.length)
     for (let i = 0; i < o.length; i++) o[i] = x[i]! + y[i]!
     return { ...a, data: o } as T
   }
@@ -177,7 +178,7 @@ export const scaleT = <T>(alpha: number, a: T | Zero): T | Zero => {
   if (typeof a === 'number') return (alpha * a) as T
   if (typeof a !== 'object' || a === null) return a
   if (isShaped(a)) {
-    const o = new Float64Array(a.data.length)
+    const o = f64(a.data.length)
     for (let i = 0; i < o.length; i++) o[i] = alpha * a.data[i]!
     return { ...a, data: o } as T
   }

@@ -11,8 +11,9 @@
  * @since 0.1.0
  */
 import type { Vec } from '../shapes/Vec.js'
+import { f64, f64From } from './alloc.js'
 
-const out = <N>(x: Vec<N>): Float64Array => new Float64Array(x.dim)
+const out = <N>(x: Vec<N>): Float64Array => f64(x.dim)
 
 // -------------------------------------------------------------------------------------
 // reductions
@@ -259,4 +260,4 @@ export const softmax = <N>(x: Vec<N>): Vec<N> => {
  * @example
  * copy(v).data !== v.data // true: a fresh buffer
  */
-export const copy = <N>(x: Vec<N>): Vec<N> => ({ dim: x.dim, data: Float64Array.from(x.data) })
+export const copy = <N>(x: Vec<N>): Vec<N> => ({ dim: x.dim, data: f64From(x.data) })

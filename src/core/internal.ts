@@ -6,6 +6,7 @@ import type { Vec } from '../shapes/Vec.js'
 import type { Mat } from '../shapes/Mat.js'
 import { type Tan, Zero } from './Tangent.js'
 import type { Linear } from './Diff.js'
+import { f64 } from './alloc.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export type V = Vec<any>
@@ -18,7 +19,7 @@ export const vec = (dim: number, data: Float64Array): V => ({ dim: dim as V['dim
 export const zadd = (a: ZV, b: ZV): ZV => {
   if (a === Zero) return b
   if (b === Zero) return a
-  const o = new Float64Array(a.dim)
+  const o = f64(a.dim)
   for (let i = 0; i < o.length; i++) o[i] = a.data[i]! + b.data[i]!
   return vec(a.dim, o)
 }
@@ -26,7 +27,7 @@ export const zadd = (a: ZV, b: ZV): ZV => {
 /** α a with symbolic zeros. */
 export const zscale = (alpha: number, a: ZV): ZV => {
   if (a === Zero || alpha === 0) return Zero
-  const o = new Float64Array(a.dim)
+  const o = f64(a.dim)
   for (let i = 0; i < o.length; i++) o[i] = alpha * a.data[i]!
   return vec(a.dim, o)
 }
@@ -34,7 +35,7 @@ export const zscale = (alpha: number, a: ZV): ZV => {
 /** a ⊙ m for a plain multiplier vector m. */
 export const zmul = (a: ZV, m: V): ZV => {
   if (a === Zero) return Zero
-  const o = new Float64Array(a.dim)
+  const o = f64(a.dim)
   for (let i = 0; i < o.length; i++) o[i] = a.data[i]! * m.data[i]!
   return vec(a.dim, o)
 }
@@ -52,7 +53,7 @@ export const zdot = (a: ZV, b: V): ZS => {
 
 /** The outer product x yᵀ as a matrix. */
 export const outerM = (x: V, y: V): Mat<any, any> => {
-  const m = x.dim, n = y.dim, o = new Float64Array(m * n)
+  const m = x.dim, n = y.dim, o = f64(m * n)
   for (let i = 0; i < m; i++) {
     const xi = x.data[i]!
     if (xi === 0) continue

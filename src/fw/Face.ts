@@ -42,6 +42,7 @@ import type { Dim } from '../shapes/Dim.js'
 import type { Vec } from '../shapes/Vec.js'
 import { applyInto } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
+import { f64, f64From } from '../core/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -155,7 +156,7 @@ export const identifyFace = <N>(set: SetKind, params: Params<N>, x: Vec<N>, opti
   let g: Float64Array
   if (options.gradient !== undefined) g = options.gradient.data
   else {
-    g = new Float64Array(n)
+    g = f64(n)
     applyInto(params.P, xs, g)
     for (let i = 0; i < n; i++) g[i] = g[i]! + params.q.data[i]!
     matvecs = 1
@@ -166,8 +167,8 @@ export const identifyFace = <N>(set: SetKind, params: Params<N>, x: Vec<N>, opti
   for (let i = 0; i < n; i++) xmax = Math.max(xmax, Math.abs(xs[i]!))
   const thr = supportTol * xmax
   const support = set === 'simplex' ? indices(n, (i) => xs[i]! > thr && xs[i]! > 0) : indices(n, (i) => Math.abs(xs[i]!) > thr)
-  const signs = new Float64Array(n)
-  const mult = new Float64Array(n)
+  const signs = f64(n)
+  const mult = f64(n)
   // the scale of the terms that cancel in g = P x + q at an interior optimum
   let pxs = 0, qs = 0
   for (let i = 0; i < n; i++) { const qi = params.q.data[i]!; qs += qi * qi; pxs += (g[i]! - qi) ** 2 }
@@ -179,7 +180,7 @@ export const identifyFace = <N>(set: SetKind, params: Params<N>, x: Vec<N>, opti
     support,
     signs: { dim: x.dim, data: signs },
     multipliers: { dim: x.dim, data: mult },
-    gradient: { dim: x.dim, data: options.gradient !== undefined ? Float64Array.from(g) : g },
+    gradient: { dim: x.dim, data: options.gradient !== undefined ? f64From(g) : g },
     matvecs,
     ...f
   })

@@ -15,6 +15,7 @@ import type { Vec } from '../shapes/Vec.js'
 import { type LinearOperator, applyInto } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
 import { fwGap, awayAtom, chooseVertex, scoreNoise } from './Oracle.js'
+import { f64 } from '../core/alloc.js'
 
 /**
  * The outcome of a fast solve.
@@ -102,9 +103,9 @@ export interface FastOptions {
 export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOptions): FastResult<N> => {
   const n = theta.q.dim as number
   const q = theta.q.data, w = theta.w.data, t = theta.t, P = theta.P
-  const x = new Float64Array(n), px = new Float64Array(n), g = new Float64Array(n), noise = new Float64Array(n)
-  const coef = new Float64Array(P.kind === 'lowRank' ? P.rank : 0)
-  const pu = new Float64Array(n), s = new Float64Array(n)
+  const x = f64(n), px = f64(n), g = f64(n), noise = f64(n)
+  const coef = f64(P.kind === 'lowRank' ? P.rank : 0)
+  const pu = f64(n), s = f64(n)
   let k = 0
   if (options.start !== undefined) {
     x.set(options.start.x); px.set(options.start.px); k = options.start.k

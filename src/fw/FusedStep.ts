@@ -19,6 +19,7 @@ import { type Tan, Zero, outerSum } from '../core/Tangent.js'
 import { applyInto, applyTInto } from '../core/LinearOperator.js'
 import type { Params } from './Problem.js'
 import type { FwState } from './Step.js'
+import { f64 } from '../core/alloc.js'
 
 const data = <N>(v: Tan<Vec<N>> | undefined): Float64Array | undefined => (v === undefined || v === Zero ? undefined : v.data)
 
@@ -38,7 +39,7 @@ export const fusedPaperL1Step = <N>(
   const n = p.q.dim as number
   const beta = betaOf(st.k + 1)
   const q = p.q.data, w = p.w.data, t = p.t, x = st.x.data, px = st.px.data
-  const g = new Float64Array(n), r = new Float64Array(n), sg = new Float64Array(n), e = new Float64Array(n), s = new Float64Array(n), u = new Float64Array(n)
+  const g = f64(n), r = f64(n), sg = f64(n), e = f64(n), s = f64(n), u = f64(n)
   let amax = -Infinity
   for (let i = 0; i < n; i++) {
     g[i] = px[i]! + q[i]!
@@ -58,7 +59,7 @@ export const fusedPaperL1Step = <N>(
     gu += g[i]! * u[i]!
     uu += u[i]! * u[i]!
   }
-  const ps = new Float64Array(n)
+  const ps = f64(n)
   applyInto(p.P, s, ps)
   const num = -gu, den = L * uu
   // γ as the traced step takes it: constant at the clamps (derivative 0), the ratio inside
@@ -66,7 +67,7 @@ export const fusedPaperL1Step = <N>(
   if (!(den > 0) || !Number.isFinite(num / den)) gamma = num > 0 ? 1 : 0
   else if (num / den >= 1) gamma = 1
   else if (num / den > 0) { gamma = num / den; active = true } else gamma = 0
-  const xn = new Float64Array(n), pxn = new Float64Array(n), dps = new Float64Array(n)
+  const xn = f64(n), pxn = f64(n), dps = f64(n)
   for (let i = 0; i < n; i++) {
     dps[i] = ps[i]! - px[i]!
     xn[i] = x[i]! + gamma * u[i]!
@@ -83,7 +84,7 @@ export const fusedPaperL1Step = <N>(
     const dq = data(dp.q), dw = data(dp.w), dx = data(dst.x), dpx = data(dst.px)
     const dt = dp.t === undefined || dp.t === Zero ? 0 : dp.t
     const dP = dp.P === undefined || dp.P === Zero ? undefined : dp.P
-    const dg = new Float64Array(n), dr = new Float64Array(n), da = new Float64Array(n)
+    const dg = f64(n), dr = f64(n), da = f64(n)
     let eda = 0
     for (let i = 0; i < n; i++) {
       dg[i] = (dpx?.[i] ?? 0) + (dq?.[i] ?? 0)
@@ -91,7 +92,7 @@ export const fusedPaperL1Step = <N>(
       da[i] = beta * sg[i]! * (dg[i]! * r[i]! + g[i]! * dr[i]!)
       eda += e[i]! * da[i]!
     }
-    const dsv = new Float64Array(n), du = new Float64Array(n)
+    const dsv = f64(n), du = f64(n)
     let dgu = 0, udu = 0
     for (let i = 0; i < n; i++) {
       const de = e[i]! * (da[i]! - eda)
@@ -100,14 +101,14 @@ export const fusedPaperL1Step = <N>(
       dgu += dg[i]! * u[i]! + g[i]! * du[i]!
       udu += u[i]! * du[i]!
     }
-    const dPs = new Float64Array(n)
+    const dPs = f64(n)
     applyInto(p.P, dsv, dPs)
     if (dP !== undefined) {
       const A = dP.data
       for (let i = 0; i < n; i++) { let v = 0; for (let j = 0; j < n; j++) v += A[i * n + j]! * s[j]!; dPs[i] = dPs[i]! + v }
     }
     const dgamma = active ? (-dgu * den - num * 2 * L * udu) / (den * den) : 0
-    const dxn = new Float64Array(n), dpxn = new Float64Array(n)
+    const dxn = f64(n), dpxn = f64(n)
     for (let i = 0; i < n; i++) {
       const dpi = dpx?.[i] ?? 0
       dxn[i] = (dx?.[i] ?? 0) + dgamma * u[i]! + gamma * du[i]!
@@ -124,7 +125,7 @@ export const fusedPaperL1Step = <N>(
     if (cx === undefined && cp === undefined) return Zero
     // through x' = x + γu and Px' = Px + γ(Ps − Px)
     let cgamma = 0
-    const cu = new Float64Array(n), cxo = new Float64Array(n), cpx = new Float64Array(n), cPs = new Float64Array(n)
+    const cu = f64(n), cxo = f64(n), cpx = f64(n), cPs = f64(n)
     for (let i = 0; i < n; i++) {
       const a = cx?.[i] ?? 0, b = cp?.[i] ?? 0
       cxo[i] = a
@@ -134,11 +135,11 @@ export const fusedPaperL1Step = <N>(
       cPs[i] = gamma * b
     }
     // through Ps = P s
-    const cs = new Float64Array(n)
+    const cs = f64(n)
     applyTInto(p.P, cPs, cs)
     const cP = p.P.kind === 'dense' && gamma !== 0 && cp !== undefined ? outerSum({ dim: n, data: cPs }, { dim: n, data: s }) : Zero
     // through γ = num/den (inside the interval only), num = −gᵀu, den = L uᵀu
-    const cg = new Float64Array(n)
+    const cg = f64(n)
     if (active) {
       const cnum = cgamma / den, cden = (-cgamma * num) / (den * den)
       for (let i = 0; i < n; i++) {
@@ -149,14 +150,14 @@ export const fusedPaperL1Step = <N>(
     // through u = s − x
     for (let i = 0; i < n; i++) { cs[i] = cs[i]! + cu[i]!; cxo[i] = cxo[i]! - cu[i]! }
     // through s = −r⊙σ⊙e, e = softmax(β|h|), h = g⊙r, r = t/w
-    const cr = new Float64Array(n), ce = new Float64Array(n)
+    const cr = f64(n), ce = f64(n)
     let ece = 0
     for (let i = 0; i < n; i++) {
       cr[i] = -sg[i]! * e[i]! * cs[i]!
       ce[i] = -sg[i]! * r[i]! * cs[i]!
       ece += e[i]! * ce[i]!
     }
-    const cq = new Float64Array(n), cw = new Float64Array(n)
+    const cq = f64(n), cw = f64(n)
     let ct = 0
     for (let i = 0; i < n; i++) {
       const ca = e[i]! * (ce[i]! - ece)

@@ -65,6 +65,7 @@ import { type Tan, Zero } from '../core/Tangent.js'
 import type { Linear } from '../core/Diff.js'
 import type { Gradients, Params, ParamsTangent, SetKind } from './Problem.js'
 import { type Face, type FaceOptions, identifyFace } from './Face.js'
+import { f64, f64From } from '../core/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -199,16 +200,16 @@ const projectInto = (sys: FaceSystem, r: Float64Array, out: Float64Array): void 
 /** Projected CG for Π H Π z = Π b, z ∈ null(aᵀ), from z = 0. */
 export const pcg = (sys: FaceSystem, b: Float64Array, tol: number, maxIt: number): CgResult => {
   const m = sys.m
-  const z = new Float64Array(m)
-  const r = Float64Array.from(b)
+  const z = f64(m)
+  const r = f64From(b)
   if (m === 0) return { z, r, iterations: 0, residual: 0, stop: 'empty' }
-  const g = new Float64Array(m)
+  const g = f64(m)
   projectInto(sys, r, g)
   let rg = dot(g, g)
   const b0 = Math.sqrt(rg)
   if (b0 === 0 || !Number.isFinite(b0)) return { z, r, iterations: 0, residual: 0, stop: b0 === 0 ? 'converged' : 'curvature' }
-  const p = Float64Array.from(g)
-  const hp = new Float64Array(m)
+  const p = f64From(g)
+  const hp = f64(m)
   let k = 0
   let stop: CgStop = 'maxIterations'
   let res = 1
@@ -289,7 +290,7 @@ export const implicitDerivative = <N>(
   // the constraint normal on F
   let a: Float64Array | undefined
   if (face.constraint === 'linear' || face.constraint === 'sphere') {
-    a = new Float64Array(m)
+    a = f64(m)
     for (let k = 0; k < m; k++) {
       const i = F[k]!
       a[k] = set === 'l1' ? sig[i]! * w[i]! : set === 'simplex' ? 1 : xs[i]!
@@ -319,7 +320,7 @@ export const implicitDerivative = <N>(
   }
   /** P v for a full vector (one product). */
   const Pfull = (v: Float64Array): Float64Array => {
-    const o = new Float64Array(n)
+    const o = f64(n)
     applyInto(P, v, o)
     matvecs++
     return o
@@ -328,13 +329,13 @@ export const implicitDerivative = <N>(
   const jvpWithStats = (tangent: AnyTan<N>): { readonly value: Vec<N>; readonly stats: SolveStats } => {
     const dq = vecField(tangent, 'q'), dw = vecField(tangent, 'w'), dP = matField(tangent)
     const dt = numField(tangent)
-    const dx = new Float64Array(n)
+    const dx = f64(n)
     let extra = 0
     if (face.constraint === 'point') {
       return { value: { dim: x.dim, data: dx }, stats: record({ z: dx, r: dx, iterations: 0, residual: 0, stop: 'empty' }, 0) }
     }
     // e = dq + dP x (+ P dx_B for l∞), on all coordinates
-    const e = new Float64Array(n)
+    const e = f64(n)
     if (dq !== undefined) for (let i = 0; i < n; i++) e[i] = dq[i]!
     if (dP !== undefined) {
       const D = dP.data
@@ -353,7 +354,7 @@ export const implicitDerivative = <N>(
         for (let i = 0; i < n; i++) e[i] = e[i]! + pb[i]!
       }
     }
-    const r = new Float64Array(m)
+    const r = f64(m)
     for (let k = 0; k < m; k++) r[k] = e[F[k]!]!
     let s = 0
     if (a !== undefined) {
@@ -369,8 +370,8 @@ export const implicitDerivative = <N>(
       } else if (set === 'simplex') s = dt
       else s = xnorm * dt
     }
-    const b = new Float64Array(m)
-    const xp = new Float64Array(m)
+    const b = f64(m)
+    const xp = f64(m)
     if (a !== undefined && s !== 0) {
       const c = s / aa
       for (let k = 0; k < m; k++) xp[k] = c * a[k]!
@@ -385,7 +386,7 @@ export const implicitDerivative = <N>(
 
   const vjpWithStats = (ct: Vec<N>): { readonly value: Gradients<N>; readonly stats: SolveStats } => {
     const u = ct.data
-    const gq = new Float64Array(n), gw = new Float64Array(n)
+    const gq = f64(n), gw = f64(n)
     let gt = 0
     let extra = 0
     const dense = P.kind === 'dense'
@@ -393,7 +394,7 @@ export const implicitDerivative = <N>(
       const stats = record(cg, extra)
       const base = { q: { dim: x.dim, data: gq }, w: { dim: x.dim, data: gw }, t: gt }
       if (!dense) return { value: base, stats }
-      const gp = new Float64Array(n * n)
+      const gp = f64(n * n)
       for (let k = 0; k < m; k++) {
         const i = F[k]!, vi = v[k]!
         if (vi === 0) continue
@@ -403,10 +404,10 @@ export const implicitDerivative = <N>(
       return { value: { ...base, P: { rows: x.dim, cols: x.dim, data: gp } }, stats }
     }
     if (face.constraint === 'point') {
-      const empty = new Float64Array(0)
+      const empty = f64(0)
       return finish(empty, { z: empty, r: empty, iterations: 0, residual: 0, stop: 'empty' })
     }
-    const uF = new Float64Array(m)
+    const uF = f64(m)
     for (let k = 0; k < m; k++) uF[k] = u[F[k]!]!
     const cg = pcg(sys, uF, tol, maxIt)
     const v = cg.z
@@ -423,7 +424,7 @@ export const implicitDerivative = <N>(
     else if (set === 'linf' && face.fixed.length > 0) {
       let pv: Float64Array | undefined
       if (m > 0 && v.some((vi) => vi !== 0)) {
-        const vf = new Float64Array(n)
+        const vf = f64(n)
         for (let k = 0; k < m; k++) vf[F[k]!] = v[k]!
         pv = Pfull(vf)
         extra++

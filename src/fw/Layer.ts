@@ -25,6 +25,7 @@ import { validateProblem } from './Validate.js'
 import { implicitDerivative } from './Implicit.js'
 import { polish } from './Polish.js'
 import { fastSolve } from './FastSolve.js'
+import { f64, f64From } from '../core/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -156,9 +157,9 @@ export const solver = <N>(set: SetKind, schedule: Schedule, options: { readonly 
  */
 export const certificate = <N>(set: SetKind, theta: Params<N>, x: Vec<N>): { readonly objective: number; readonly gap: number } => {
   const n = x.dim as number
-  const px = new Float64Array(n)
+  const px = f64(n)
   applyInto(theta.P, x.data, px)
-  const g = new Float64Array(n)
+  const g = f64(n)
   let f = 0
   for (let i = 0; i < n; i++) {
     g[i] = px[i]! + theta.q.data[i]!
@@ -167,7 +168,7 @@ export const certificate = <N>(set: SetKind, theta: Params<N>, x: Vec<N>): { rea
   return { objective: f, gap: fwGap(set, { dim: x.dim, data: g }, x, theta.w, theta.t) }
 }
 
-const zerosVec = <N>(like: Vec<N>): Vec<N> => ({ dim: like.dim, data: new Float64Array(like.dim) })
+const zerosVec = <N>(like: Vec<N>): Vec<N> => ({ dim: like.dim, data: f64(like.dim) })
 
 /**
  * Turns a cotangent record of θ into `Gradients` (zeros where symbolic).
@@ -184,7 +185,7 @@ export const toGradients = <N>(theta: Params<N>, g: Tan<Params<N>>): Gradients<N
     q: r.q === undefined || r.q === Zero ? zerosVec(theta.q) : r.q,
     w: r.w === undefined || r.w === Zero ? zerosVec(theta.q) : r.w,
     t: r.t === undefined || r.t === Zero ? 0 : r.t,
-    ...(dense ? { P: r.P === undefined || r.P === Zero ? { rows: n, cols: n, data: new Float64Array(n * n) } : r.P } : {})
+    ...(dense ? { P: r.P === undefined || r.P === Zero ? { rows: n, cols: n, data: f64(n * n) } : r.P } : {})
   }
 }
 
@@ -260,7 +261,7 @@ export const implicitForward = <N>(set: SetKind, schedule: Schedule, th: Params<
     callback: (_k, gap, f, x) => {
       if (tol === 0 || !(gap <= nextTry * Math.abs(f))) return false
       nextTry = Math.max(gap / Math.abs(f) / 100, tol)
-      const xp = polish(set, th, { dim: th.q.dim, data: Float64Array.from(x) })
+      const xp = polish(set, th, { dim: th.q.dim, data: f64From(x) })
       const c = certificate(set, th, xp)
       if (c.gap <= tol * Math.abs(c.objective)) { polished = xp; return true }
       return false

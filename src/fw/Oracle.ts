@@ -11,6 +11,7 @@ import type { Diff } from '../core/Diff.js'
 import { trace } from '../core/Trace.js'
 import { ops } from '../core/Ops.js'
 import type { SetKind } from './Problem.js'
+import { f64 } from '../core/alloc.js'
 
 /**
  * The oracle's inputs: the direction g, the weights w and the radius t.
@@ -99,7 +100,7 @@ export const chooseVertex = <N>(set: SetKind, g: Vec<N>, w: Vec<N>, noise?: Floa
  * chooseVertex('simplex', g, w, scoreNoise('simplex', px, q, w))
  */
 export const scoreNoise = (set: SetKind, px: Float64Array, q: Float64Array, w: Float64Array, out?: Float64Array): Float64Array => {
-  const o = out ?? new Float64Array(px.length)
+  const o = out ?? f64(px.length)
   for (let i = 0; i < px.length; i++) o[i] = set === 'l1' ? (Math.abs(px[i]!) + Math.abs(q[i]!)) / w[i]! : set === 'simplex' ? Math.abs(px[i]!) + Math.abs(q[i]!) : 0
   return o
 }
@@ -122,7 +123,7 @@ export const computeExtremePoint = <N>(set: SetKind, input: OracleInput<N>): Vec
  * oneHot(q, 1, 2) // [0, 2, 0] for q of dimension 3
  */
 export const oneHot = <N>(like: Vec<N>, i: number, v: number): Vec<N> => {
-  const o = new Float64Array(like.dim)
+  const o = f64(like.dim)
   o[i] = v
   return { dim: like.dim, data: o }
 }
@@ -154,7 +155,7 @@ export const exactVertex = <N>(set: SetKind, v: Vertex): Diff<OracleInput<N>, Ve
         // s = −(t/‖g‖) g, and s = 0 when g = 0
         return g.value.data.some((x) => x !== 0)
           ? o.scale(o.sdiv(o.sneg(t), o.norm2(g)), g)
-          : $.constant<Vec<N>>({ dim: g.value.dim, data: new Float64Array(g.value.dim) })
+          : $.constant<Vec<N>>({ dim: g.value.dim, data: f64(g.value.dim) })
     }
   })
 

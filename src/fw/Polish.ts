@@ -31,6 +31,7 @@ import { applyInto, faceProduct } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
 import { type FaceSystem, pcg } from './Implicit.js'
 import { fwGap } from './Oracle.js'
+import { f64, f64From } from '../core/alloc.js'
 
 /**
  * Options of {@link polish}.
@@ -49,9 +50,9 @@ export interface PolishOptions {
 
 const gapAt = <N>(set: SetKind, theta: Params<N>, x: Float64Array): number => {
   const n = x.length
-  const px = new Float64Array(n)
+  const px = f64(n)
   applyInto(theta.P, x, px)
-  const g = new Float64Array(n)
+  const g = f64(n)
   for (let i = 0; i < n; i++) g[i] = px[i]! + theta.q.data[i]!
   return fwGap(set, { dim: theta.q.dim, data: g }, { dim: theta.q.dim, data: x }, theta.w, theta.t)
 }
@@ -93,8 +94,8 @@ export const polish = <N>(set: SetKind, theta: Params<N>, x: Vec<N>, options: Po
 const polishActiveSet = <N>(set: SetKind, theta: Params<N>, x0: Float64Array, options: PolishOptions): Float64Array | undefined => {
   const n = x0.length, t = theta.t, w = theta.w.data, q = theta.q.data
   const tol = options.tolerance ?? 1e-14
-  const x = Float64Array.from(x0)
-  const px = new Float64Array(n), g = new Float64Array(n)
+  const x = f64From(x0)
+  const px = f64(n), g = f64(n)
   const gradient = (): void => {
     applyInto(theta.P, x, px)
     for (let i = 0; i < n; i++) g[i] = px[i]! + q[i]!
@@ -102,7 +103,7 @@ const polishActiveSet = <N>(set: SetKind, theta: Params<N>, x0: Float64Array, op
   gradient()
   // the working set: fixed[i] (at 0, or at sg[i]·t on the box), sg[i] the sign of a free l1 coordinate
   const fixed = new Uint8Array(n)
-  const sg = new Float64Array(n)
+  const sg = f64(n)
   let active = set === 'simplex'
   if (set === 'linf') {
     for (let i = 0; i < n; i++) {
@@ -130,7 +131,7 @@ const polishActiveSet = <N>(set: SetKind, theta: Params<N>, x0: Float64Array, op
     // P_FF set up once per working face: O(m²) dense, O(m r) low rank, not a full product
     const H = faceProduct(theta.P, F)
     // the step p = p₀ + z: p₀ restores aᵀx_F = t, z ∈ null(aᵀ) minimizes the model on the face
-    const p = new Float64Array(m)
+    const p = f64(m)
     if (m > 0) {
       const b = Float64Array.from(F, (i) => -g[i]!)
       if (a !== undefined) {
@@ -139,7 +140,7 @@ const polishActiveSet = <N>(set: SetKind, theta: Params<N>, x0: Float64Array, op
         const c = (t - ax) / aa
         if (c !== 0) {
           for (let k = 0; k < m; k++) p[k] = c * a[k]!
-          const hp = new Float64Array(m)
+          const hp = f64(m)
           H(p, hp)
           for (let k = 0; k < m; k++) b[k] = b[k]! - hp[k]!
         }
@@ -209,24 +210,24 @@ const polishSphere = <N>(theta: Params<N>, x0: Float64Array, options: PolishOpti
   const n = x0.length, t = theta.t, q = theta.q.data
   const tol = options.tolerance ?? 1e-14
   const maxIt = options.maxIterations ?? 2 * n + 20
-  const out = new Float64Array(n)
+  const out = f64(n)
   /** Solves (P + λI) y = rhs by CG, starting from y0 (returns y). */
   const solve = (lambda: number, rhs: Float64Array, y0: Float64Array): Float64Array => {
     const H = (p: Float64Array, o: Float64Array): void => {
       applyInto(theta.P, p, out)
       for (let i = 0; i < n; i++) o[i] = out[i]! + lambda * p[i]!
     }
-    const r = new Float64Array(n)
+    const r = f64(n)
     H(y0, r)
     for (let i = 0; i < n; i++) r[i] = rhs[i]! - r[i]!
     const z = pcg({ m: n, a: undefined, aa: 1, H }, r, tol, maxIt).z
-    const y = new Float64Array(n)
+    const y = f64(n)
     for (let i = 0; i < n; i++) y[i] = y0[i]! + z[i]!
     return y
   }
   const norm = (v: Float64Array): number => Math.sqrt(v.reduce((s, e) => s + e * e, 0))
   const minusQ = Float64Array.from(q, (v) => -v)
-  const px = new Float64Array(n)
+  const px = f64(n)
   applyInto(theta.P, x0, px)
   let xg = 0, xx = 0
   for (let i = 0; i < n; i++) { xg += x0[i]! * (px[i]! + q[i]!); xx += x0[i]! * x0[i]! }
@@ -238,14 +239,14 @@ const polishSphere = <N>(theta: Params<N>, x0: Float64Array, options: PolishOpti
     if (norm(xu) <= t) return xu
     lambda = Math.max(lambda, 1e-12 * (Math.abs(xg) / Math.max(xx, 1e-300) + 1))
   }
-  let y: Float64Array = Float64Array.from(x0)
+  let y: Float64Array = f64From(x0)
   for (let it = 0; it < 30; it++) {
     y = solve(lambda, minusQ, y)
     const ny = norm(y)
     if (!(ny > 0) || !Number.isFinite(ny)) return undefined
     if (Math.abs(ny - t) <= 1e-15 * t) break
     // φ(λ) = 1/t − 1/‖y‖, φ' = −yᵀ(P + λI)⁻¹y / ‖y‖³: λ ← λ + (‖y‖ − t)/t · ‖y‖² / yᵀ(P + λI)⁻¹y
-    const u = solve(lambda, y, new Float64Array(n))
+    const u = solve(lambda, y, f64(n))
     const yu = y.reduce((s, v, i) => s + v * u[i]!, 0)
     if (!(yu > 0)) return undefined
     const next = lambda + ((ny - t) / t) * (ny * ny) / yu

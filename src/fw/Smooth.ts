@@ -35,6 +35,7 @@ import type { SetKind } from './Problem.js'
 import { chooseVertex, exactVertex, smoothVertex, fwGap, scoreNoise } from './Oracle.js'
 import { pairwiseDirection } from './Step.js'
 import { LayerError, type Status } from './Layer.js'
+import { f64 } from '../core/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -169,7 +170,7 @@ const smoothStep = <Th, N>(set: SetKind, pr: SmoothProblem<Th, N>, cfg: { readon
       const o = ops<N>($)
       const gv = v.g.value
       const pairwise = cfg.oracle === 'exact' && (set === 'l1' || set === 'simplex')
-      const noiseless = new Float64Array(gv.dim)
+      const noiseless = f64(gv.dim)
       const vc = chooseVertex(set, gv, v.w.value, pairwise ? scoreNoise(set, gv.data, noiseless, v.w.value.data) : undefined)
       const oracle = cfg.oracle === 'smooth' ? smoothVertex<N>(set, cfg.beta(i)) : exactVertex<N>(set, vc)
       const sv = $.callRecord(oracle, { g: v.g, w: v.w, t: v.t })
@@ -212,7 +213,7 @@ const smoothInit = <Th, N>(set: SetKind, pr: SmoothProblem<Th, N>): Diff<SmoothP
   const n = pr.dim as number
   const init = trace<SmoothParams<Th, N>, { readonly x: Vec<N>; readonly g: Vec<N> }>(($, v) => {
     const o = ops<N>($)
-    const ones = $.constant<Vec<N>>({ dim: pr.dim, data: new Float64Array(n).fill(1) })
+    const ones = $.constant<Vec<N>>({ dim: pr.dim, data: f64(n).fill(1) })
     const x = set === 'simplex' ? o.scale(o.sdiv(v.t, $.constant(n)), ones) : o.scale($.constant(0), ones)
     return { x, g: $.call(pr.grad, v.theta, x) }
   })
@@ -252,7 +253,7 @@ export const dfwSmooth = (options: SmoothOptions) => <Th, N>(problem: SmoothProb
   check(['l1', 'linf', 'l2', 'simplex'].includes(set), `unknown set ${JSON.stringify(set)}`, 'set')
   check(Number.isFinite(problem.t) && problem.t > 0, `expected a positive finite radius, got ${String(problem.t)}`, 't')
   check(Number.isFinite(options.lipschitz) && options.lipschitz > 0, `expected a positive finite Lipschitz constant, got ${String(options.lipschitz)}`, 'options.lipschitz')
-  const w = problem.w ?? { dim: problem.dim, data: new Float64Array(n).fill(1) }
+  const w = problem.w ?? { dim: problem.dim, data: f64(n).fill(1) }
   check(w.data.length === n, `expected ${n} weights, got ${w.data.length}`, 'w')
   w.data.forEach((v, i) => check(Number.isFinite(v) && v > 0, `expected a positive finite weight, got ${String(v)}`, `w[${i}]`))
   const paper = (options.schedule ?? 'default') === 'paper'
@@ -280,7 +281,7 @@ export const dfwSmooth = (options: SmoothOptions) => <Th, N>(problem: SmoothProb
   const params: SmoothParams<Th, N> = { theta: problem.theta, w, t: problem.t }
   const [s, lin] = solver(params)
   if (!finiteVec(s.x)) throw new LayerError('the iterate became non-finite', 'grad')
-  const zeros = (): Vec<N> => ({ dim: problem.dim, data: new Float64Array(n) })
+  const zeros = (): Vec<N> => ({ dim: problem.dim, data: f64(n) })
   return {
     x: s.x,
     ...(hasValue ? { objective: problem.value!(problem.theta, s.x) } : {}),

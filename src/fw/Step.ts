@@ -16,6 +16,7 @@ import { ops } from '../core/Ops.js'
 import type { Params, SetKind } from './Problem.js'
 import { fusedPaperL1Step } from './FusedStep.js'
 import { type Vertex, chooseVertex, exactVertex, smoothVertex, fwGap, oneHot, awayAtom, scoreNoise } from './Oracle.js'
+import { f64 } from '../core/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -155,7 +156,7 @@ export const pairwiseDirection = <N>(
       if (!drops || gamma !== gmax) return x
       // a drop step: the away atom's weight is now zero, so its coordinate is exactly 0
       // (the derivative of that coordinate is 0 as well)
-      const keep = new Float64Array(gv.dim).fill(1)
+      const keep = f64(gv.dim).fill(1)
       keep[aw.index] = 0
       return o.mul(x, $.constant<Vec<N>>({ dim: gv.dim, data: keep }))
     }
@@ -260,7 +261,7 @@ export const tracedStepFor = <N>(config: StepConfig): Diff<readonly [Params<N>, 
 /** The statistics of the state after a step (not differentiated). */
 const stats = <N>(set: SetKind, p: Params<N>, x: Vec<N>, px: Vec<N>, prev: FwState<N>): FwState<N> => {
   const n = x.dim as number
-  const gdata = new Float64Array(n)
+  const gdata = f64(n)
   let f = 0
   for (let i = 0; i < n; i++) {
     gdata[i] = px.data[i]! + p.q.data[i]!
@@ -283,7 +284,7 @@ export const initialState = <N>(set: SetKind): Diff<Params<N>, FwState<N>> => (p
   const n = p.q.dim
   const body = trace<Params<N>, { readonly x: Vec<N>; readonly px: Vec<N> }>(($, v) => {
     if (set !== 'simplex') {
-      const z = $.constant<Vec<N>>({ dim: n, data: new Float64Array(n) })
+      const z = $.constant<Vec<N>>({ dim: n, data: f64(n) })
       return { x: z, px: z }
     }
     const o = ops<N>($)
@@ -291,7 +292,7 @@ export const initialState = <N>(set: SetKind): Diff<Params<N>, FwState<N>> => (p
     return { x, px: o.apply(v.P, x) }
   })
   const [out, lin] = body(p)
-  const g = new Float64Array(n)
+  const g = f64(n)
   for (let i = 0; i < n; i++) g[i] = out.px.data[i]! + p.q.data[i]!
   const gap = fwGap(set, { dim: n, data: g }, out.x, p.w, p.t)
   const state: FwState<N> = { x: out.x, px: out.px, k: 0, f: -100, fPrev: 1000, gap }

@@ -9,15 +9,16 @@ import { Zero } from '../core/Tangent.js'
 import { matVec as mv } from '../core/Matrix.js'
 import { apply as opApply, columnInto } from '../core/LinearOperator.js'
 import { type V, type ZV, vec, zadd, zscale, zmul, sadd, zdot } from '../core/internal.js'
+import { f64 } from '../core/alloc.js'
 
 const map1 = (a: ZV, f: (v: number, i: number) => number): ZV => {
   if (a === Zero) return Zero
-  const o = new Float64Array(a.dim)
+  const o = f64(a.dim)
   for (let i = 0; i < o.length; i++) o[i] = f(a.data[i]!, i)
   return vec(a.dim, o)
 }
 
-const ones = (dim: number, c: number): V => vec(dim, new Float64Array(dim).fill(c))
+const ones = (dim: number, c: number): V => vec(dim, f64(dim).fill(c))
 
 /** The tangent rules. */
 export const jvpRules: { readonly [K in PrimName]: JvpRule<K> } = {
@@ -33,7 +34,7 @@ export const jvpRules: { readonly [K in PrimName]: JvpRule<K> } = {
   applyCols: ([P, x], cols, [dP, dx]) => {
     if (dP === Zero && dx === Zero) return Zero
     const n = x.dim as number
-    const o = new Float64Array(n), c = new Float64Array(n)
+    const o = f64(n), c = f64(n)
     for (const j of cols) {
       if (dx !== Zero && dx.data[j]! !== 0) {
         columnInto(P, j, c)

@@ -8,6 +8,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { type Dim, isLength, unsafeDim, withDim } from './Dim.js'
 import { type ShapeError, shapeError, joinPath } from './ShapeError.js'
+import { f64 } from '../core/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -37,7 +38,7 @@ export interface Vec<N> {
  */
 export const vector = <N>(dim: Dim<N>, xs: ArrayLike<number>, path = ''): E.Either<ShapeError, Vec<N>> => {
   if (xs.length !== dim) return E.left(shapeError(`expected ${dim} entries, got ${xs.length}`, path))
-  const data = new Float64Array(dim)
+  const data = f64(dim)
   for (let i = 0; i < dim; i++) {
     const v = xs[i]
     if (typeof v !== 'number' || !Number.isFinite(v)) {
@@ -79,7 +80,7 @@ export const fromBuffer = <N>(data: Float64Array): Vec<N> => ({ dim: unsafeDim<N
  * @example
  * zeros(n) // [0, …, 0]
  */
-export const zeros = <N>(dim: Dim<N>): Vec<N> => ({ dim, data: new Float64Array(dim) })
+export const zeros = <N>(dim: Dim<N>): Vec<N> => ({ dim, data: f64(dim) })
 
 /**
  * A vector of one value.
@@ -87,7 +88,7 @@ export const zeros = <N>(dim: Dim<N>): Vec<N> => ({ dim, data: new Float64Array(
  * @example
  * fill(n, 0.5) // [0.5, …, 0.5]
  */
-export const fill = <N>(dim: Dim<N>, value: number): Vec<N> => ({ dim, data: new Float64Array(dim).fill(value) })
+export const fill = <N>(dim: Dim<N>, value: number): Vec<N> => ({ dim, data: f64(dim).fill(value) })
 
 /**
  * The i-th unit vector, scaled.
@@ -96,7 +97,7 @@ export const fill = <N>(dim: Dim<N>, value: number): Vec<N> => ({ dim, data: new
  * basis(n, 1, 2) // [0, 2, 0] for n = 3
  */
 export const basis = <N>(dim: Dim<N>, i: number, scale = 1): Vec<N> => {
-  const data = new Float64Array(dim)
+  const data = f64(dim)
   data[i] = scale
   return { dim, data }
 }
@@ -108,7 +109,7 @@ export const basis = <N>(dim: Dim<N>, i: number, scale = 1): Vec<N> => {
  * generate(n, (i) => i * i) // [0, 1, 4] for n = 3
  */
 export const generate = <N>(dim: Dim<N>, f: (i: number) => number): Vec<N> => {
-  const data = new Float64Array(dim)
+  const data = f64(dim)
   for (let i = 0; i < dim; i++) data[i] = f(i)
   return { dim, data }
 }

@@ -11,18 +11,19 @@ import { matTVec } from '../core/Matrix.js'
 import { applyT as opApplyT, columnInto } from '../core/LinearOperator.js'
 import { type V, type ZV, vec, zscale, zmul, zdot } from '../core/internal.js'
 import type { Mat } from '../shapes/Mat.js'
+import { f64 } from '../core/alloc.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type M = Mat<any, any>
 
 const map1 = (a: ZV, f: (v: number, i: number) => number): ZV => {
   if (a === Zero) return Zero
-  const o = new Float64Array(a.dim)
+  const o = f64(a.dim)
   for (let i = 0; i < o.length; i++) o[i] = f(a.data[i]!, i)
   return vec(a.dim, o)
 }
 
-const fillV = (dim: number, c: number): V => vec(dim, new Float64Array(dim).fill(c))
+const fillV = (dim: number, c: number): V => vec(dim, f64(dim).fill(c))
 
 /** The transpose rules. */
 export const vjpRules: { readonly [K in PrimName]: VjpRule<K> } = {
@@ -38,7 +39,7 @@ export const vjpRules: { readonly [K in PrimName]: VjpRule<K> } = {
   applyCols: ([P, x], cols, ct) => {
     if (ct === Zero) return [Zero, Zero]
     const n = x.dim as number
-    const dx = new Float64Array(n), c = new Float64Array(n), xs = new Float64Array(n)
+    const dx = f64(n), c = f64(n), xs = f64(n)
     for (const j of cols) {
       columnInto(P, j, c)
       let s = 0
@@ -58,7 +59,7 @@ export const vjpRules: { readonly [K in PrimName]: VjpRule<K> } = {
   sign: () => [Zero],
   max: ([x, k], _p, ct) => {
     if (ct === Zero || k < 0) return [Zero]
-    const o = new Float64Array(x.dim)
+    const o = f64(x.dim)
     o[k] = ct
     return [vec(x.dim, o)]
   },
