@@ -72,13 +72,15 @@ import { f64, f64From } from '../core/alloc.js'
 // -------------------------------------------------------------------------------------
 
 /**
- * Why a conjugate-gradient solve stopped.
+ * Why a conjugate-gradient solve stopped: `stalled` means the relative residual was
+ * already below 1e-10 and had not halved in 10 iterations (the rounding floor of the
+ * recurrence, above the requested tolerance).
  *
  * @example
  * const { stats } = implicitDerivative('l1', params, x).vjpWithStats(ct)
  * if (stats.stop !== 'converged' && stats.stop !== 'empty') console.warn(stats.stop, stats.residual)
  */
-export type CgStop = 'converged' | 'maxIterations' | 'curvature' | 'empty'
+export type CgStop = 'converged' | 'stalled' | 'maxIterations' | 'curvature' | 'empty'
 
 /**
  * The cost and accuracy of one solve.
@@ -197,6 +199,10 @@ const projectInto = (sys: FaceSystem, r: Float64Array, out: Float64Array): void 
   for (let i = 0; i < r.length; i++) out[i] = r[i]! - c * a[i]!
 }
 
+/** A CG run whose relative residual is below this and has not halved in CG_STALL_STEPS iterations stops as `stalled`. */
+const CG_STALL_BELOW = 1e-10
+const CG_STALL_STEPS = 10
+
 /** Projected CG for Π H Π z = Π b, z ∈ null(aᵀ), from z = 0. */
 export const pcg = (sys: FaceSystem, b: Float64Array, tol: number, maxIt: number): CgResult => {
   const m = sys.m
@@ -212,7 +218,7 @@ export const pcg = (sys: FaceSystem, b: Float64Array, tol: number, maxIt: number
   const hp = f64(m)
   let k = 0
   let stop: CgStop = 'maxIterations'
-  let res = 1
+  let res = 1, best = 1, since = 0
   while (k < maxIt) {
     sys.H(p, hp)
     k++
@@ -225,6 +231,7 @@ export const pcg = (sys: FaceSystem, b: Float64Array, tol: number, maxIt: number
     const rg2 = dot(g, g)
     res = Math.sqrt(rg2) / b0
     if (res <= tol) { stop = 'converged'; break }
+    if (res <= 0.5 * best) { best = res; since = 0 } else if (++since >= CG_STALL_STEPS && res <= CG_STALL_BELOW) { stop = 'stalled'; break }
     const beta = rg2 / rg
     rg = rg2
     for (let i = 0; i < m; i++) p[i] = g[i]! + beta * p[i]!

@@ -240,7 +240,9 @@ export interface Forward<N> {
 /**
  * The implicit mode's forward pass. Nothing differentiates it, so the default schedule
  * runs in the allocation-free loop of `FastSolve.ts`, and the iterate is polished on its
- * face each time the gap has fallen 100-fold since the last attempt (from 1e-3·|f| on);
+ * face each time the gap has fallen 100-fold since the last attempt (from 1e-3·|f| on),
+ * and at steps 64, 128, 256, … (Frank-Wolfe needs at least s steps to reach a solution
+ * with s nonzeros, and zigzags on the way; the active set finishes such solves);
  * the first polished point whose gap meets the tolerance ends the run. The paper's
  * schedule runs its own fold without keeping linear maps, and is polished once.
  *
@@ -258,9 +260,11 @@ export const implicitForward = <N>(set: SetKind, schedule: Schedule, th: Params<
   const r = fastSolve(set, th, {
     maxIterations: schedule.maxIterations,
     tolerance: tol,
-    callback: (_k, gap, f, x) => {
-      if (tol === 0 || !(gap <= nextTry * Math.abs(f))) return false
-      nextTry = Math.max(gap / Math.abs(f) / 100, tol)
+    callback: (k, gap, f, x) => {
+      if (tol === 0) return false
+      const byGap = gap <= nextTry * Math.abs(f)
+      if (!byGap && !(k >= 64 && (k & (k - 1)) === 0)) return false
+      if (byGap) nextTry = Math.max(gap / Math.abs(f) / 100, tol)
       const xp = polish(set, th, { dim: th.q.dim, data: f64From(x) })
       const c = certificate(set, th, xp)
       if (c.gap <= tol * Math.abs(c.objective)) { polished = xp; return true }

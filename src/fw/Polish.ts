@@ -10,8 +10,10 @@
  *   constraint is active) starts from the iterate. Each round solves the equality-
  *   constrained quadratic on the working face by projected CG (`pcg`), moves towards its
  *   solution as far as the set allows (a ratio test), and adds the blocking constraint;
- *   on reaching the face's minimizer it releases the constraint whose multiplier has the
- *   wrong sign by the most, and stops when none has. Starting sets: l1 and simplex, the
+ *   on reaching the face's minimizer it releases every constraint whose multiplier has the
+ *   wrong sign by at least half the worst one's, and stops when none has. (Releasing one
+ *   per round took one round per missing coordinate: from a 128-step iterate of a dense
+ *   n = 1000 solution it had not finished after 60 rounds; together, 15 rounds.) Starting sets: l1 and simplex, the
  *   support |xᵢ| > 1e-9‖x‖∞ and the norm constraint when Σ|wᵢxᵢ| ≥ t(1 − 1e-9); l∞, the
  *   coordinates within 1e-2·t of the bound the gradient pushes towards.
  * - The l2 ball: when the iterate is within 1e-4·t of the sphere with a positive
@@ -22,7 +24,8 @@
  *
  * The polished point is returned only when it is feasible, finite and its Frank-Wolfe gap
  * is no larger than the iterate's; otherwise the iterate comes back unchanged. Every CG
- * run uses relative tolerance 1e-14 and at most 2m + 20 iterations for m free coordinates.
+ * run uses tolerance 1e-14 relative to the first round's right-hand side (at most 1e-6 of its
+ * own) and at most 2m + 20 iterations for m free coordinates.
  *
  * @since 0.1.0
  */
@@ -91,6 +94,9 @@ export const polish = <N>(set: SetKind, theta: Params<N>, x: Vec<N>, options: Po
 // polytopes: a primal active-set method
 // -------------------------------------------------------------------------------------
 
+/** Released together: the constraints whose multiplier error is at least this share of the worst. */
+const RELEASE = 0.5
+
 const polishActiveSet = <N>(set: SetKind, theta: Params<N>, x0: Float64Array, options: PolishOptions): Float64Array | undefined => {
   const n = x0.length, t = theta.t, w = theta.w.data, q = theta.q.data
   const tol = options.tolerance ?? 1e-14
@@ -120,6 +126,7 @@ const polishActiveSet = <N>(set: SetKind, theta: Params<N>, x0: Float64Array, op
     if (set === 'l1') active = norm >= t * (1 - 1e-9)
   }
   const rounds = options.rounds ?? 60
+  let b00 = 0
   for (let round = 0; round < rounds; round++) {
     const F: number[] = []
     for (let i = 0; i < n; i++) if (fixed[i] === 0) F.push(i)
@@ -146,7 +153,13 @@ const polishActiveSet = <N>(set: SetKind, theta: Params<N>, x0: Float64Array, op
         }
       }
       const sys: FaceSystem = { m, a, aa, H }
-      const z = pcg(sys, b, tol, options.maxIterations ?? 2 * m + 20).z
+      // CG's tolerance is relative to the first round's right-hand side: later rounds solve
+      // for small corrections, which need the same absolute accuracy, not 1e-14 of their own size
+      let bn = 0
+      for (let k = 0; k < m; k++) bn += b[k]! * b[k]!
+      bn = Math.sqrt(bn)
+      if (b00 === 0) b00 = bn
+      const z = pcg(sys, b, bn > 0 ? Math.min(1e-6, (tol * b00) / bn) : tol, options.maxIterations ?? 2 * m + 20).z
       for (let k = 0; k < m; k++) p[k] = p[k]! + z[k]!
     }
     // the ratio test
@@ -175,7 +188,7 @@ const polishActiveSet = <N>(set: SetKind, theta: Params<N>, x0: Float64Array, op
       continue
     }
     if (blockNorm) { active = true; continue }
-    // at the face's minimizer: release the constraint whose multiplier is most wrong
+    // at the face's minimizer: release the constraints whose multipliers are most wrong
     gradient()
     let gmax = 0
     for (let i = 0; i < n; i++) gmax = Math.max(gmax, Math.abs(g[i]!))
@@ -187,17 +200,19 @@ const polishActiveSet = <N>(set: SetKind, theta: Params<N>, x0: Float64Array, op
       lambda = -ag / aa
     }
     if (set === 'l1' && active && lambda < -vtol) { active = false; continue }
-    let worst = vtol, release = -1
+    // every constraint whose multiplier is wrong by at least RELEASE times the worst
+    const viol = (i: number): number => set === 'linf' ? sg[i]! * g[i]! // −μᵢ
+      : set === 'simplex' ? -(g[i]! + lambda)
+        : Math.abs(g[i]!) - lambda * w[i]!
+    let worst = vtol
+    for (let i = 0; i < n; i++) if (fixed[i] === 1) worst = Math.max(worst, viol(i))
+    if (worst <= vtol) return x
+    const cut = Math.max(vtol, RELEASE * worst)
     for (let i = 0; i < n; i++) {
-      if (fixed[i] === 0) continue
-      const v = set === 'linf' ? sg[i]! * g[i]! // −μᵢ
-        : set === 'simplex' ? -(g[i]! + lambda)
-          : Math.abs(g[i]!) - lambda * w[i]!
-      if (v > worst) { worst = v; release = i }
+      if (fixed[i] === 0 || !(viol(i) >= cut)) continue
+      fixed[i] = 0
+      if (set !== 'linf') sg[i] = set === 'simplex' ? 1 : g[i]! > 0 ? -1 : 1
     }
-    if (release < 0) return x
-    fixed[release] = 0
-    if (set !== 'linf') sg[release] = set === 'simplex' ? 1 : g[release]! > 0 ? -1 : 1
   }
   return x
 }
