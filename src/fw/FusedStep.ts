@@ -23,6 +23,9 @@ import { f64 } from '../core/alloc.js'
 
 const data = <N>(v: Tan<Vec<N>> | undefined): Float64Array | undefined => (v === undefined || v === Zero ? undefined : v.data)
 
+const sgn = (v: number): number => (v > 0 ? 1 : v < 0 ? -1 : 0)
+
+
 /**
  * The fused paper step on l1 at temperature β with constant L; `stats` fills the
  * non-differentiated fields of the next state.
@@ -39,25 +42,27 @@ export const fusedPaperL1Step = <N>(
   const n = p.q.dim as number
   const beta = betaOf(st.k + 1)
   const q = p.q.data, w = p.w.data, t = p.t, x = st.x.data, px = st.px.data
-  const g = f64(n), r = f64(n), sg = f64(n), e = f64(n), s = f64(n), u = f64(n)
+  // kept for the linear map: e, s and Ps; g = Px + q, sign(h) = sign(g⊙r),
+  // u = s − x and Ps − Px are recomputed from them and the state where needed
+  const e = f64(n), s = f64(n)
   let amax = -Infinity
   for (let i = 0; i < n; i++) {
-    g[i] = px[i]! + q[i]!
-    r[i] = t / w[i]!
-    const h = g[i]! * r[i]!
-    sg[i] = h > 0 ? 1 : h < 0 ? -1 : 0
-    e[i] = beta * Math.abs(h)
-    if (e[i]! > amax) amax = e[i]!
+    const a = beta * Math.abs((px[i]! + q[i]!) * (t / w[i]!))
+    e[i] = a
+    if (a > amax) amax = a
   }
   let z = 0
-  for (let i = 0; i < n; i++) { e[i] = Math.exp(e[i]! - amax); z += e[i]! }
-  for (let i = 0; i < n; i++) e[i] = e[i]! / z
+  for (let i = 0; i < n; i++) { const v = Math.exp(e[i]! - amax); e[i] = v; z += v }
   let gu = 0, uu = 0
   for (let i = 0; i < n; i++) {
-    s[i] = -r[i]! * sg[i]! * e[i]!
-    u[i] = s[i]! - x[i]!
-    gu += g[i]! * u[i]!
-    uu += u[i]! * u[i]!
+    const gi = px[i]! + q[i]!
+    const ei = e[i]! / z
+    e[i] = ei
+    const si = -(t / w[i]!) * sgn(gi * (t / w[i]!)) * ei
+    s[i] = si
+    const ui = si - x[i]!
+    gu += gi * ui
+    uu += ui * ui
   }
   const ps = f64(n)
   applyInto(p.P, s, ps)
@@ -67,11 +72,10 @@ export const fusedPaperL1Step = <N>(
   if (!(den > 0) || !Number.isFinite(num / den)) gamma = num > 0 ? 1 : 0
   else if (num / den >= 1) gamma = 1
   else if (num / den > 0) { gamma = num / den; active = true } else gamma = 0
-  const xn = f64(n), pxn = f64(n), dps = f64(n)
+  const xn = f64(n), pxn = f64(n)
   for (let i = 0; i < n; i++) {
-    dps[i] = ps[i]! - px[i]!
-    xn[i] = x[i]! + gamma * u[i]!
-    pxn[i] = px[i]! + gamma * dps[i]!
+    xn[i] = x[i]! + gamma * (s[i]! - x[i]!)
+    pxn[i] = px[i]! + gamma * (ps[i]! - px[i]!)
   }
   const next = stats(p, { dim: p.q.dim, data: xn }, { dim: p.q.dim, data: pxn }, st)
 
@@ -84,22 +88,28 @@ export const fusedPaperL1Step = <N>(
     const dq = data(dp.q), dw = data(dp.w), dx = data(dst.x), dpx = data(dst.px)
     const dt = dp.t === undefined || dp.t === Zero ? 0 : dp.t
     const dP = dp.P === undefined || dp.P === Zero ? undefined : dp.P
-    const dg = f64(n), dr = f64(n), da = f64(n)
+    // da = β sign(h) dh, dh = dg⊙r + g⊙dr; kept in dxn until it is overwritten below
+    const dsv = f64(n), dxn = f64(n)
     let eda = 0
     for (let i = 0; i < n; i++) {
-      dg[i] = (dpx?.[i] ?? 0) + (dq?.[i] ?? 0)
-      dr[i] = dt / w[i]! - (dw === undefined ? 0 : (t * dw[i]!) / (w[i]! * w[i]!))
-      da[i] = beta * sg[i]! * (dg[i]! * r[i]! + g[i]! * dr[i]!)
-      eda += e[i]! * da[i]!
+      const gi = px[i]! + q[i]!
+      const dgi = (dpx?.[i] ?? 0) + (dq?.[i] ?? 0)
+      const dri = dt / w[i]! - (dw === undefined ? 0 : (t * dw[i]!) / (w[i]! * w[i]!))
+      const da = beta * sgn(gi * (t / w[i]!)) * (dgi * (t / w[i]!) + gi * dri)
+      dxn[i] = da
+      eda += e[i]! * da
     }
-    const dsv = f64(n), du = f64(n)
     let dgu = 0, udu = 0
     for (let i = 0; i < n; i++) {
-      const de = e[i]! * (da[i]! - eda)
-      dsv[i] = -sg[i]! * (dr[i]! * e[i]! + r[i]! * de)
-      du[i] = dsv[i]! - (dx?.[i] ?? 0)
-      dgu += dg[i]! * u[i]! + g[i]! * du[i]!
-      udu += u[i]! * du[i]!
+      const gi = px[i]! + q[i]!, sgi = sgn(gi * (t / w[i]!))
+      const dgi = (dpx?.[i] ?? 0) + (dq?.[i] ?? 0)
+      const dri = dt / w[i]! - (dw === undefined ? 0 : (t * dw[i]!) / (w[i]! * w[i]!))
+      const de = e[i]! * (dxn[i]! - eda)
+      const ds = -sgi * (dri * e[i]! + (t / w[i]!) * de)
+      dsv[i] = ds
+      const ui = s[i]! - x[i]!, du = ds - (dx?.[i] ?? 0)
+      dgu += dgi * ui + gi * du
+      udu += ui * du
     }
     const dPs = f64(n)
     applyInto(p.P, dsv, dPs)
@@ -108,11 +118,11 @@ export const fusedPaperL1Step = <N>(
       for (let i = 0; i < n; i++) { let v = 0; for (let j = 0; j < n; j++) v += A[i * n + j]! * s[j]!; dPs[i] = dPs[i]! + v }
     }
     const dgamma = active ? (-dgu * den - num * 2 * L * udu) / (den * den) : 0
-    const dxn = f64(n), dpxn = f64(n)
+    const dpxn = f64(n)
     for (let i = 0; i < n; i++) {
-      const dpi = dpx?.[i] ?? 0
-      dxn[i] = (dx?.[i] ?? 0) + dgamma * u[i]! + gamma * du[i]!
-      dpxn[i] = dpi + dgamma * dps[i]! + gamma * (dPs[i]! - dpi)
+      const dpi = dpx?.[i] ?? 0, dxi = dx?.[i] ?? 0
+      dxn[i] = dxi + dgamma * (s[i]! - x[i]!) + gamma * (dsv[i]! - dxi)
+      dpxn[i] = dpi + dgamma * (ps[i]! - px[i]!) + gamma * (dPs[i]! - dpi)
     }
     return { x: { dim: p.q.dim, data: dxn }, px: { dim: p.q.dim, data: dpxn } } as unknown as Tan<FwState<N>>
   }
@@ -125,50 +135,44 @@ export const fusedPaperL1Step = <N>(
     if (cx === undefined && cp === undefined) return Zero
     // through x' = x + γu and Px' = Px + γ(Ps − Px)
     let cgamma = 0
-    const cu = f64(n), cxo = f64(n), cpx = f64(n), cPs = f64(n)
+    const cPs = f64(n)
     for (let i = 0; i < n; i++) {
       const a = cx?.[i] ?? 0, b = cp?.[i] ?? 0
-      cxo[i] = a
-      cu[i] = gamma * a
-      cgamma += a * u[i]! + b * dps[i]!
-      cpx[i] = (1 - gamma) * b
+      cgamma += a * (s[i]! - x[i]!) + b * (ps[i]! - px[i]!)
       cPs[i] = gamma * b
     }
     // through Ps = P s
     const cs = f64(n)
     applyTInto(p.P, cPs, cs)
     const cP = p.P.kind === 'dense' && gamma !== 0 && cp !== undefined ? outerSum({ dim: n, data: cPs }, { dim: n, data: s }) : Zero
-    // through γ = num/den (inside the interval only), num = −gᵀu, den = L uᵀu
-    const cg = f64(n)
-    if (active) {
-      const cnum = cgamma / den, cden = (-cgamma * num) / (den * den)
-      for (let i = 0; i < n; i++) {
-        cg[i] = -cnum * u[i]!
-        cu[i] = cu[i]! - cnum * g[i]! + 2 * L * cden * u[i]!
-      }
-    }
-    // through u = s − x
-    for (let i = 0; i < n; i++) { cs[i] = cs[i]! + cu[i]!; cxo[i] = cxo[i]! - cu[i]! }
-    // through s = −r⊙σ⊙e, e = softmax(β|h|), h = g⊙r, r = t/w
-    const cr = f64(n), ce = f64(n)
+    // through γ = num/den (inside the interval only), num = −gᵀu, den = L uᵀu; then
+    // u = s − x and s = −r⊙sign(h)⊙e. cq holds c_g and cw holds c_r until the last loop.
+    const cnum = active ? cgamma / den : 0, cden = active ? (-cgamma * num) / (den * den) : 0
+    const cxo = f64(n), cq = f64(n), cw = f64(n)
     let ece = 0
     for (let i = 0; i < n; i++) {
-      cr[i] = -sg[i]! * e[i]! * cs[i]!
-      ce[i] = -sg[i]! * r[i]! * cs[i]!
-      ece += e[i]! * ce[i]!
+      const gi = px[i]! + q[i]!, sgi = sgn(gi * (t / w[i]!)), ui = s[i]! - x[i]!
+      const cu = gamma * (cx?.[i] ?? 0) - cnum * gi + 2 * L * cden * ui
+      cq[i] = -cnum * ui
+      const csi = cs[i]! + cu
+      cs[i] = csi
+      cxo[i] = (cx?.[i] ?? 0) - cu
+      cw[i] = -sgi * e[i]! * csi
+      ece += e[i]! * (-sgi * (t / w[i]!) * csi)
     }
-    const cq = f64(n), cw = f64(n)
+    // through e = softmax(β|h|), h = g⊙r, r = t/w, g = Px + q
+    const cpx = f64(n)
     let ct = 0
     for (let i = 0; i < n; i++) {
-      const ca = e[i]! * (ce[i]! - ece)
-      const ch = beta * sg[i]! * ca
-      cg[i] = cg[i]! + ch * r[i]!
-      cr[i] = cr[i]! + ch * g[i]!
-      ct += cr[i]! / w[i]!
-      cw[i] = (-cr[i]! * t) / (w[i]! * w[i]!)
-      // g = Px + q
-      cpx[i] = cpx[i]! + cg[i]!
-      cq[i] = cg[i]!
+      const gi = px[i]! + q[i]!, sgi = sgn(gi * (t / w[i]!))
+      const ca = e[i]! * (-sgi * (t / w[i]!) * cs[i]! - ece)
+      const ch = beta * sgi * ca
+      const cg = cq[i]! + ch * (t / w[i]!)
+      const cr = cw[i]! + ch * gi
+      ct += cr / w[i]!
+      cw[i] = (-cr * t) / (w[i]! * w[i]!)
+      cpx[i] = (1 - gamma) * (cp?.[i] ?? 0) + cg
+      cq[i] = cg
     }
     const dim = p.q.dim
     return [
