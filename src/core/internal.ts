@@ -19,24 +19,24 @@ export const vec = (dim: number, data: Float64Array): V => ({ dim: dim as V['dim
 export const zadd = (a: ZV, b: ZV): ZV => {
   if (a === Zero) return b
   if (b === Zero) return a
-  const o = f64(a.dim)
-  for (let i = 0; i < o.length; i++) o[i] = a.data[i]! + b.data[i]!
+  const o = f64(a.dim), x = a.data, y = b.data
+  for (let i = 0; i < o.length; i++) o[i] = x[i]! + y[i]!
   return vec(a.dim, o)
 }
 
 /** α a with symbolic zeros. */
 export const zscale = (alpha: number, a: ZV): ZV => {
   if (a === Zero || alpha === 0) return Zero
-  const o = f64(a.dim)
-  for (let i = 0; i < o.length; i++) o[i] = alpha * a.data[i]!
+  const o = f64(a.dim), x = a.data
+  for (let i = 0; i < o.length; i++) o[i] = alpha * x[i]!
   return vec(a.dim, o)
 }
 
 /** a ⊙ m for a plain multiplier vector m. */
 export const zmul = (a: ZV, m: V): ZV => {
   if (a === Zero) return Zero
-  const o = f64(a.dim)
-  for (let i = 0; i < o.length; i++) o[i] = a.data[i]! * m.data[i]!
+  const o = f64(a.dim), x = a.data, y = m.data
+  for (let i = 0; i < o.length; i++) o[i] = x[i]! * y[i]!
   return vec(a.dim, o)
 }
 
@@ -47,7 +47,8 @@ export const sadd = (a: ZS, b: ZS): ZS => (a === Zero ? b : b === Zero ? a : a +
 export const zdot = (a: ZV, b: V): ZS => {
   if (a === Zero) return Zero
   let s = 0
-  for (let i = 0; i < a.data.length; i++) s += a.data[i]! * b.data[i]!
+  const x = a.data, y = b.data
+  for (let i = 0; i < x.length; i++) s += x[i]! * y[i]!
   return s
 }
 

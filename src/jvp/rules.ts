@@ -13,8 +13,8 @@ import { f64 } from '../core/alloc.js'
 
 const map1 = (a: ZV, f: (v: number, i: number) => number): ZV => {
   if (a === Zero) return Zero
-  const o = f64(a.dim)
-  for (let i = 0; i < o.length; i++) o[i] = f(a.data[i]!, i)
+  const o = f64(a.dim), x = a.data
+  for (let i = 0; i < o.length; i++) o[i] = f(x[i]!, i)
   return vec(a.dim, o)
 }
 
@@ -58,7 +58,9 @@ export const jvpRules: { readonly [K in PrimName]: JvpRule<K> } = {
   softmax: (e, _p, [dx]) => {
     if (dx === Zero) return Zero
     const m = zdot(dx, e) as number
-    return map1(dx, (v, i) => e.data[i]! * (v - m))
+    const d = dx.data, ed = e.data, o = f64(e.dim)
+    for (let i = 0; i < o.length; i++) o[i] = ed[i]! * (d[i]! - m)
+    return vec(e.dim, o)
   },
   tanh: (y, _p, [dx]) => map1(dx, (v, i) => v * (1 - y.data[i]! * y.data[i]!)),
   exp: (y, _p, [dx]) => zmul(dx, y),

@@ -18,8 +18,8 @@ type M = Mat<any, any>
 
 const map1 = (a: ZV, f: (v: number, i: number) => number): ZV => {
   if (a === Zero) return Zero
-  const o = f64(a.dim)
-  for (let i = 0; i < o.length; i++) o[i] = f(a.data[i]!, i)
+  const o = f64(a.dim), x = a.data
+  for (let i = 0; i < o.length; i++) o[i] = f(x[i]!, i)
   return vec(a.dim, o)
 }
 
@@ -66,7 +66,9 @@ export const vjpRules: { readonly [K in PrimName]: VjpRule<K> } = {
   softmax: (e, _p, ct) => {
     if (ct === Zero) return [Zero]
     const m = zdot(ct, e) as number
-    return [map1(ct, (v, i) => e.data[i]! * (v - m))]
+    const c = ct.data, ed = e.data, o = f64(e.dim)
+    for (let i = 0; i < o.length; i++) o[i] = ed[i]! * (c[i]! - m)
+    return [vec(e.dim, o)]
   },
   tanh: (y, _p, ct) => [map1(ct, (v, i) => v * (1 - y.data[i]! * y.data[i]!))],
   exp: (y, _p, ct) => [zmul(ct, y)],
