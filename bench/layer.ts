@@ -19,7 +19,8 @@
  *   JavaScript loop over a Float64Array and an f64x2 wasm loop).
  *
  * Run through `npm run bench -- --only layer` (add `--svg FILE` for a log-log chart of
- * ms per iteration against n), or `npx tsx bench/layer.ts [--quick] [--json] [--svg FILE]`.
+ * ms per iteration against n), or `npx tsx bench/layer.ts [--quick] [--json] [--svg FILE]
+ * [--sizes 10,100] [--parts iter,accuracy,matvec]`.
  *
  * @since 0.1.0
  */
@@ -105,7 +106,16 @@ export const DEFAULT_SIZES: ReadonlyArray<number> = [10, 100, 300, 1000, 3000]
 export const DEFAULT_ACCURACY_SIZES: ReadonlyArray<number> = [10, 100, 300, 1000]
 
 const K_AT = (n: number): number => (n <= 300 ? 60 : n <= 1000 ? 20 : 10)
-const REPS_AT = (n: number): number => (n <= 100 ? 7 : n <= 300 ? 5 : 3)
+const REPS_AT = (n: number): number => (n <= 100 ? 15 : n <= 300 ? 9 : 5)
+/** Warm-up budget (ms of repeated calls) before a timed series: the JIT settles on the engine's call sites after about a second. */
+const WARM_MS = (quick: boolean | undefined): number => (quick === true ? 200 : 1500)
+
+/** Calls `f` until `ms` have passed (at least twice). */
+const warm = (f: () => void, ms: number): void => {
+  const t0 = performance.now()
+  let k = 0
+  while (k < 2 || performance.now() - t0 < ms) { f(); k++ }
+}
 
 // -------------------------------------------------------------------------------------
 // helpers
@@ -190,7 +200,7 @@ const iterRows = async <N>(d: Dim<N>, opts: Options): Promise<IterRow[]> => {
   let oursGrad: Float64Array | undefined
   for (const schedule of ['paper', 'default'] as const) {
     const o: LayerOptions = { schedule, backward: 'unrolled', tolerance: 0, maxIterations: K, lipschitz: L }
-    timeLayer(d, p, o)
+    warm(() => timeLayer(d, p, o), WARM_MS(opts.quick))
     const fs: number[] = [], bs: number[] = []
     let grad: Float64Array | undefined
     for (let r = 0; r < reps; r++) { const m = timeLayer(d, p, o); fs.push(m.fwd / K); bs.push(m.bwd / K); grad = m.grad }
@@ -201,7 +211,7 @@ const iterRows = async <N>(d: Dim<N>, opts: Options): Promise<IterRow[]> => {
   let fusedPer = NaN
   {
     const c = new Float64Array(n).fill(1)
-    fusedRecipe(p.P.mat.data, n, p.q, p.w, p.t, L, 1, K, c)
+    warm(() => fusedRecipe(p.P.mat.data, n, p.q, p.w, p.t, L, 1, K, c), WARM_MS(opts.quick))
     const fs: number[] = [], bs: number[] = []
     let grad: Float64Array | undefined
     for (let r = 0; r < Math.max(reps, 5); r++) { const m = fusedRecipe(p.P.mat.data, n, p.q, p.w, p.t, L, 1, K, c); fs.push(m.fwdMs / K); bs.push(m.bwdMs / K); grad = m.gradQ }
@@ -442,8 +452,16 @@ const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileUR
 if (isMain) {
   const args = process.argv.slice(2)
   const svgAt = args.indexOf('--svg')
+  const listAt = (flag: string): number[] | undefined => {
+    const i = args.indexOf(flag)
+    return i >= 0 && args[i + 1] !== undefined ? args[i + 1]!.split(',').map(Number) : undefined
+  }
+  const partsAt = args.indexOf('--parts')
+  const sizes = listAt('--sizes')
   const opts: Options = {
     quick: args.includes('--quick'),
+    ...(sizes !== undefined ? { sizes, accuracySizes: sizes.filter((n) => DEFAULT_ACCURACY_SIZES.includes(n)) } : {}),
+    ...(partsAt >= 0 && args[partsAt + 1] !== undefined ? { parts: args[partsAt + 1]!.split(',') as ('iter' | 'accuracy' | 'matvec')[] } : {}),
     ...(svgAt >= 0 && args[svgAt + 1] !== undefined ? { svg: args[svgAt + 1]! } : {}),
     onRow: (r) => process.stderr.write(`  ${JSON.stringify(r)}\n`)
   }
