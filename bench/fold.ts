@@ -7,6 +7,11 @@
  *
  * The step (six primitives on Vec<N>), with q the parameter and s the state:
  *   e = softmax(β (q − s));  s ← s − γ (s − e)
+ * written three ways: with the combinators (compose, fanout, fst/snd, lifted primitives),
+ * in the let-notation (`trace`), and as one map with its own tangent and transpose rules
+ * (as the layer's fused Frank-Wolfe step is written). The fold, its linear map and the
+ * reverse accumulation are the same in all three. The hand loops: one taking a fresh array
+ * per step from the library's allocator, one allocating every buffer once.
  *
  *   npx tsx bench/fold.ts            # table
  *   npx tsx bench/fold.ts --json     # rows as JSON
@@ -18,7 +23,9 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { pathToFileURL } from 'node:url'
 import * as D from '../src/core/Diff.js'
-import type { Diff } from '../src/core/Diff.js'
+import type { Diff, Linear } from '../src/core/Diff.js'
+import { trace } from '../src/core/Trace.js'
+import { type Tan, Zero } from '../src/core/Tangent.js'
 import * as P from '../src/core/Prim.js'
 import { rng } from '../src/core/Random.js'
 import type { Vec } from '../src/shapes/Vec.js'
@@ -48,6 +55,52 @@ export const step: Diff<St, VN> = lift2(
   s,
   lift2(P.scale<N>(), D.constant<St, number>(GAMMA), lift2(P.sub<N>(), s, lift1(P.softmax<N>(), lift2(P.scale<N>(), D.constant<St, number>(BETA), lift2(P.sub<N>(), q, s)))))
 )
+
+/** The same step written in the let-notation (`trace`): six primitive calls on a tape. */
+export const stepTraced: Diff<St, VN> = trace<St, VN>(($, [qv, sv]) => {
+  const z = $.call(P.scale<N>(), $.constant(BETA), $.call(P.sub<N>(), qv, sv))
+  const e = $.call(P.softmax<N>(), z)
+  return $.call(P.sub<N>(), sv, $.call(P.scale<N>(), $.constant(GAMMA), $.call(P.sub<N>(), sv, e)))
+})
+
+/**
+ * The same step as one map with its own tangent and transpose, as the layer's fused step
+ * is written (a `Diff` is a function to the value and its linear map):
+ * s' = (1 − γ)s + γe, e = softmax(β(q − s)), J_e v = e ⊙ (v − ⟨e, v⟩), symmetric.
+ */
+export const stepOwnRules: Diff<St, VN> = ([qv, sv]) => {
+  const n = qv.dim as number, a = qv.data, b = sv.data, ed = f64(n), next = f64(n)
+  let m = -Infinity
+  for (let i = 0; i < n; i++) { const z = BETA * (a[i]! - b[i]!); ed[i] = z; if (z > m) m = z }
+  let sum = 0
+  for (let i = 0; i < n; i++) { const v = Math.exp(ed[i]! - m); ed[i] = v; sum += v }
+  for (let i = 0; i < n; i++) { const ei = ed[i]! / sum; ed[i] = ei; next[i] = (1 - GAMMA) * b[i]! + GAMMA * ei }
+  /** out = βγ J_e v */
+  const je = (v: Float64Array, out: Float64Array): void => {
+    let d = 0
+    for (let i = 0; i < n; i++) d += ed[i]! * v[i]!
+    for (let i = 0; i < n; i++) out[i] = BETA * GAMMA * ed[i]! * (v[i]! - d)
+  }
+  const lin: Linear<St, VN> = {
+    fwd: (t) => {
+      if (t === Zero) return Zero
+      const [dq, ds] = t as unknown as readonly [Tan<VN>, Tan<VN>]
+      const v = f64(n), o = f64(n)
+      for (let i = 0; i < n; i++) v[i] = (dq === Zero ? 0 : dq.data[i]!) - (ds === Zero ? 0 : ds.data[i]!)
+      je(v, o)
+      if (ds !== Zero) for (let i = 0; i < n; i++) o[i] = o[i]! + (1 - GAMMA) * ds.data[i]!
+      return { dim: sv.dim, data: o }
+    },
+    bwd: (c) => {
+      if (c === Zero) return Zero
+      const gq = f64(n), gs = f64(n), cd = c.data
+      je(cd, gq)
+      for (let i = 0; i < n; i++) gs[i] = (1 - GAMMA) * cd[i]! - gq[i]!
+      return [{ dim: sv.dim, data: gq }, { dim: sv.dim, data: gs }] as unknown as Tan<St>
+    }
+  }
+  return [{ dim: sv.dim, data: next }, lin]
+}
 
 // -------------------------------------------------------------------------------------
 // the same loop by hand
@@ -132,6 +185,8 @@ export const byHandPreallocated = (qv: Float64Array, s0: Float64Array, K: number
 export interface Row {
   readonly n: number
   readonly K: number
+  /** How the step is written: `combinators` (compose/fanout over primitives), `traced` (the same primitives on a tape), `own rules` (one map with its own tangent and transpose). */
+  readonly step: string
   /** CPU ms per value + VJP through the engine. */
   readonly engineMs: number
   /** CPU ms per value + VJP by hand (per-step arrays from the same allocator). */
@@ -242,62 +297,71 @@ export const run = (opts: Options = {}): readonly Row[] => {
   const K = opts.K ?? 100
   const minMs = opts.minMs ?? 200
   const repeats = opts.repeats ?? 5
+  const warmMs = opts.warmMs ?? 1500
   const gc = getGc()
   const r = rng(1)
-  const cases = sizes.map((n) => {
+  const steps: readonly (readonly [string, Diff<St, VN>])[] = [['combinators', step], ['traced', stepTraced], ['own rules', stepOwnRules]]
+  const rows: Row[] = []
+  for (const n of sizes) {
     const qv = Float64Array.from({ length: n }, () => r.normal())
     const s0 = Float64Array.from({ length: n }, () => r.normal())
     const ct = Float64Array.from({ length: n }, () => r.normal())
     const a: St = [vecOf(qv), vecOf(s0)]
-    const folded = D.fold(step, K)
-    const checkpointed = D.fold(step, K, { checkpoint: Math.ceil(Math.sqrt(K)) })
-    const engine = (): readonly [VN, unknown] => {
-      const [y, lin] = folded(a)
-      return [y, lin.bwd(vecOf(ct))]
-    }
+    const variants = steps.map(([name, st]) => {
+      const folded = D.fold(st, K)
+      const checkpointed = D.fold(st, K, { checkpoint: Math.ceil(Math.sqrt(K)) })
+      const engine = (): readonly [VN, unknown] => {
+        const [y, lin] = folded(a)
+        return [y, lin.bwd(vecOf(ct))]
+      }
+      return { name, folded, checkpointed, engine }
+    })
     const hand = () => byHand(qv, s0, K, ct)
     const handPre = () => byHandPreallocated(qv, s0, K, ct)
-    return { n, a, folded, checkpointed, engine, hand, handPre }
-  })
-  const warmMs = opts.warmMs ?? 1500
-  return cases.map(({ n, a, folded, checkpointed, engine, hand, handPre }) => {
-    for (const f of [engine, hand, handPre]) {
+    const all = [...variants.map((v) => v.engine), hand, handPre]
+    for (const f of all) {
       const t0 = cpuMs()
       while (cpuMs() - t0 < warmMs) f()
     }
-    const [ye, ge] = engine()
     const [yh, gqh, gsh] = hand()
     const [yp, gqp, gsp] = handPre()
-    const [gqe, gse] = ge as readonly [VN, VN]
-    let diff = 0
-    for (let i = 0; i < n; i++) {
-      diff = Math.max(diff, Math.abs(ye.data[i]! - yh[i]!), Math.abs(gqe.data[i]! - gqh[i]!), Math.abs(gse.data[i]! - gsh[i]!))
-      diff = Math.max(diff, Math.abs(ye.data[i]! - yp[i]!), Math.abs(gqe.data[i]! - gqp[i]!), Math.abs(gse.data[i]! - gsp[i]!))
-    }
-    const [engineMs, handMs, handPreMs] = timeAll([engine, hand, handPre], minMs, repeats) as [number, number, number]
-    return {
-      n,
-      K,
-      engineMs,
-      handMs,
-      ratio: engineMs / handMs,
-      handPreMs,
-      ratioPre: engineMs / handPreMs,
-      retainedBytes: retained(() => folded(a), gc),
-      retainedCheckpointBytes: retained(() => checkpointed(a), gc),
-      handStoredBytes: 2 * K * n * 8,
-      maxAbsDiff: diff
-    }
-  })
+    const times = timeAll(all, minMs, repeats)
+    const handMs = times[variants.length]!, handPreMs = times[variants.length + 1]!
+    variants.forEach((v, j) => {
+      const [ye, ge] = v.engine()
+      const [gqe, gse] = ge as readonly [VN, VN]
+      let diff = 0
+      for (let i = 0; i < n; i++) {
+        diff = Math.max(diff, Math.abs(ye.data[i]! - yh[i]!), Math.abs(gqe.data[i]! - gqh[i]!), Math.abs(gse.data[i]! - gsh[i]!))
+        diff = Math.max(diff, Math.abs(ye.data[i]! - yp[i]!), Math.abs(gqe.data[i]! - gqp[i]!), Math.abs(gse.data[i]! - gsp[i]!))
+      }
+      const engineMs = times[j]!
+      rows.push({
+        n,
+        K,
+        step: v.name,
+        engineMs,
+        handMs,
+        ratio: engineMs / handMs,
+        handPreMs,
+        ratioPre: engineMs / handPreMs,
+        retainedBytes: retained(() => v.folded(a), gc),
+        retainedCheckpointBytes: retained(() => v.checkpointed(a), gc),
+        handStoredBytes: 2 * K * n * 8,
+        maxAbsDiff: diff
+      })
+    })
+  }
+  return rows
 }
 
 const kb = (b: number): string => (Number.isNaN(b) ? 'n/a' : `${(b / 1024).toFixed(1)} KiB`)
 
 /** The rows as a plain-text table. */
 export const table = (rows: readonly Row[]): string => {
-  const head = ['n', 'K', 'engine ms', 'hand ms', 'ratio', 'hand prealloc ms', 'ratio', 'retained', 'retained (ckpt √K)', 'hand stores', 'max |Δ|']
+  const head = ['n', 'K', 'step', 'engine ms', 'hand ms', 'ratio', 'hand prealloc ms', 'ratio', 'retained', 'retained (ckpt √K)', 'hand stores', 'max |Δ|']
   const body = rows.map((x) => [
-    String(x.n), String(x.K), x.engineMs.toFixed(3), x.handMs.toFixed(3), x.ratio.toFixed(2), x.handPreMs.toFixed(3), x.ratioPre.toFixed(2),
+    String(x.n), String(x.K), x.step, x.engineMs.toFixed(3), x.handMs.toFixed(3), x.ratio.toFixed(2), x.handPreMs.toFixed(3), x.ratioPre.toFixed(2),
     kb(x.retainedBytes), kb(x.retainedCheckpointBytes), kb(x.handStoredBytes), x.maxAbsDiff.toExponential(1)
   ])
   const w = head.map((h, j) => Math.max(h.length, ...body.map((b) => b[j]!.length)))
@@ -309,5 +373,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const quick = process.argv.includes('--quick')
   const rows = run(quick ? { minMs: 50, repeats: 3, warmMs: 300 } : {})
   if (process.argv.includes('--json')) console.log(JSON.stringify(rows, null, 2))
-  else console.log(`fold of K = 100 steps (6 primitives each), value + VJP\n${table(rows)}`)
+  else console.log(`fold of K = 100 steps, value + VJP; the step (6 primitives) as combinators, traced, or one map with its own rules\n${table(rows)}`)
 }
