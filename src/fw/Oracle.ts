@@ -307,7 +307,10 @@ export const awayAtom = (
     if (score > best) { best = score; nb = atomNoise(l1, t, w, px, q, i); ib = i; sb = s }
   }
   const origin = l1 && (best === -Infinity || used < t * (1 - 1e-15))
-  if (origin && best <= 0) return { index: -1, sign: 0, weight: 1 - used / t }
+  // the origin wins outright only below the tie window: after an exact line search towards
+  // eᵢ, gᵢ = 0 in exact arithmetic, so atom i's score ties with the origin's 0 and the
+  // rounding of g must not decide between them (the weights do, below)
+  if (origin && best < -TIE * nb) return { index: -1, sign: 0, weight: 1 - used / t }
   // among the tied atoms, the one of largest weight (the longest pairwise step); weights
   // differ by more than rounding, so the choice is stable; equal weights: the first
   let pick = ib, ps = sb, pw = -1

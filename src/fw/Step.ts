@@ -15,6 +15,7 @@ import { trace, type Tracer, type Var } from '../core/Trace.js'
 import { ops } from '../core/Ops.js'
 import type { Params, SetKind } from './Problem.js'
 import { fusedPaperL1Step } from './FusedStep.js'
+import { fusedPairwiseStep } from './FusedPairwise.js'
 import { type Vertex, chooseVertex, exactVertex, smoothVertex, fwGap, oneHot, awayAtom, scoreNoise } from './Oracle.js'
 import { f64 } from '../core/alloc.js'
 
@@ -172,13 +173,20 @@ export const pairwiseDirection = <N>(
  * @example
  * const step = fwStep<N>({ set: 'l1', oracle: 'smooth', direction: 'fw', rule: 'short', lipschitz: L, beta: (i) => 2 ** Math.floor(i / 30) })
  */
-export const fwStep = <N>(config: StepConfig): Diff<readonly [Params<N>, FwState<N>], FwState<N>> =>
-  config.set === 'l1' && config.oracle === 'smooth' && config.direction === 'fw' && config.rule === 'short'
-    ? fusedPaperL1Step<N>(config.lipschitz, config.beta, (p, x, px, prev) => stats('l1', p, x, px, prev))
-    : tracedStepFor<N>(config)
+export const fwStep = <N>(config: StepConfig): Diff<readonly [Params<N>, FwState<N>], FwState<N>> => {
+  const { set } = config
+  if (set === 'l1' && config.oracle === 'smooth' && config.direction === 'fw' && config.rule === 'short') {
+    return fusedPaperL1Step<N>(config.lipschitz, config.beta, (p, x, px, prev) => stats('l1', p, x, px, prev))
+  }
+  if ((set === 'l1' || set === 'simplex') && config.oracle === 'exact' && config.direction === 'pairwise' && config.rule === 'exact') {
+    return fusedPairwiseStep<N>(set, (p, x, px, prev) => stats(set, p, x, px, prev))
+  }
+  return tracedStepFor<N>(config)
+}
 
 /**
  * The step traced from the primitives, for every configuration. `fwStep` uses it except for
+ * the default pairwise step on l1 and the simplex (`FusedPairwise.ts`) and
  * the paper's step on l1, which runs fused (`FusedStep.ts`, checked against this one).
  *
  * @example
