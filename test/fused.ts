@@ -7,7 +7,9 @@ import { tracedStepFor } from '../src/fw/Step.js'
 import { Zero, type Tan } from '../src/core/Tangent.js'
 import type { Params } from '../src/fw/Problem.js'
 import { type N, toParams, randomPlain, rng, randomVec, vec, matOf, symDirection, relErr, dot } from './helpers/layerFixtures.js'
-import { lowRank } from '../src/core/LinearOperator.js'
+import { lowRank, csr, type LinearOperator } from '../src/core/LinearOperator.js'
+import { unsafeDim } from '../src/shapes/Dim.js'
+import * as E from 'fp-ts/lib/Either.js'
 
 const flat = (r: unknown, key: string): Float64Array => {
   if (r === Zero) return new Float64Array(0)
@@ -63,6 +65,17 @@ t.test('fused and traced paper steps agree: value, JVP and VJP (β from 1 to 64,
 // simplex) against the traced one, on feasible states that reach every branch: the away
 // atom or the origin, a drop step, γ from the ratio, at γmax, or 0; dense and diag + low
 // rank P. Zero cotangents are compared as zeros of the right length.
+/** A CSR operator holding every entry of a dense n×n matrix except exact zeros (one in three off the diagonal, zeroed). */
+const csrOf = (n: number, A: readonly number[]): LinearOperator<N> => {
+  const rowPtr = [0], colIdx: number[] = [], values: number[] = []
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) if (i === j || (i + j) % 3 !== 0) { colIdx.push(j); values.push(A[i * n + j]!) }
+    rowPtr.push(colIdx.length)
+  }
+  const e = csr(unsafeDim<N>(n), rowPtr, colIdx, values)
+  if (E.isLeft(e)) throw new Error(e.left.message)
+  return e.right
+}
 const dense0 = (r: unknown, key: string, len: number): number[] => {
   const v = r === Zero ? undefined : (r as Record<string, unknown>)[key]
   if (v === undefined || v === Zero) return new Array<number>(len).fill(0)
@@ -73,15 +86,18 @@ t.test('fused and traced pairwise steps agree: value, JVP, VJP and the transpose
   const branches = new Set<string>()
   let worst = 0, cases = 0
   for (const set of ['l1', 'simplex'] as const) {
-    for (const kind of ['dense', 'lowRank'] as const) {
+    for (const kind of ['dense', 'lowRank', 'csr'] as const) {
       for (let seed = 1; seed <= 24; seed++) {
         const r = rng(900 + seed + (set === 'l1' ? 0 : 100) + (kind === 'dense' ? 0 : 50))
         const n = 3 + (seed % 7)
         const plain = randomPlain(r, n)
         const U = Float64Array.from({ length: n * 2 }, () => r.normal())
         const d = Float64Array.from({ length: n }, () => 0.5 + r.uniform())
-        const P = kind === 'dense' ? toParams(plain).P : lowRank(vec(d), 2, U)
-        const Pd = kind === 'dense' ? plain.P : Array.from({ length: n * n }, (_, k) => {
+        const P = kind === 'dense' ? toParams(plain).P : kind === 'lowRank' ? lowRank(vec(d), 2, U) : csrOf(n, plain.P)
+        const Pd = kind === 'dense' ? plain.P : kind === 'csr' ? plain.P.map((v, k) => {
+          const i = Math.floor(k / n), j = k % n
+          return i === j || (i + j) % 3 !== 0 ? v : 0
+        }) : Array.from({ length: n * n }, (_, k) => {
           const i = Math.floor(k / n), j = k % n
           return (i === j ? d[i]! : 0) + U[i * 2]! * U[j * 2]! + U[i * 2 + 1]! * U[j * 2 + 1]!
         })

@@ -244,10 +244,80 @@ export const columnInto = <N>(op: LinearOperator<N>, j: number, out: Float64Arra
       return
     }
     case 'csr': {
-      const e = f64(n)
-      e[j] = 1
-      applyInto(op, e, out)
+      // column j of a CSR matrix is row j of its transpose (built once per operator)
+      const t = transposeOf(op)
+      out.fill(0)
+      for (let k = t.ptr[j]!; k < t.ptr[j + 1]!; k++) out[t.idx[k]!] = out[t.idx[k]!]! + t.vals[k]!
       return
+    }
+  }
+}
+
+/** The transpose of a CSR operator in CSR form (its CSC), by counting sort. */
+interface CsrTranspose { readonly ptr: Int32Array; readonly idx: Int32Array; readonly vals: Float64Array }
+
+/**
+ * Transposes, cached per operator object: operators are immutable values, so the column
+ * structure of one never changes (writing into an operator's arrays after building it is
+ * outside the contract). O(nnz) once, then a column costs its own entries.
+ */
+const transposes = new WeakMap<object, CsrTranspose>()
+const transposeOf = <N>(op: CsrOperator<N>): CsrTranspose => {
+  const hit = transposes.get(op)
+  if (hit !== undefined) return hit
+  const n = op.dim as number, rp = op.rowPtr, ci = op.colIdx, vs = op.values
+  const nnz = rp[n]!
+  const ptr = new Int32Array(n + 1), idx = new Int32Array(nnz), vals = new Float64Array(nnz)
+  for (let k = 0; k < nnz; k++) ptr[ci[k]! + 1] = ptr[ci[k]! + 1]! + 1
+  for (let j = 0; j < n; j++) ptr[j + 1] = ptr[j + 1]! + ptr[j]!
+  const at = ptr.slice(0, n)
+  for (let i = 0; i < n; i++) {
+    for (let k = rp[i]!; k < rp[i + 1]!; k++) {
+      const j = ci[k]!, p = at[j]!
+      at[j] = p + 1
+      idx[p] = i
+      vals[p] = vs[k]!
+    }
+  }
+  const t = { ptr, idx, vals }
+  transposes.set(op, t)
+  return t
+}
+
+/**
+ * P[:, j]ᵀ c, the product of column j with c: O(n) for dense P, O(r) after one O(n r) pass
+ * shared by every index for diag + low rank, and the column's own entries for CSR.
+ *
+ * @example
+ * columnDots(P, [i, j], c) // [P[:, i]ᵀ c, P[:, j]ᵀ c]
+ */
+export const columnDots = <N>(op: LinearOperator<N>, idx: readonly number[], c: Float64Array): number[] => {
+  const n = op.dim as number
+  switch (op.kind) {
+    case 'dense': {
+      const A = op.mat.data
+      return idx.map((j) => {
+        let s = 0
+        for (let k = 0; k < n; k++) s += A[k * n + j]! * c[k]!
+        return s
+      })
+    }
+    case 'lowRank': {
+      const r = op.rank, U = op.U, utc = new Float64Array(r)
+      for (let i = 0; i < n; i++) { const ci = c[i]!; if (ci !== 0) for (let k = 0; k < r; k++) utc[k] = utc[k]! + U[i * r + k]! * ci }
+      return idx.map((j) => {
+        let s = op.diag.data[j]! * c[j]!
+        for (let k = 0; k < r; k++) s += U[j * r + k]! * utc[k]!
+        return s
+      })
+    }
+    case 'csr': {
+      const t = transposeOf(op)
+      return idx.map((j) => {
+        let s = 0
+        for (let k = t.ptr[j]!; k < t.ptr[j + 1]!; k++) s += t.vals[k]! * c[t.idx[k]!]!
+        return s
+      })
     }
   }
 }

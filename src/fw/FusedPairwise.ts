@@ -4,8 +4,7 @@
  * The direction u = s − a has at most two nonzeros (the oracle's vertex s and the away atom
  * a, or s alone when the away atom is the origin), so the step touches x in two
  * coordinates and P only through two columns: the forward is O(n) plus two columns, and
- * each of the tangent and the transpose is O(n) plus two columns (or one transposed
- * product for CSR). The traced step (`Step.ts`) computes the same map from ~30 vector
+ * each of the tangent and the transpose is O(n) plus two columns. The traced step (`Step.ts`) computes the same map from ~30 vector
  * primitives, each a pass over n numbers and a fresh array; test/fused.ts checks this one
  * against it (value, JVP, VJP) and the transpose law.
  *
@@ -20,7 +19,7 @@ import type { Vec } from '../shapes/Vec.js'
 import type { Mat } from '../shapes/Mat.js'
 import type { Diff, Linear } from '../core/Diff.js'
 import { type Tan, Zero, outerSum } from '../core/Tangent.js'
-import { type LinearOperator, applyTInto, columnInto } from '../core/LinearOperator.js'
+import { type LinearOperator, columnInto, columnDots } from '../core/LinearOperator.js'
 import type { Params } from './Problem.js'
 import type { FwState } from './Step.js'
 import { chooseVertex, awayAtom, scoreNoise } from './Oracle.js'
@@ -57,39 +56,9 @@ const combineColumns = <N>(P: LinearOperator<N>, idx: readonly number[], vals: r
       const c = f64(n)
       for (let e = 0; e < idx.length; e++) {
         if (vals[e] === 0) continue
-        c.fill(0)
         columnInto(P, idx[e]!, c)
         for (let k = 0; k < n; k++) out[k] = out[k]! + vals[e]! * c[k]!
       }
-    }
-  }
-}
-
-/** P[:, iₑ]ᵀ c for each index. */
-const columnDots = <N>(P: LinearOperator<N>, idx: readonly number[], c: Float64Array): number[] => {
-  const n = P.dim as number
-  switch (P.kind) {
-    case 'dense': {
-      const A = P.mat.data
-      return idx.map((j) => {
-        let s = 0
-        for (let k = 0; k < n; k++) s += A[k * n + j]! * c[k]!
-        return s
-      })
-    }
-    case 'lowRank': {
-      const r = P.rank, U = P.U, utc = new Float64Array(r)
-      for (let i = 0; i < n; i++) { const ci = c[i]!; if (ci !== 0) for (let k = 0; k < r; k++) utc[k] = utc[k]! + U[i * r + k]! * ci }
-      return idx.map((j) => {
-        let s = P.diag.data[j]! * c[j]!
-        for (let k = 0; k < r; k++) s += U[j * r + k]! * utc[k]!
-        return s
-      })
-    }
-    case 'csr': {
-      const o = f64(n)
-      applyTInto(P, c, o)
-      return idx.map((j) => o[j]!)
     }
   }
 }
