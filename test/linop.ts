@@ -8,7 +8,7 @@ import { withDim, type Dim } from '../src/shapes/Dim.js'
 import { zeros, fill } from '../src/shapes/Vec.js'
 import { identity, zerosMat } from '../src/shapes/Mat.js'
 import {
-  type LinearOperator, dense, lowRank, csr, apply, applyT, applyInto, applyTInto, columnInto, diagEntry, toDense
+  type LinearOperator, dense, lowRank, csr, apply, applyT, applyInto, applyTInto, columnInto, diagEntry, toDense, addColumnsInto, columnDots
 } from '../src/core/LinearOperator.js'
 import { powerIteration } from '../src/core/PowerIteration.js'
 import { dot } from '../src/core/Vector.js'
@@ -148,6 +148,23 @@ t.test('columnInto gives column j of the reference, for every form', async (t) =
       columnInto(op, j, out)
       allClose(t, out, c.ref.map((row) => row[j]!), `${c.label} column ${j}`)
     }
+  })
+})
+
+t.test('addColumnsInto adds a P[:, i] + b P[:, j] and columnDots gives P[:, j]ᵀ c, for every form', async (t) => {
+  for (const c of cases()) withDim(c.n, (d) => {
+    if (c.n === 0) return
+    const op = c.make(d), r = gen(11, c.n)
+    const coef = new Float64Array(op.kind === 'lowRank' ? op.rank : 0)
+    const base = randArr(r, c.n), cv = randArr(r, c.n)
+    for (const [i, j] of [[0, c.n - 1], [c.n - 1, -1], [-1, 0], [0, 0]] as const) {
+      const out = Float64Array.from(base)
+      addColumnsInto(op, i, 1.5, j, -0.25, out, coef)
+      const want = base.map((v, k) => v + (i >= 0 ? 1.5 * c.ref[k]![i]! : 0) + (j >= 0 ? -0.25 * c.ref[k]![j]! : 0))
+      allClose(t, out, want, `${c.label} columns ${i}, ${j}`)
+    }
+    const idx = [0, c.n - 1]
+    allClose(t, Float64Array.from(columnDots(op, idx, Float64Array.from(cv))), idx.map((j) => c.ref.reduce((s, row, k) => s + row[j]! * cv[k]!, 0)), `${c.label} column dots`)
   })
 })
 

@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import type { Vec } from '../shapes/Vec.js'
-import { type LinearOperator, applyInto } from '../core/LinearOperator.js'
+import { applyInto, addColumnsInto } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
 import { fwGap, awayAtom, chooseVertex, scoreNoise } from './Oracle.js'
 import { f64 } from '../core/alloc.js'
@@ -31,43 +31,6 @@ export interface FastResult<N> {
   readonly gap: number
   readonly f: number
   readonly converged: boolean
-}
-
-/**
- * out += a P[:, i] + b P[:, j] for symmetric P (row read as column); a negative index adds
- * nothing. Diag + low rank takes one row-major pass over U for both columns (a pass per
- * rank-one term would stream U r times, which dominated the run at n = 1e6); `coef`
- * (length r) is the caller's scratch, so a step allocates nothing.
- */
-const addColumns = <N>(op: LinearOperator<N>, i: number, a: number, j: number, b: number, out: Float64Array, coef: Float64Array): void => {
-  const n = op.dim as number
-  switch (op.kind) {
-    case 'dense': {
-      const A = op.mat.data
-      if (i >= 0) for (let k = 0, r = i * n; k < n; k++) out[k] = out[k]! + a * A[r + k]!
-      if (j >= 0) for (let k = 0, r = j * n; k < n; k++) out[k] = out[k]! + b * A[r + k]!
-      return
-    }
-    case 'lowRank': {
-      const r = op.rank, U = op.U
-      for (let k = 0; k < r; k++) coef[k] = (i >= 0 ? a * U[i * r + k]! : 0) + (j >= 0 ? b * U[j * r + k]! : 0)
-      for (let m = 0; m < n; m++) {
-        let v = 0
-        const o = m * r
-        for (let k = 0; k < r; k++) v += coef[k]! * U[o + k]!
-        out[m] = out[m]! + v
-      }
-      if (i >= 0) out[i] = out[i]! + a * op.diag.data[i]!
-      if (j >= 0) out[j] = out[j]! + b * op.diag.data[j]!
-      return
-    }
-    case 'csr': {
-      const rp = op.rowPtr, ci = op.colIdx, vs = op.values
-      if (i >= 0) for (let k = rp[i]!; k < rp[i + 1]!; k++) out[ci[k]!] = out[ci[k]!]! + a * vs[k]!
-      if (j >= 0) for (let k = rp[j]!; k < rp[j + 1]!; k++) out[ci[k]!] = out[ci[k]!]! + b * vs[k]!
-      return
-    }
-  }
 }
 
 /**
@@ -112,7 +75,7 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
   } else if (set === 'simplex') {
     let j = 0
     for (let i = 1; i < n; i++) if (q[i]! < q[j]!) j = i
-    if (n > 0) { x[j] = t; addColumns(P, j, t, -1, 0, px, coef) }
+    if (n > 0) { x[j] = t; addColumnsInto(P, j, t, -1, 0, px, coef) }
   }
   for (let i = 0; i < n; i++) g[i] = px[i]! + q[i]!
   const objective = (): number => {
@@ -138,7 +101,7 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
       // u = s − a, P u from two columns
       pu.fill(0)
       const us = ss * cs, ua = ja >= 0 ? sa * ca : 0
-      addColumns(P, us !== 0 ? js : -1, us, ja, -ua, pu, coef)
+      addColumnsInto(P, us !== 0 ? js : -1, us, ja, -ua, pu, coef)
       let gu = us * g[js]!, upu = us * pu[js]!
       if (ja >= 0) { gu -= ua * g[ja]!; upu -= ua * pu[ja]! }
       const num = -gu

@@ -16,52 +16,15 @@
  * @since 0.1.0
  */
 import type { Vec } from '../shapes/Vec.js'
-import type { Mat } from '../shapes/Mat.js'
 import type { Diff, Linear } from '../core/Diff.js'
 import { type Tan, Zero, outerSum } from '../core/Tangent.js'
-import { type LinearOperator, columnInto, columnDots } from '../core/LinearOperator.js'
+import { addColumnsInto, columnDots } from '../core/LinearOperator.js'
 import type { Params } from './Problem.js'
 import type { FwState } from './Step.js'
 import { chooseVertex, awayAtom, scoreNoise } from './Oracle.js'
 import { f64 } from '../core/alloc.js'
+import { sgn, readStepTangent, readStateCotangent, stateTangent, stepCotangent } from './StepTangent.js'
 
-const data = <N>(v: Tan<Vec<N>> | undefined): Float64Array | undefined => (v === undefined || v === Zero ? undefined : v.data)
-const sgn = (v: number): number => (v > 0 ? 1 : v < 0 ? -1 : 0)
-
-/** out = Σₑ vals[e] P[:, idx[e]] (out starts at zero). */
-const combineColumns = <N>(P: LinearOperator<N>, idx: readonly number[], vals: readonly number[], out: Float64Array): void => {
-  const n = P.dim as number
-  switch (P.kind) {
-    case 'dense': {
-      const A = P.mat.data
-      for (let e = 0; e < idx.length; e++) {
-        const j = idx[e]!, v = vals[e]!
-        if (v !== 0) for (let k = 0; k < n; k++) out[k] = out[k]! + v * A[k * n + j]!
-      }
-      return
-    }
-    case 'lowRank': {
-      // diag + U Uᵀ: Σ vₑ (U U_{iₑ}ᵀ + d_{iₑ} e_{iₑ}) in one pass over U
-      const r = P.rank, U = P.U, coef = new Float64Array(r)
-      for (let e = 0; e < idx.length; e++) for (let k = 0; k < r; k++) coef[k] = coef[k]! + vals[e]! * U[idx[e]! * r + k]!
-      for (let i = 0; i < n; i++) {
-        let s = 0
-        for (let k = 0; k < r; k++) s += U[i * r + k]! * coef[k]!
-        out[i] = out[i]! + s
-      }
-      for (let e = 0; e < idx.length; e++) out[idx[e]!] = out[idx[e]!]! + vals[e]! * P.diag.data[idx[e]!]!
-      return
-    }
-    case 'csr': {
-      const c = f64(n)
-      for (let e = 0; e < idx.length; e++) {
-        if (vals[e] === 0) continue
-        columnInto(P, idx[e]!, c)
-        for (let k = 0; k < n; k++) out[k] = out[k]! + vals[e]! * c[k]!
-      }
-    }
-  }
-}
 
 /**
  * The fused pairwise step on `set` with the exact line search; `stats` fills the
@@ -92,8 +55,11 @@ export const fusedPairwiseStep = <N>(
   const idx = a >= 0 ? [j, a] : [j]
   const sig = a >= 0 ? [ss, -sa] : [ss]
   const vals = idx.map((i, e) => sig[e]! * cOf(i))
+  const coef = new Float64Array(p.P.kind === 'lowRank' ? p.P.rank : 0)
+  /** out += Σₑ cₑ P[:, iₑ] */
+  const addCols = (cs: readonly number[], out: Float64Array): void => addColumnsInto(p.P, idx[0]!, cs[0]!, idx[1] ?? -1, cs[1] ?? 0, out, coef)
   const pu = f64(n)
-  combineColumns(p.P, idx, vals, pu)
+  addCols(vals, pu)
   // γmax: the away atom's weight σ_a w_a x_a / t (simplex x_a / t), or 1 − Σ|wx|/t for the origin
   let used = 0
   if (a < 0) for (let i = 0; i < n; i++) used += Math.abs(w[i]! * x[i]!)
@@ -123,16 +89,11 @@ export const fusedPairwiseStep = <N>(
   /** The tangent map: (dθ, dx, dPx) ↦ (dx', dPx'). */
   const fwd = (d: Tan<readonly [Params<N>, FwState<N>]>): Tan<FwState<N>> => {
     if (d === Zero) return Zero
-    const [dp0, ds0] = d as unknown as readonly [Tan<Params<N>>, Tan<FwState<N>>]
-    const dp = (dp0 === Zero ? {} : dp0) as { q?: Tan<Vec<N>>; w?: Tan<Vec<N>>; t?: Tan<number>; P?: Tan<Mat<N, N>> }
-    const dst = (ds0 === Zero ? {} : ds0) as { x?: Tan<Vec<N>>; px?: Tan<Vec<N>> }
-    const dq = data(dp.q), dw = data(dp.w), dx = data(dst.x), dpx = data(dst.px)
-    const dt = dp.t === undefined || dp.t === Zero ? 0 : dp.t
-    const dP = dp.P === undefined || dp.P === Zero ? undefined : dp.P
+    const { dq, dw, dx, dpx, dt, dP } = readStepTangent<N>(d)
     const dv = dvals(dt, dw)
     // dPu = dP u + Σ dvₑ P[:, iₑ]
     const dpu = f64(n)
-    combineColumns(p.P, idx, dv, dpu)
+    addCols(dv, dpu)
     if (dP !== undefined) {
       const A = dP.data
       for (let e = 0; e < idx.length; e++) for (let k = 0; k < n; k++) dpu[k] = dpu[k]! + A[k * n + idx[e]!]! * vals[e]!
@@ -160,15 +121,15 @@ export const fusedPairwiseStep = <N>(
     for (let e = 0; e < idx.length; e++) dxn[idx[e]!] = dxn[idx[e]!]! + dgamma * vals[e]! + gamma * dv[e]!
     if (settle) dxn[a] = 0
     for (let i = 0; i < n; i++) dpxn[i] = (dpx?.[i] ?? 0) + dgamma * pu[i]! + gamma * dpu[i]!
-    return { x: { dim: p.q.dim, data: dxn }, px: { dim: p.q.dim, data: dpxn } } as unknown as Tan<FwState<N>>
+    return stateTangent<N>(p.q.dim, dxn, dpxn)
   }
 
   /** The transpose: (c_x', c_Px') ↦ (c_θ, c_x, c_Px). */
   const bwd = (c: Tan<FwState<N>>): Tan<readonly [Params<N>, FwState<N>]> => {
     if (c === Zero) return Zero
-    const cc = c as { x?: Tan<Vec<N>>; px?: Tan<Vec<N>> }
-    const cxIn = data(cc.x), cp = data(cc.px)
-    if (cxIn === undefined && cp === undefined) return Zero
+    const cin = readStateCotangent<N>(c)
+    if (cin === undefined) return Zero
+    const { cx: cxIn, cp } = cin
     const cx = f64(n), cpx = f64(n), cq = f64(n), cw = f64(n)
     if (cxIn !== undefined) cx.set(cxIn)
     if (settle) cx[a] = 0
@@ -213,12 +174,8 @@ export const fusedPairwiseStep = <N>(
       for (let e = 0; e < idx.length; e++) us[idx[e]!] = us[idx[e]!]! + vals[e]!
       cP = outerSum({ dim: n, data: cpu }, { dim: n, data: us })
     }
-    const dim = p.q.dim
-    return [
-      // on the simplex w enters only through the origin's weight (no away atom)
-      { P: cP, q: { dim, data: cq }, w: !l1 && a >= 0 ? Zero : { dim, data: cw }, t: ct },
-      { x: { dim, data: cx }, px: { dim, data: cpx } }
-    ] as unknown as Tan<readonly [Params<N>, FwState<N>]>
+    // on the simplex w enters only through the origin's weight (no away atom)
+    return stepCotangent<N>(p.q.dim, { P: cP, q: cq, w: !l1 && a >= 0 ? Zero : cw, t: ct }, cx, cpx)
   }
   const lin: Linear<readonly [Params<N>, FwState<N>], FwState<N>> = { fwd, bwd }
   return [next, lin]

@@ -13,17 +13,15 @@
  * @since 0.1.0
  */
 import type { Vec } from '../shapes/Vec.js'
-import type { Mat } from '../shapes/Mat.js'
 import type { Diff, Linear } from '../core/Diff.js'
 import { type Tan, Zero, outerSum } from '../core/Tangent.js'
 import { applyInto, applyTInto } from '../core/LinearOperator.js'
 import type { Params } from './Problem.js'
 import type { FwState } from './Step.js'
 import { f64 } from '../core/alloc.js'
+import { sgn, readStepTangent, readStateCotangent, stateTangent, stepCotangent } from './StepTangent.js'
 
-const data = <N>(v: Tan<Vec<N>> | undefined): Float64Array | undefined => (v === undefined || v === Zero ? undefined : v.data)
 
-const sgn = (v: number): number => (v > 0 ? 1 : v < 0 ? -1 : 0)
 
 
 /**
@@ -82,12 +80,7 @@ export const fusedPaperL1Step = <N>(
   /** The tangent map: (dθ, dx, dPx) ↦ (dx', dPx'). */
   const fwd = (d: Tan<readonly [Params<N>, FwState<N>]>): Tan<FwState<N>> => {
     if (d === Zero) return Zero
-    const [dp0, ds0] = d as unknown as readonly [Tan<Params<N>>, Tan<FwState<N>>]
-    const dp = (dp0 === Zero ? {} : dp0) as { q?: Tan<Vec<N>>; w?: Tan<Vec<N>>; t?: Tan<number>; P?: Tan<Mat<N, N>> }
-    const dst = (ds0 === Zero ? {} : ds0) as { x?: Tan<Vec<N>>; px?: Tan<Vec<N>> }
-    const dq = data(dp.q), dw = data(dp.w), dx = data(dst.x), dpx = data(dst.px)
-    const dt = dp.t === undefined || dp.t === Zero ? 0 : dp.t
-    const dP = dp.P === undefined || dp.P === Zero ? undefined : dp.P
+    const { dq, dw, dx, dpx, dt, dP } = readStepTangent<N>(d)
     // da = β sign(h) dh, dh = dg⊙r + g⊙dr; kept in dxn until it is overwritten below
     const dsv = f64(n), dxn = f64(n)
     let eda = 0
@@ -124,15 +117,15 @@ export const fusedPaperL1Step = <N>(
       dxn[i] = dxi + dgamma * (s[i]! - x[i]!) + gamma * (dsv[i]! - dxi)
       dpxn[i] = dpi + dgamma * (ps[i]! - px[i]!) + gamma * (dPs[i]! - dpi)
     }
-    return { x: { dim: p.q.dim, data: dxn }, px: { dim: p.q.dim, data: dpxn } } as unknown as Tan<FwState<N>>
+    return stateTangent<N>(p.q.dim, dxn, dpxn)
   }
 
   /** The transpose: (c_x', c_Px') ↦ (c_θ, c_x, c_Px), one product Pᵀ(γ c_Px'). */
   const bwd = (c: Tan<FwState<N>>): Tan<readonly [Params<N>, FwState<N>]> => {
     if (c === Zero) return Zero
-    const cc = c as { x?: Tan<Vec<N>>; px?: Tan<Vec<N>> }
-    const cx = data(cc.x), cp = data(cc.px)
-    if (cx === undefined && cp === undefined) return Zero
+    const cin = readStateCotangent<N>(c)
+    if (cin === undefined) return Zero
+    const { cx, cp } = cin
     // through x' = x + γu and Px' = Px + γ(Ps − Px)
     let cgamma = 0
     const cPs = f64(n)
@@ -174,11 +167,7 @@ export const fusedPaperL1Step = <N>(
       cpx[i] = (1 - gamma) * (cp?.[i] ?? 0) + cg
       cq[i] = cg
     }
-    const dim = p.q.dim
-    return [
-      { P: cP, q: { dim, data: cq }, w: { dim, data: cw }, t: ct },
-      { x: { dim, data: cxo }, px: { dim, data: cpx } }
-    ] as unknown as Tan<readonly [Params<N>, FwState<N>]>
+    return stepCotangent<N>(p.q.dim, { P: cP, q: cq, w: cw, t: ct }, cxo, cpx)
   }
   const lin: Linear<readonly [Params<N>, FwState<N>], FwState<N>> = { fwd, bwd }
   return [next, lin]
