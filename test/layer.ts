@@ -19,7 +19,7 @@ import type { ParamsTangent, Problem, SetKind } from '../src/fw/Problem.js'
 import { kktDerivative, solveExact } from '../src/fw/exact/index.js'
 import {
   type N, type Plain, SETS, addScaled, cosine, dot, matOf, maxAbs, mulMV, norm, randomPlain, randomVec, relErr, rng,
-  symDirection, toParams, toProblem, vec, withRadius
+  symDirection, toParams, toProblem, vec, withRadius, paperPlain
 } from './helpers/layerFixtures.js'
 
 type Rng = ReturnType<typeof rng>
@@ -466,4 +466,24 @@ t.test('the layer throws a LayerError naming the bad value\'s path', async (t) =
   expectLayerError(t, () => layer({ ...good, set: 'l3' as unknown as SetKind }), 'set', 'an unknown set')
   expectLayerError(t, () => dfwLayer({ schedule: 'paper', lipschitz: 0 })(good), 'options.lipschitz', 'lipschitz 0')
   expectLayerError(t, () => layer({ ...good, P: dense(matOf(3, new Array<number>(9).fill(0))) }), 'P', 'P of the wrong size')
+})
+
+t.test('what the layer hands out owns its buffer: transferring it to a worker leaves every other result intact', async (t) => {
+  const { MessageChannel } = await import('node:worker_threads')
+  const p = withRadius('l1', paperPlain(10, 3), 0.3)
+  for (const backward of ['implicit', 'unrolled'] as const) {
+    const layer = dfwLayer({ backward })
+    const a = layer(toProblem(p, 'l1')), b = layer(toProblem(p, 'l1'))
+    const ga = a.vjp(vec(new Array<number>(10).fill(1))), ja = a.jvp({ q: vec(new Array<number>(10).fill(1)) })
+    for (const [name, v] of [['x', a.x.data], ['vjp q', ga.q.data], ['vjp w', ga.w.data], ['jvp', ja.data]] as const) {
+      t.ok(v.byteOffset === 0 && v.buffer.byteLength === v.byteLength, `${backward}: ${name} is the whole of its buffer`)
+    }
+    const keep = Array.from(b.x.data)
+    const ch = new MessageChannel()
+    ch.port1.postMessage(a.x.data, [a.x.data.buffer as ArrayBuffer])
+    ch.port1.close()
+    t.equal(a.x.data.length, 0, `${backward}: the transferred array is detached`)
+    t.same(Array.from(b.x.data), keep, `${backward}: the other result is untouched`)
+    t.same(Array.from(b.vjp(vec(new Array<number>(10).fill(1))).q.data).length, 10, `${backward}: and still differentiable`)
+  }
 })

@@ -80,7 +80,8 @@ export class OuterSum {
   /** The expanded row-major matrix (computed once). */
   get data(): Float64Array {
     if (this.#data !== undefined) return this.#data
-    const o = f64(this.rows * this.cols)
+    // the expanded matrix reaches the user as P's gradient: its own buffer, not a slab view
+    const o = new Float64Array(this.rows * this.cols)
     const n = this.cols
     for (let t: OuterSum | undefined = this; t !== undefined; t = t.next) {
       const u = t.u, v = t.v, a = t.alpha

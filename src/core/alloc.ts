@@ -54,3 +54,13 @@ export const f64From = (x: ArrayLike<number>): Float64Array => {
   else for (let i = 0; i < o.length; i++) o[i] = x[i]!
   return o
 }
+
+/**
+ * `x` itself when it is the whole of its buffer, else a copy that is: safe to put in a
+ * `postMessage` transfer list. The layers hand out their results through this.
+ *
+ * @example
+ * worker.postMessage(owned(x), [owned(x).buffer]) // never detaches a shared slab
+ */
+export const owned = (x: Float64Array): Float64Array =>
+  x.byteOffset === 0 && x.buffer.byteLength === x.byteLength ? x : x.slice()

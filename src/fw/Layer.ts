@@ -25,7 +25,7 @@ import { validateProblem } from './Validate.js'
 import { implicitDerivative } from './Implicit.js'
 import { polish } from './Polish.js'
 import { fastSolve } from './FastSolve.js'
-import { f64, f64From } from '../core/alloc.js'
+import { f64, f64From, owned } from '../core/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -168,7 +168,8 @@ export const certificate = <N>(set: SetKind, theta: Params<N>, x: Vec<N>): { rea
   return { objective: f, gap: fwGap(set, { dim: x.dim, data: g }, x, theta.w, theta.t) }
 }
 
-const zerosVec = <N>(like: Vec<N>): Vec<N> => ({ dim: like.dim, data: f64(like.dim) })
+const zerosVec = <N>(like: Vec<N>): Vec<N> => ({ dim: like.dim, data: new Float64Array(like.dim) })
+const ownedVec = <N>(v: Vec<N>): Vec<N> => ({ dim: v.dim, data: owned(v.data) })
 
 /**
  * Turns a cotangent record of θ into `Gradients` (zeros where symbolic).
@@ -181,11 +182,12 @@ export const toGradients = <N>(theta: Params<N>, g: Tan<Params<N>>): Gradients<N
   const r = (g === Zero ? {} : g) as { q?: Tan<Vec<N>>; w?: Tan<Vec<N>>; t?: Tan<number>; P?: Tan<Mat<N, N>> }
   const n = theta.q.dim
   const dense = theta.P.kind === 'dense'
+  // what reaches the user owns its buffer (see `owned`); P's cotangent expands into its own
   return {
-    q: r.q === undefined || r.q === Zero ? zerosVec(theta.q) : r.q,
-    w: r.w === undefined || r.w === Zero ? zerosVec(theta.q) : r.w,
+    q: r.q === undefined || r.q === Zero ? zerosVec(theta.q) : ownedVec(r.q),
+    w: r.w === undefined || r.w === Zero ? zerosVec(theta.q) : ownedVec(r.w),
     t: r.t === undefined || r.t === Zero ? 0 : r.t,
-    ...(dense ? { P: r.P === undefined || r.P === Zero ? { rows: n, cols: n, data: f64(n * n) } : r.P } : {})
+    ...(dense ? { P: r.P === undefined || r.P === Zero ? { rows: n, cols: n, data: new Float64Array((n as number) * (n as number)) } : r.P } : {})
   }
 }
 
@@ -310,7 +312,7 @@ export const dfwLayer = (options: LayerOptions = {}) => <N>(problem: Problem<N>)
   const cert = certificate(set, theta, run.x)
   const lin = run.lin
   return {
-    x: run.x,
+    x: ownedVec(run.x),
     objective: cert.objective,
     gap: cert.gap,
     iterations: run.iterations,
@@ -318,7 +320,7 @@ export const dfwLayer = (options: LayerOptions = {}) => <N>(problem: Problem<N>)
     vjp: (ct) => toGradients(theta, lin.bwd(ct)),
     jvp: (tan) => {
       const d = lin.fwd(fromTangent(tan))
-      return d === Zero ? zerosVec(theta.q) : d
+      return d === Zero ? zerosVec(theta.q) : ownedVec(d)
     },
     linear: lin
   }

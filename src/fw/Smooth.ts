@@ -35,7 +35,7 @@ import type { SetKind } from './Problem.js'
 import { chooseVertex, exactVertex, smoothVertex, fwGap, scoreNoise } from './Oracle.js'
 import { pairwiseDirection } from './Step.js'
 import { LayerError, type Status } from './Layer.js'
-import { f64 } from '../core/alloc.js'
+import { f64, owned } from '../core/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -281,9 +281,11 @@ export const dfwSmooth = (options: SmoothOptions) => <Th, N>(problem: SmoothProb
   const params: SmoothParams<Th, N> = { theta: problem.theta, w, t: problem.t }
   const [s, lin] = solver(params)
   if (!finiteVec(s.x)) throw new LayerError('the iterate became non-finite', 'grad')
-  const zeros = (): Vec<N> => ({ dim: problem.dim, data: f64(n) })
+  // what reaches the user owns its buffer (see `owned`)
+  const zeros = (): Vec<N> => ({ dim: problem.dim, data: new Float64Array(n) })
+  const mine = (v: Vec<N>): Vec<N> => ({ dim: v.dim, data: owned(v.data) })
   return {
-    x: s.x,
+    x: mine(s.x),
     ...(hasValue ? { objective: problem.value!(problem.theta, s.x) } : {}),
     gap: s.gap,
     iterations: s.k,
@@ -293,14 +295,14 @@ export const dfwSmooth = (options: SmoothOptions) => <Th, N>(problem: SmoothProb
       const rr = (r === Zero ? {} : r) as { theta?: Tan<Th>; w?: Tan<Vec<N>>; t?: Tan<number> }
       return {
         theta: rr.theta ?? Zero,
-        w: rr.w === undefined || rr.w === Zero ? zeros() : rr.w,
+        w: rr.w === undefined || rr.w === Zero ? zeros() : mine(rr.w),
         t: rr.t === undefined || rr.t === Zero ? 0 : rr.t
       }
     },
     jvp: (tan) => {
       const d = lin.fwd({ theta: tan.theta ?? Zero, w: tan.w ?? Zero, t: tan.t ?? Zero } as unknown as Tan<SmoothParams<Th, N>>)
       const dx = d === Zero ? Zero : ((d as { x?: Tan<Vec<N>> }).x ?? Zero)
-      return dx === Zero ? zeros() : dx
+      return dx === Zero ? zeros() : mine(dx)
     }
   }
 }
