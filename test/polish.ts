@@ -38,3 +38,36 @@ t.test('polish returns the iterate itself when it cannot improve it', async (t) 
   const nan = vec([NaN, 0, 0, 0, 0, 0])
   t.equal(polish('l1', theta, nan), nan, 'a non-finite iterate is returned unchanged')
 })
+
+t.test('projectInto is the Euclidean projection: feasible, and (y − x)ᵀ(v − x) ≤ 0 at every vertex v', async (t) => {
+  const { projectInto } = await import('../src/fw/Polish.js')
+  let worst = -Infinity, cases = 0
+  for (const set of ['l1', 'simplex', 'linf'] as const) {
+    for (let seed = 0; seed < 30; seed++) {
+      const r = rng(7000 + seed + 100 * ['l1', 'simplex', 'linf'].indexOf(set))
+      const n = 1 + (seed % 9)
+      const y = Float64Array.from({ length: n }, () => 3 * r.normal())
+      const w = Float64Array.from({ length: n }, () => (set === 'l1' ? 0.2 + 2 * r.uniform() : 1))
+      const tt = seed % 5 === 0 ? 100 : 0.1 + r.uniform()
+      const x = new Float64Array(n)
+      projectInto(set, y, w, tt, x)
+      const g = gauge(set, Array.from(x), Array.from(w))
+      t.ok(set === 'simplex' ? Math.abs(g - tt) <= 1e-12 * tt && x.every((v) => v >= 0) : g <= tt * (1 + 1e-12), `${set} seed=${seed}: feasible`)
+      // the vertices: ±(t/wᵢ)eᵢ (l1), t eᵢ (simplex), every sign pattern (box, n ≤ 9)
+      const vertices: Float64Array[] = []
+      if (set === 'linf') for (let m = 0; m < 1 << n; m++) vertices.push(Float64Array.from({ length: n }, (_, i) => ((m >> i) & 1 ? tt : -tt)))
+      else for (let i = 0; i < n; i++) for (const s of set === 'l1' ? [1, -1] : [1]) { const v = new Float64Array(n); v[i] = (s * tt) / w[i]!; vertices.push(v) }
+      let vi = -Infinity
+      for (const v of vertices) {
+        let s = 0
+        for (let i = 0; i < n; i++) s += (y[i]! - x[i]!) * (v[i]! - x[i]!)
+        vi = Math.max(vi, s)
+      }
+      const scale = Math.max(1, ...Array.from(y, Math.abs)) * tt
+      t.ok(vi <= 1e-12 * scale, `${set} seed=${seed}: variational inequality (${vi.toExponential(2)})`)
+      worst = Math.max(worst, vi / scale)
+      cases++
+    }
+  }
+  t.comment(`${cases} projections, worst (y − x)ᵀ(v − x) / scale ${worst.toExponential(2)}`)
+})
