@@ -99,12 +99,16 @@ export const polish = <N>(set: SetKind, theta: Params<N>, x: Vec<N>, options: Po
 /**
  * out ← the Euclidean projection of y onto the polytope: the weighted l1 ball
  * Σ wᵢ|xᵢ| ≤ t, the simplex {x ≥ 0, Σ x = t} or the box |xᵢ| ≤ t, by sorting the
- * breakpoints (O(n log n)); `out` may be `y`. (The l2 ball is not handled here.)
+ * breakpoints (O(n log n)); `out` may be `y`; `scratch` (two arrays of length n) lets a
+ * loop of projections allocate nothing. (The l2 ball is not handled here.)
  *
  * @example
  * projectInto('simplex', Float64Array.of(2, 0), Float64Array.of(1, 1), 1, out) // out = [1, 0]
  */
-export const projectInto = (set: Exclude<SetKind, 'l2'>, y: Float64Array, w: Float64Array, t: number, out: Float64Array): void => {
+export const projectInto = (
+  set: Exclude<SetKind, 'l2'>, y: Float64Array, w: Float64Array, t: number, out: Float64Array,
+  scratch: { readonly b: Float64Array; readonly order: Int32Array } = { b: new Float64Array(y.length), order: new Int32Array(y.length) }
+): void => {
   const n = y.length
   if (set === 'linf') {
     for (let i = 0; i < n; i++) out[i] = Math.min(t, Math.max(-t, y[i]!))
@@ -118,9 +122,9 @@ export const projectInto = (set: Exclude<SetKind, 'l2'>, y: Float64Array, w: Flo
   // the threshold θ of x = sign(y)·max(|y| − θw, 0) (l1) or x = max(y − θ, 0) (simplex)
   // meeting the set's sum: breakpoints bᵢ = |yᵢ|/wᵢ (or yᵢ) in decreasing order
   const l1 = set === 'l1'
-  const b = new Float64Array(n)
-  for (let i = 0; i < n; i++) b[i] = l1 ? Math.abs(y[i]!) / w[i]! : y[i]!
-  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => b[j]! - b[i]!)
+  const { b, order } = scratch
+  for (let i = 0; i < n; i++) { b[i] = l1 ? Math.abs(y[i]!) / w[i]! : y[i]!; order[i] = i }
+  order.sort((i, j) => b[j]! - b[i]!)
   let s1 = 0, s2 = 0, theta = 0
   for (let k = 0; k < n; k++) {
     const i = order[k]!, wi = l1 ? w[i]! : 1
@@ -147,6 +151,7 @@ export const projectInto = (set: Exclude<SetKind, 'l2'>, y: Float64Array, w: Flo
 const projectedGradientStart = <N>(set: Exclude<SetKind, 'l2'>, theta: Params<N>, x0: Float64Array): Float64Array => {
   const n = x0.length, q = theta.q.data, w = theta.w.data, t = theta.t
   const x = f64From(x0), px = f64(n), g = f64(n), y = f64(n), d = f64(n), pd = f64(n)
+  const scratch = { b: new Float64Array(n), order: new Int32Array(n) }
   applyInto(theta.P, x, px)
   for (let i = 0; i < n; i++) g[i] = px[i]! + q[i]!
   // L̂ from the gradient direction to start
@@ -159,7 +164,7 @@ const projectedGradientStart = <N>(set: Exclude<SetKind, 'l2'>, theta: Params<N>
   let stable = 0
   for (let k = 0; k < 60 && stable < 5; k++) {
     for (let i = 0; i < n; i++) y[i] = x[i]! - g[i]! / lhat
-    projectInto(set, y, w, t, y)
+    projectInto(set, y, w, t, y, scratch)
     let gd = 0, dd = 0
     for (let i = 0; i < n; i++) { d[i] = y[i]! - x[i]!; gd += g[i]! * d[i]!; dd += d[i]! * d[i]! }
     if (!(gd < 0) || dd === 0) break
