@@ -36,6 +36,7 @@ import { chooseVertex, exactVertex, smoothVertex, fwGap, scoreNoise } from './Or
 import { pairwiseDirection } from './Step.js'
 import { LayerError, type Status } from './Layer.js'
 import { f64, owned } from '../core/alloc.js'
+import { pairLinear } from './StepTangent.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -189,22 +190,7 @@ const smoothStep = <Th, N>(set: SetKind, pr: SmoothProblem<Th, N>, cfg: { readon
     })
     const [out, lin] = body({ theta: p.theta, w: p.w, t: p.t, x: s.x, g: s.g })
     const next = statsOf(set, pr, p, out.x, out.g, s.k + 1, s.f)
-    const l: Linear<readonly [SmoothParams<Th, N>, SState<N>], SState<N>> = {
-      fwd: (d) => {
-        if (d === Zero) return Zero
-        const [dp, ds] = d as unknown as readonly [Tan<SmoothParams<Th, N>>, Tan<SState<N>>]
-        const pick = (r: unknown, k: string): unknown => (r === Zero ? Zero : ((r as Record<string, unknown>)[k] ?? Zero))
-        return lin.fwd({ theta: pick(dp, 'theta'), w: pick(dp, 'w'), t: pick(dp, 't'), x: pick(ds, 'x'), g: pick(ds, 'g') } as Tan<In>) as unknown as Tan<SState<N>>
-      },
-      bwd: (c) => {
-        if (c === Zero) return Zero
-        const cc = c as { x?: unknown; g?: unknown }
-        const r = lin.bwd({ x: cc.x ?? Zero, g: cc.g ?? Zero } as Tan<{ readonly x: Vec<N>; readonly g: Vec<N> }>)
-        if (r === Zero) return Zero
-        const rr = r as Record<string, unknown>
-        return [{ theta: rr.theta ?? Zero, w: rr.w ?? Zero, t: rr.t ?? Zero }, { x: rr.x ?? Zero, g: rr.g ?? Zero }] as unknown as Tan<readonly [SmoothParams<Th, N>, SState<N>]>
-      }
-    }
+    const l = pairLinear<SmoothParams<Th, N>, SState<N>>(lin as Linear<never, unknown>, ['theta', 'w', 't'], ['x', 'g'])
     return [next, l]
   }
 

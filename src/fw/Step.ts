@@ -10,12 +10,12 @@
  */
 import type { Vec } from '../shapes/Vec.js'
 import type { Diff, Linear } from '../core/Diff.js'
-import { type Tan, Zero } from '../core/Tangent.js'
 import { trace, type Tracer, type Var } from '../core/Trace.js'
 import { ops } from '../core/Ops.js'
 import type { Params, SetKind } from './Problem.js'
 import { fusedPaperL1Step } from './FusedStep.js'
 import { fusedPairwiseStep } from './FusedPairwise.js'
+import { pairLinear } from './StepTangent.js'
 import { type Vertex, chooseVertex, exactVertex, smoothVertex, fwGap, oneHot, awayAtom, scoreNoise } from './Oracle.js'
 import { f64 } from '../core/alloc.js'
 
@@ -239,29 +239,7 @@ export const tracedStepFor = <N>(config: StepConfig): Diff<readonly [Params<N>, 
     })
     const [out, lin] = body({ P: p.P, q: p.q, w: p.w, t: p.t, x: s.x, px: s.px })
     const next = stats(set, p, out.x, out.px, s)
-    const l: Linear<readonly [Params<N>, FwState<N>], FwState<N>> = {
-      fwd: (d) => {
-        if (d === Zero) return Zero
-        const [dp, ds] = d as unknown as readonly [Tan<Params<N>>, Tan<FwState<N>>]
-        const rec = {
-          ...(dp === Zero ? {} : (dp as object)),
-          x: ds === Zero ? Zero : ((ds as { x?: unknown }).x ?? Zero),
-          px: ds === Zero ? Zero : ((ds as { px?: unknown }).px ?? Zero)
-        }
-        return lin.fwd(rec as Tan<Traced<N>>) as unknown as Tan<FwState<N>>
-      },
-      bwd: (c) => {
-        if (c === Zero) return Zero
-        const cc = c as { x?: unknown; px?: unknown }
-        const r = lin.bwd({ x: cc.x ?? Zero, px: cc.px ?? Zero } as Tan<{ readonly x: Vec<N>; readonly px: Vec<N> }>)
-        if (r === Zero) return Zero
-        const rr = r as Record<string, unknown>
-        return [
-          { P: rr.P ?? Zero, q: rr.q ?? Zero, w: rr.w ?? Zero, t: rr.t ?? Zero },
-          { x: rr.x ?? Zero, px: rr.px ?? Zero }
-        ] as unknown as Tan<readonly [Params<N>, FwState<N>]>
-      }
-    }
+    const l = pairLinear<Params<N>, FwState<N>>(lin as Linear<never, unknown>, ['P', 'q', 'w', 't'], ['x', 'px'])
     return [next, l]
   }
 }

@@ -10,6 +10,7 @@ import type { Mat } from '../shapes/Mat.js'
 import { type Tan, Zero } from '../core/Tangent.js'
 import type { Params } from './Problem.js'
 import type { FwState } from './Step.js'
+import type { Linear } from '../core/Diff.js'
 
 const data = <N>(v: Tan<Vec<N>> | undefined): Float64Array | undefined => (v === undefined || v === Zero ? undefined : v.data)
 
@@ -84,3 +85,33 @@ export const stepCotangent = <N>(
     { P: theta.P, q: { dim, data: theta.q }, w: theta.w === Zero ? Zero : { dim, data: theta.w }, t: theta.t },
     { x: { dim, data: cx }, px: { dim, data: cpx } }
   ] as unknown as Tan<readonly [Params<N>, FwState<N>]>
+
+/**
+ * A traced step's linear map over one flat record (the parameters' fields and the state's
+ * fields side by side, as the step's body reads them) as the fold's linear map over the
+ * pair (parameters, state). Missing fields are the symbolic zero both ways.
+ *
+ * @example
+ * const l = pairLinear<Params<N>, FwState<N>>(lin, ['P', 'q', 'w', 't'], ['x', 'px'])
+ */
+export const pairLinear = <P, S>(
+  lin: Linear<never, unknown>,
+  paramKeys: readonly string[],
+  stateKeys: readonly string[]
+): Linear<readonly [P, S], S> => {
+  const pick = (r: unknown, k: string): unknown => (r === Zero ? Zero : ((r as Record<string, unknown>)[k] ?? Zero))
+  const record = (r: unknown, keys: readonly string[]): Record<string, unknown> => Object.fromEntries(keys.map((k) => [k, pick(r, k)]))
+  return {
+    fwd: (d) => {
+      if (d === Zero) return Zero
+      const [dp, ds] = d as unknown as readonly [unknown, unknown]
+      return lin.fwd({ ...record(dp, paramKeys), ...record(ds, stateKeys) } as never) as Tan<S>
+    },
+    bwd: (c) => {
+      if (c === Zero) return Zero
+      const r = lin.bwd(record(c, stateKeys) as never)
+      if (r === Zero) return Zero
+      return [record(r, paramKeys), record(r, stateKeys)] as unknown as Tan<readonly [P, S]>
+    }
+  }
+}
