@@ -26,7 +26,7 @@ const forVectors = (f: <N>(x: Vec<N>, y: Vec<N>, xs: number[], ys: number[], lab
 }
 
 /** The (rows, cols) pairs the matrix tests run over. */
-const SHAPES: ReadonlyArray<readonly [number, number]> = [[0, 0], [1, 1], [0, 3], [3, 0], [2, 5], [5, 2], [7, 7], [16, 9]]
+const SHAPES: ReadonlyArray<readonly [number, number]> = [[0, 0], [1, 1], [0, 3], [3, 0], [2, 5], [5, 2], [7, 7], [16, 9], [3, 21], [40, 33]]
 
 /** Runs `f` on every (seed, shape) with a random matrix and random vectors of both sizes. */
 const forMatrices = (
@@ -113,6 +113,16 @@ t.test('normL2 of zero or empty is 0', async (t) => {
 
 t.test('normInf is the largest |xᵢ|', async (t) => {
   forVectors((x, _y, xs, _ys, l) => t.equal(V.normInf(x), xs.reduce((a, b) => Math.max(a, Math.abs(b)), 0), l))
+})
+
+t.test('normL2 with weights is sqrt(Σ (wᵢ xᵢ)²), negative weights included', async (t) => {
+  forVectors((x, w, xs, ws, l) => closeTo(t, V.normL2(x, w), Math.sqrt(xs.reduce((a, v, i) => a + (ws[i]! * v) ** 2, 0)), l, 1e-14))
+  withDim(2, (d) => closeTo(t, V.normL2(vec(d, [3e200, 4e200]), vec(d, [1e100, 1e100])) / 1e300, 5, 'no overflow', 1e-15))
+})
+
+t.test('normInf with weights is maxᵢ |wᵢ xᵢ|, and a NaN entry is not dropped', async (t) => {
+  forVectors((x, w, xs, ws, l) => t.equal(V.normInf(x, w), xs.reduce((a, v, i) => Math.max(a, Math.abs(ws[i]! * v)), 0), l))
+  withDim(3, (d) => t.ok(Number.isNaN(V.normInf(vec(d, [1, NaN, 2]))), 'NaN propagates'))
 })
 
 // -------------------------------------------------------------------------------------
@@ -226,7 +236,7 @@ t.test('matTVec matches the naive product with the transpose', async (t) => {
   })
 })
 
-t.test('matTVec skips zero entries of y without changing the result', async (t) => {
+t.test('matTVec with zero entries of y combines only the other rows', async (t) => {
   withDim(2, (m) => withDim(3, (n) => {
     const a = mat(m, n, [[1, 2, 3], [4, 5, 6]])
     t.same(Array.from(M.matTVec(a, vec(m, [0, 2])).data), [8, 10, 12])

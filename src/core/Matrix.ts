@@ -7,40 +7,35 @@
 import type { Mat } from '../shapes/Mat.js'
 import type { Vec } from '../shapes/Vec.js'
 import { f64 } from './alloc.js'
+import { gemvLanesRect, gemvTLoopRect } from './simd.js'
+import { dotRaw } from './Vector.js'
 
 /**
- * The product A x.
+ * The product A x. Each row is summed with eight partial sums, in the order of the
+ * dense operator's WebAssembly kernel. That measured 1.1–1.6 times as fast as the
+ * one-accumulator loop, and faster than stdlib's `dgemv` (`bench/matvec.ts`). `matVec`
+ * does not use the WebAssembly kernel itself: the kernel keeps a copy of a matrix it
+ * has seen before, so it serves only matrices declared fixed, through
+ * `apply(dense(a), x)`.
  *
  * @example
  * matVec(a, x) // Vec<M> for a: Mat<M, N> and x: Vec<N>
  */
 export const matVec = <M, N>(a: Mat<M, N>, x: Vec<N>): Vec<M> => {
-  const m = a.rows, n = a.cols, A = a.data, xs = x.data
-  const o = f64(m)
-  for (let i = 0; i < m; i++) {
-    let s = 0
-    const r = i * n
-    for (let j = 0; j < n; j++) s += A[r + j]! * xs[j]!
-    o[i] = s
-  }
+  const o = f64(a.rows)
+  gemvLanesRect(a.data, a.rows, a.cols, x.data, o)
   return { dim: a.rows, data: o }
 }
 
 /**
- * The transposed product Aᵀ y.
+ * The transposed product Aᵀ y, accumulated row by row (y₀ A[0, :] + y₁ A[1, :] + …).
  *
  * @example
  * matTVec(a, y) // aᵀ y
  */
 export const matTVec = <M, N>(a: Mat<M, N>, y: Vec<M>): Vec<N> => {
-  const m = a.rows, n = a.cols, A = a.data, ys = y.data
-  const o = f64(n)
-  for (let i = 0; i < m; i++) {
-    const yi = ys[i]!
-    if (yi === 0) continue
-    const r = i * n
-    for (let j = 0; j < n; j++) o[j] = o[j]! + A[r + j]! * yi
-  }
+  const o = f64(a.cols)
+  gemvTLoopRect(a.data, a.rows, a.cols, y.data, o)
   return { dim: a.cols, data: o }
 }
 
@@ -105,11 +100,7 @@ export const isSymmetric = <N>(a: Mat<N, N>, tol = 1e-10): boolean => symmetryDe
  * @example
  * frobeniusDot(a, b) // Σᵢⱼ aᵢⱼ bᵢⱼ
  */
-export const frobeniusDot = <M, N>(a: Mat<M, N>, b: Mat<M, N>): number => {
-  let s = 0
-  for (let k = 0; k < a.data.length; k++) s += a.data[k]! * b.data[k]!
-  return s
-}
+export const frobeniusDot = <M, N>(a: Mat<M, N>, b: Mat<M, N>): number => dotRaw(a.data, b.data, a.data.length)
 
 /**
  * a + b

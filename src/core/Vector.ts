@@ -3,10 +3,10 @@
  * never writes into its arguments. Dimensions are checked by the types: mixing vectors of
  * two different `Dim`s does not compile.
  *
- * The loops are plain JavaScript. Measured against the `@stdlib/blas` wrappers in
- * `blas.ts` (`bench/matvec.ts`, Node 20): stdlib's `ddot`, unrolled by five, is about
- * twice as fast as `dot` at every length from 10 to 10⁶; `daxpy` is slower than `axpy`
- * at n = 10 and up to 1.6 times faster from 10³ to 10⁵.
+ * The loops are plain JavaScript. `dot` and `axpy` are unrolled by four, which measured
+ * faster than the `@stdlib/blas` wrappers in `blas.ts` (`ddot`, `daxpy`) and than the
+ * one-accumulator loops they replaced (`bench/matvec.ts`, Node 20; the figures are in
+ * the README). The other loops are bandwidth-bound single passes.
  *
  * @since 0.1.0
  */
@@ -20,17 +20,33 @@ const out = <N>(x: Vec<N>): Float64Array => f64(x.dim)
 // -------------------------------------------------------------------------------------
 
 /**
- * The inner product.
+ * xᵀ y for raw arrays of length ≥ n, with four partial sums over i ≡ 0, 1, 2, 3 (mod 4),
+ * reduced as (s₀ + s₂) + (s₁ + s₃), and the last n mod 4 terms added in order.
+ *
+ * @example
+ * dotRaw(new Float64Array([1, 2]), new Float64Array([3, 4]), 2) // 11
+ */
+export const dotRaw = (a: Float64Array, b: Float64Array, n: number): number => {
+  const n4 = n & ~3
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = 0
+  for (; i < n4; i += 4) {
+    s0 += a[i]! * b[i]!
+    s1 += a[i + 1]! * b[i + 1]!
+    s2 += a[i + 2]! * b[i + 2]!
+    s3 += a[i + 3]! * b[i + 3]!
+  }
+  let s = (s0 + s2) + (s1 + s3)
+  for (; i < n; i++) s += a[i]! * b[i]!
+  return s
+}
+
+/**
+ * The inner product, summed as {@link dotRaw} does.
  *
  * @example
  * dot(x, y) // Σ xᵢ yᵢ
  */
-export const dot = <N>(x: Vec<N>, y: Vec<N>): number => {
-  const a = x.data, b = y.data
-  let s = 0
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!
-  return s
-}
+export const dot = <N>(x: Vec<N>, y: Vec<N>): number => dotRaw(x.data, y.data, x.data.length)
 
 /**
  * The sum of the entries.
@@ -88,31 +104,38 @@ export const normL1 = <N>(x: Vec<N>, w?: Vec<N>): number => {
 }
 
 /**
- * The Euclidean norm, computed with scaling so that it neither overflows nor underflows.
+ * The weighted Euclidean norm ‖w ∘ x‖₂ = (Σ (wᵢxᵢ)²)^½ (weights all 1 when `w` is
+ * omitted), computed with scaling so that it neither overflows nor underflows.
  *
  * @example
- * normL2(v) // 5 for v = [3, 4]
+ * normL2(v) // 5 for v = [3, 4]; normL2(v, w) // 10 for w = [2, 2]
  */
-export const normL2 = <N>(x: Vec<N>): number => {
+export const normL2 = <N>(x: Vec<N>, w?: Vec<N>): number => {
   let scale = 0, ssq = 1
-  for (const v of x.data) {
+  const a = x.data, ws = w?.data
+  for (let i = 0; i < a.length; i++) {
+    const v = ws === undefined ? a[i]! : ws[i]! * a[i]!
     if (v !== 0) {
-      const a = Math.abs(v)
-      if (scale < a) { ssq = 1 + ssq * (scale / a) ** 2; scale = a } else ssq += (a / scale) ** 2
+      const m = Math.abs(v)
+      if (scale < m) { ssq = 1 + ssq * (scale / m) ** 2; scale = m } else ssq += (m / scale) ** 2
     }
   }
   return scale * Math.sqrt(ssq)
 }
 
 /**
- * The largest absolute entry.
+ * The weighted l∞ norm maxᵢ |wᵢxᵢ| (weights all 1 when `w` is omitted); 0 for an empty vector.
  *
  * @example
- * normInf(v) // 4 for v = [3, -4]
+ * normInf(v) // 4 for v = [3, -4]; normInf(v, w) // 6 for w = [2, 1]
  */
-export const normInf = <N>(x: Vec<N>): number => {
+export const normInf = <N>(x: Vec<N>, w?: Vec<N>): number => {
   let m = 0
-  for (const v of x.data) { const a = Math.abs(v); if (a > m) m = a }
+  const a = x.data, ws = w?.data
+  for (let i = 0; i < a.length; i++) {
+    const v = Math.abs(ws === undefined ? a[i]! : ws[i]! * a[i]!)
+    if (v > m || v !== v) m = v
+  }
   return m
 }
 
@@ -181,8 +204,15 @@ export const scale = <N>(alpha: number, x: Vec<N>): Vec<N> => {
  * axpy(-gamma, d, x) // x − γ d
  */
 export const axpy = <N>(alpha: number, x: Vec<N>, y: Vec<N>): Vec<N> => {
-  const o = out(x), a = x.data, b = y.data
-  for (let i = 0; i < o.length; i++) o[i] = alpha * a[i]! + b[i]!
+  const o = out(x), a = x.data, b = y.data, n = o.length, n4 = n & ~3
+  let i = 0
+  for (; i < n4; i += 4) {
+    o[i] = alpha * a[i]! + b[i]!
+    o[i + 1] = alpha * a[i + 1]! + b[i + 1]!
+    o[i + 2] = alpha * a[i + 2]! + b[i + 2]!
+    o[i + 3] = alpha * a[i + 3]! + b[i + 3]!
+  }
+  for (; i < n; i++) o[i] = alpha * a[i]! + b[i]!
   return { dim: x.dim, data: o }
 }
 

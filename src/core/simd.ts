@@ -30,14 +30,15 @@
 // -------------------------------------------------------------------------------------
 
 /**
- * y ← A x for row-major n × n A, in the SIMD kernel's summation order. `y` must not alias `x`.
+ * y ← A x for row-major m × n A, in the SIMD kernel's summation order (eight partial
+ * sums per row, see above). `y` must not alias `x`.
  *
  * @example
- * gemvLanes(new Float64Array([1, 2, 3, 4]), 2, new Float64Array([1, 1]), y) // y = [3, 7]
+ * gemvLanesRect(new Float64Array([1, 2, 3, 4, 5, 6]), 2, 3, new Float64Array([1, 1, 1]), y) // y = [6, 15]
  */
-export const gemvLanes = (A: Float64Array, n: number, x: Float64Array, y: Float64Array): void => {
+export const gemvLanesRect = (A: Float64Array, m: number, n: number, x: Float64Array, y: Float64Array): void => {
   const n8 = n & ~7
-  for (let i = 0, r = 0; i < n; i++, r += n) {
+  for (let i = 0, r = 0; i < m; i++, r += n) {
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0
     let j = 0
     for (; j < n8; j += 8) {
@@ -57,18 +58,35 @@ export const gemvLanes = (A: Float64Array, n: number, x: Float64Array, y: Float6
 }
 
 /**
- * y ← Aᵀ x for row-major n × n A: y = Σᵢ xᵢ A[i, :], i ascending. `y` must not alias `x`.
+ * y ← A x for row-major n × n A: {@link gemvLanesRect} with m = n.
  *
  * @example
- * gemvTLoop(new Float64Array([1, 2, 3, 4]), 2, new Float64Array([1, 1]), y) // y = [4, 6]
+ * gemvLanes(new Float64Array([1, 2, 3, 4]), 2, new Float64Array([1, 1]), y) // y = [3, 7]
  */
-export const gemvTLoop = (A: Float64Array, n: number, x: Float64Array, y: Float64Array): void => {
+export const gemvLanes = (A: Float64Array, n: number, x: Float64Array, y: Float64Array): void => gemvLanesRect(A, n, n, x, y)
+
+/**
+ * y ← Aᵀ x for row-major m × n A (x of length m, y of length n): y = Σᵢ xᵢ A[i, :],
+ * i ascending. `y` must not alias `x`.
+ *
+ * @example
+ * gemvTLoopRect(new Float64Array([1, 2, 3, 4, 5, 6]), 2, 3, new Float64Array([1, 1]), y) // y = [5, 7, 9]
+ */
+export const gemvTLoopRect = (A: Float64Array, m: number, n: number, x: Float64Array, y: Float64Array): void => {
   y.fill(0, 0, n)
-  for (let i = 0, r = 0; i < n; i++, r += n) {
+  for (let i = 0, r = 0; i < m; i++, r += n) {
     const xi = x[i]!
     for (let j = 0; j < n; j++) y[j] = y[j]! + A[r + j]! * xi
   }
 }
+
+/**
+ * y ← Aᵀ x for row-major n × n A: {@link gemvTLoopRect} with m = n.
+ *
+ * @example
+ * gemvTLoop(new Float64Array([1, 2, 3, 4]), 2, new Float64Array([1, 1]), y) // y = [4, 6]
+ */
+export const gemvTLoop = (A: Float64Array, n: number, x: Float64Array, y: Float64Array): void => gemvTLoopRect(A, n, n, x, y)
 
 // -------------------------------------------------------------------------------------
 // the WebAssembly module
