@@ -2,14 +2,17 @@
  * Matrix-vector and level-1 micro-benchmarks: the plain JavaScript loops of the core
  * against the `@stdlib/blas` wrappers.
  *
- * - matvec, n = 10 … 3000: `matVec` (Matrix.ts, allocates its result), `applyInto` of a
- *   dense operator (LinearOperator.ts, into a caller's buffer), and stdlib's `dgemv` and
- *   `dsymv` through the pure wrappers of blas.ts (which allocate), plus raw `dgemv` into a
- *   caller's buffer to separate the allocation from the arithmetic. Work is 2n² flops
- *   and 8n² bytes (the matrix; the vectors are noise).
- * - dot and axpy, n = 10¹ … 10⁶: `dot` / `axpy` of Vector.ts against `ddot` / `daxpy` of
- *   blas.ts. Work is 2n flops; 16n bytes for dot (two reads), 24n for axpy (two reads,
- *   one write).
+ * Every cell's first row is the textbook one-accumulator loop (allocating its result),
+ * and "vs loop" is that loop's time over the row's.
+ * - matvec, n = 10 … 3000: the core's `matVec` (Matrix.ts: eight partial sums, allocates
+ *   its result), `applyInto` of a dense operator (LinearOperator.ts: the WebAssembly
+ *   SIMD kernel once the matrix has been multiplied twice, into a caller's buffer), and
+ *   stdlib's `dgemv` and `dsymv` through the pure wrappers of blas.ts (which allocate),
+ *   plus raw `dgemv` into a caller's buffer to separate the allocation from the
+ *   arithmetic. Work is 2n² flops and 8n² bytes (the matrix; the vectors are noise).
+ * - dot and axpy, n = 10¹ … 10⁶: the core's `dot` / `axpy` (Vector.ts, unrolled by four)
+ *   against `ddot` / `daxpy` of blas.ts. Work is 2n flops; 16n bytes for dot (two
+ *   reads), 24n for axpy (two reads, one write).
  *
  * Each implementation is warmed up, then timed in batches of about 1 ms until it has had
  * about `seconds` (0.2 s); the implementations of one cell run interleaved, a batch each
@@ -31,6 +34,7 @@ import { dot, axpy } from '../src/core/Vector.js'
 import { dense, applyInto } from '../src/core/LinearOperator.js'
 import { ddot, daxpy, dgemv, dsymv } from '../src/core/blas.js'
 import { rng } from '../src/core/Random.js'
+import { f64 } from '../src/core/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -156,14 +160,37 @@ const normals = (n: number, seed: number): Float64Array => {
   return x
 }
 
+/** The one-accumulator loops every row is compared with (the textbook form, allocating its result from `f64` as the core does). */
+const plainMatVec = (A: Float64Array, n: number, x: Float64Array): Float64Array => {
+  const o = f64(n)
+  for (let i = 0; i < n; i++) {
+    let s = 0
+    const r = i * n
+    for (let j = 0; j < n; j++) s += A[r + j]! * x[j]!
+    o[i] = s
+  }
+  return o
+}
+const plainDot = (a: Float64Array, b: Float64Array): number => {
+  let s = 0
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!
+  return s
+}
+const plainAxpy = (alpha: number, a: Float64Array, b: Float64Array): Float64Array => {
+  const o = f64(a.length)
+  for (let i = 0; i < o.length; i++) o[i] = alpha * a[i]! + b[i]!
+  return o
+}
+
 const matvecRows = <N>(d: Dim<N>, seed: number, seconds: number): Row[] => {
   const n = d as number
   const a: Mat<N, N> = unsafeMat(d, d, symmetric(n, seed))
   const x: Vec<N> = unsafeVec(d, normals(n, seed + 1))
   const op = dense(a), out = new Float64Array(n)
   const impls: ReadonlyArray<readonly [string, () => number]> = [
-    ['matVec (loop)', () => matVec(a, x).data[0]!],
-    ['applyInto (loop, no alloc)', () => { applyInto(op, x.data, out); return out[0]! }],
+    ['plain loop (1 accumulator)', () => plainMatVec(a.data, n, x.data)[0]!],
+    ['matVec (core, 8 partial sums)', () => matVec(a, x).data[0]!],
+    ['applyInto dense (wasm f64x2)', () => { applyInto(op, x.data, out); return out[0]! }],
     ['dgemv (stdlib)', () => dgemv(a, x).data[0]!],
     ['dgemv raw (stdlib, no alloc)', () => { dgemvRaw('row-major', 'no-transpose', n, n, 1, a.data, n, x.data, 1, 0, out, 1); return out[0]! }],
     ['dsymv (stdlib)', () => dsymv(a, x).data[0]!]
@@ -174,14 +201,19 @@ const matvecRows = <N>(d: Dim<N>, seed: number, seconds: number): Row[] => {
 const dotRows = <N>(d: Dim<N>, seed: number, seconds: number): Row[] => {
   const n = d as number
   const x: Vec<N> = unsafeVec(d, normals(n, seed)), y: Vec<N> = unsafeVec(d, normals(n, seed + 1))
-  return cell('dot', n, 2 * n, 16 * n, [['dot (loop)', () => dot(x, y)], ['ddot (stdlib)', () => ddot(x, y)]], seconds)
+  return cell('dot', n, 2 * n, 16 * n, [
+    ['plain loop (1 accumulator)', () => plainDot(x.data, y.data)],
+    ['dot (core, 4 partial sums)', () => dot(x, y)],
+    ['ddot (stdlib)', () => ddot(x, y)]
+  ], seconds)
 }
 
 const axpyRows = <N>(d: Dim<N>, seed: number, seconds: number): Row[] => {
   const n = d as number
   const x: Vec<N> = unsafeVec(d, normals(n, seed)), y: Vec<N> = unsafeVec(d, normals(n, seed + 1))
   return cell('axpy', n, 2 * n, 24 * n, [
-    ['axpy (loop)', () => axpy(0.5, x, y).data[0]!],
+    ['plain loop', () => plainAxpy(0.5, x.data, y.data)[0]!],
+    ['axpy (core, unrolled by 4)', () => axpy(0.5, x, y).data[0]!],
     ['daxpy (stdlib)', () => daxpy(0.5, x, y).data[0]!]
   ], seconds)
 }
@@ -190,7 +222,7 @@ const axpyRows = <N>(d: Dim<N>, seed: number, seconds: number): Row[] => {
  * Runs the benches and returns one row per (bench, implementation, size).
  *
  * @example
- * run({ sizes: [100], benches: ['matvec'], seconds: 0.05 }) // five matvec rows at n = 100
+ * run({ sizes: [100], benches: ['matvec'], seconds: 0.05 }) // six matvec rows at n = 100
  */
 export const run = (opts: Options = {}): Row[] => {
   const seconds = opts.seconds ?? 0.2
