@@ -57,11 +57,12 @@ const MODES: readonly { readonly name: string; readonly options: LayerOptions }[
 
 // The cosine of a gradient with the exact one. Where the exact gradient is 0 (a vertex
 // solution, locally constant in q) the cosine is undefined: the row counts as 1 when
-// ‖∇‖ ≤ 1e-9 and as 0 otherwise.
+// ‖∇‖ ≤ 1e-9 and as 0 otherwise. The exact solver's 0 can come out as rounding noise
+// (2.4e-34 on one n = 10 row), so "0" means a norm ≤ 1e-12; the gradients here are O(1).
 const cosine = (a: Float64Array, b: Float64Array): number => {
   let s = 0, na = 0, nb = 0
   for (let i = 0; i < a.length; i++) { s += a[i]! * b[i]!; na += a[i]! ** 2; nb += b[i]! ** 2 }
-  if (nb === 0) return Math.sqrt(na) <= 1e-9 ? 1 : 0
+  if (Math.sqrt(nb) <= 1e-12) return Math.sqrt(na) <= 1e-9 ? 1 : 0
   return na === 0 ? 0 : s / Math.sqrt(na * nb)
 }
 const dist = (a: Float64Array, b: Float64Array): number => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]!) ** 2, 0))
