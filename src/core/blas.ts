@@ -3,11 +3,11 @@
  * output argument; each wrapper allocates that output itself, so the in-place write never
  * leaks to callers.
  *
- * The library does not call them: `bench/matvec.ts` measured its own loops faster at
+ * The library does not call them: `bench/matvec.ts` measured its own loops as fast or faster at
  * every size (Node 20, n = 10 … 3000 for matrices, 10 … 10⁶ for vectors; the table is in
- * the README). `matVec` (eight partial sums) ran 1.5–1.6× and `dgemv`/`dsymv`
- * 0.9–1.0× the one-accumulator loop, and the dense operator's WebAssembly kernel
- * 3.9–10×; `dot` and `axpy`, unrolled by four, ran at or above `ddot` and `daxpy`
+ * the README). From n = 100 on, `matVec` (eight partial sums) ran 1.5–1.6× and
+ * `dgemv`/`dsymv` 0.86–1.0× the one-accumulator loop, and the dense operator's
+ * WebAssembly kernel 3–10×; `dot` and `axpy`, unrolled by four, ran at or above `ddot` and `daxpy`
  * (which unroll by five and four) from n = 100 on, and `daxpy` lost at n = 10 to its
  * call overhead. The wrappers stay as the reference BLAS semantics, tested against the
  * loops, and for the benchmark comparison.
