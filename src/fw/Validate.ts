@@ -56,17 +56,27 @@ const checkOperator = <N>(P: LinearOperator<N>, rho: Float64Array): void => {
     case 'dense': {
       const a = P.mat.data
       if (a.length !== n * n) throw new LayerError(`expected ${n * n} entries in P, got ${a.length}`, 'P')
-      for (let i = 0; i < n; i++) {
-        let s = 0, big = -1, jb = 0
+      for (let i = 0, r = 0; i < n; i++, r += n) {
+        // the row's weighted sum alone: a NaN or ±Infinity entry makes it non-finite, and
+        // only then (or when it is too large) is the row scanned again for the path
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0, j = 0
+        for (; j + 3 < n; j += 4) {
+          s0 += Math.abs(a[r + j]!) * rho[j]!
+          s1 += Math.abs(a[r + j + 1]!) * rho[j + 1]!
+          s2 += Math.abs(a[r + j + 2]!) * rho[j + 2]!
+          s3 += Math.abs(a[r + j + 3]!) * rho[j + 3]!
+        }
+        for (; j < n; j++) s0 += Math.abs(a[r + j]!) * rho[j]!
+        const s = (s0 + s1) + (s2 + s3)
+        if (s * rho[i]! <= M) continue
+        let big = -1, jb = 0
         for (let j = 0; j < n; j++) {
-          const v = a[i * n + j]!
+          const v = a[r + j]!
           if (!Number.isFinite(v)) throw new LayerError(`expected a finite number, got ${String(v)}`, `P[${i}][${j}]`)
           const c = Math.abs(v) * rho[j]!
-          s += c
           if (c > big) { big = c; jb = j }
         }
-        s *= rho[i]!
-        if (s > M) throw tooLarge(`P[${i}][${jb}]`, a[i * n + jb]!, `row ${i}'s ρᵢ Σⱼ |Pᵢⱼ| ρⱼ`, s)
+        throw tooLarge(`P[${i}][${jb}]`, a[r + jb]!, `row ${i}'s ρᵢ Σⱼ |Pᵢⱼ| ρⱼ`, s * rho[i]!)
       }
       return
     }
