@@ -64,3 +64,17 @@ export const f64From = (x: ArrayLike<number>): Float64Array => {
  */
 export const owned = (x: Float64Array): Float64Array =>
   x.byteOffset === 0 && x.buffer.byteLength === x.byteLength ? x : x.slice()
+
+/**
+ * A shared array of at least n zeros that nothing writes: what a loop reads for an
+ * operand that is symbolically zero or absent, instead of testing per entry. Never
+ * write to it and never hand it out.
+ *
+ * @example
+ * const cxa = cx ?? zerosView(n) // cxa[i] is 0 when cx is undefined
+ */
+export const zerosView = (n: number): Float64Array => {
+  if (zeroBuf.length < n) zeroBuf = new Float64Array(Math.max(n, 2 * zeroBuf.length))
+  return zeroBuf
+}
+let zeroBuf = new Float64Array(1024)

@@ -19,10 +19,7 @@ import { applyInto, applyTInto } from '../core/LinearOperator.js'
 import type { Params } from './Problem.js'
 import type { FwState } from './Step.js'
 import { f64 } from '../core/alloc.js'
-import { sgn, readStepTangent, readStateCotangent, stateTangent, stepCotangent } from './StepTangent.js'
-
-
-
+import { sgn, readStepTangent, readStateCotangent, stateTangent, stepCotangent, ratios, zerosView } from './StepTangent.js'
 
 /**
  * The fused paper step on l1 at temperature β with constant L; `stats` fills the
@@ -39,13 +36,15 @@ export const fusedPaperL1Step = <N>(
 ): Diff<readonly [Params<N>, FwState<N>], FwState<N>> => ([p, st]) => {
   const n = p.q.dim as number
   const beta = betaOf(st.k + 1)
-  const q = p.q.data, w = p.w.data, t = p.t, x = st.x.data, px = st.px.data
+  const q = p.q.data, t = p.t, x = st.x.data, px = st.px.data
+  // r = t/w and 1/w, once per θ; sign(h) = sign(g⊙r) is recomputed from g where needed
+  const { r, iw } = ratios(p)
   // kept for the linear map: e, s and Ps; g = Px + q, sign(h) = sign(g⊙r),
   // u = s − x and Ps − Px are recomputed from them and the state where needed
   const e = f64(n), s = f64(n)
   let amax = -Infinity
   for (let i = 0; i < n; i++) {
-    const a = beta * Math.abs((px[i]! + q[i]!) * (t / w[i]!))
+    const a = beta * Math.abs((px[i]! + q[i]!) * r[i]!)
     e[i] = a
     if (a > amax) amax = a
   }
@@ -53,10 +52,10 @@ export const fusedPaperL1Step = <N>(
   for (let i = 0; i < n; i++) { const v = Math.exp(e[i]! - amax); e[i] = v; z += v }
   let gu = 0, uu = 0
   for (let i = 0; i < n; i++) {
-    const gi = px[i]! + q[i]!
+    const gi = px[i]! + q[i]!, ri = r[i]!
     const ei = e[i]! / z
     e[i] = ei
-    const si = -(t / w[i]!) * sgn(gi * (t / w[i]!)) * ei
+    const si = -ri * sgn(gi * ri) * ei
     s[i] = si
     const ui = si - x[i]!
     gu += gi * ui
@@ -81,26 +80,27 @@ export const fusedPaperL1Step = <N>(
   const fwd = (d: Tan<readonly [Params<N>, FwState<N>]>): Tan<FwState<N>> => {
     if (d === Zero) return Zero
     const { dq, dw, dx, dpx, dt, dP } = readStepTangent<N>(d)
-    // da = β sign(h) dh, dh = dg⊙r + g⊙dr; kept in dxn until it is overwritten below
+    const Z = zerosView(n), dqa = dq ?? Z, dwa = dw ?? Z, dxa = dx ?? Z, dpa = dpx ?? Z
+    // da = β sign(h) dh, dh = dg⊙r + g⊙dr with dr = dt/w − t dw/w²; kept in dxn until it is overwritten below
     const dsv = f64(n), dxn = f64(n)
     let eda = 0
     for (let i = 0; i < n; i++) {
-      const gi = px[i]! + q[i]!
-      const dgi = (dpx?.[i] ?? 0) + (dq?.[i] ?? 0)
-      const dri = dt / w[i]! - (dw === undefined ? 0 : (t * dw[i]!) / (w[i]! * w[i]!))
-      const da = beta * sgn(gi * (t / w[i]!)) * (dgi * (t / w[i]!) + gi * dri)
+      const gi = px[i]! + q[i]!, ri = r[i]!, iwi = iw[i]!
+      const dgi = dpa[i]! + dqa[i]!
+      const dri = dt * iwi - ri * dwa[i]! * iwi
+      const da = beta * sgn(gi * ri) * (dgi * ri + gi * dri)
       dxn[i] = da
       eda += e[i]! * da
     }
     let dgu = 0, udu = 0
     for (let i = 0; i < n; i++) {
-      const gi = px[i]! + q[i]!, sgi = sgn(gi * (t / w[i]!))
-      const dgi = (dpx?.[i] ?? 0) + (dq?.[i] ?? 0)
-      const dri = dt / w[i]! - (dw === undefined ? 0 : (t * dw[i]!) / (w[i]! * w[i]!))
+      const gi = px[i]! + q[i]!, ri = r[i]!, iwi = iw[i]!, sgi = sgn(gi * ri)
+      const dgi = dpa[i]! + dqa[i]!
+      const dri = dt * iwi - ri * dwa[i]! * iwi
       const de = e[i]! * (dxn[i]! - eda)
-      const ds = -sgi * (dri * e[i]! + (t / w[i]!) * de)
+      const ds = -sgi * (dri * e[i]! + ri * de)
       dsv[i] = ds
-      const ui = s[i]! - x[i]!, du = ds - (dx?.[i] ?? 0)
+      const ui = s[i]! - x[i]!, du = ds - dxa[i]!
       dgu += dgi * ui + gi * du
       udu += ui * du
     }
@@ -113,7 +113,7 @@ export const fusedPaperL1Step = <N>(
     const dgamma = active ? (-dgu * den - num * 2 * L * udu) / (den * den) : 0
     const dpxn = f64(n)
     for (let i = 0; i < n; i++) {
-      const dpi = dpx?.[i] ?? 0, dxi = dx?.[i] ?? 0
+      const dpi = dpa[i]!, dxi = dxa[i]!
       dxn[i] = dxi + dgamma * (s[i]! - x[i]!) + gamma * (dsv[i]! - dxi)
       dpxn[i] = dpi + dgamma * (ps[i]! - px[i]!) + gamma * (dPs[i]! - dpi)
     }
@@ -126,11 +126,12 @@ export const fusedPaperL1Step = <N>(
     const cin = readStateCotangent<N>(c)
     if (cin === undefined) return Zero
     const { cx, cp } = cin
+    const Z = zerosView(n), cxa = cx ?? Z, cpa = cp ?? Z
     // through x' = x + γu and Px' = Px + γ(Ps − Px)
     let cgamma = 0
     const cPs = f64(n)
     for (let i = 0; i < n; i++) {
-      const a = cx?.[i] ?? 0, b = cp?.[i] ?? 0
+      const a = cxa[i]!, b = cpa[i]!
       cgamma += a * (s[i]! - x[i]!) + b * (ps[i]! - px[i]!)
       cPs[i] = gamma * b
     }
@@ -144,27 +145,27 @@ export const fusedPaperL1Step = <N>(
     const cxo = f64(n), cq = f64(n), cw = f64(n)
     let ece = 0
     for (let i = 0; i < n; i++) {
-      const gi = px[i]! + q[i]!, sgi = sgn(gi * (t / w[i]!)), ui = s[i]! - x[i]!
-      const cu = gamma * (cx?.[i] ?? 0) - cnum * gi + 2 * L * cden * ui
+      const gi = px[i]! + q[i]!, ri = r[i]!, sgi = sgn(gi * ri), ui = s[i]! - x[i]!, cxi = cxa[i]!
+      const cu = gamma * cxi - cnum * gi + 2 * L * cden * ui
       cq[i] = -cnum * ui
       const csi = cs[i]! + cu
       cs[i] = csi
-      cxo[i] = (cx?.[i] ?? 0) - cu
+      cxo[i] = cxi - cu
       cw[i] = -sgi * e[i]! * csi
-      ece += e[i]! * (-sgi * (t / w[i]!) * csi)
+      ece += e[i]! * (-sgi * ri * csi)
     }
     // through e = softmax(β|h|), h = g⊙r, r = t/w, g = Px + q
     const cpx = f64(n)
     let ct = 0
     for (let i = 0; i < n; i++) {
-      const gi = px[i]! + q[i]!, sgi = sgn(gi * (t / w[i]!))
-      const ca = e[i]! * (-sgi * (t / w[i]!) * cs[i]! - ece)
+      const gi = px[i]! + q[i]!, ri = r[i]!, iwi = iw[i]!, sgi = sgn(gi * ri)
+      const ca = e[i]! * (-sgi * ri * cs[i]! - ece)
       const ch = beta * sgi * ca
-      const cg = cq[i]! + ch * (t / w[i]!)
+      const cg = cq[i]! + ch * ri
       const cr = cw[i]! + ch * gi
-      ct += cr / w[i]!
-      cw[i] = (-cr * t) / (w[i]! * w[i]!)
-      cpx[i] = (1 - gamma) * (cp?.[i] ?? 0) + cg
+      ct += cr * iwi
+      cw[i] = -cr * ri * iwi
+      cpx[i] = (1 - gamma) * cpa[i]! + cg
       cq[i] = cg
     }
     return stepCotangent<N>(p.q.dim, { P: cP, q: cq, w: cw, t: ct }, cxo, cpx)

@@ -20,7 +20,7 @@ import { powerIteration } from '../core/PowerIteration.js'
 import type { Gradients, Params, ParamsTangent, Problem, SetKind } from './Problem.js'
 import { type FwState, fwStep, initialState } from './Step.js'
 import { type Schedule, type ScheduleName, paperSchedule, defaultSchedule } from './Schedule.js'
-import { fwGap } from './Oracle.js'
+import { fwGapAt } from './Oracle.js'
 import { validateProblem } from './Validate.js'
 import { implicitDerivative } from './Implicit.js'
 import { polish } from './Polish.js'
@@ -159,13 +159,9 @@ export const certificate = <N>(set: SetKind, theta: Params<N>, x: Vec<N>): { rea
   const n = x.dim as number
   const px = f64(n)
   applyInto(theta.P, x.data, px)
-  const g = f64(n)
   let f = 0
-  for (let i = 0; i < n; i++) {
-    g[i] = px[i]! + theta.q.data[i]!
-    f += x.data[i]! * (0.5 * px[i]! + theta.q.data[i]!)
-  }
-  return { objective: f, gap: fwGap(set, { dim: x.dim, data: g }, x, theta.w, theta.t) }
+  for (let i = 0; i < n; i++) f += x.data[i]! * (0.5 * px[i]! + theta.q.data[i]!)
+  return { objective: f, gap: fwGapAt(set, px, theta.q.data, x.data, theta.w.data, theta.t) }
 }
 
 const zerosVec = <N>(like: Vec<N>): Vec<N> => ({ dim: like.dim, data: new Float64Array(like.dim) })

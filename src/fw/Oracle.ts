@@ -11,7 +11,7 @@ import type { Diff } from '../core/Diff.js'
 import { trace } from '../core/Trace.js'
 import { ops } from '../core/Ops.js'
 import type { SetKind } from './Problem.js'
-import { f64 } from '../core/alloc.js'
+import { f64, zerosView } from '../core/alloc.js'
 
 /**
  * The oracle's inputs: the direction g, the weights w and the radius t.
@@ -211,27 +211,39 @@ export const smoothVertex = <N>(set: SetKind, beta: number): Diff<OracleInput<N>
  * @example
  * fwGap('l1', g, x, w, t) // ≥ 0
  */
-export const fwGap = <N>(set: SetKind, g: Vec<N>, x: Vec<N>, w: Vec<N>, t: number): number => {
-  const a = g.data, xs = x.data
+export const fwGap = <N>(set: SetKind, g: Vec<N>, x: Vec<N>, w: Vec<N>, t: number): number =>
+  fwGapAt(set, g.data, undefined, x.data, w.data, t)
+
+/**
+ * {@link fwGap} at g = a + b without forming g (b omitted: g = a), in one pass over the
+ * entries (two for l2), so that a step's statistics need no array of their own.
+ *
+ * @example
+ * fwGapAt('l1', px, q, x, w, t) // fwGap('l1', px + q, x, w, t)
+ */
+export const fwGapAt = (set: SetKind, a: Float64Array, b: Float64Array | undefined, x: Float64Array, w: Float64Array, t: number): number => {
+  const n = a.length, B = b ?? zerosView(n)
   let gx = 0
-  for (let i = 0; i < a.length; i++) gx += a[i]! * xs[i]!
-  let m = 0
   switch (set) {
-    case 'l1':
-      for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!) / w.data[i]!)
+    case 'l1': {
+      let m = 0
+      for (let i = 0; i < n; i++) { const g = a[i]! + B[i]!; gx += g * x[i]!; m = Math.max(m, Math.abs(g) / w[i]!) }
       return Math.max(0, gx + t * m)
+    }
     case 'simplex': {
       let mn = Infinity
-      for (const v of a) mn = Math.min(mn, v)
-      return Math.max(0, gx - t * (a.length > 0 ? mn : 0))
+      for (let i = 0; i < n; i++) { const g = a[i]! + B[i]!; gx += g * x[i]!; mn = Math.min(mn, g) }
+      return Math.max(0, gx - t * (n > 0 ? mn : 0))
     }
-    case 'linf':
-      for (const v of a) m += Math.abs(v)
+    case 'linf': {
+      let m = 0
+      for (let i = 0; i < n; i++) { const g = a[i]! + B[i]!; gx += g * x[i]!; m += Math.abs(g) }
       return Math.max(0, gx + t * m)
+    }
     case 'l2': {
       let s = 0, sc = 0
-      for (const v of a) sc = Math.max(sc, Math.abs(v))
-      if (sc > 0) for (const v of a) s += (v / sc) ** 2
+      for (let i = 0; i < n; i++) { const g = a[i]! + B[i]!; gx += g * x[i]!; sc = Math.max(sc, Math.abs(g)) }
+      if (sc > 0) for (let i = 0; i < n; i++) s += ((a[i]! + B[i]!) / sc) ** 2
       return Math.max(0, gx + t * sc * Math.sqrt(s))
     }
   }

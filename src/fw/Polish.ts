@@ -33,7 +33,7 @@ import type { Vec } from '../shapes/Vec.js'
 import { applyInto, faceProduct } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
 import { type FaceSystem, pcg } from './Implicit.js'
-import { fwGap } from './Oracle.js'
+import { fwGapAt } from './Oracle.js'
 import { f64, f64From } from '../core/alloc.js'
 
 /**
@@ -55,9 +55,7 @@ const gapAt = <N>(set: SetKind, theta: Params<N>, x: Float64Array): number => {
   const n = x.length
   const px = f64(n)
   applyInto(theta.P, x, px)
-  const g = f64(n)
-  for (let i = 0; i < n; i++) g[i] = px[i]! + theta.q.data[i]!
-  return fwGap(set, { dim: theta.q.dim, data: g }, { dim: theta.q.dim, data: x }, theta.w, theta.t)
+  return fwGapAt(set, px, theta.q.data, x, theta.w.data, theta.t)
 }
 
 /** Feasible for the set, within rounding (relative 1e-13). */

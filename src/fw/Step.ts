@@ -16,7 +16,7 @@ import type { Params, SetKind } from './Problem.js'
 import { fusedPaperL1Step } from './FusedStep.js'
 import { fusedPairwiseStep } from './FusedPairwise.js'
 import { pairLinear } from './StepTangent.js'
-import { type Vertex, chooseVertex, exactVertex, smoothVertex, fwGap, oneHot, awayAtom, scoreNoise } from './Oracle.js'
+import { type Vertex, chooseVertex, exactVertex, smoothVertex, fwGapAt, oneHot, awayAtom, scoreNoise } from './Oracle.js'
 import { f64 } from '../core/alloc.js'
 
 // -------------------------------------------------------------------------------------
@@ -246,14 +246,10 @@ export const tracedStepFor = <N>(config: StepConfig): Diff<readonly [Params<N>, 
 
 /** The statistics of the state after a step (not differentiated). */
 const stats = <N>(set: SetKind, p: Params<N>, x: Vec<N>, px: Vec<N>, prev: FwState<N>): FwState<N> => {
-  const n = x.dim as number
-  const gdata = f64(n)
+  const n = x.dim as number, X = x.data, PX = px.data, Q = p.q.data
   let f = 0
-  for (let i = 0; i < n; i++) {
-    gdata[i] = px.data[i]! + p.q.data[i]!
-    f += x.data[i]! * (0.5 * px.data[i]! + p.q.data[i]!)
-  }
-  const gap = fwGap(set, { dim: x.dim, data: gdata }, x, p.w, p.t)
+  for (let i = 0; i < n; i++) f += X[i]! * (0.5 * PX[i]! + Q[i]!)
+  const gap = fwGapAt(set, PX, Q, X, p.w.data, p.t)
   return { x, px, k: prev.k + 1, f, fPrev: prev.f, gap }
 }
 
@@ -278,9 +274,7 @@ export const initialState = <N>(set: SetKind): Diff<Params<N>, FwState<N>> => (p
     return { x, px: o.apply(v.P, x) }
   })
   const [out, lin] = body(p)
-  const g = f64(n)
-  for (let i = 0; i < n; i++) g[i] = out.px.data[i]! + p.q.data[i]!
-  const gap = fwGap(set, { dim: n, data: g }, out.x, p.w, p.t)
+  const gap = fwGapAt(set, out.px.data, p.q.data, out.x.data, p.w.data, p.t)
   const state: FwState<N> = { x: out.x, px: out.px, k: 0, f: -100, fPrev: 1000, gap }
   return [state, lin as unknown as Linear<Params<N>, FwState<N>>]
 }

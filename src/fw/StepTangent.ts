@@ -11,8 +11,30 @@ import { type Tan, Zero } from '../core/Tangent.js'
 import type { Params } from './Problem.js'
 import type { FwState } from './Step.js'
 import type { Linear } from '../core/Diff.js'
+export { zerosView } from '../core/alloc.js'
 
 const data = <N>(v: Tan<Vec<N>> | undefined): Float64Array | undefined => (v === undefined || v === Zero ? undefined : v.data)
+
+const ratioCache = new WeakMap<object, { readonly r: Float64Array; readonly iw: Float64Array }>()
+
+/**
+ * rᵢ = t/wᵢ and 1/wᵢ for the l1 ball of `p`, computed once per θ record (the fold's
+ * steps all see the same one) instead of a division per entry per loop. The cache is
+ * keyed on the record, which the layer builds afresh per call, so a weight array the
+ * caller rewrites between calls is never read stale.
+ *
+ * @example
+ * const { r, iw } = ratios(p) // r[i] === p.t / p.w.data[i]
+ */
+export const ratios = <N>(p: Params<N>): { readonly r: Float64Array; readonly iw: Float64Array } => {
+  const c = ratioCache.get(p)
+  if (c !== undefined) return c
+  const w = p.w.data, t = p.t, n = w.length, r = new Float64Array(n), iw = new Float64Array(n)
+  for (let i = 0; i < n; i++) { r[i] = t / w[i]!; iw[i] = 1 / w[i]! }
+  const e = { r, iw }
+  ratioCache.set(p, e)
+  return e
+}
 
 /**
  * sign(v), 0 at 0.
