@@ -37,8 +37,7 @@ export const fusedPaperL1Step = <N>(
   const n = p.q.dim as number
   const beta = betaOf(st.k + 1)
   const q = p.q.data, t = p.t, x = st.x.data, px = st.px.data
-  // r = t/w and 1/w, once per θ; sign(h) = sign(g⊙r) is recomputed from g where needed
-  const { r, iw } = ratios(p)
+  const { r, iw } = ratios(p) // r = t/w and 1/w, computed once per θ
   // kept for the linear map: e, s and Ps; g = Px + q, sign(h) = sign(g⊙r),
   // u = s − x and Ps − Px are recomputed from them and the state where needed
   const e = f64(n), s = f64(n)
