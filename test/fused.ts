@@ -32,7 +32,7 @@ t.test('fused and traced paper steps agree: value, JVP and VJP (β from 1 to 64,
     for (const k of [0, 29, 95, 170]) {
       const xs = randomVec(r, n).map((v) => (0.3 * v * plain.t) / n)
       const pxs = xs.map((_, i) => xs.reduce((acc, xj, j) => acc + plain.P[i * n + j]! * xj, 0))
-      const st: FwState<N> = { x: vec(xs), px: vec(pxs), k, f: 0, fPrev: 1, gap: 1 }
+      const st: FwState<N> = { x: vec(xs), px: vec(pxs), k, f: 0, fPrev: 1, gap: 1, gapFloor: 0 }
       const [a, la] = fused([theta, st])
       const [b, lb] = traced([theta, st])
       const e0 = Math.max(relErr(a.x.data, b.x.data), relErr(a.px.data, b.px.data))
@@ -111,7 +111,7 @@ t.test('fused and traced pairwise steps agree: value, JVP, VJP and the transpose
         const xs = raw.map((v) => (mass > 0 ? (v * fill * plain.t) / mass : 0))
         if (set === 'simplex' && mass === 0) continue
         const pxs = xs.map((_, i) => xs.reduce((acc, xj, j) => acc + Pd[i * n + j]! * xj, 0))
-        const st: FwState<N> = { x: vec(xs), px: vec(pxs), k: seed, f: 0, fPrev: 1, gap: 1 }
+        const st: FwState<N> = { x: vec(xs), px: vec(pxs), k: seed, f: 0, fPrev: 1, gap: 1, gapFloor: 0 }
         const config = { set, oracle: 'exact' as const, direction: 'pairwise' as const, rule: 'exact' as const, lipschitz: 1, beta: () => Infinity }
         const [a, la] = fwStep<N>(config)([theta, st])
         const [b, lb] = tracedStepFor<N>(config)([theta, st])

@@ -161,7 +161,7 @@ t.test('a pairwise step (the default schedule on l1 and the simplex): JVP agrees
       const x0 = x.map((v) => v * scale)
       const schedule = resolveSchedule(set, toParams(p), { schedule: 'default' })
       const step = fwStep<N>(schedule.step)
-      const stateOf = (xs: number[], pxs: number[]): FwState<N> => ({ x: vec(xs), px: vec(pxs), k: 3, f: 0, fPrev: 1, gap: 1 })
+      const stateOf = (xs: number[], pxs: number[]): FwState<N> => ({ x: vec(xs), px: vec(pxs), k: 3, f: 0, fPrev: 1, gap: 1, gapFloor: 0 })
       const px0 = mulMV(n, p.P, x0)
       const run = (pp: Plain, xs: number[], pxs: number[]): Float64Array => step([toParams(pp), stateOf(xs, pxs)])[0].x.data
       const [, lin] = step([toParams(p), stateOf(x0, px0)])

@@ -14,7 +14,7 @@
 import type { Vec } from '../shapes/Vec.js'
 import { applyInto, addColumnsInto } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
-import { fwGap, awayAtom, chooseVertex, scoreNoise } from './Oracle.js'
+import { fwGap, gapFloor, gapMet, awayAtom, chooseVertex, scoreNoise } from './Oracle.js'
 import { f64 } from '../core/alloc.js'
 
 /**
@@ -45,7 +45,7 @@ export interface FastResult<N> {
  */
 export interface FastOptions {
   readonly maxIterations: number
-  /** Continue while gap > tolerance·|f|; 0 runs every step. */
+  /** Continue while gap > tolerance·|f| + the gap's rounding floor (`gapMet`); 0 runs every step. */
   readonly tolerance: number
   /**
    * Called after each step with (k, gap, f, x); returning true stops the run early (as
@@ -87,7 +87,7 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
   let f = objective()
   let gap = fwGap(set, gv, xv, theta.w, t)
   let steps = 0
-  const go = (): boolean => options.tolerance === 0 || (k === 0 && options.start === undefined) || gap > options.tolerance * Math.abs(f)
+  const go = (): boolean => options.tolerance === 0 || (k === 0 && options.start === undefined) || !gapMet(gap, f, options.tolerance, gapFloor(set, px, q, w, t))
   while (steps < options.maxIterations && go()) {
     if (set === 'l1' || set === 'simplex') {
       // the oracle's vertex s = σ_s c_s e_js and the away atom a = σ_a c_a e_ja (or 0)

@@ -7,6 +7,7 @@
  */
 import type { StepConfig, FwState } from './Step.js'
 import type { SetKind } from './Problem.js'
+import { gapMet } from './Oracle.js'
 
 /**
  * The schedule's name.
@@ -23,7 +24,7 @@ export type ScheduleName = 'paper' | 'default'
  * @example
  * const s: Schedule = defaultSchedule('l1', { tolerance: 1e-10 })
  * s.step.rule; s.maxIterations // 'exact', 5000
- * s.go(state)                  // another step? (gap > 1e-10·|f|)
+ * s.go(state)                  // another step? (gap > 1e-10·|f| + the gap's rounding floor)
  */
 export interface Schedule {
   readonly name: ScheduleName
@@ -89,8 +90,8 @@ export const paperSchedule = (
  * (atoms ±(t/wᵢ)eᵢ and the origin, or t eᵢ), which converge linearly for strongly convex f
  * and drop wrong coordinates, so the support is identified; Frank-Wolfe steps on the l∞
  * and l2 balls; exact line search (no L needed); stop when the Frank-Wolfe gap, an upper
- * bound on f(x) − f*, is at most tolerance·|f(x)| (1e-9). A tolerance of 0 disables the
- * test.
+ * bound on f(x) − f*, is at most tolerance·|f(x)| (1e-9) plus its rounding floor
+ * (`gapFloor`, about 1e-15 at the usual scales). A tolerance of 0 disables the test.
  *
  * @example
  * defaultSchedule('l1', {})
@@ -105,6 +106,6 @@ export const defaultSchedule = (
     step: { set, oracle: 'exact', direction: 'pairwise', rule: 'exact', lipschitz: o.lipschitz ?? 0, beta: () => Infinity },
     maxIterations: o.maxIterations ?? DEFAULT_DEFAULTS.maxIterations,
     tolerance: tol,
-    go: (s) => tol === 0 || s.k === 0 || s.gap > tol * Math.abs(s.f)
+    go: (s) => tol === 0 || s.k === 0 || !gapMet(s.gap, s.f, tol, s.gapFloor)
   }
 }
