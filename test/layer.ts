@@ -147,18 +147,20 @@ t.test('unrolled JVP agrees with central finite differences of x in q, w, t and 
   t.ok(checked >= 0.9 * (checked + skipped), `most directions are checked (${checked}/${checked + skipped})`)
 })
 
-t.test('a pairwise step (the default schedule on l1 and the simplex): JVP agrees with central finite differences in θ, x and Px', async (t) => {
+t.test('a pairwise step (the default schedule on l1, the simplex and the l∞ box): JVP agrees with central finite differences in θ, x and Px', async (t) => {
   // The step on its own, from generic states: a random point of the set with a
-  // few zero coordinates, so that no two atoms tie.
+  // few zero coordinates (on the box: a few coordinates on a bound), so that no two atoms tie.
   let worst = 0, checked = 0, skipped = 0
-  for (const set of ['l1', 'simplex'] as const) {
+  for (const set of ['l1', 'simplex', 'linf'] as const) {
     for (const seed of [1, 2, 3, 4, 5, 6]) {
       const r = rng(900 + seed + (set === 'simplex' ? 50 : 0))
       const n = 7
       const p = withRadius(set, randomPlain(r, n), 0.5)
       const x = Array.from({ length: n }, () => (r.uniform() < 0.3 ? 0 : set === 'simplex' ? r.uniform() : r.normal()))
       const scale = set === 'simplex' ? p.t / x.reduce((a, b) => a + b, 0) : (seed % 2 === 0 ? 0.7 : 1) * p.t / x.reduce((a, v, i) => a + Math.abs(p.w[i]! * v), 0)
-      const x0 = x.map((v) => v * scale)
+      // on the box: the zero draws sit on a bound (fixed), the others inside (free)
+      const x0 = set === 'linf' ? x.map((v, i) => (v === 0 ? (i % 2 === 0 ? p.t : -p.t) : 0.8 * p.t * Math.tanh(v))) : x.map((v) => v * scale)
+      const onFace = (i: number): boolean => (set === 'linf' ? Math.abs(x0[i]!) === p.t : x0[i] === 0)
       const schedule = resolveSchedule(set, toParams(p), { schedule: 'default' })
       const step = fwStep<N>(schedule.step)
       const stateOf = (xs: number[], pxs: number[]): FwState<N> => ({ x: vec(xs), px: vec(pxs), k: 3, f: 0, fPrev: 1, gap: 1, gapFloor: 0 })
@@ -166,9 +168,17 @@ t.test('a pairwise step (the default schedule on l1 and the simplex): JVP agrees
       const run = (pp: Plain, xs: number[], pxs: number[]): Float64Array => step([toParams(pp), stateOf(xs, pxs)])[0].x.data
       const [, lin] = step([toParams(p), stateOf(x0, px0)])
       const rr = rng(seed)
-      const dx = randomVec(rr, n).map((v, i) => (x0[i] === 0 ? 0 : v)), dpx = randomVec(rr, n)
+      const dx = randomVec(rr, n).map((v, i) => (onFace(i) ? 0 : v)), dpx = randomVec(rr, n)
+      // on the box, a coordinate on a bound moves with t (xᵢ = ±t): t's direction carries the
+      // face along (dxᵢ = sign(xᵢ) on fixed coordinates, dPx = P dx)
+      const dxFace = x0.map((v, i) => (set === 'linf' && onFace(i) ? Math.sign(v) : 0))
+      const dpxFace = mulMV(n, p.P, dxFace)
       const cases: Array<{ name: string; tan: Tan<readonly [unknown, FwState<N>]>; at: (h: number) => Float64Array }> = [
-        ...directions(rr, n).map((d) => ({
+        ...directions(rr, n).map((d) => d.name === 't' && set === 'linf' ? {
+          name: 'dt (with the face)',
+          tan: [fromTangent(d.tangent), { x: vec(dxFace), px: vec(dpxFace) }] as unknown as Tan<readonly [unknown, FwState<N>]>,
+          at: (h: number) => run(d.perturb(p, h), addScaled(x0, h, dxFace), addScaled(px0, h, dpxFace))
+        } : ({
           name: `d${d.name}`,
           tan: [fromTangent(d.tangent), Zero] as unknown as Tan<readonly [unknown, FwState<N>]>,
           at: (h: number) => run(d.perturb(p, h), x0, px0)
@@ -198,8 +208,8 @@ t.test('a pairwise step (the default schedule on l1 and the simplex): JVP agrees
 // After an exact line search that stops inside its interval, the vertex just added and the
 // atom it was paired with tie in exact arithmetic; `chooseVertex` and `awayAtom` decide such
 // ties by a fixed order (Oracle.ts), so x_K does not jump under small perturbations of θ.
-t.test('the default schedule\'s x_K is continuous in θ on l1 and the simplex (structural ties)', async (t) => {
-  for (const set of ['l1', 'simplex'] as const) {
+t.test('the default schedule\'s x_K is continuous in θ on l1, the simplex and the l∞ box (structural ties)', async (t) => {
+  for (const set of ['l1', 'simplex', 'linf'] as const) {
     for (const seed of [1, 2, 3]) {
       const p = withRadius(set, randomPlain(rng(100 * seed + SETS.indexOf(set) * 10), 7), 0.4)
       const layer = dfwLayer({ schedule: 'default', backward: 'unrolled', maxIterations: 5, tolerance: 0 })

@@ -113,15 +113,36 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
       if (ja >= 0) x[ja] = x[ja]! - gamma * ua
       for (let i = 0; i < n; i++) px[i] = px[i]! + gamma * pu[i]!
       if (ja >= 0 && gamma === gmax && ja !== js) x[ja] = 0
-    } else {
-      // Frank-Wolfe step towards the dense vertex
-      if (set === 'linf') for (let i = 0; i < n; i++) s[i] = g[i]! > 0 ? -t : g[i]! < 0 ? t : 0
-      else {
-        let nn = 0
-        for (let i = 0; i < n; i++) nn += g[i]! * g[i]!
-        nn = Math.sqrt(nn)
-        for (let i = 0; i < n; i++) s[i] = nn > 0 ? (-t * g[i]!) / nn : 0
+    } else if (set === 'linf') {
+      // the box's pairwise step (Step.ts boxPairwiseDirection): u = s − a, a the worst
+      // vertex of x's minimal face; s holds u here, and the free coordinate that bounds
+      // the step is settled on its bound when the step is that long
+      let jb = -1, gmax = 1
+      for (let i = 0; i < n; i++) {
+        const sg = g[i]! > 0 ? 1 : g[i]! < 0 ? -1 : 0
+        if (Math.abs(x[i]!) === t) { s[i] = -t * sg - x[i]!; continue }
+        s[i] = -2 * t * sg
+        if (sg !== 0) {
+          const room = (t + sg * x[i]!) / (2 * t)
+          if (room < gmax) { gmax = room; jb = i }
+        }
       }
+      applyInto(P, s, pu)
+      let gu = 0, upu = 0
+      for (let i = 0; i < n; i++) { gu += g[i]! * s[i]!; upu += s[i]! * pu[i]! }
+      const num = -gu
+      let gamma: number
+      if (!(upu > 0) || !Number.isFinite(num / upu)) gamma = num > 0 ? gmax : 0
+      else if (num / upu >= gmax) gamma = gmax
+      else gamma = Math.max(0, num / upu)
+      for (let i = 0; i < n; i++) { x[i] = x[i]! + gamma * s[i]!; px[i] = px[i]! + gamma * pu[i]! }
+      if (jb >= 0 && gamma === gmax) x[jb] = g[jb]! > 0 ? -t : t
+    } else {
+      // Frank-Wolfe step towards the dense vertex (the l2 ball)
+      let nn = 0
+      for (let i = 0; i < n; i++) nn += g[i]! * g[i]!
+      nn = Math.sqrt(nn)
+      for (let i = 0; i < n; i++) s[i] = nn > 0 ? (-t * g[i]!) / nn : 0
       applyInto(P, s, pu)
       let gu = 0, upu = 0
       for (let i = 0; i < n; i++) {

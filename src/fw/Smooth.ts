@@ -14,10 +14,10 @@
  * - `"paper"`: the smoothed oracle with β = β₀·2^⌊i/30⌋ (β₀ = 1), the short step
  *   clamp(−gᵀd/(L‖d‖²), 0, 1), and the relative-change stop |f − f_prev| < 1e-4·|f_prev|
  *   when `value` is given (else the gap test below); cap 1000.
- * - `"default"`: the exact oracle with pairwise steps on l1 and the simplex (plain Frank-Wolfe
- *   steps on the l∞ and l2 balls), the same short step capped at the away atom's weight, and
- *   the stop test gap ≤ tol·max(1, |f|) (tol 1e-9; |f| = 1 without `value`); cap 5000. On
- *   the l∞ box, plain steps converge sublinearly when the solution lies on a face.
+ * - `"default"`: the exact oracle with pairwise steps on l1, the simplex and the l∞ box
+ *   (plain Frank-Wolfe steps on the l2 ball), the same short step capped at the away atom's
+ *   weight, and the stop test gap ≤ tol·max(1, |f|) (tol 1e-9; |f| = 1 without `value`);
+ *   cap 5000.
  * `lipschitz` (L of ∇f in x) is required: there is no matrix to estimate it from.
  *
  * The implicit (face-KKT) derivative is implemented for the quadratic layer only.
@@ -33,7 +33,7 @@ import { trace } from '../core/Trace.js'
 import { ops } from '../core/Ops.js'
 import type { SetKind } from './Problem.js'
 import { chooseVertex, exactVertex, smoothVertex, fwGap, scoreNoise } from './Oracle.js'
-import { pairwiseDirection } from './Step.js'
+import { pairwiseDirection, boxPairwiseDirection } from './Step.js'
 import { LayerError, type Status } from './Layer.js'
 import { f64, owned } from '../core/alloc.js'
 import { pairLinear } from './StepTangent.js'
@@ -175,8 +175,10 @@ const smoothStep = <Th, N>(set: SetKind, pr: SmoothProblem<Th, N>, cfg: { readon
       const vc = chooseVertex(set, gv, v.w.value, pairwise ? scoreNoise(set, gv.data, noiseless, v.w.value.data) : undefined)
       const oracle = cfg.oracle === 'smooth' ? smoothVertex<N>(set, cfg.beta(i)) : exactVertex<N>(set, vc)
       const sv = $.callRecord(oracle, { g: v.g, w: v.w, t: v.t })
-      // a pairwise step on l1 and the simplex (Step.ts's pairwiseDirection), else s − x
-      const pw = pairwise ? pairwiseDirection<N>($, set as 'l1' | 'simplex', vc, sv, v.g, v, gv.data, noiseless) : undefined
+      // a pairwise step on l1 and the simplex (Step.ts's pairwiseDirection) and on the l∞ box
+      // (boxPairwiseDirection), else s − x
+      const pw = pairwise ? pairwiseDirection<N>($, set as 'l1' | 'simplex', vc, sv, v.g, v, gv.data, noiseless)
+        : cfg.oracle === 'exact' && set === 'linf' ? boxPairwiseDirection<N>($, sv, v.g, v) : undefined
       const u = pw?.u ?? o.sub(sv, v.x)
       const gmax = pw?.gmax ?? $.constant(1)
       const num = o.sneg(o.dot(v.g, u))
