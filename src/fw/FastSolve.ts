@@ -14,7 +14,7 @@
 import type { Vec } from '../shapes/Vec.js'
 import { applyInto, addColumnsInto } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
-import { fwGap, gapFloor, gapMet, awayAtom, chooseVertex, scoreNoise } from './Oracle.js'
+import { fwGap, gapFloor, gapMet, awayAtom, boxCoordinate, chooseVertex, scoreNoise } from './Oracle.js'
 import { f64 } from '../core/alloc.js'
 
 /**
@@ -114,29 +114,23 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
       for (let i = 0; i < n; i++) px[i] = px[i]! + gamma * pu[i]!
       if (ja >= 0 && gamma === gmax && ja !== js) x[ja] = 0
     } else if (set === 'linf') {
-      // the box's pairwise step (Step.ts boxPairwiseDirection): u = s − a, a the worst
-      // vertex of x's minimal face; s holds u here, and the free coordinate that bounds
-      // the step is settled on its bound when the step is that long
-      let jb = -1, gmax = 1
-      for (let i = 0; i < n; i++) {
-        const sg = g[i]! > 0 ? 1 : g[i]! < 0 ? -1 : 0
-        if (Math.abs(x[i]!) === t) { s[i] = -t * sg - x[i]!; continue }
-        s[i] = -2 * t * sg
-        if (sg !== 0) {
-          const room = (t + sg * x[i]!) / (2 * t)
-          if (room < gmax) { gmax = room; jb = i }
-        }
+      // the box's pairwise step (Step.ts boxPairwiseDirection): one coordinate j, moved
+      // towards sⱼ = −t·sign(gⱼ) with an exact line search, settled on the bound it reaches
+      const j = boxCoordinate(g, x, t)
+      if (j >= 0) {
+        const sj = g[j]! > 0 ? -t : t, onBound = Math.abs(x[j]!) === t
+        const sg = g[j]! > 0 ? 1 : -1
+        const uj = onBound ? -2 * x[j]! : 2 * sj, gmax = onBound ? 1 : (t + sg * x[j]!) / (2 * t)
+        pu.fill(0)
+        addColumnsInto(P, j, uj, -1, 0, pu, coef)
+        const num = -g[j]! * uj, upu = uj * pu[j]!
+        let gamma: number
+        if (!(upu > 0) || !Number.isFinite(num / upu)) gamma = num > 0 ? gmax : 0
+        else if (num / upu >= gmax) gamma = gmax
+        else gamma = Math.max(0, num / upu)
+        x[j] = gamma === gmax ? sj : x[j]! + gamma * uj
+        for (let i = 0; i < n; i++) px[i] = px[i]! + gamma * pu[i]!
       }
-      applyInto(P, s, pu)
-      let gu = 0, upu = 0
-      for (let i = 0; i < n; i++) { gu += g[i]! * s[i]!; upu += s[i]! * pu[i]! }
-      const num = -gu
-      let gamma: number
-      if (!(upu > 0) || !Number.isFinite(num / upu)) gamma = num > 0 ? gmax : 0
-      else if (num / upu >= gmax) gamma = gmax
-      else gamma = Math.max(0, num / upu)
-      for (let i = 0; i < n; i++) { x[i] = x[i]! + gamma * s[i]!; px[i] = px[i]! + gamma * pu[i]! }
-      if (jb >= 0 && gamma === gmax) x[jb] = g[jb]! > 0 ? -t : t
     } else {
       // Frank-Wolfe step towards the dense vertex (the l2 ball)
       let nn = 0

@@ -202,6 +202,25 @@ export const smoothVertex = <N>(set: SetKind, beta: number): Diff<OracleInput<N>
 // -------------------------------------------------------------------------------------
 
 /**
+ * The coordinate of the box's pairwise step (`Step.ts` boxPairwiseDirection): the largest
+ * |gⱼ| among coordinates with gⱼ ≠ 0 that are not already on the bound −t·sign(gⱼ); −1
+ * when there is none (then x is optimal).
+ *
+ * @example
+ * boxCoordinate(g, x, t) // j, or −1 at an optimum
+ */
+export const boxCoordinate = (g: Float64Array, x: Float64Array, t: number): number => {
+  let j = -1, best = 0
+  for (let i = 0; i < g.length; i++) {
+    const gi = g[i]!
+    if (gi === 0 || x[i] === (gi > 0 ? -t : t)) continue
+    const a = Math.abs(gi)
+    if (a > best) { best = a; j = i }
+  }
+  return j
+}
+
+/**
  * The Frank-Wolfe duality gap with the exact oracle, maxₛ gᵀ(x − s) = gᵀx − min_{s∈C} gᵀs:
  * - l1: gᵀx + t maxᵢ |gᵢ|/wᵢ; simplex: gᵀx − t minᵢ gᵢ
  * - l∞: gᵀx + t ‖g‖₁; l2: gᵀx + t ‖g‖₂

@@ -87,8 +87,8 @@ export const paperSchedule = (
 
 /**
  * The project's schedule: the exact oracle; pairwise steps on the l1 ball and the simplex
- * (atoms ±(t/wᵢ)eᵢ and the origin, or t eᵢ) and on the l∞ box (the decomposition-invariant
- * pairwise step, `boxPairwiseDirection`), which converge linearly for strongly convex f
+ * (atoms ±(t/wᵢ)eᵢ and the origin, or t eᵢ) and on the l∞ box (vertices one coordinate
+ * apart, `boxPairwiseDirection`), which converge linearly for strongly convex f
  * and drop wrong coordinates, so the support (on the box: the bound coordinates) is
  * identified; Frank-Wolfe steps on the l2 ball; exact line search (no L needed); stop when the Frank-Wolfe gap, an upper
  * bound on f(x) − f*, is at most tolerance·|f(x)| (1e-9) plus its rounding floor

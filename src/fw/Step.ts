@@ -16,7 +16,7 @@ import type { Params, SetKind } from './Problem.js'
 import { fusedPaperL1Step } from './FusedStep.js'
 import { fusedPairwiseStep } from './FusedPairwise.js'
 import { pairLinear } from './StepTangent.js'
-import { type Vertex, chooseVertex, exactVertex, smoothVertex, fwGapAt, gapFloor, oneHot, awayAtom, scoreNoise } from './Oracle.js'
+import { type Vertex, chooseVertex, exactVertex, smoothVertex, fwGapAt, gapFloor, boxCoordinate, oneHot, awayAtom, scoreNoise } from './Oracle.js'
 import { f64 } from '../core/alloc.js'
 
 // -------------------------------------------------------------------------------------
@@ -167,16 +167,19 @@ export const pairwiseDirection = <N>(
 }
 
 /**
- * The box's pairwise direction, traced: the decomposition-invariant pairwise step of
- * Garber and Meshi (2016) on [−t, t]ⁿ, where a point's vertex weights are not stored.
- * A coordinate at a bound (|xᵢ| = t exactly) is fixed on x's minimal face; the others
- * are free. The away vertex a is the worst vertex of that face: aᵢ = xᵢ on fixed
- * coordinates and t·sign(gᵢ) on free ones. The direction is u = s − a, with s = −t·sign(g)
- * the oracle's vertex, and the largest step keeps x on the box:
- * γmax = min(1, min over free i with gᵢ ≠ 0 of (t + sign(gᵢ)xᵢ)/(2t)). A step of γmax puts
- * that coordinate on its bound; `settle` sets it to sᵢ exactly, so it counts as fixed from
- * then on. Like the pairwise step on l1 and the simplex, it converges linearly for
- * strongly convex f, where plain Frank-Wolfe zigzags on a face (O(1/k)).
+ * The box's pairwise direction, traced: on [−t, t]ⁿ, a pairwise step between two vertices
+ * that differ in one coordinate j, so that no vertex weights need storing. The away
+ * vertex a is a worst vertex of x's minimal face (aᵢ = xᵢ where xᵢ is on a bound, else
+ * t·sign(gᵢ)); the other vertex is a with coordinate j set to sⱼ = −t·sign(gⱼ), the
+ * oracle's choice there. j is the coordinate of largest |gⱼ| among those not already on
+ * the bound sⱼ (ties: the first), so u = (sⱼ − aⱼ)eⱼ and the pairwise gap is 2t|gⱼ|.
+ * The largest step keeps x on the box: γmax = (t + sign(gⱼ)xⱼ)/(2t) for a free j (it
+ * lands on sⱼ, and `settle` puts it there exactly), 1 for a j on the other bound (it
+ * crosses to sⱼ). With the exact line search this is greedy coordinate descent clipped to
+ * the box: it converges linearly for strongly convex f, and its derivative is the
+ * Gauss-Seidel iteration of the face's linear system, so the unrolled derivative tends
+ * to the implicit one (a step along the dense direction s − a, tried first, reached x*
+ * in fewer steps but left the unrolled derivative at cosine 0.93 of it at n = 40).
  *
  * @example
  * const bp = boxPairwiseDirection<N>($, sv, g, { x, t })
@@ -186,31 +189,25 @@ export const boxPairwiseDirection = <N>(
   $: Tracer, sv: Var<Vec<N>>, g: Var<Vec<N>>, v: { readonly x: Var<Vec<N>>; readonly t: Var<number> }
 ): PairwiseDirection<N> => {
   const o = ops<N>($)
-  const gv = g.value, gs = gv.data, xs = v.x.value.data, t = v.t.value, n = gs.length
-  const fixed = f64(n), freeSign = f64(n)
-  let j = -1, best = 1
-  for (let i = 0; i < n; i++) {
-    if (Math.abs(xs[i]!) === t) { fixed[i] = 1; continue }
-    const sg = gs[i]! > 0 ? 1 : gs[i]! < 0 ? -1 : 0
-    freeSign[i] = sg
-    if (sg !== 0) {
-      const room = (t + sg * xs[i]!) / (2 * t)
-      if (room < best) { best = room; j = i }
-    }
-  }
-  const a = o.add(o.mul(v.x, $.constant<Vec<N>>({ dim: gv.dim, data: fixed })), o.scale(v.t, $.constant<Vec<N>>({ dim: gv.dim, data: freeSign })))
-  const gmax = j < 0 ? $.constant(1)
-    : o.sdiv(o.sadd(v.t, o.dot(v.x, $.constant(oneHot(gv, j, freeSign[j]!)))), o.smul($.constant(2), v.t))
+  const gv = g.value, j = boxCoordinate(gv.data, v.x.value.data, v.t.value)
+  if (j < 0) return { u: $.constant<Vec<N>>({ dim: gv.dim, data: f64(gv.dim) }), gmax: $.constant(0), atom: -1, settle: (x) => x }
+  const sg = gv.data[j]! > 0 ? 1 : -1
+  const ej = $.constant(oneHot(gv, j, 1))
+  const xj = o.dot(v.x, ej)
+  const onBound = Math.abs(v.x.value.data[j]!) === v.t.value
+  // u = (sⱼ − aⱼ) eⱼ: aⱼ = xⱼ on a bound (then sⱼ − aⱼ = −2xⱼ), else t·sign(gⱼ)
+  const step = onBound ? o.smul($.constant(-2), xj) : o.smul($.constant(-2 * sg), v.t)
+  const gmax = onBound ? $.constant(1) : o.sdiv(o.sadd(v.t, o.smul($.constant(sg), xj)), o.smul($.constant(2), v.t))
   return {
-    u: o.sub(sv, a),
+    u: o.scale(step, ej),
     gmax,
     atom: j,
     settle: (x, gamma) => {
-      if (j < 0 || gamma !== gmax) return x
-      // coordinate j reached its bound: it is s_j exactly (and moves with t as s does)
-      const keep = f64(n).fill(1)
+      if (gamma !== gmax) return x
+      // coordinate j reached its bound: it is sⱼ exactly (and moves with t as s does)
+      const keep = f64(gv.dim).fill(1)
       keep[j] = 0
-      return o.add(o.mul(x, $.constant<Vec<N>>({ dim: gv.dim, data: keep })), o.mul(sv, $.constant(oneHot(gv, j, 1))))
+      return o.add(o.mul(x, $.constant<Vec<N>>({ dim: gv.dim, data: keep })), o.mul(sv, ej))
     }
   }
 }
@@ -270,7 +267,8 @@ export const tracedStepFor = <N>(config: StepConfig): Diff<readonly [Params<N>, 
         pw = boxPairwiseDirection<N>($, sv, g, v)
         u = pw.u
         gmax = pw.gmax
-        pu = o.apply(v.P, u)
+        // u is one coordinate: P u from one column of P
+        pu = o.applyCols(v.P, u, pw.atom >= 0 ? [pw.atom] : [])
       } else {
         u = o.sub(sv, v.x)
         // an exact vertex of l1 or the simplex is one coordinate: P s from one column
