@@ -284,11 +284,123 @@ export const implicitDerivative = <N>(
   const P = params.P
   const F = face.free
   const m = F.length
+  const PFF = faceProduct(P, F)
+  const core = faceSolver(set, face, x, params.w.data, {
+    // P_FF set up once for the face (O(m²) dense, O(m r) low rank): no full product per CG step
+    HFF: PFF,
+    Hfull: (v) => {
+      const o = f64(n)
+      applyInto(P, v, o)
+      return o
+    }
+  }, options)
+
+  const jvpWithStats = (tangent: AnyTan<N>): { readonly value: Vec<N>; readonly stats: SolveStats } => {
+    const dq = vecField(tangent, 'q'), dw = vecField(tangent, 'w'), dP = matField(tangent)
+    // e = dq + dP x, the gradient's change at fixed x
+    let e: Float64Array | undefined
+    if (dq !== undefined || dP !== undefined) {
+      e = f64(n)
+      if (dq !== undefined) for (let i = 0; i < n; i++) e[i] = dq[i]!
+      if (dP !== undefined) {
+        const D = dP.data
+        for (let i = 0; i < n; i++) {
+          let s = 0
+          const row = i * n
+          for (let j = 0; j < n; j++) s += D[row + j]! * xs[j]!
+          e[i] = e[i]! + s
+        }
+      }
+    }
+    const r = core.jvp(e, dw, numField(tangent))
+    return { value: { dim: x.dim, data: r.dx }, stats: r.stats }
+  }
+
+  const vjpWithStats = (ct: Vec<N>): { readonly value: Gradients<N>; readonly stats: SolveStats } => {
+    const r = core.vjp(ct.data)
+    const gq = f64(n)
+    for (let k = 0; k < m; k++) gq[F[k]!] = -r.v[k]!
+    const base = { q: { dim: x.dim, data: gq }, w: { dim: x.dim, data: r.gw }, t: r.gt }
+    if (P.kind !== 'dense') return { value: base, stats: r.stats }
+    const gp = f64(n * n)
+    for (let k = 0; k < m; k++) {
+      const i = F[k]!, vi = r.v[k]!
+      if (vi === 0) continue
+      const row = i * n
+      for (let j = 0; j < n; j++) gp[row + j] = -vi * xs[j]!
+    }
+    return { value: { ...base, P: { rows: x.dim, cols: x.dim, data: gp } }, stats: r.stats }
+  }
+
+  const isZeroTangent = (t: AnyTan<N>): boolean =>
+    t === Zero || (vecField(t, 'q') === undefined && vecField(t, 'w') === undefined && matField(t) === undefined && numField(t) === 0)
+
+  const linear: Linear<Params<N>, Vec<N>> = {
+    fwd: (dtheta) => (isZeroTangent(dtheta) ? Zero : jvpWithStats(dtheta).value),
+    bwd: (dx) => {
+      if (dx === Zero) return Zero
+      const gr = vjpWithStats(dx).value
+      return gr.P === undefined ? { q: gr.q, w: gr.w, t: gr.t } : { q: gr.q, w: gr.w, t: gr.t, P: gr.P }
+    }
+  }
+
+  return {
+    face,
+    jvp: (tangent) => jvpWithStats(tangent).value,
+    vjp: (ct) => vjpWithStats(ct).value,
+    jvpWithStats,
+    vjpWithStats,
+    linear,
+    stats: core.stats
+  }
+}
+
+/**
+ * What the face solve needs from the objective f: products with its Hessian in x, ∇²ₓf
+ * (P for the quadratic; the gradient map's linearization in x for `dfwSmooth`).
+ *
+ * @example
+ * const H: FaceHessian = { HFF: faceProduct(P, face.free), Hfull: (v) => apply(P, v) }
+ */
+export interface FaceHessian {
+  /** out ← (∇²f)_FF p, for p and out of length |F|. */
+  readonly HFF: (p: Float64Array, out: Float64Array) => void
+  /** ∇²f v for a full vector. */
+  readonly Hfull: (v: Float64Array) => Float64Array
+}
+
+/**
+ * The face's KKT solves for any twice-differentiable convex f, given the face at x, the
+ * weights and H = ∇²ₓf (see the module documentation, with P replaced by H and dq + dP x by
+ * e = ∂g/∂θ·dθ, the gradient's change at fixed x):
+ * - `jvp(e, dw, dt)` returns dx (e undefined: zero);
+ * - `vjp(u)` returns v on F (the parameters' cotangent through g is −(∂g/∂θ)ᵀ v embedded
+ *   in Rⁿ), and the gradients in w and t.
+ *
+ * @example
+ * const core = faceSolver('l1', face, x, w, { HFF, Hfull })
+ * core.jvp(dq, undefined, 0).dx // the quadratic's dx for a change dq
+ */
+export const faceSolver = <N>(
+  set: SetKind,
+  face: Face<N>,
+  x: Vec<N>,
+  w: Float64Array,
+  hessian: FaceHessian,
+  options: { readonly tol?: number; readonly maxIterations?: number } = {}
+): {
+  readonly jvp: (e: Float64Array | undefined, dw: Float64Array | undefined, dt: number) => { readonly dx: Float64Array; readonly stats: SolveStats }
+  readonly vjp: (u: Float64Array) => { readonly v: Float64Array; readonly gw: Float64Array; readonly gt: number; readonly stats: SolveStats }
+  readonly stats: ImplicitStats
+} => {
+  const n = x.dim as number
+  const xs = x.data
+  const F = face.free
+  const m = F.length
   const tol = options.tol ?? 1e-12
   const maxIt = options.maxIterations ?? 2 * m + 10
   const lambda = face.lambda
   const sig = face.signs.data
-  const w = params.w.data
   const l2 = face.constraint === 'sphere'
   let xnorm = 0
   for (let i = 0; i < n; i++) xnorm += xs[i]! ** 2
@@ -307,14 +419,12 @@ export const implicitDerivative = <N>(
   if (a !== undefined && !(aa > 0)) a = undefined // cannot happen for w > 0; keeps Π finite
 
   let matvecs = face.matvecs, cgIterations = 0, lastResidual = 0, solves = 0
-  const PFF = faceProduct(P, F)
   const sys: FaceSystem = {
     m,
     a,
     aa,
-    // P_FF set up once for the face (O(m²) dense, O(m r) low rank): no full product per CG step
     H: (p, out) => {
-      PFF(p, out)
+      hessian.HFF(p, out)
       matvecs++
       if (l2) for (let k = 0; k < m; k++) out[k] = out[k]! + lambda * p[k]!
     }
@@ -325,38 +435,22 @@ export const implicitDerivative = <N>(
     solves++
     return { matvecs: cg.iterations + extra, cgIterations: cg.iterations, residual: cg.residual, stop: cg.stop }
   }
-  /** P v for a full vector (one product). */
-  const Pfull = (v: Float64Array): Float64Array => {
-    const o = f64(n)
-    applyInto(P, v, o)
+  const Hfull = (v: Float64Array): Float64Array => {
     matvecs++
-    return o
+    return hessian.Hfull(v)
   }
 
-  const jvpWithStats = (tangent: AnyTan<N>): { readonly value: Vec<N>; readonly stats: SolveStats } => {
-    const dq = vecField(tangent, 'q'), dw = vecField(tangent, 'w'), dP = matField(tangent)
-    const dt = numField(tangent)
+  const jvp = (e0: Float64Array | undefined, dw: Float64Array | undefined, dt: number): { readonly dx: Float64Array; readonly stats: SolveStats } => {
     const dx = f64(n)
     let extra = 0
-    if (face.constraint === 'point') {
-      return { value: { dim: x.dim, data: dx }, stats: record({ z: dx, r: dx, iterations: 0, residual: 0, stop: 'empty' }, 0) }
-    }
-    // e = dq + dP x (+ P dx_B for l∞), on all coordinates
+    if (face.constraint === 'point') return { dx, stats: record({ z: dx, r: dx, iterations: 0, residual: 0, stop: 'empty' }, 0) }
+    // e (+ H dx_B for l∞), on all coordinates
     const e = f64(n)
-    if (dq !== undefined) for (let i = 0; i < n; i++) e[i] = dq[i]!
-    if (dP !== undefined) {
-      const D = dP.data
-      for (let i = 0; i < n; i++) {
-        let s = 0
-        const row = i * n
-        for (let j = 0; j < n; j++) s += D[row + j]! * xs[j]!
-        e[i] = e[i]! + s
-      }
-    }
+    if (e0 !== undefined) e.set(e0.subarray(0, n))
     if (set === 'linf' && dt !== 0 && face.fixed.length > 0) {
       for (const i of face.fixed) dx[i] = sig[i]! * dt
       if (m > 0) {
-        const pb = Pfull(dx)
+        const pb = Hfull(dx)
         extra++
         for (let i = 0; i < n; i++) e[i] = e[i]! + pb[i]!
       }
@@ -388,38 +482,22 @@ export const implicitDerivative = <N>(
     for (let k = 0; k < m; k++) b[k] = -(r[k]! + b[k]!)
     const cg = pcg(sys, b, tol, maxIt)
     for (let k = 0; k < m; k++) dx[F[k]!] = xp[k]! + cg.z[k]!
-    return { value: { dim: x.dim, data: dx }, stats: record(cg, extra) }
+    return { dx, stats: record(cg, extra) }
   }
 
-  const vjpWithStats = (ct: Vec<N>): { readonly value: Gradients<N>; readonly stats: SolveStats } => {
-    const u = ct.data
-    const gq = f64(n), gw = f64(n)
+  const vjp = (u: Float64Array): { readonly v: Float64Array; readonly gw: Float64Array; readonly gt: number; readonly stats: SolveStats } => {
+    const gw = f64(n)
     let gt = 0
     let extra = 0
-    const dense = P.kind === 'dense'
-    const finish = (v: Float64Array, cg: CgResult): { readonly value: Gradients<N>; readonly stats: SolveStats } => {
-      const stats = record(cg, extra)
-      const base = { q: { dim: x.dim, data: gq }, w: { dim: x.dim, data: gw }, t: gt }
-      if (!dense) return { value: base, stats }
-      const gp = f64(n * n)
-      for (let k = 0; k < m; k++) {
-        const i = F[k]!, vi = v[k]!
-        if (vi === 0) continue
-        const row = i * n
-        for (let j = 0; j < n; j++) gp[row + j] = -vi * xs[j]!
-      }
-      return { value: { ...base, P: { rows: x.dim, cols: x.dim, data: gp } }, stats }
-    }
     if (face.constraint === 'point') {
       const empty = f64(0)
-      return finish(empty, { z: empty, r: empty, iterations: 0, residual: 0, stop: 'empty' })
+      return { v: empty, gw, gt, stats: record({ z: empty, r: empty, iterations: 0, residual: 0, stop: 'empty' }, 0) }
     }
     const uF = f64(m)
     for (let k = 0; k < m; k++) uF[k] = u[F[k]!]!
     const cg = pcg(sys, uF, tol, maxIt)
     const v = cg.z
     const mu = a === undefined ? 0 : dot(a, cg.r) / aa
-    for (let k = 0; k < m; k++) gq[F[k]!] = -v[k]!
     if (set === 'l1' && a !== undefined) {
       for (let k = 0; k < m; k++) {
         const i = F[k]!
@@ -433,24 +511,12 @@ export const implicitDerivative = <N>(
       if (m > 0 && v.some((vi) => vi !== 0)) {
         const vf = f64(n)
         for (let k = 0; k < m; k++) vf[F[k]!] = v[k]!
-        pv = Pfull(vf)
+        pv = Hfull(vf)
         extra++
       }
       for (const i of face.fixed) gt += sig[i]! * (u[i]! - (pv === undefined ? 0 : pv[i]!))
     }
-    return finish(v, cg)
-  }
-
-  const isZeroTangent = (t: AnyTan<N>): boolean =>
-    t === Zero || (vecField(t, 'q') === undefined && vecField(t, 'w') === undefined && matField(t) === undefined && numField(t) === 0)
-
-  const linear: Linear<Params<N>, Vec<N>> = {
-    fwd: (dtheta) => (isZeroTangent(dtheta) ? Zero : jvpWithStats(dtheta).value),
-    bwd: (dx) => {
-      if (dx === Zero) return Zero
-      const gr = vjpWithStats(dx).value
-      return gr.P === undefined ? { q: gr.q, w: gr.w, t: gr.t } : { q: gr.q, w: gr.w, t: gr.t, P: gr.P }
-    }
+    return { v, gw, gt, stats: record(cg, extra) }
   }
 
   const stats: ImplicitStats = {
@@ -459,14 +525,5 @@ export const implicitDerivative = <N>(
     get residual() { return lastResidual },
     get solves() { return solves }
   }
-
-  return {
-    face,
-    jvp: (tangent) => jvpWithStats(tangent).value,
-    vjp: (ct) => vjpWithStats(ct).value,
-    jvpWithStats,
-    vjpWithStats,
-    linear,
-    stats
-  }
+  return { jvp, vjp, stats }
 }
