@@ -14,7 +14,7 @@
 import type { Vec } from '../shapes/Vec.js'
 import { applyInto, addColumnsInto } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
-import { fwGap, gapFloor, gapMet, awayAtom, boxCoordinate, chooseVertex, scoreNoise } from './Oracle.js'
+import { certificateAt, gapMet, awayAtom, boxCoordinate, chooseVertex, scoreNoise } from './Oracle.js'
 import { f64 } from '../core/alloc.js'
 
 /**
@@ -78,16 +78,11 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
     if (n > 0) { x[j] = t; addColumnsInto(P, j, t, -1, 0, px, coef) }
   }
   for (let i = 0; i < n; i++) g[i] = px[i]! + q[i]!
-  const objective = (): number => {
-    let f = 0
-    for (let i = 0; i < n; i++) f += x[i]! * (0.5 * px[i]! + q[i]!)
-    return f
-  }
-  const xv = { dim: theta.q.dim, data: x }, gv = { dim: theta.q.dim, data: g }
-  let f = objective()
-  let gap = fwGap(set, gv, xv, theta.w, t)
+  const gv = { dim: theta.q.dim, data: g }
+  const c0 = certificateAt(set, px, q, x, w, t)
+  let f = c0.objective, gap = c0.gap, floor = c0.gapFloor
   let steps = 0
-  const go = (): boolean => options.tolerance === 0 || (k === 0 && options.start === undefined) || !gapMet(gap, f, options.tolerance, gapFloor(set, px, q, w, t))
+  const go = (): boolean => options.tolerance === 0 || (k === 0 && options.start === undefined) || !gapMet(gap, f, options.tolerance, floor)
   while (steps < options.maxIterations && go()) {
     if (set === 'l1' || set === 'simplex') {
       // the oracle's vertex s = σ_s c_s e_js and the away atom a = σ_a c_a e_ja (or 0)
@@ -155,8 +150,8 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
     for (let i = 0; i < n; i++) g[i] = px[i]! + q[i]!
     k++
     steps++
-    f = objective()
-    gap = fwGap(set, gv, xv, theta.w, t)
+    const c = certificateAt(set, px, q, x, w, t)
+    f = c.objective; gap = c.gap; floor = c.gapFloor
     if (options.callback !== undefined && options.callback(k, gap, f, x)) break
   }
   return {

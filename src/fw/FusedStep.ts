@@ -18,8 +18,8 @@ import { type Tan, Zero, outerSum } from '../core/Tangent.js'
 import { applyInto, applyTInto } from '../core/LinearOperator.js'
 import type { Params } from './Problem.js'
 import type { FwState } from './Step.js'
-import { f64 } from '../core/alloc.js'
-import { sgn, readStepTangent, readStateCotangent, stateTangent, stepCotangent, ratios, zerosView } from './StepTangent.js'
+import { f64, zerosView } from '../core/alloc.js'
+import { sgn, readStepTangent, readStateCotangent, stateTangent, stepCotangent, ratios } from './StepTangent.js'
 
 /**
  * The fused paper step on l1 at temperature β with constant L; `stats` fills the

@@ -20,7 +20,7 @@ import { powerIteration } from '../core/PowerIteration.js'
 import type { Gradients, Params, ParamsTangent, Problem, SetKind } from './Problem.js'
 import { type FwState, fwStep, initialState } from './Step.js'
 import { type Schedule, type ScheduleName, paperSchedule, defaultSchedule } from './Schedule.js'
-import { fwGapAt, gapFloor, gapMet } from './Oracle.js'
+import { certificateAt, gapMet } from './Oracle.js'
 import { validateProblem } from './Validate.js'
 import { implicitDerivative } from './Implicit.js'
 import { polish } from './Polish.js'
@@ -156,16 +156,9 @@ export const solver = <N>(set: SetKind, schedule: Schedule, options: { readonly 
  * const { objective, gap } = certificate('l1', theta, x) // gap ≥ objective − f*
  */
 export const certificate = <N>(set: SetKind, theta: Params<N>, x: Vec<N>): { readonly objective: number; readonly gap: number; readonly gapFloor: number } => {
-  const n = x.dim as number
-  const px = f64(n)
+  const px = f64(x.dim as number)
   applyInto(theta.P, x.data, px)
-  let f = 0
-  for (let i = 0; i < n; i++) f += x.data[i]! * (0.5 * px[i]! + theta.q.data[i]!)
-  return {
-    objective: f,
-    gap: fwGapAt(set, px, theta.q.data, x.data, theta.w.data, theta.t),
-    gapFloor: gapFloor(set, px, theta.q.data, theta.w.data, theta.t)
-  }
+  return certificateAt(set, px, theta.q.data, x.data, theta.w.data, theta.t)
 }
 
 const zerosVec = <N>(like: Vec<N>): Vec<N> => ({ dim: like.dim, data: new Float64Array(like.dim) })

@@ -234,26 +234,8 @@ export const fwGap = <N>(set: SetKind, g: Vec<N>, x: Vec<N>, w: Vec<N>, t: numbe
   fwGapAt(set, g.data, undefined, x.data, w.data, t)
 
 /**
- * How far above zero rounding alone can put the gap of a point: a computed gradient
- * g = Px + q carries an error of about ε(|(Px)ᵢ| + |qᵢ|) per entry, and the gap
- * gᵀx − min_{s∈C} gᵀs multiplies it by the entries' reach Rᵢ (t/wᵢ on the l1 ball, t on
- * the others). The floor is {@link GAP_FLOOR_FACTOR}·ε·Σᵢ Rᵢ(|(Px)ᵢ| + |qᵢ|). At the usual
- * scales it is about 1e-15 and changes nothing; with t = 1e12 it is 1e-3 or so, and a gap
- * below it is as good as zero (measured: the exact solutions of test/edges.ts's cases
- * have gaps of 0 to 0.67 floors).
- *
- * @example
- * gapFloor('l1', px, q, w, t) // 4ε Σ (t/wᵢ)(|pxᵢ| + |qᵢ|)
- */
-export const gapFloor = (set: SetKind, px: Float64Array, q: Float64Array, w: Float64Array, t: number): number => {
-  let s = 0
-  if (set === 'l1') for (let i = 0; i < px.length; i++) s += (Math.abs(px[i]!) + Math.abs(q[i]!)) / w[i]!
-  else for (let i = 0; i < px.length; i++) s += Math.abs(px[i]!) + Math.abs(q[i]!)
-  return GAP_FLOOR_FACTOR * Number.EPSILON * t * s
-}
-
-/**
- * The factor of {@link gapFloor}: four times the rounding of one entry of g.
+ * The factor of the gap's rounding floor (see {@link certificateAt}): four times the
+ * rounding of one entry of g.
  *
  * @example
  * GAP_FLOOR_FACTOR // 4
@@ -262,7 +244,7 @@ export const GAP_FLOOR_FACTOR = 4
 
 /**
  * The default schedule's stop test: gap ≤ tolerance·|f| + the gap's rounding floor
- * ({@link gapFloor}). A tolerance of 0 never passes (a fixed number of steps runs).
+ * ({@link certificateAt}). A tolerance of 0 never passes (a fixed number of steps runs).
  *
  * @example
  * gapMet(1e-12, -3, 1e-9, 1e-15) // true
@@ -271,38 +253,56 @@ export const gapMet = (gap: number, f: number, tolerance: number, floor: number)
   tolerance > 0 && gap <= tolerance * Math.abs(f) + floor
 
 /**
- * {@link fwGap} at g = a + b without forming g (b omitted: g = a), in one pass over the
- * entries (two for l2), so that a step's statistics need no array of their own.
+ * {@link fwGap} at g = a + b without forming g (b omitted: g = a).
  *
  * @example
  * fwGapAt('l1', px, q, x, w, t) // fwGap('l1', px + q, x, w, t)
  */
-export const fwGapAt = (set: SetKind, a: Float64Array, b: Float64Array | undefined, x: Float64Array, w: Float64Array, t: number): number => {
-  const n = a.length, B = b ?? zerosView(n)
-  let gx = 0
-  switch (set) {
-    case 'l1': {
-      let m = 0
-      for (let i = 0; i < n; i++) { const g = a[i]! + B[i]!; gx += g * x[i]!; m = Math.max(m, Math.abs(g) / w[i]!) }
-      return Math.max(0, gx + t * m)
-    }
-    case 'simplex': {
-      let mn = Infinity
-      for (let i = 0; i < n; i++) { const g = a[i]! + B[i]!; gx += g * x[i]!; mn = Math.min(mn, g) }
-      return Math.max(0, gx - t * (n > 0 ? mn : 0))
-    }
-    case 'linf': {
-      let m = 0
-      for (let i = 0; i < n; i++) { const g = a[i]! + B[i]!; gx += g * x[i]!; m += Math.abs(g) }
-      return Math.max(0, gx + t * m)
-    }
-    case 'l2': {
-      let s = 0, sc = 0
-      for (let i = 0; i < n; i++) { const g = a[i]! + B[i]!; gx += g * x[i]!; sc = Math.max(sc, Math.abs(g)) }
-      if (sc > 0) for (let i = 0; i < n; i++) s += ((a[i]! + B[i]!) / sc) ** 2
-      return Math.max(0, gx + t * sc * Math.sqrt(s))
-    }
+export const fwGapAt = (set: SetKind, a: Float64Array, b: Float64Array | undefined, x: Float64Array, w: Float64Array, t: number): number =>
+  certificateAt(set, a, b, x, w, t).gap
+
+/**
+ * A point's certificate from P x and q, in one pass over the entries (two for l2), so
+ * that a step's statistics need no array of their own:
+ * - `objective` = Σ xᵢ(½(Px)ᵢ + qᵢ), f(x) for the quadratic;
+ * - `gap` = {@link fwGap} at g = Px + q;
+ * - `gapFloor`: how far above zero rounding alone can put that gap. A computed g carries
+ *   an error of about ε(|(Px)ᵢ| + |qᵢ|) per entry, and the gap multiplies it by the
+ *   entries' reach Rᵢ (t/wᵢ on the l1 ball, t on the others): the floor is
+ *   {@link GAP_FLOOR_FACTOR}·ε·Σᵢ Rᵢ(|(Px)ᵢ| + |qᵢ|). At the usual scales it is about
+ *   1e-15 and changes nothing; with t = 1e12 it is 1e-3 or so, and a gap below it is as
+ *   good as zero (measured: the exact solutions of test/edges.ts's cases have gaps of 0 to
+ *   0.67 floors).
+ *
+ * With `q` omitted, `px` is taken as g itself (then `objective` means nothing).
+ *
+ * @example
+ * const { objective, gap, gapFloor } = certificateAt('l1', px, q, x, w, t)
+ */
+export const certificateAt = (
+  set: SetKind, px: Float64Array, q: Float64Array | undefined, x: Float64Array, w: Float64Array, t: number
+): { readonly objective: number; readonly gap: number; readonly gapFloor: number } => {
+  const n = px.length, Q = q ?? zerosView(n)
+  let f = 0, gx = 0, sc = 0, m = 0, mn = Infinity
+  for (let i = 0; i < n; i++) {
+    const pi = px[i]!, qi = Q[i]!, xi = x[i]!, g = pi + qi
+    f += xi * (0.5 * pi + qi)
+    gx += g * xi
+    sc += set === 'l1' ? (Math.abs(pi) + Math.abs(qi)) / w[i]! : Math.abs(pi) + Math.abs(qi)
+    if (set === 'l1') m = Math.max(m, Math.abs(g) / w[i]!)
+    else if (set === 'simplex') mn = Math.min(mn, g)
+    else if (set === 'linf') m += Math.abs(g)
+    else m = Math.max(m, Math.abs(g))
   }
+  let gap: number
+  if (set === 'simplex') gap = Math.max(0, gx - t * (n > 0 ? mn : 0))
+  else if (set === 'l2') {
+    // m is maxᵢ |gᵢ|: ‖g‖₂ = m ‖g/m‖₂ without overflow
+    let s = 0
+    if (m > 0) for (let i = 0; i < n; i++) s += ((px[i]! + Q[i]!) / m) ** 2
+    gap = Math.max(0, gx + t * m * Math.sqrt(s))
+  } else gap = Math.max(0, gx + t * m)
+  return { objective: f, gap, gapFloor: GAP_FLOOR_FACTOR * Number.EPSILON * t * sc }
 }
 
 /**

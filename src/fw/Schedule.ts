@@ -92,7 +92,7 @@ export const paperSchedule = (
  * and drop wrong coordinates, so the support (on the box: the bound coordinates) is
  * identified; Frank-Wolfe steps on the l2 ball; exact line search (no L needed); stop when the Frank-Wolfe gap, an upper
  * bound on f(x) − f*, is at most tolerance·|f(x)| (1e-9) plus its rounding floor
- * (`gapFloor`, about 1e-15 at the usual scales). A tolerance of 0 disables the test.
+ * (`certificateAt`'s `gapFloor`, about 1e-15 at the usual scales). A tolerance of 0 disables the test.
  *
  * @example
  * defaultSchedule('l1', {})

@@ -16,7 +16,7 @@ import type { Params, SetKind } from './Problem.js'
 import { fusedPaperL1Step } from './FusedStep.js'
 import { fusedPairwiseStep } from './FusedPairwise.js'
 import { pairLinear } from './StepTangent.js'
-import { type Vertex, chooseVertex, exactVertex, smoothVertex, fwGapAt, gapFloor, boxCoordinate, oneHot, awayAtom, scoreNoise } from './Oracle.js'
+import { type Vertex, chooseVertex, exactVertex, smoothVertex, certificateAt, boxCoordinate, oneHot, awayAtom, scoreNoise } from './Oracle.js'
 import { f64 } from '../core/alloc.js'
 
 // -------------------------------------------------------------------------------------
@@ -93,7 +93,7 @@ export interface FwState<N> {
   readonly fPrev: number
   /** The exact-oracle Frank-Wolfe gap at x. */
   readonly gap: number
-  /** The gap's rounding floor at x (`gapFloor`): a gap below it is as good as zero. */
+  /** The gap's rounding floor at x (`certificateAt`): a gap below it is as good as zero. */
   readonly gapFloor: number
 }
 
@@ -301,11 +301,8 @@ export const tracedStepFor = <N>(config: StepConfig): Diff<readonly [Params<N>, 
 
 /** The statistics of the state after a step (not differentiated). */
 const stats = <N>(set: SetKind, p: Params<N>, x: Vec<N>, px: Vec<N>, prev: FwState<N>): FwState<N> => {
-  const n = x.dim as number, X = x.data, PX = px.data, Q = p.q.data
-  let f = 0
-  for (let i = 0; i < n; i++) f += X[i]! * (0.5 * PX[i]! + Q[i]!)
-  const gap = fwGapAt(set, PX, Q, X, p.w.data, p.t)
-  return { x, px, k: prev.k + 1, f, fPrev: prev.f, gap, gapFloor: gapFloor(set, PX, Q, p.w.data, p.t) }
+  const c = certificateAt(set, px.data, p.q.data, x.data, p.w.data, p.t)
+  return { x, px, k: prev.k + 1, f: c.objective, fPrev: prev.f, gap: c.gap, gapFloor: c.gapFloor }
 }
 
 /**
@@ -329,7 +326,7 @@ export const initialState = <N>(set: SetKind): Diff<Params<N>, FwState<N>> => (p
     return { x, px: o.apply(v.P, x) }
   })
   const [out, lin] = body(p)
-  const gap = fwGapAt(set, out.px.data, p.q.data, out.x.data, p.w.data, p.t)
-  const state: FwState<N> = { x: out.x, px: out.px, k: 0, f: -100, fPrev: 1000, gap, gapFloor: gapFloor(set, out.px.data, p.q.data, p.w.data, p.t) }
+  const c = certificateAt(set, out.px.data, p.q.data, out.x.data, p.w.data, p.t)
+  const state: FwState<N> = { x: out.x, px: out.px, k: 0, f: -100, fPrev: 1000, gap: c.gap, gapFloor: c.gapFloor }
   return [state, lin as unknown as Linear<Params<N>, FwState<N>>]
 }

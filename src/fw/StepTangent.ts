@@ -11,7 +11,6 @@ import { type Tan, Zero } from '../core/Tangent.js'
 import type { Params } from './Problem.js'
 import type { FwState } from './Step.js'
 import type { Linear } from '../core/Diff.js'
-export { zerosView } from '../core/alloc.js'
 
 const data = <N>(v: Tan<Vec<N>> | undefined): Float64Array | undefined => (v === undefined || v === Zero ? undefined : v.data)
 
