@@ -1,26 +1,41 @@
 /**
  * The dense matrix-vector kernels: y = A x and y = Aᵀ x for a row-major n × n matrix,
- * in WebAssembly SIMD (f64x2) with plain-JavaScript fallbacks that compute the same
- * floating-point operations in the same order, so the two are bitwise equal and a
- * result never depends on which one ran.
+ * one vector at a time or a batch of them (Y = X Aᵀ, Y = X A), in WebAssembly SIMD
+ * (f64x2) with plain-JavaScript fallbacks that compute the same floating-point
+ * operations in the same order, so the two are bitwise equal and a result never depends
+ * on which one ran, on how the rows were blocked, or on how many vectors were in a batch.
  *
- * - `gemvLanes` (y = A x) sums row i with eight partial sums, s_l over the columns
+ * - y = A x (`gemvLanes`) sums row i with eight partial sums, s_l over the columns
  *   j ≡ l (mod 8) of the first 8⌊n/8⌋ columns, reduced as
  *   ((s₀+s₂)+(s₄+s₆)) + ((s₁+s₃)+(s₅+s₇)), then adds the remaining columns one by one.
  *   That is exactly four f64x2 accumulators (lanes (s₀,s₁), (s₂,s₃), …) summed pairwise
- *   and then across lanes.
- * - `gemvTLoop` (y = Aᵀ x) accumulates y += xᵢ A[i, :] row by row, i ascending.
+ *   and then across lanes. Every kernel for A x keeps these four accumulators per row
+ *   and per vector; they differ only in how many rows (1 or 4) or vectors (1 to 3) share
+ *   a pass over the data, which changes the speed and never the result.
+ * - y = Aᵀ x (`gemvTLoop`) accumulates y += xᵢ A[i, :] row by row, i ascending. The kernel
+ *   takes four rows per pass over y (y_j ← (((y_j + x_i a_ij) + x_{i+1} a_{i+1,j}) + …),
+ *   the same additions in the same order).
  *
- * The module is assembled here byte by byte (no toolchain); it imports its memory. A
- * matrix is copied into that memory the second time it is multiplied (a matrix used
- * once never pays the copy, which costs about two products), and stays there, keyed by
- * its Float64Array, until that array is garbage-collected. The copy is only valid while
- * the matrix is not written to: dense operators treat their matrix as immutable, as the
- * rest of the library does. Vectors are copied in and out per call (O(n) against the
- * O(n²) product).
+ * The module is assembled here byte by byte (no toolchain); it imports its memory.
+ *
+ * ## The resident copies, and when they are refreshed
+ * WebAssembly reads only its own memory, so a matrix is copied into it (the "resident
+ * copy", kept until the Float64Array is garbage-collected). A copy is only as good as the
+ * moment it was taken, so the kernels never trust one across a write the caller may have
+ * made:
+ * - Inside a call (between {@link beginCall} and {@link endCall}, or the end of the current
+ *   synchronous job, whichever comes first) a matrix is copied on its first product and
+ *   that copy serves every later product of the call, as do the cached facts about it
+ *   (whether it is exactly symmetric). This is the solver's fast path: K iterations reuse
+ *   one copy. The inputs must not be written during the call.
+ * - Outside a call every product copies the matrix again (and re-checks symmetry), so a
+ *   one-shot `apply`, a power iteration or any other product always sees the array as it
+ *   is. Copy and SIMD product together still beat the JavaScript loop (bench/matvec.ts
+ *   measures the copy against one product).
+ * Vectors are copied in and out per call (O(n) against the O(n²) product).
  *
  * Node ≥ 16.4 and every current browser run wasm SIMD; where it does not validate, the
- * JavaScript loops run.
+ * JavaScript loops run (set DFW_NO_SIMD=1 to force that).
  *
  * @since 0.1.0
  */
@@ -30,7 +45,7 @@
 // -------------------------------------------------------------------------------------
 
 /**
- * y ← A x for row-major m × n A, in the SIMD kernel's summation order (eight partial
+ * y ← A x for row-major m × n A, in the SIMD kernels' summation order (eight partial
  * sums per row, see above). `y` must not alias `x`.
  *
  * @example
@@ -88,6 +103,29 @@ export const gemvTLoopRect = (A: Float64Array, m: number, n: number, x: Float64A
  */
 export const gemvTLoop = (A: Float64Array, n: number, x: Float64Array, y: Float64Array): void => gemvTLoopRect(A, n, n, x, y)
 
+/**
+ * Y ← X Aᵀ for row-major n × n A and B × n row-major X, Y (row b of Y is A x_b): the
+ * batch as B calls of {@link gemvLanes}, so each row is bitwise what a single product
+ * gives. `Y` must not alias `X`.
+ *
+ * @example
+ * gemvLanesBatch(new Float64Array([1, 2, 3, 4]), 2, new Float64Array([1, 0, 0, 1]), 2, Y) // Y = [1, 3, 2, 4]
+ */
+export const gemvLanesBatch = (A: Float64Array, n: number, X: Float64Array, B: number, Y: Float64Array): void => {
+  for (let b = 0; b < B; b++) gemvLanes(A, n, X.subarray(b * n, b * n + n), Y.subarray(b * n, b * n + n))
+}
+
+/**
+ * Y ← X A for row-major n × n A and B × n row-major X, Y (row b of Y is Aᵀ x_b): B calls
+ * of {@link gemvTLoop}. `Y` must not alias `X`.
+ *
+ * @example
+ * gemvTLoopBatch(new Float64Array([1, 2, 3, 4]), 2, new Float64Array([1, 0, 0, 1]), 2, Y) // Y = [1, 2, 3, 4]
+ */
+export const gemvTLoopBatch = (A: Float64Array, n: number, X: Float64Array, B: number, Y: Float64Array): void => {
+  for (let b = 0; b < B; b++) gemvTLoop(A, n, X.subarray(b * n, b * n + n), Y.subarray(b * n, b * n + n))
+}
+
 // -------------------------------------------------------------------------------------
 // the WebAssembly module
 // -------------------------------------------------------------------------------------
@@ -112,7 +150,7 @@ const LGET = 0x20, LSET = 0x21, LTEE = 0x22
 const F64_LOAD = 0x2b, F64_STORE = 0x39
 const I32_CONST = 0x41, F64_CONST = 0x44
 const I32_EQZ = 0x45, I32_LT_U = 0x49, I32_GE_U = 0x4f
-const I32_ADD = 0x6a, I32_MUL = 0x6c, I32_AND = 0x71
+const I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_AND = 0x71
 const F64_ADD = 0xa0, F64_MUL = 0xa2
 const I32 = 0x7f, F64 = 0x7c, V128 = 0x7b
 const simd = (op: number): number[] => [0xfd, ...uleb(op)]
@@ -122,9 +160,11 @@ const V128_ZERO = [...simd(0x0c), ...new Array<number>(16).fill(0)]
 const F64X2_SPLAT = simd(0x14)
 const F64X2_EXTRACT = (lane: number): number[] => [...simd(0x21), lane]
 const F64X2_ADD = simd(0xf0), F64X2_MUL = simd(0xf2)
-const f64load = [F64_LOAD, 3, 0], f64store = [F64_STORE, 3, 0]
+const f64load = (offset = 0): number[] => [F64_LOAD, 3, ...uleb(offset)]
+const f64store = (offset = 0): number[] => [F64_STORE, 3, ...uleb(offset)]
 const get = (l: number): number[] => [LGET, l]
 const set = (l: number): number[] => [LSET, l]
+const tee = (l: number): number[] => [LTEE, l]
 const i32c = (v: number): number[] => [I32_CONST, ...sleb(v)]
 function sleb(v: number): number[] {
   const out: number[] = []
@@ -136,124 +176,227 @@ function sleb(v: number): number[] {
   }
 }
 const addTo = (l: number, k: number): number[] => [...get(l), ...i32c(k), I32_ADD, ...set(l)]
+/** `while (cond) body`, with cond evaluated before the first pass: block { br_if !cond; loop { body; br_if cond } }. */
+const whileLoop = (enter: number[], again: number[], body: number[]): number[] => [BLOCK, VOID, ...enter, BR_IF, 0, LOOP, VOID, ...body, ...again, BR_IF, 0, END, END]
+/** l ≥ r as a branch condition to skip: pushes (l >= r). */
+const geU = (l: number, r: number): number[] => [...get(l), ...get(r), I32_GE_U]
+const ltU = (l: number, r: number): number[] => [...get(l), ...get(r), I32_LT_U]
 
-/** gemv(a, x, y, n): y = A x, pointers in bytes. Locals: 4 nb, 5 end8, 6 yend, 7 j, 8 s (f64), 9–12 acc (v128). */
-const gemvBody = (): number[] => {
-  const [A, X, Y, N, NB, END8, YEND, J, S] = [0, 1, 2, 3, 4, 5, 6, 7, 8]
-  const acc = [9, 10, 11, 12]
-  const locals = vec([[4, I32], [1, F64], [4, V128]])
-  const mac = (k: number): number[] => [
-    ...get(acc[k]!), ...get(A), ...get(J), I32_ADD, ...V128_LOAD(16 * k), ...get(X), ...get(J), I32_ADD, ...V128_LOAD(16 * k),
-    ...F64X2_MUL, ...F64X2_ADD, ...set(acc[k]!)
+/** A function's locals, declared in the order they are taken (after the i32 parameters). */
+class Locals {
+  private readonly types: number[] = []
+  constructor(private readonly params: number) {}
+  take(type: number): number { this.types.push(type); return this.params + this.types.length - 1 }
+  takeN(type: number, k: number): number[] { return Array.from({ length: k }, () => this.take(type)) }
+  /** The locals declaration: runs of equal types. */
+  decl(): number[] {
+    const runs: number[][] = []
+    for (const t of this.types) {
+      const last = runs[runs.length - 1]
+      if (last !== undefined && last[1] === t) last[0]! += 1
+      else runs.push([1, t])
+    }
+    return vec(runs.map(([c, t]) => [...uleb(c!), t!]))
+  }
+}
+
+/** The four row accumulators (lanes (s₀,s₁), (s₂,s₃), (s₄,s₅), (s₆,s₇)) reduced to the row's sum in the reference order, left in `s`. */
+const reduce8 = (acc: ReadonlyArray<number>, s: number): number[] => [
+  ...get(acc[0]!), ...get(acc[1]!), ...F64X2_ADD, ...get(acc[2]!), ...get(acc[3]!), ...F64X2_ADD, ...F64X2_ADD,
+  ...tee(acc[0]!), ...F64X2_EXTRACT(0), ...get(acc[0]!), ...F64X2_EXTRACT(1), F64_ADD, ...set(s)
+]
+
+/** s += Σ_{j ≥ 8⌊n/8⌋} a[j] x[j], one by one: j (bytes) runs from `j`'s value to nb. */
+const tailSum = (s: number, a: number, x: number, j: number, nb: number): number[] =>
+  whileLoop(geU(j, nb), ltU(j, nb), [
+    ...get(s), ...get(a), ...get(j), I32_ADD, ...f64load(), ...get(x), ...get(j), I32_ADD, ...f64load(), F64_MUL, F64_ADD, ...set(s),
+    ...addTo(j, 8)
+  ])
+
+/**
+ * gemv over blocks of R rows, then single rows: (a, x, y, n), pointers in bytes. Each row
+ * keeps its four accumulators; the R rows of a block share each load of x (R = 4 keeps
+ * four streams of A in flight, which a large matrix needs to reach the memory's speed).
+ */
+const gemvBody = (R: number): number[] => {
+  const [A, X, Y, N] = [0, 1, 2, 3]
+  const L = new Locals(4)
+  const NB = L.take(I32), END8 = L.take(I32), J = L.take(I32), ROWS = L.take(I32), XJ = L.take(I32)
+  const p = L.takeN(I32, R)
+  const S = L.take(F64)
+  const acc = Array.from({ length: R }, () => L.takeN(V128, 4))
+  const XV = L.take(V128)
+  const block = (rr: number): number[] => [
+    ...p.slice(0, rr).flatMap((pr, r) => [...get(A), ...(r === 0 ? [] : [...get(NB), ...i32c(r), I32_MUL, I32_ADD]), ...set(pr)]),
+    ...acc.slice(0, rr).flat().flatMap((a) => [...V128_ZERO, ...set(a)]),
+    ...i32c(0), ...set(J),
+    ...whileLoop([...get(END8), I32_EQZ], ltU(J, END8), [
+      ...get(X), ...get(J), I32_ADD, ...set(XJ),
+      ...[0, 1, 2, 3].flatMap((k) => [
+        ...get(XJ), ...V128_LOAD(16 * k), ...set(XV),
+        ...p.slice(0, rr).flatMap((pr, r) => [
+          ...get(acc[r]![k]!), ...get(pr), ...get(J), I32_ADD, ...V128_LOAD(16 * k), ...get(XV), ...F64X2_MUL, ...F64X2_ADD, ...set(acc[r]![k]!)
+        ])
+      ]),
+      ...addTo(J, 64)
+    ]),
+    ...p.slice(0, rr).flatMap((pr, r) => [...reduce8(acc[r]!, S), ...get(END8), ...set(J), ...tailSum(S, pr, X, J, NB), ...get(Y), ...get(S), ...f64store(8 * r)]),
+    ...get(A), ...get(NB), ...i32c(rr), I32_MUL, I32_ADD, ...set(A),
+    ...addTo(Y, 8 * rr)
   ]
   const code = [
     ...get(N), ...i32c(8), I32_MUL, ...set(NB),
     ...get(N), ...i32c(-8), I32_AND, ...i32c(8), I32_MUL, ...set(END8),
-    ...get(Y), ...get(NB), I32_ADD, ...set(YEND),
-    BLOCK, VOID,
-    ...get(N), I32_EQZ, BR_IF, 0,
-    LOOP, VOID,
-    ...acc.flatMap((a) => [...V128_ZERO, ...set(a)]),
-    ...i32c(0), ...set(J),
-    BLOCK, VOID,
-    ...get(J), ...get(END8), I32_GE_U, BR_IF, 0,
-    LOOP, VOID,
-    ...mac(0), ...mac(1), ...mac(2), ...mac(3),
-    ...addTo(J, 64),
-    ...get(J), ...get(END8), I32_LT_U, BR_IF, 0,
-    END,
-    END,
-    ...get(acc[0]!), ...get(acc[1]!), ...F64X2_ADD, ...get(acc[2]!), ...get(acc[3]!), ...F64X2_ADD, ...F64X2_ADD,
-    LTEE, acc[0]!, ...F64X2_EXTRACT(0), ...get(acc[0]!), ...F64X2_EXTRACT(1), F64_ADD, ...set(S),
-    BLOCK, VOID,
-    ...get(J), ...get(NB), I32_GE_U, BR_IF, 0,
-    LOOP, VOID,
-    ...get(S), ...get(A), ...get(J), I32_ADD, ...f64load, ...get(X), ...get(J), I32_ADD, ...f64load, F64_MUL, F64_ADD, ...set(S),
-    ...addTo(J, 8),
-    ...get(J), ...get(NB), I32_LT_U, BR_IF, 0,
-    END,
-    END,
-    ...get(Y), ...get(S), ...f64store,
-    ...get(A), ...get(NB), I32_ADD, ...set(A),
-    ...addTo(Y, 8),
-    ...get(Y), ...get(YEND), I32_LT_U, BR_IF, 0,
-    END,
-    END
+    ...get(N), ...set(ROWS),
+    ...(R > 1 ? whileLoop([...get(ROWS), ...i32c(R), I32_LT_U], [...get(ROWS), ...i32c(R), I32_SUB, ...tee(ROWS), ...i32c(R), I32_GE_U], block(R)) : []),
+    ...whileLoop([...get(ROWS), I32_EQZ], [...get(ROWS), ...i32c(1), I32_SUB, ...tee(ROWS), I32_EQZ, I32_EQZ], block(1))
   ]
-  return [...locals, ...code, END]
-}
-
-/** gemvT(a, x, y, n): y = Aᵀ x. Locals: 4 nb, 5 end2, 6 xend, 7 j, 8 xs (f64), 9 xv (v128). */
-const gemvTBody = (): number[] => {
-  const [A, X, Y, N, NB, END2, XEND, J, XS, XV] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
-  const locals = vec([[4, I32], [1, F64], [1, V128]])
-  const code = [
-    ...get(N), ...i32c(8), I32_MUL, ...set(NB),
-    ...get(N), ...i32c(-2), I32_AND, ...i32c(8), I32_MUL, ...set(END2),
-    ...get(X), ...get(NB), I32_ADD, ...set(XEND),
-    BLOCK, VOID,
-    ...get(N), I32_EQZ, BR_IF, 0,
-    // y = 0
-    ...i32c(0), ...set(J),
-    LOOP, VOID,
-    ...get(Y), ...get(J), I32_ADD, F64_CONST, 0, 0, 0, 0, 0, 0, 0, 0, ...f64store,
-    ...addTo(J, 8),
-    ...get(J), ...get(NB), I32_LT_U, BR_IF, 0,
-    END,
-    LOOP, VOID,
-    ...get(X), ...f64load, LTEE, XS, ...F64X2_SPLAT, ...set(XV),
-    ...i32c(0), ...set(J),
-    BLOCK, VOID,
-    ...get(J), ...get(END2), I32_GE_U, BR_IF, 0,
-    LOOP, VOID,
-    ...get(Y), ...get(J), I32_ADD,
-    ...get(Y), ...get(J), I32_ADD, ...V128_LOAD(0),
-    ...get(A), ...get(J), I32_ADD, ...V128_LOAD(0), ...get(XV), ...F64X2_MUL,
-    ...F64X2_ADD, ...V128_STORE(0),
-    ...addTo(J, 16),
-    ...get(J), ...get(END2), I32_LT_U, BR_IF, 0,
-    END,
-    END,
-    BLOCK, VOID,
-    ...get(J), ...get(NB), I32_GE_U, BR_IF, 0,
-    ...get(Y), ...get(J), I32_ADD,
-    ...get(Y), ...get(J), I32_ADD, ...f64load,
-    ...get(A), ...get(J), I32_ADD, ...f64load, ...get(XS), F64_MUL,
-    F64_ADD, ...f64store,
-    END,
-    ...get(A), ...get(NB), I32_ADD, ...set(A),
-    ...addTo(X, 8),
-    ...get(X), ...get(XEND), I32_LT_U, BR_IF, 0,
-    END,
-    END
-  ]
-  return [...locals, ...code, END]
-}
-
-/** stream(a, bytes) → f64: the sum of bytes/8 doubles from a (bytes a multiple of 64) — a bandwidth probe. Locals: 2 end, 3–6 acc. */
-const streamBody = (): number[] => {
-  const [A, B, EN] = [0, 1, 2]
-  const acc = [3, 4, 5, 6]
-  const locals = vec([[1, I32], [4, V128]])
-  const code = [
-    ...get(A), ...get(B), I32_ADD, ...set(EN),
-    ...acc.flatMap((a) => [...V128_ZERO, ...set(a)]),
-    BLOCK, VOID,
-    ...get(B), I32_EQZ, BR_IF, 0,
-    LOOP, VOID,
-    ...acc.flatMap((a, k) => [...get(a), ...get(A), ...V128_LOAD(16 * k), ...F64X2_ADD, ...set(a)]),
-    ...addTo(A, 64),
-    ...get(A), ...get(EN), I32_LT_U, BR_IF, 0,
-    END,
-    END,
-    ...get(acc[0]!), ...get(acc[1]!), ...F64X2_ADD, ...get(acc[2]!), ...get(acc[3]!), ...F64X2_ADD, ...F64X2_ADD,
-    LTEE, acc[0]!, ...F64X2_EXTRACT(0), ...get(acc[0]!), ...F64X2_EXTRACT(1), F64_ADD
-  ]
-  return [...locals, ...code, END]
+  return [...L.decl(), ...code, END]
 }
 
 /**
- * The module's bytes: imports `env.mem`, exports `gemv` and `gemvT`, both (i32 a, i32 x, i32 y, i32 n) → (), and `stream` (i32 a, i32 bytes) → f64.
+ * The batched gemv for Bv vectors: (a, xs, ys, n), xs and ys holding Bv vectors of n
+ * (stride 8n bytes). Row by row, each load of A serves the Bv vectors, each with its own
+ * four accumulators (Bv ≤ 3 keeps them in registers).
+ */
+const gemvBatchBody = (Bv: number): number[] => {
+  const [A, X, Y, N] = [0, 1, 2, 3]
+  const L = new Locals(4)
+  const NB = L.take(I32), END8 = L.take(I32), J = L.take(I32), AEND = L.take(I32)
+  const xb = L.takeN(I32, Bv), yb = L.takeN(I32, Bv)
+  const S = L.take(F64)
+  const acc = Array.from({ length: Bv }, () => L.takeN(V128, 4))
+  const AV = L.take(V128)
+  const code = [
+    ...get(N), ...i32c(8), I32_MUL, ...set(NB),
+    ...get(N), ...i32c(-8), I32_AND, ...i32c(8), I32_MUL, ...set(END8),
+    ...get(A), ...get(N), ...get(NB), I32_MUL, I32_ADD, ...set(AEND),
+    ...xb.flatMap((v, b) => [...get(X), ...(b === 0 ? [] : [...get(NB), ...i32c(b), I32_MUL, I32_ADD]), ...set(v)]),
+    ...yb.flatMap((v, b) => [...get(Y), ...(b === 0 ? [] : [...get(NB), ...i32c(b), I32_MUL, I32_ADD]), ...set(v)]),
+    ...whileLoop([...get(N), I32_EQZ], ltU(A, AEND), [
+      ...acc.flat().flatMap((a) => [...V128_ZERO, ...set(a)]),
+      ...i32c(0), ...set(J),
+      ...whileLoop([...get(END8), I32_EQZ], ltU(J, END8), [
+        ...[0, 1, 2, 3].flatMap((k) => [
+          ...get(A), ...get(J), I32_ADD, ...V128_LOAD(16 * k), ...set(AV),
+          ...xb.flatMap((xv, b) => [
+            ...get(acc[b]![k]!), ...get(xv), ...get(J), I32_ADD, ...V128_LOAD(16 * k), ...get(AV), ...F64X2_MUL, ...F64X2_ADD, ...set(acc[b]![k]!)
+          ])
+        ]),
+        ...addTo(J, 64)
+      ]),
+      ...xb.flatMap((xv, b) => [...reduce8(acc[b]!, S), ...get(END8), ...set(J), ...tailSum(S, A, xv, J, NB), ...get(yb[b]!), ...get(S), ...f64store(), ...addTo(yb[b]!, 8)]),
+      ...get(A), ...get(NB), I32_ADD, ...set(A)
+    ])
+  ]
+  return [...L.decl(), ...code, END]
+}
+
+/**
+ * The transposed product for Bv vectors: (a, xs, ys, n), y_b = Σᵢ x_b[i] A[i, :], i
+ * ascending, four rows of A per pass over y (each y_j gets its four additions in row
+ * order, as the row-by-row loop does), then the remaining rows one by one. Bv = 1 is the
+ * single transposed product.
+ */
+const gemvTBody = (Bv: number): number[] => {
+  const [A, X, Y, N] = [0, 1, 2, 3]
+  const L = new Locals(4)
+  const NB = L.take(I32), END2 = L.take(I32), J = L.take(I32), ROWS = L.take(I32), XI = L.take(I32)
+  const p = L.takeN(I32, 4), yb = L.takeN(I32, Bv)
+  const a = L.takeN(V128, 4)
+  const xs = Array.from({ length: Bv }, () => L.takeN(V128, 4))
+  const T = L.take(V128)
+  const TS = L.take(F64)
+  const block = (rr: number): number[] => [
+    ...p.slice(0, rr).flatMap((pr, r) => [...get(A), ...(r === 0 ? [] : [...get(NB), ...i32c(r), I32_MUL, I32_ADD]), ...set(pr)]),
+    // x_b[i + r], splatted
+    ...yb.flatMap((_, b) => p.slice(0, rr).flatMap((_p, r) => [
+      ...get(XI), ...(b === 0 ? [] : [...get(NB), ...i32c(b), I32_MUL, I32_ADD]), ...f64load(8 * r), ...F64X2_SPLAT, ...set(xs[b]![r]!)
+    ])),
+    ...i32c(0), ...set(J),
+    ...whileLoop([...get(END2), I32_EQZ], ltU(J, END2), [
+      ...p.slice(0, rr).flatMap((pr, r) => [...get(pr), ...get(J), I32_ADD, ...V128_LOAD(0), ...set(a[r]!)]),
+      ...yb.flatMap((yv, b) => [
+        ...get(yv), ...get(J), I32_ADD,
+        ...get(yv), ...get(J), I32_ADD, ...V128_LOAD(0),
+        ...p.slice(0, rr).flatMap((_p, r) => [...get(a[r]!), ...get(xs[b]![r]!), ...F64X2_MUL, ...F64X2_ADD]),
+        ...V128_STORE(0)
+      ]),
+      ...addTo(J, 16)
+    ]),
+    // an odd last column
+    BLOCK, VOID,
+    ...geU(J, NB), BR_IF, 0,
+    ...yb.flatMap((yv, b) => [
+      ...get(yv), ...get(J), I32_ADD, ...f64load(), ...set(TS),
+      ...p.slice(0, rr).flatMap((pr, r) => [
+        ...get(TS), ...get(pr), ...get(J), I32_ADD, ...f64load(), ...get(xs[b]![r]!), ...F64X2_EXTRACT(0), F64_MUL, F64_ADD, ...set(TS)
+      ]),
+      ...get(yv), ...get(J), I32_ADD, ...get(TS), ...f64store()
+    ]),
+    END,
+    ...get(A), ...get(NB), ...i32c(rr), I32_MUL, I32_ADD, ...set(A),
+    ...addTo(XI, 8 * rr)
+  ]
+  const code = [
+    ...get(N), ...i32c(8), I32_MUL, ...set(NB),
+    ...get(N), ...i32c(-2), I32_AND, ...i32c(8), I32_MUL, ...set(END2),
+    ...yb.flatMap((v, b) => [...get(Y), ...(b === 0 ? [] : [...get(NB), ...i32c(b), I32_MUL, I32_ADD]), ...set(v)]),
+    ...get(X), ...set(XI),
+    // y = 0 (every vector of the block: Bv·n doubles from Y)
+    ...i32c(0), ...set(J),
+    ...get(NB), ...i32c(Bv), I32_MUL, ...set(ROWS),
+    ...whileLoop([...get(ROWS), I32_EQZ], ltU(J, ROWS), [...get(Y), ...get(J), I32_ADD, F64_CONST, 0, 0, 0, 0, 0, 0, 0, 0, ...f64store(), ...addTo(J, 8)]),
+    ...get(N), ...set(ROWS),
+    ...whileLoop([...get(ROWS), ...i32c(4), I32_LT_U], [...get(ROWS), ...i32c(4), I32_SUB, ...tee(ROWS), ...i32c(4), I32_GE_U], block(4)),
+    ...whileLoop([...get(ROWS), I32_EQZ], [...get(ROWS), ...i32c(1), I32_SUB, ...tee(ROWS), I32_EQZ, I32_EQZ], block(1))
+  ]
+  return [...L.decl(), ...code, END]
+}
+
+/**
+ * stream(a, bytes) → f64: S interleaved streams over the block (stream s reads the s-th
+ * S-th of it, 64 bytes per stream per pass), summing, so nothing is optimized away — a
+ * bandwidth probe. bytes must be a multiple of 64·S.
+ */
+const streamBody = (S: number): number[] => {
+  const [A, B] = [0, 1]
+  const L = new Locals(2)
+  const ST = L.take(I32), EN = L.take(I32)
+  const acc = L.takeN(V128, 4)
+  const code = [
+    ...get(B), ...i32c(S), 0x6e /* i32.div_u */, ...set(ST),
+    ...get(A), ...get(ST), I32_ADD, ...set(EN),
+    ...acc.flatMap((a) => [...V128_ZERO, ...set(a)]),
+    ...whileLoop([...get(B), I32_EQZ], ltU(A, EN), [
+      ...Array.from({ length: S }, (_, s) => [0, 1, 2, 3].flatMap((k) => [
+        ...get(acc[k]!), ...get(A), ...(s === 0 ? [] : [...get(ST), ...i32c(s), I32_MUL, I32_ADD]), ...V128_LOAD(16 * k), ...F64X2_ADD, ...set(acc[k]!)
+      ])).flat(),
+      ...addTo(A, 64)
+    ]),
+    ...get(acc[0]!), ...get(acc[1]!), ...F64X2_ADD, ...get(acc[2]!), ...get(acc[3]!), ...F64X2_ADD, ...F64X2_ADD,
+    ...tee(acc[0]!), ...F64X2_EXTRACT(0), ...get(acc[0]!), ...F64X2_EXTRACT(1), F64_ADD
+  ]
+  return [...L.decl(), ...code, END]
+}
+
+/** The exported functions, in order: name, type index (0: (i32 ×4) → (), 1: (i32, i32) → f64), body. */
+const FUNCTIONS: ReadonlyArray<readonly [string, number, () => number[]]> = [
+  ['gemv', 0, () => gemvBody(1)],
+  ['gemv4', 0, () => gemvBody(4)],
+  ['gemvT', 0, () => gemvTBody(1)],
+  ['batch2', 0, () => gemvBatchBody(2)],
+  ['batch3', 0, () => gemvBatchBody(3)],
+  ['batchT2', 0, () => gemvTBody(2)],
+  ['stream', 1, () => streamBody(1)],
+  ['stream4', 1, () => streamBody(4)]
+]
+
+/**
+ * The module's bytes: imports `env.mem`; exports `gemv` (one row per pass), `gemv4` (four
+ * rows per pass), `gemvT`, `batch2`, `batch3` (A x for 2 or 3 vectors), `batchT2`
+ * (Aᵀ x for 2 vectors), all (i32 a, i32 x, i32 y, i32 n) → (), and the probes `stream`,
+ * `stream4` (i32 a, i32 bytes) → f64.
  *
  * @example
  * WebAssembly.validate(moduleBytes()) // true where wasm SIMD runs
@@ -266,9 +409,9 @@ export const moduleBytes = (): Uint8Array => {
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([fnType, streamType])),
     ...section(2, vec([[...str('env'), ...str('mem'), 0x02, 0x00, 0x01]])),
-    ...section(3, vec([[0], [0], [1]])),
-    ...section(7, vec([[...str('gemv'), 0x00, 0], [...str('gemvT'), 0x00, 1], [...str('stream'), 0x00, 2]])),
-    ...section(10, vec([body(gemvBody()), body(gemvTBody()), body(streamBody())]))
+    ...section(3, vec(FUNCTIONS.map(([, t]) => [t]))),
+    ...section(7, vec(FUNCTIONS.map(([name], k) => [...str(name), 0x00, ...uleb(k)]))),
+    ...section(10, vec(FUNCTIONS.map(([, , b]) => body(b()))))
   ])
 }
 
@@ -277,6 +420,7 @@ export const moduleBytes = (): Uint8Array => {
 // -------------------------------------------------------------------------------------
 
 type Kernel = (a: number, x: number, y: number, n: number) => void
+type Stream = (a: number, bytes: number) => number
 
 /** The part of the WebAssembly API used here (the project's `lib` has no DOM types). */
 interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
@@ -290,8 +434,13 @@ interface WasmApi {
 interface Wasm {
   readonly memory: WasmMemory
   readonly gemv: Kernel
+  readonly gemv4: Kernel
   readonly gemvT: Kernel
-  readonly stream: (a: number, bytes: number) => number
+  readonly batch2: Kernel
+  readonly batch3: Kernel
+  readonly batchT2: Kernel
+  readonly stream: Stream
+  readonly stream4: Stream
 }
 
 const PAGE = 65536
@@ -311,8 +460,7 @@ const instantiate = (): Wasm | undefined => {
     if (!WA.validate(bytes)) return undefined
     const memory = new WA.Memory({ initial: 1 })
     const inst = new WA.Instance(new WA.Module(bytes), { env: { mem: memory } })
-    const e = inst.exports as unknown as { gemv: Kernel; gemvT: Kernel; stream: (a: number, bytes: number) => number }
-    return { memory, gemv: e.gemv, gemvT: e.gemvT, stream: e.stream }
+    return { memory, ...(inst.exports as unknown as Omit<Wasm, 'memory'>) }
   } catch {
     return undefined
   }
@@ -371,15 +519,66 @@ const release = (off: number, bytes: number): void => {
   if (last !== undefined && last[0] + last[1] === top) { top = last[0]; free.pop() }
 }
 
+// -------------------------------------------------------------------------------------
+// calls: when a resident copy may be trusted
+// -------------------------------------------------------------------------------------
+
+/** Bumped by every beginCall and endCall: a copy or a fact stamped with another epoch is stale. */
+let epoch = 1
+let inCall = false
+
+/**
+ * Starts a call: from now until {@link endCall} (or the end of the current synchronous
+ * job, whichever comes first) each matrix is copied into the kernels' memory on its first
+ * product and the copy serves the call's later products. Every resident copy taken
+ * before is stale from here on (it is refreshed on its first use), so a write made to a
+ * matrix between two calls is always seen by the second. The layer and the batch engine
+ * call this at the start of every call; during a call the inputs must not be written.
+ * Calls do not nest: a beginCall inside a call starts a new one (correct, at the price of
+ * one more copy per matrix).
+ *
+ * @example
+ * beginCall()
+ * for (let k = 0; k < K; k++) denseApplyInto(P, n, s, ps) // one copy of P, K products
+ * endCall()
+ */
+export const beginCall = (): void => {
+  epoch++
+  inCall = true
+  const mine = epoch
+  queueMicrotask(() => { if (epoch === mine) inCall = false })
+}
+
+/**
+ * Ends the current call: later products copy their matrix afresh each time until the next
+ * {@link beginCall}. Harmless outside a call.
+ *
+ * @example
+ * beginCall(); const y = solve(P); endCall()
+ */
+export const endCall = (): void => {
+  epoch++
+  inCall = false
+}
+
+/**
+ * Whether a call is open (the kernels reuse resident copies; for tests and benches).
+ *
+ * @example
+ * beginCall(); inCallNow() // true
+ */
+export const inCallNow = (): boolean => inCall
+
 interface Entry {
   /** The size the matrix was first multiplied as (a later product as another size bypasses the copy). */
   readonly n: number
-  /** Byte offset of the copy in the arena, or −1 (not copied yet, or no room). */
+  /** Byte offset of the copy in the arena, or −1 (no room). */
   off: number
-  /** Uses so far. */
-  uses: number
-  /** Whether A = Aᵀ exactly; checked on the first transposed product. */
-  symmetric: boolean | undefined
+  /** The epoch the copy was taken in (valid only while that epoch is a call's). */
+  copied: number
+  /** Whether A = Aᵀ exactly, as found in epoch `symAt`. */
+  symmetric: boolean
+  symAt: number
 }
 
 const entries = new WeakMap<Float64Array, Entry>()
@@ -390,11 +589,11 @@ const registry = new FinalizationRegistry<readonly [number, number]>(([off, byte
 
 const entryOf = (A: Float64Array, n: number): Entry | undefined => {
   let e = entries.get(A)
-  if (e === undefined) { e = { n, off: -1, uses: 0, symmetric: undefined }; entries.set(A, e) }
+  if (e === undefined) { e = { n, off: -1, copied: 0, symmetric: false, symAt: 0 }; entries.set(A, e) }
   return e.n === n ? e : undefined
 }
 
-/** Scratch for x and y (16n bytes), grown as needed. */
+/** Scratch for vectors, grown as needed. */
 let scratch = -1, scratchBytes = 0
 
 const scratchFor = (w: Wasm, bytes: number): number | undefined => {
@@ -407,9 +606,31 @@ const scratchFor = (w: Wasm, bytes: number): number | undefined => {
   return scratch
 }
 
+/**
+ * Whether A = Aᵀ exactly (compared with `===`, so +0 and −0 count as equal, which no
+ * product can tell apart since every sum starts from +0). Eight rows at a time against
+ * the eight columns they meet, so both sides are read in cache-line order.
+ */
 const isSymmetric = (A: Float64Array, n: number): boolean => {
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (A[i * n + j] !== A[j * n + i]) return false
+  for (let i0 = 0; i0 < n; i0 += 8) {
+    const i1 = Math.min(n, i0 + 8)
+    // the diagonal block
+    for (let i = i0; i < i1; i++) for (let j = i + 1; j < i1; j++) if (A[i * n + j] !== A[j * n + i]) return false
+    // rows i0..i1 against columns i0..i1 below the block
+    for (let j = i1; j < n; j++) {
+      const c = j * n
+      for (let i = i0; i < i1; i++) if (A[i * n + j] !== A[c + i]) return false
+    }
+  }
   return true
+}
+
+/** Whether A is exactly symmetric, checked once per call (every time outside one). */
+const symmetricNow = (A: Float64Array, e: Entry, n: number): boolean => {
+  if (inCall && e.symAt === epoch) return e.symmetric
+  e.symmetric = isSymmetric(A, n)
+  e.symAt = inCall ? epoch : 0
+  return e.symmetric
 }
 
 /**
@@ -420,19 +641,34 @@ const isSymmetric = (A: Float64Array, n: number): boolean => {
  */
 export const SIMD_MIN_N = 16
 
-/** The offset of the matrix's copy in the arena, made on its second use; −1 when the JavaScript loop should run. */
+/**
+ * Matrices of at least this many bytes take the four-rows-per-pass kernel (a matrix out of
+ * the caches needs several streams in flight to reach the memory's speed; one in the
+ * caches runs faster one row at a time). Tuned on a 2-core AMD EPYC (32 MiB L3); the two
+ * kernels agree bitwise, so this changes the speed only.
+ *
+ * @example
+ * 8 * n * n >= FOUR_ROWS_BYTES // gemv4 runs
+ */
+export const FOUR_ROWS_BYTES = 16 * 2 ** 20
+
+/**
+ * The offset of A's resident copy, refreshed unless it was taken in the current call; −1
+ * when the JavaScript loop should run (the arena is full).
+ */
 const resident = (w: Wasm, A: Float64Array, n: number, e: Entry): number => {
-  e.uses++
-  if (e.off >= 0 || e.uses < 2) return e.off
   const bytes = 8 * n * n
-  if (held + bytes > ARENA_LIMIT) return -1
-  const off = alloc(w, bytes)
-  if (off === undefined) return -1
-  new Float64Array(w.memory.buffer, off, n * n).set(A.subarray(0, n * n))
-  held += bytes
-  registry.register(A, [off, bytes] as const)
-  e.off = off
-  return off
+  if (e.off < 0) {
+    if (held + bytes > ARENA_LIMIT) return -1
+    const off = alloc(w, bytes)
+    if (off === undefined) return -1
+    held += bytes
+    registry.register(A, [off, bytes] as const)
+    e.off = off
+  } else if (inCall && e.copied === epoch) return e.off
+  new Float64Array(w.memory.buffer, e.off, n * n).set(A.subarray(0, n * n))
+  e.copied = inCall ? epoch : 0
+  return e.off
 }
 
 const run = (w: Wasm, k: Kernel, off: number, x: Float64Array, y: Float64Array, n: number): boolean => {
@@ -445,14 +681,36 @@ const run = (w: Wasm, k: Kernel, off: number, x: Float64Array, y: Float64Array, 
   return true
 }
 
+/** The kernels over a batch: blocks of `wide` vectors, then the rest `narrow` or one at a time. */
+const runBatch = (w: Wasm, trans: boolean, off: number, X: Float64Array, B: number, Y: Float64Array, n: number): boolean => {
+  const len = B * n
+  const s = scratchFor(w, 16 * len)
+  if (s === undefined) return false
+  const buf = w.memory.buffer
+  new Float64Array(buf, s, len).set(X.subarray(0, len))
+  const ys = s + 8 * len, nb = 8 * n
+  let b = 0
+  if (trans) {
+    for (; b + 2 <= B; b += 2) w.batchT2(off, s + b * nb, ys + b * nb, n)
+    for (; b < B; b++) w.gemvT(off, s + b * nb, ys + b * nb, n)
+  } else {
+    const one = 8 * n * n >= FOUR_ROWS_BYTES ? w.gemv4 : w.gemv
+    for (; b + 3 <= B; b += 3) w.batch3(off, s + b * nb, ys + b * nb, n)
+    if (B - b === 2) { w.batch2(off, s + b * nb, ys + b * nb, n); b += 2 }
+    for (; b < B; b++) one(off, s + b * nb, ys + b * nb, n)
+  }
+  Y.set(new Float64Array(buf, ys, len))
+  return true
+}
+
 // -------------------------------------------------------------------------------------
 // the products
 // -------------------------------------------------------------------------------------
 
 /**
- * y ← A x for the row-major n × n matrix A (which must not change afterwards): the SIMD
- * kernel when available and A has been multiplied before, else {@link gemvLanes}; the
- * two agree bitwise. `y` must not alias `x`.
+ * y ← A x for the row-major n × n matrix A: the SIMD kernel on A's resident copy (see the
+ * module note for when it is refreshed) when available, else {@link gemvLanes}; the two
+ * agree bitwise. `y` must not alias `x`.
  *
  * @example
  * denseApplyInto(A, n, x, y)
@@ -462,16 +720,16 @@ export const denseApplyInto = (A: Float64Array, n: number, x: Float64Array, y: F
   const e = w === undefined ? undefined : entryOf(A, n)
   if (w !== undefined && e !== undefined) {
     const off = resident(w, A, n, e)
-    if (off >= 0 && run(w, w.gemv, off, x, y, n)) return
+    if (off >= 0 && run(w, 8 * n * n >= FOUR_ROWS_BYTES ? w.gemv4 : w.gemv, off, x, y, n)) return
   }
   gemvLanes(A, n, x, y)
 }
 
 /**
- * y ← Aᵀ x. For n ≥ {@link SIMD_MIN_N} and an exactly symmetric A (checked once per
- * matrix, on its first transposed product) this is {@link denseApplyInto}, the faster
- * row form; otherwise the SIMD transposed kernel or {@link gemvTLoop}, bitwise equal.
- * `y` must not alias `x`.
+ * y ← Aᵀ x. For n ≥ {@link SIMD_MIN_N} and an exactly symmetric A (checked once per call,
+ * on the matrix's first transposed product, and on every one outside a call) this is
+ * {@link denseApplyInto}, the faster row form; otherwise the SIMD transposed kernel or
+ * {@link gemvTLoop}, bitwise equal. `y` must not alias `x`.
  *
  * @example
  * denseApplyTInto(A, n, x, y)
@@ -479,8 +737,7 @@ export const denseApplyInto = (A: Float64Array, n: number, x: Float64Array, y: F
 export const denseApplyTInto = (A: Float64Array, n: number, x: Float64Array, y: Float64Array): void => {
   const e = n < SIMD_MIN_N ? undefined : entryOf(A, n)
   if (e === undefined) return gemvTLoop(A, n, x, y)
-  if (e.symmetric === undefined) e.symmetric = isSymmetric(A, n)
-  if (e.symmetric) return denseApplyInto(A, n, x, y)
+  if (symmetricNow(A, e, n)) return denseApplyInto(A, n, x, y)
   const w = getWasm()
   if (w !== undefined) {
     const off = resident(w, A, n, e)
@@ -490,28 +747,100 @@ export const denseApplyTInto = (A: Float64Array, n: number, x: Float64Array, y: 
 }
 
 /**
- * A memory-bandwidth probe for benches: allocates `bytes` (rounded up to 64) in the arena
+ * Y ← X Aᵀ: y_b = A x_b for the B rows of the row-major B × n X into the B rows of Y, with
+ * A streamed once per three vectors. Each y_b is bitwise what `denseApplyInto(A, n, x_b,
+ * y_b)` gives (and what {@link gemvLanesBatch} gives), so a batch of one is a single
+ * product and a batch is its instances done alone. Same resident-copy rules as the single
+ * product. `Y` must not alias `X`.
+ *
+ * @example
+ * denseApplyBatchInto(P, n, X, B, Y) // row b of Y = P · row b of X
+ */
+export const denseApplyBatchInto = (A: Float64Array, n: number, X: Float64Array, B: number, Y: Float64Array): void => {
+  const w = n >= SIMD_MIN_N && B > 0 ? getWasm() : undefined
+  const e = w === undefined ? undefined : entryOf(A, n)
+  if (w !== undefined && e !== undefined) {
+    const off = resident(w, A, n, e)
+    if (off >= 0 && runBatch(w, false, off, X, B, Y, n)) return
+  }
+  gemvLanesBatch(A, n, X, B, Y)
+}
+
+/**
+ * Y ← X A: y_b = Aᵀ x_b for every row of X. Each y_b is bitwise what
+ * `denseApplyTInto(A, n, x_b, y_b)` gives: the row form for an exactly symmetric A, else
+ * the transposed kernel two vectors at a time (or {@link gemvTLoopBatch}). `Y` must not
+ * alias `X`.
+ *
+ * @example
+ * denseApplyTBatchInto(A, n, X, B, Y) // row b of Y = Aᵀ · row b of X
+ */
+export const denseApplyTBatchInto = (A: Float64Array, n: number, X: Float64Array, B: number, Y: Float64Array): void => {
+  const e = n < SIMD_MIN_N || B === 0 ? undefined : entryOf(A, n)
+  if (e === undefined) return gemvTLoopBatch(A, n, X, B, Y)
+  if (symmetricNow(A, e, n)) return denseApplyBatchInto(A, n, X, B, Y)
+  const w = getWasm()
+  if (w !== undefined) {
+    const off = resident(w, A, n, e)
+    if (off >= 0 && runBatch(w, true, off, X, B, Y, n)) return
+  }
+  gemvTLoopBatch(A, n, X, B, Y)
+}
+
+// -------------------------------------------------------------------------------------
+// for benches and tests
+// -------------------------------------------------------------------------------------
+
+/**
+ * The single-vector kernels on data already in the kernels' memory, for benches that
+ * separate the kernel from the copies: `load(A, n)` copies A in once, `apply(which, x, y)`
+ * runs `gemv` (one row per pass), `gemv4` (four) or `gemvT` on it, and `release` frees it.
+ * Undefined without SIMD.
+ *
+ * @example
+ * const k = kernelProbe(A, n); k?.apply('gemv4', x, y); k?.release()
+ */
+export const kernelProbe = (A: Float64Array, n: number): {
+  readonly apply: (which: 'gemv' | 'gemv4' | 'gemvT', x: Float64Array, y: Float64Array) => void
+  readonly release: () => void
+} | undefined => {
+  const w = getWasm()
+  if (w === undefined) return undefined
+  const bytes = 8 * n * n
+  const off = alloc(w, bytes)
+  if (off === undefined) return undefined
+  new Float64Array(w.memory.buffer, off, n * n).set(A.subarray(0, n * n))
+  return {
+    apply: (which, x, y) => { run(w, w[which], off, x, y, n) },
+    release: () => release(off, bytes)
+  }
+}
+
+/**
+ * A memory-bandwidth probe for benches: allocates `bytes` (rounded up to 256) in the arena
  * and returns a function that streams through them once with f64x2 loads (summing, so
- * nothing is optimized away) and returns the sum; `release` frees the block. Undefined
- * without SIMD.
+ * nothing is optimized away) and returns the sum, reading one stream (`streams: 1`) or
+ * four interleaved ones (`4`: quarters of the block side by side, as four rows of a
+ * matrix are read); `release` frees the block. Undefined without SIMD.
  *
  * @example
  * const p = streamProbe(256 * 2 ** 20); p?.read(); p?.release()
  */
-export const streamProbe = (bytes: number): { readonly bytes: number; readonly read: () => number; readonly release: () => void } | undefined => {
+export const streamProbe = (bytes: number, streams: 1 | 4 = 1): { readonly bytes: number; readonly read: () => number; readonly release: () => void } | undefined => {
   const w = getWasm()
   if (w === undefined) return undefined
-  const size = align(bytes)
+  const size = Math.ceil(bytes / 256) * 256
   const off = alloc(w, size)
   if (off === undefined) return undefined
   new Float64Array(w.memory.buffer, off, size / 8).fill(1)
-  return { bytes: size, read: () => w.stream(off, size), release: () => release(off, size) }
+  const f = streams === 4 ? w.stream4 : w.stream
+  return { bytes: size, read: () => f(off, size), release: () => release(off, size) }
 }
 
 /**
  * Bytes of matrices currently copied into the arena (for benches and tests).
  *
  * @example
- * arenaBytes() // 0 before any matrix has been multiplied twice
+ * arenaBytes() // 0 before any matrix has been multiplied
  */
 export const arenaBytes = (): number => held
