@@ -1,13 +1,17 @@
 /**
  * The dense kernels of simd.ts: the hand-assembled WebAssembly module validates, the
- * SIMD products are bitwise equal to their JavaScript fallbacks (which are the plain
- * loops up to summation order), over seeded random matrices of many sizes including odd
- * ones, and dense operators route through them.
+ * SIMD products (one row or four rows per pass, transposed, batched) are bitwise equal to
+ * their JavaScript fallbacks (which are the plain loops up to summation order), over
+ * seeded random matrices of many sizes including odd ones; a batch's rows are bitwise the
+ * single products; a write into a matrix between calls (or outside any call) is always
+ * seen; and dense operators route through the kernels.
  */
 import t from 'tap'
 import {
-  moduleBytes, gemvLanes, gemvTLoop, denseApplyInto, denseApplyTInto, simdAvailable, streamProbe, SIMD_MIN_N
+  moduleBytes, gemvLanes, gemvTLoop, gemvLanesBatch, gemvTLoopBatch, denseApplyInto, denseApplyTInto, denseApplyBatchInto,
+  denseApplyTBatchInto, simdAvailable, streamProbe, kernelProbe, beginCall, endCall, inCallNow, SIMD_MIN_N, FOUR_ROWS_BYTES
 } from '../src/core/simd.js'
+import { dfwLayer } from '../src/fw/Layer.js'
 import { dense, lowRank, csr, toDense, faceProduct, applyInto, applyTInto, apply, applyT } from '../src/core/LinearOperator.js'
 import { withDim } from '../src/shapes/Dim.js'
 import { rng } from '../src/core/Random.js'
@@ -154,13 +158,226 @@ t.test('dense operators route through the kernels (apply, applyT, …Into)', asy
   }
 })
 
-t.test('the bandwidth probe reads every double once', async (t) => {
-  const p = streamProbe(1000)
-  t.ok(p !== undefined)
-  if (p === undefined) return
-  t.equal(p.bytes % 64, 0)
-  t.equal(p.read(), p.bytes / 8, 'a block of ones sums to its length')
-  p.release()
+t.test('the bandwidth probes read every double once (one stream and four)', async (t) => {
+  for (const streams of [1, 4] as const) {
+    const p = streamProbe(1000, streams)
+    t.ok(p !== undefined)
+    if (p === undefined) return
+    t.equal(p.bytes % 256, 0)
+    t.equal(p.read(), p.bytes / 8, `${streams} stream(s): a block of ones sums to its length`)
+    p.release()
+  }
+})
+
+// -------------------------------------------------------------------------------------
+// the kernels one by one (on a copy already in the kernels' memory)
+// -------------------------------------------------------------------------------------
+
+t.test('one row per pass, four rows per pass and the transposed kernel each agree bitwise with their loop, at every size', async (t) => {
+  for (const n of SIZES) {
+    const A = randomArray(700 + n, n * n), x = randomArray(701 + n, n)
+    const k = kernelProbe(A, n)
+    if (k === undefined) { t.fail('no SIMD'); return }
+    const y = new Float64Array(n), ref = new Float64Array(n), refT = new Float64Array(n)
+    gemvLanes(A, n, x, ref)
+    gemvTLoop(A, n, x, refT)
+    k.apply('gemv', x, y)
+    t.equal(mismatches(y, ref), 0, `gemv n = ${n}`)
+    k.apply('gemv4', x, y)
+    t.equal(mismatches(y, ref), 0, `gemv4 n = ${n}`)
+    k.apply('gemvT', x, y)
+    t.equal(mismatches(y, refT), 0, `gemvT n = ${n}`)
+    k.release()
+  }
+})
+
+t.test('a matrix of FOUR_ROWS_BYTES or more (the four-row kernel) gives the bitwise product and transposed product', async (t) => {
+  const n = Math.ceil(Math.sqrt(FOUR_ROWS_BYTES / 8)) + 3 // odd row and column counts past the threshold
+  const A = randomArray(710, n * n), ref = new Float64Array(n), y = new Float64Array(n)
+  for (let use = 0; use < 2; use++) {
+    const x = randomArray(711 + use, n)
+    denseApplyInto(A, n, x, y)
+    gemvLanes(A, n, x, ref)
+    t.equal(mismatches(y, ref), 0, `A x, use ${use + 1}`)
+    denseApplyTInto(A, n, x, y)
+    gemvTLoop(A, n, x, ref)
+    t.equal(mismatches(y, ref), 0, `Aᵀ x, use ${use + 1}`)
+  }
+})
+
+// -------------------------------------------------------------------------------------
+// writes into a matrix: the resident copy is never stale
+// -------------------------------------------------------------------------------------
+
+const rewrite = (A: Float64Array, seed: number): void => { A.set(randomArray(seed, A.length)) }
+
+t.test('outside a call, a write into the matrix between products is seen by the next product (bitwise the loop on the new values)', async (t) => {
+  t.equal(inCallNow(), false)
+  for (const n of [16, 33, 100]) {
+    const A = randomArray(800 + n, n * n), x = randomArray(801 + n, n), y = new Float64Array(n), ref = new Float64Array(n)
+    for (let round = 0; round < 4; round++) {
+      denseApplyInto(A, n, x, y)
+      denseApplyInto(A, n, x, y)
+      gemvLanes(A, n, x, ref)
+      t.equal(mismatches(y, ref), 0, `n = ${n}, round ${round}: A x`)
+      denseApplyTInto(A, n, x, y)
+      gemvTLoop(A, n, x, ref)
+      t.equal(mismatches(y, ref), 0, `n = ${n}, round ${round}: Aᵀ x`)
+      rewrite(A, 802 + 10 * n + round)
+    }
+  }
+})
+
+t.test('a write between two calls is seen by the second call, with or without endCall', async (t) => {
+  const n = 40, A = randomArray(810, n * n), x = randomArray(811, n), y = new Float64Array(n), ref = new Float64Array(n)
+  for (const close of [true, false]) {
+    for (let round = 0; round < 3; round++) {
+      beginCall()
+      for (let k = 0; k < 3; k++) denseApplyInto(A, n, x, y)
+      gemvLanes(A, n, x, ref)
+      t.equal(mismatches(y, ref), 0, `${close ? 'endCall' : 'no endCall'}, round ${round}: the call's product`)
+      if (close) endCall()
+      rewrite(A, 812 + round + (close ? 0 : 100))
+    }
+  }
+  endCall()
+})
+
+t.test('within a call the first copy serves every product (the inputs must not change during a call)', async (t) => {
+  const n = 40, A = randomArray(820, n * n), x = randomArray(821, n), y = new Float64Array(n), before = new Float64Array(n)
+  beginCall()
+  denseApplyInto(A, n, x, before)
+  A[0] = A[0]! + 1 // outside the contract: shows that the call kept its copy
+  denseApplyInto(A, n, x, y)
+  t.equal(mismatches(y, before), 0, 'the copy taken at the call\'s first product')
+  endCall()
+  denseApplyInto(A, n, x, y)
+  const ref = new Float64Array(n)
+  gemvLanes(A, n, x, ref)
+  t.equal(mismatches(y, ref), 0, 'after the call, the array as it is')
+})
+
+t.test('a call ends by itself at the end of the synchronous job', async (t) => {
+  beginCall()
+  t.equal(inCallNow(), true)
+  await Promise.resolve()
+  t.equal(inCallNow(), false)
+})
+
+t.test('the symmetry flag follows writes: symmetric made non-symmetric and back, between calls and outside them', async (t) => {
+  const n = 33, x = randomArray(830, n), y = new Float64Array(n), ref = new Float64Array(n)
+  const A = symmetricArray(831, n)
+  for (const inCalls of [false, true]) {
+    A.set(symmetricArray(831, n))
+    const step = (label: string, symmetric: boolean): void => {
+      if (inCalls) beginCall()
+      denseApplyTInto(A, n, x, y)
+      denseApplyTInto(A, n, x, y)
+      if (symmetric) gemvLanes(A, n, x, ref)
+      else gemvTLoop(A, n, x, ref)
+      t.equal(mismatches(y, ref), 0, `${inCalls ? 'calls' : 'no call'}: ${label}`)
+      if (inCalls) endCall()
+    }
+    step('symmetric: the row product', true)
+    A[1] = A[1]! + 0.5 // A[0, 1] ≠ A[1, 0]
+    step('written non-symmetric: the transposed loop', false)
+    A[1] = A[n]!
+    step('symmetric again: the row product', true)
+  }
+})
+
+t.test('a layer solve after an in-place write into P answers for the new P (as a fresh copy of it does)', async (t) => {
+  const n = 24
+  withDim(n, (d) => {
+    const r = rng(840)
+    const M = randomArray(841, n * n), data = new Float64Array(n * n)
+    const fill = (shift: number): void => {
+      // P = MᵀM/n + shift·I, symmetric positive definite
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+        let s = 0
+        for (let k = 0; k < n; k++) s += M[k * n + i]! * M[k * n + j]!
+        data[i * n + j] = s / n + (i === j ? shift : 0)
+      }
+    }
+    const q = { dim: d, data: Float64Array.from({ length: n }, () => r.normal()) }
+    const layer = dfwLayer({ schedule: 'default', backward: 'implicit' })
+    fill(0.1)
+    const first = layer({ P: dense({ rows: d, cols: d, data }), q, t: 1 })
+    fill(3)
+    const again = layer({ P: dense({ rows: d, cols: d, data }), q, t: 1 })
+    const fresh = layer({ P: dense({ rows: d, cols: d, data: Float64Array.from(data) }), q, t: 1 })
+    t.equal(mismatches(again.x.data, fresh.x.data), 0, 'x as for a fresh copy of the new P')
+    t.ok(Object.is(again.gap, fresh.gap) && Object.is(again.objective, fresh.objective), 'and the same certificate')
+    t.ok(mismatches(again.x.data, first.x.data) > 0, 'which differs from the old P\'s x')
+  })
+})
+
+// -------------------------------------------------------------------------------------
+// batches
+// -------------------------------------------------------------------------------------
+
+const BATCHES = [0, 1, 2, 3, 4, 5, 7]
+
+t.test('a batch Y = X Aᵀ: each row is bitwise the single product of its instance', async (t) => {
+  for (const n of [1, 7, 16, 17, 33, 64, 100, 129]) {
+    const A = randomArray(900 + n, n * n)
+    for (const B of BATCHES) {
+      const X = randomArray(901 + 13 * n + B, B * n), Y = new Float64Array(B * n), one = new Float64Array(n)
+      denseApplyBatchInto(A, n, X, B, Y)
+      let bad = 0
+      for (let b = 0; b < B; b++) {
+        denseApplyInto(A, n, X.subarray(b * n, b * n + n), one)
+        bad += mismatches(Y.subarray(b * n, b * n + n), one)
+      }
+      t.equal(bad, 0, `n = ${n}, B = ${B}`)
+      const ref = new Float64Array(B * n)
+      gemvLanesBatch(A, n, X, B, ref)
+      t.equal(mismatches(Y, ref), 0, `n = ${n}, B = ${B}: the JavaScript batch`)
+    }
+  }
+})
+
+t.test('a batch Y = X A: each row is bitwise the single transposed product, for non-symmetric and symmetric A', async (t) => {
+  for (const n of [1, 7, 16, 17, 33, 64, 100, 129]) {
+    for (const sym of [false, true]) {
+      const A = sym ? symmetricArray(910 + n, n) : randomArray(910 + n, n * n)
+      for (const B of BATCHES) {
+        const X = randomArray(911 + 13 * n + B, B * n), Y = new Float64Array(B * n), one = new Float64Array(n)
+        denseApplyTBatchInto(A, n, X, B, Y)
+        let bad = 0
+        for (let b = 0; b < B; b++) {
+          denseApplyTInto(A, n, X.subarray(b * n, b * n + n), one)
+          bad += mismatches(Y.subarray(b * n, b * n + n), one)
+        }
+        t.equal(bad, 0, `${sym ? 'symmetric' : 'non-symmetric'} n = ${n}, B = ${B}`)
+        if (!sym || n < SIMD_MIN_N) {
+          const ref = new Float64Array(B * n)
+          gemvTLoopBatch(A, n, X, B, ref)
+          t.equal(mismatches(Y, ref), 0, `${sym ? 'symmetric' : 'non-symmetric'} n = ${n}, B = ${B}: the JavaScript batch`)
+        }
+      }
+    }
+  }
+})
+
+t.test('a batch leaves its inputs as they were and sees writes into A between calls', async (t) => {
+  const n = 37, B = 5, A = randomArray(920, n * n), X = randomArray(921, B * n)
+  const A0 = Float64Array.from(A), X0 = Float64Array.from(X), Y = new Float64Array(B * n), ref = new Float64Array(B * n)
+  denseApplyBatchInto(A, n, X, B, Y)
+  denseApplyTBatchInto(A, n, X, B, Y)
+  t.equal(mismatches(A, A0), 0, 'A')
+  t.equal(mismatches(X, X0), 0, 'X')
+  for (let round = 0; round < 3; round++) {
+    beginCall()
+    denseApplyBatchInto(A, n, X, B, Y)
+    gemvLanesBatch(A, n, X, B, ref)
+    t.equal(mismatches(Y, ref), 0, `round ${round}: X Aᵀ`)
+    denseApplyTBatchInto(A, n, X, B, Y)
+    gemvTLoopBatch(A, n, X, B, ref)
+    t.equal(mismatches(Y, ref), 0, `round ${round}: X A`)
+    endCall()
+    rewrite(A, 922 + round)
+  }
 })
 
 // -------------------------------------------------------------------------------------
