@@ -5,9 +5,10 @@
  * the solvers' inner loops.
  *
  * Dense products run in the WebAssembly SIMD kernels of `simd.ts` (bitwise equal to their
- * JavaScript fallbacks); a dense operator's matrix must not be written to after its first
- * product (it is copied into the kernels' memory on its second). For an exactly
- * symmetric dense P, Pᵀ v is computed as P v.
+ * JavaScript fallbacks). The kernels work on a copy of the matrix that is trusted only
+ * within one call (`beginCall` in simd.ts; outside a call every product copies afresh),
+ * so a write into a dense operator's matrix between calls is always seen. For an
+ * exactly symmetric dense P, Pᵀ v is computed as P v.
  *
  * @since 0.1.0
  */
