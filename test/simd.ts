@@ -9,7 +9,7 @@
 import t from 'tap'
 import {
   moduleBytes, gemvLanes, gemvTLoop, gemvLanesBatch, gemvTLoopBatch, denseApplyInto, denseApplyTInto, denseApplyBatchInto,
-  denseApplyTBatchInto, simdAvailable, streamProbe, kernelProbe, beginCall, endCall, inCallNow, SIMD_MIN_N, FOUR_ROWS_BYTES
+  denseApplyTBatchInto, isSymmetric, simdAvailable, streamProbe, kernelProbe, beginCall, endCall, inCallNow, SIMD_MIN_N, FOUR_ROWS_BYTES
 } from '../src/core/simd.js'
 import { dfwLayer } from '../src/fw/Layer.js'
 import { dense, lowRank, csr, toDense, faceProduct, applyInto, applyTInto, apply, applyT } from '../src/core/LinearOperator.js'
@@ -191,6 +191,37 @@ t.test('one row per pass, four rows per pass and the transposed kernel each agre
   }
 })
 
+t.test('the symmetry check (kernel and JavaScript) finds a single asymmetric pair anywhere, and passes symmetric matrices', async (t) => {
+  for (const n of [1, 2, 17, 31, 32, 33, 64, 65, 100]) {
+    const A = symmetricArray(720 + n, n)
+    const k = kernelProbe(A, n)
+    t.equal(isSymmetric(A, n), true, `n = ${n}: symmetric (JS)`)
+    t.equal(k?.symmetric(), true, `n = ${n}: symmetric (kernel)`)
+    k?.release()
+    const r = rng(721 + n)
+    for (let trial = 0; trial < 6 && n > 1; trial++) {
+      // the pair (i, j), i ≠ j, with one side nudged; the corners and tile edges among them
+      const corner = [[0, n - 1], [n - 1, 0], [0, 1], [Math.min(31, n - 1), Math.min(32, n - 1)]][trial]
+      let i = corner?.[0] ?? Math.floor(r.uniform() * n), j = corner?.[1] ?? Math.floor(r.uniform() * n)
+      if (i === j) j = (i + 1) % n
+      const B = Float64Array.from(A)
+      B[i * n + j] = B[i * n + j]! + 1
+      const kb = kernelProbe(B, n)
+      t.equal(isSymmetric(B, n), false, `n = ${n}, (${i}, ${j}) nudged: not symmetric (JS)`)
+      t.equal(kb?.symmetric(), false, `n = ${n}, (${i}, ${j}) nudged: not symmetric (kernel)`)
+      kb?.release()
+    }
+    if (n > 1) {
+      const Z = symmetricArray(722 + n, n)
+      Z[1] = 0; Z[n] = -0
+      t.equal(isSymmetric(Z, n), true, `n = ${n}: +0 against −0 counts as equal`)
+      const kz = kernelProbe(Z, n)
+      t.equal(kz?.symmetric(), true, `n = ${n}: +0 against −0 (kernel)`)
+      kz?.release()
+    }
+  }
+})
+
 t.test('a matrix of FOUR_ROWS_BYTES or more (the four-row kernel) gives the bitwise product and transposed product', async (t) => {
   const n = Math.ceil(Math.sqrt(FOUR_ROWS_BYTES / 8)) + 3 // odd row and column counts past the threshold
   const A = randomArray(710, n * n), ref = new Float64Array(n), y = new Float64Array(n)
@@ -210,6 +241,30 @@ t.test('a matrix of FOUR_ROWS_BYTES or more (the four-row kernel) gives the bitw
 // -------------------------------------------------------------------------------------
 
 const rewrite = (A: Float64Array, seed: number): void => { A.set(randomArray(seed, A.length)) }
+
+t.test('a matrix of FOUR_ROWS_BYTES or more (its copy is compared, not retaken): a write at either end is seen, and so is a broken or restored symmetry', async (t) => {
+  const n = Math.ceil(Math.sqrt(FOUR_ROWS_BYTES / 8)) + 2
+  const A = symmetricArray(730, n), x = randomArray(731, n), y = new Float64Array(n), ref = new Float64Array(n)
+  const check = (label: string, symmetric: boolean): void => {
+    beginCall()
+    denseApplyInto(A, n, x, y)
+    gemvLanes(A, n, x, ref)
+    t.equal(mismatches(y, ref), 0, `${label}: A x`)
+    denseApplyTInto(A, n, x, y)
+    if (symmetric) gemvLanes(A, n, x, ref)
+    else gemvTLoop(A, n, x, ref)
+    t.equal(mismatches(y, ref), 0, `${label}: Aᵀ x (${symmetric ? 'the row product' : 'the transposed loop'})`)
+    endCall()
+  }
+  check('symmetric', true)
+  check('unchanged', true)
+  A[n * n - 2] = A[n * n - 2]! + 1 // A[n−1, n−2] only
+  check('the last row written', false)
+  A[(n - 2) * n + n - 1] = A[n * n - 2]!
+  check('symmetric again', true)
+  A[0] = A[0]! * 2 // the diagonal: still symmetric, a different product
+  check('the first entry written', true)
+})
 
 t.test('outside a call, a write into the matrix between products is seen by the next product (bitwise the loop on the new values)', async (t) => {
   t.equal(inCallNow(), false)

@@ -28,10 +28,17 @@
  *   that copy serves every later product of the call, as do the cached facts about it
  *   (whether it is exactly symmetric). This is the solver's fast path: K iterations reuse
  *   one copy. The inputs must not be written during the call.
- * - Outside a call every product copies the matrix again (and re-checks symmetry), so a
- *   one-shot `apply`, a power iteration or any other product always sees the array as it
- *   is. Copy and SIMD product together still beat the JavaScript loop (bench/matvec.ts
+ * - Outside a call every product brings the copy up to date again, so a one-shot
+ *   `apply`, a power iteration or any other product always sees the array as it is.
+ *   Copy and SIMD product together still beat the JavaScript loop (bench/matvec.ts
  *   measures the copy against one product).
+ * Up to date means copied again, or, for a matrix of `FOUR_ROWS_BYTES` (16 MiB) or more,
+ * compared element by element with `!==` and copied from the first difference on (out of
+ * the caches that costs about what a copy does). Symmetry (for Aᵀx as the row product) is
+ * found on the copy by the kernel `sym` and kept until the copy's content changes, so an
+ * unchanged large matrix is not checked again. `!==` misses only a change of a zero's
+ * sign, which no product can see (every sum starts from +0) and the symmetry check
+ * ignores too.
  * Vectors are copied in and out per call (O(n) against the O(n²) product).
  *
  * Node ≥ 16.4 and every current browser run wasm SIMD; where it does not validate, the
@@ -145,11 +152,11 @@ const section = (id: number, body: number[]): number[] => [id, ...uleb(body.leng
 const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()]
 
 // opcodes
-const BLOCK = 0x02, LOOP = 0x03, END = 0x0b, BR_IF = 0x0d, VOID = 0x40
+const BLOCK = 0x02, LOOP = 0x03, IF = 0x04, END = 0x0b, BR_IF = 0x0d, RETURN = 0x0f, SELECT = 0x1b, VOID = 0x40
 const LGET = 0x20, LSET = 0x21, LTEE = 0x22
 const F64_LOAD = 0x2b, F64_STORE = 0x39
 const I32_CONST = 0x41, F64_CONST = 0x44
-const I32_EQZ = 0x45, I32_LT_U = 0x49, I32_GE_U = 0x4f
+const I32_EQZ = 0x45, I32_LT_U = 0x49, I32_GE_U = 0x4f, F64_NE = 0x62
 const I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_AND = 0x71
 const F64_ADD = 0xa0, F64_MUL = 0xa2
 const I32 = 0x7f, F64 = 0x7c, V128 = 0x7b
@@ -159,7 +166,11 @@ const V128_STORE = (offset: number): number[] => [...simd(0x0b), 3, ...uleb(offs
 const V128_ZERO = [...simd(0x0c), ...new Array<number>(16).fill(0)]
 const F64X2_SPLAT = simd(0x14)
 const F64X2_EXTRACT = (lane: number): number[] => [...simd(0x21), lane]
-const F64X2_ADD = simd(0xf0), F64X2_MUL = simd(0xf2)
+const F64X2_ADD = simd(0xf0), F64X2_MUL = simd(0xf2), F64X2_NE = simd(0x48), V128_OR = simd(0x50), V128_ANY_TRUE = simd(0x53)
+/** i8x16.shuffle picking the given bytes of (a ‖ b). */
+const SHUFFLE = (bytes: ReadonlyArray<number>): number[] => [...simd(0x0d), ...bytes]
+const LO_LO = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]
+const HI_HI = [8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31]
 const f64load = (offset = 0): number[] => [F64_LOAD, 3, ...uleb(offset)]
 const f64store = (offset = 0): number[] => [F64_STORE, 3, ...uleb(offset)]
 const get = (l: number): number[] => [LGET, l]
@@ -380,7 +391,83 @@ const streamBody = (S: number): number[] => {
   return [...L.decl(), ...code, END]
 }
 
-/** The exported functions, in order: name, type index (0: (i32 ×4) → (), 1: (i32, i32) → f64), body. */
+/** Tile side of the symmetry check: 32 × 32 tiles keep the column walk within few pages. */
+const SYM_TILE = 32
+
+/**
+ * sym(a, n) → i32: 1 when the row-major n × n matrix at a equals its transpose exactly
+ * (f64.ne, so +0 = −0 and a NaN is never equal), else 0, returning at the first
+ * difference. Tile by tile (rows I..I+T against columns J..J+T, J ≥ I). An off-diagonal
+ * tile of even sides compares 2 × 2 blocks: rows i, i+1 at columns j, j+1 against rows j,
+ * j+1 at columns i, i+1, transposed by two shuffles; the diagonal tiles and odd edges go
+ * element by element, each row of the tile against the column it meets.
+ */
+const symBody = (): number[] => {
+  const [A, N] = [0, 1]
+  const L = new Locals(2)
+  const NB = L.take(I32), I = L.take(I32), J = L.take(I32), IE = L.take(I32), JE = L.take(I32), II = L.take(I32), J0 = L.take(I32)
+  const P = L.take(I32), Q = L.take(I32), PE = L.take(I32), Q2 = L.take(I32)
+  const C0 = L.take(V128), C1 = L.take(V128)
+  const minN = (v: number[]): number[] => [...v, ...get(N), ...v, ...get(N), I32_LT_U, SELECT]
+  const code = [
+    ...get(N), ...i32c(8), I32_MUL, ...set(NB),
+    ...i32c(0), ...set(I),
+    ...whileLoop([...get(N), I32_EQZ], ltU(I, N), [
+      ...minN([...get(I), ...i32c(SYM_TILE), I32_ADD]), ...set(IE),
+      ...get(I), ...set(J),
+      ...whileLoop([...get(J), ...get(N), I32_GE_U], ltU(J, N), [
+        ...minN([...get(J), ...i32c(SYM_TILE), I32_ADD]), ...set(JE),
+        ...get(I), ...set(II),
+        // an off-diagonal tile with even sides: 2 × 2 blocks
+        ...get(J), ...get(I), 0x4b /* i32.gt_u */,
+        ...get(IE), ...get(I), I32_SUB, ...get(JE), ...get(J), I32_SUB, 0x72 /* i32.or */, ...i32c(1), I32_AND, I32_EQZ, I32_AND,
+        IF, VOID,
+        ...whileLoop([...get(II), ...get(IE), I32_GE_U], ltU(II, IE), [
+          ...get(A), ...get(II), ...get(NB), I32_MUL, I32_ADD, ...set(P),
+          ...get(P), ...get(JE), ...i32c(8), I32_MUL, I32_ADD, ...set(PE),
+          ...get(P), ...get(J), ...i32c(8), I32_MUL, I32_ADD, ...set(P),
+          ...get(A), ...get(J), ...get(NB), I32_MUL, I32_ADD, ...get(II), ...i32c(8), I32_MUL, I32_ADD, ...set(Q),
+          LOOP, VOID,
+          ...get(Q), ...V128_LOAD(0), ...set(C0),
+          ...get(Q), ...get(NB), I32_ADD, ...tee(Q2), ...V128_LOAD(0), ...set(C1),
+          ...get(P), ...V128_LOAD(0), ...get(C0), ...get(C1), ...SHUFFLE(LO_LO), ...F64X2_NE,
+          ...get(P), ...get(NB), I32_ADD, ...V128_LOAD(0), ...get(C0), ...get(C1), ...SHUFFLE(HI_HI), ...F64X2_NE,
+          ...V128_OR, ...V128_ANY_TRUE, IF, VOID, ...i32c(0), RETURN, END,
+          ...addTo(P, 16),
+          ...get(Q2), ...get(NB), I32_ADD, ...set(Q),
+          ...ltU(P, PE), BR_IF, 0,
+          END,
+          ...addTo(II, 2)
+        ]),
+        ...get(IE), ...set(II),
+        END,
+        ...whileLoop([...get(II), ...get(IE), I32_GE_U], ltU(II, IE), [
+          // j0 = max(J, i + 1)
+          ...get(J), ...get(II), ...i32c(1), I32_ADD, ...get(J), ...get(II), ...i32c(1), I32_ADD, I32_GE_U, SELECT, ...set(J0),
+          ...get(J0), ...get(JE), I32_LT_U, IF, VOID,
+          ...get(A), ...get(II), ...get(NB), I32_MUL, I32_ADD, ...set(P),
+          ...get(P), ...get(JE), ...i32c(8), I32_MUL, I32_ADD, ...set(PE),
+          ...get(P), ...get(J0), ...i32c(8), I32_MUL, I32_ADD, ...set(P),
+          ...get(A), ...get(J0), ...get(NB), I32_MUL, I32_ADD, ...get(II), ...i32c(8), I32_MUL, I32_ADD, ...set(Q),
+          LOOP, VOID,
+          ...get(P), ...f64load(), ...get(Q), ...f64load(), F64_NE, IF, VOID, ...i32c(0), RETURN, END,
+          ...addTo(P, 8),
+          ...get(Q), ...get(NB), I32_ADD, ...set(Q),
+          ...ltU(P, PE), BR_IF, 0,
+          END,
+          END,
+          ...addTo(II, 1)
+        ]),
+        ...addTo(J, SYM_TILE)
+      ]),
+      ...addTo(I, SYM_TILE)
+    ]),
+    ...i32c(1)
+  ]
+  return [...L.decl(), ...code, END]
+}
+
+/** The exported functions, in order: name, type index (0: (i32 ×4) → (), 1: (i32, i32) → f64, 2: (i32, i32) → i32), body. */
 const FUNCTIONS: ReadonlyArray<readonly [string, number, () => number[]]> = [
   ['gemv', 0, () => gemvBody(1)],
   ['gemv4', 0, () => gemvBody(4)],
@@ -389,14 +476,15 @@ const FUNCTIONS: ReadonlyArray<readonly [string, number, () => number[]]> = [
   ['batch3', 0, () => gemvBatchBody(3)],
   ['batchT2', 0, () => gemvTBody(2)],
   ['stream', 1, () => streamBody(1)],
-  ['stream4', 1, () => streamBody(4)]
+  ['stream4', 1, () => streamBody(4)],
+  ['sym', 2, symBody]
 ]
 
 /**
  * The module's bytes: imports `env.mem`; exports `gemv` (one row per pass), `gemv4` (four
  * rows per pass), `gemvT`, `batch2`, `batch3` (A x for 2 or 3 vectors), `batchT2`
- * (Aᵀ x for 2 vectors), all (i32 a, i32 x, i32 y, i32 n) → (), and the probes `stream`,
- * `stream4` (i32 a, i32 bytes) → f64.
+ * (Aᵀ x for 2 vectors), all (i32 a, i32 x, i32 y, i32 n) → (); the probes `stream`,
+ * `stream4` (i32 a, i32 bytes) → f64; and `sym` (i32 a, i32 n) → i32, whether A = Aᵀ.
  *
  * @example
  * WebAssembly.validate(moduleBytes()) // true where wasm SIMD runs
@@ -404,10 +492,11 @@ const FUNCTIONS: ReadonlyArray<readonly [string, number, () => number[]]> = [
 export const moduleBytes = (): Uint8Array => {
   const fnType = [0x60, ...vec([[I32], [I32], [I32], [I32]]), 0]
   const streamType = [0x60, ...vec([[I32], [I32]]), ...vec([[F64]])]
+  const symType = [0x60, ...vec([[I32], [I32]]), ...vec([[I32]])]
   const body = (b: number[]): number[] => [...uleb(b.length), ...b]
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([fnType, streamType])),
+    ...section(1, vec([fnType, streamType, symType])),
     ...section(2, vec([[...str('env'), ...str('mem'), 0x02, 0x00, 0x01]])),
     ...section(3, vec(FUNCTIONS.map(([, t]) => [t]))),
     ...section(7, vec(FUNCTIONS.map(([name], k) => [...str(name), 0x00, ...uleb(k)]))),
@@ -441,6 +530,7 @@ interface Wasm {
   readonly batchT2: Kernel
   readonly stream: Stream
   readonly stream4: Stream
+  readonly sym: (a: number, n: number) => number
 }
 
 const PAGE = 65536
@@ -572,12 +662,13 @@ export const inCallNow = (): boolean => inCall
 interface Entry {
   /** The size the matrix was first multiplied as (a later product as another size bypasses the copy). */
   readonly n: number
-  /** Byte offset of the copy in the arena, or −1 (no room). */
+  /** Byte offset of the copy in the arena, or −1 (none yet, or no room). */
   off: number
-  /** The epoch the copy was taken in (valid only while that epoch is a call's). */
+  /** The epoch the copy was last brought up to date in (trusted only while that epoch is a call's). */
   copied: number
-  /** Whether A = Aᵀ exactly, as found in epoch `symAt`. */
+  /** Whether A = Aᵀ exactly: of the resident copy when `symOfCopy`, else of A as found in epoch `symAt`. */
   symmetric: boolean
+  symOfCopy: boolean
   symAt: number
 }
 
@@ -589,7 +680,7 @@ const registry = new FinalizationRegistry<readonly [number, number]>(([off, byte
 
 const entryOf = (A: Float64Array, n: number): Entry | undefined => {
   let e = entries.get(A)
-  if (e === undefined) { e = { n, off: -1, copied: 0, symmetric: false, symAt: 0 }; entries.set(A, e) }
+  if (e === undefined) { e = { n, off: -1, copied: 0, symmetric: false, symOfCopy: false, symAt: 0 }; entries.set(A, e) }
   return e.n === n ? e : undefined
 }
 
@@ -607,30 +698,57 @@ const scratchFor = (w: Wasm, bytes: number): number | undefined => {
 }
 
 /**
- * Whether A = Aᵀ exactly (compared with `===`, so +0 and −0 count as equal, which no
- * product can tell apart since every sum starts from +0). Eight rows at a time against
- * the eight columns they meet, so both sides are read in cache-line order.
+ * Whether A = Aᵀ exactly (compared with `!==`, so +0 and −0 count as equal, which no
+ * product can tell apart since every sum starts from +0, and a NaN never does): the
+ * kernel `sym`'s answer, tile by tile in the same way.
+ *
+ * @example
+ * isSymmetric(new Float64Array([1, 2, 2, 1]), 2) // true
  */
-const isSymmetric = (A: Float64Array, n: number): boolean => {
-  for (let i0 = 0; i0 < n; i0 += 8) {
-    const i1 = Math.min(n, i0 + 8)
-    // the diagonal block
-    for (let i = i0; i < i1; i++) for (let j = i + 1; j < i1; j++) if (A[i * n + j] !== A[j * n + i]) return false
-    // rows i0..i1 against columns i0..i1 below the block
-    for (let j = i1; j < n; j++) {
-      const c = j * n
-      for (let i = i0; i < i1; i++) if (A[i * n + j] !== A[c + i]) return false
+export const isSymmetric = (A: Float64Array, n: number): boolean => {
+  for (let I = 0; I < n; I += SYM_TILE) {
+    const Ie = Math.min(n, I + SYM_TILE)
+    for (let J = I; J < n; J += SYM_TILE) {
+      const Je = Math.min(n, J + SYM_TILE)
+      for (let i = I; i < Ie; i++) {
+        const r = i * n
+        for (let j = J > i + 1 ? J : i + 1; j < Je; j++) if (A[r + j] !== A[j * n + i]) return false
+      }
     }
   }
   return true
 }
 
-/** Whether A is exactly symmetric, checked once per call (every time outside one). */
-const symmetricNow = (A: Float64Array, e: Entry, n: number): boolean => {
+/**
+ * Whether A is exactly symmetric. With a resident copy at `off` (just brought up to date):
+ * the kernel `sym` on the copy, the data the kernels multiply, kept until the copy's
+ * content changes. Without one: A checked once per call (every time outside one).
+ */
+const symmetricNow = (w: Wasm | undefined, off: number, A: Float64Array, e: Entry, n: number): boolean => {
+  if (w !== undefined && off >= 0) {
+    if (!e.symOfCopy) { e.symmetric = w.sym(off, n) === 1; e.symOfCopy = true }
+    return e.symmetric
+  }
   if (inCall && e.symAt === epoch) return e.symmetric
   e.symmetric = isSymmetric(A, n)
   e.symAt = inCall ? epoch : 0
   return e.symmetric
+}
+
+/**
+ * The first index k < len with A[k] !== C[k], or len. `!==` misses only a change of a
+ * zero's sign, which no product can see (every sum starts from +0) and the symmetry check
+ * ignores too; a NaN always counts as a change.
+ */
+const firstDifference = (A: Float64Array, C: Float64Array, len: number): number => {
+  const n8 = len & ~7
+  let i = 0
+  for (; i < n8; i += 8) {
+    if (A[i] !== C[i] || A[i + 1] !== C[i + 1] || A[i + 2] !== C[i + 2] || A[i + 3] !== C[i + 3] ||
+      A[i + 4] !== C[i + 4] || A[i + 5] !== C[i + 5] || A[i + 6] !== C[i + 6] || A[i + 7] !== C[i + 7]) break
+  }
+  for (; i < len; i++) if (A[i] !== C[i]) return i
+  return len
 }
 
 /**
@@ -653,11 +771,15 @@ export const SIMD_MIN_N = 16
 export const FOUR_ROWS_BYTES = 16 * 2 ** 20
 
 /**
- * The offset of A's resident copy, refreshed unless it was taken in the current call; −1
- * when the JavaScript loop should run (the arena is full).
+ * The offset of A's resident copy, brought up to date unless that was done in the current
+ * call; −1 when the JavaScript loop should run (the arena is full). Up to date means
+ * copied again, or, for a matrix of {@link FOUR_ROWS_BYTES} or more, compared with the
+ * copy and copied from the first difference on: out of the caches a comparison costs
+ * about what a copy does, and an unchanged matrix keeps what is known about it (its
+ * symmetry). In the caches a copy is several times faster than the comparison loop.
  */
 const resident = (w: Wasm, A: Float64Array, n: number, e: Entry): number => {
-  const bytes = 8 * n * n
+  const len = n * n, bytes = 8 * len
   if (e.off < 0) {
     if (held + bytes > ARENA_LIMIT) return -1
     const off = alloc(w, bytes)
@@ -665,8 +787,14 @@ const resident = (w: Wasm, A: Float64Array, n: number, e: Entry): number => {
     held += bytes
     registry.register(A, [off, bytes] as const)
     e.off = off
+    new Float64Array(w.memory.buffer, off, len).set(A.subarray(0, len))
+    e.symOfCopy = false
   } else if (inCall && e.copied === epoch) return e.off
-  new Float64Array(w.memory.buffer, e.off, n * n).set(A.subarray(0, n * n))
+  else {
+    const C = new Float64Array(w.memory.buffer, e.off, len)
+    const k = bytes >= FOUR_ROWS_BYTES ? firstDifference(A, C, len) : 0
+    if (k < len) { C.set(A.subarray(k, len), k); e.symOfCopy = false }
+  }
   e.copied = inCall ? epoch : 0
   return e.off
 }
@@ -694,7 +822,7 @@ const runBatch = (w: Wasm, trans: boolean, off: number, X: Float64Array, B: numb
     for (; b + 2 <= B; b += 2) w.batchT2(off, s + b * nb, ys + b * nb, n)
     for (; b < B; b++) w.gemvT(off, s + b * nb, ys + b * nb, n)
   } else {
-    const one = 8 * n * n >= FOUR_ROWS_BYTES ? w.gemv4 : w.gemv
+    const one = rowKernel(w, n)
     for (; b + 3 <= B; b += 3) w.batch3(off, s + b * nb, ys + b * nb, n)
     if (B - b === 2) { w.batch2(off, s + b * nb, ys + b * nb, n); b += 2 }
     for (; b < B; b++) one(off, s + b * nb, ys + b * nb, n)
@@ -720,10 +848,12 @@ export const denseApplyInto = (A: Float64Array, n: number, x: Float64Array, y: F
   const e = w === undefined ? undefined : entryOf(A, n)
   if (w !== undefined && e !== undefined) {
     const off = resident(w, A, n, e)
-    if (off >= 0 && run(w, 8 * n * n >= FOUR_ROWS_BYTES ? w.gemv4 : w.gemv, off, x, y, n)) return
+    if (off >= 0 && run(w, rowKernel(w, n), off, x, y, n)) return
   }
   gemvLanes(A, n, x, y)
 }
+
+const rowKernel = (w: Wasm, n: number): Kernel => (8 * n * n >= FOUR_ROWS_BYTES ? w.gemv4 : w.gemv)
 
 /**
  * y ← Aᵀ x. For n ≥ {@link SIMD_MIN_N} and an exactly symmetric A (checked once per call,
@@ -737,13 +867,12 @@ export const denseApplyInto = (A: Float64Array, n: number, x: Float64Array, y: F
 export const denseApplyTInto = (A: Float64Array, n: number, x: Float64Array, y: Float64Array): void => {
   const e = n < SIMD_MIN_N ? undefined : entryOf(A, n)
   if (e === undefined) return gemvTLoop(A, n, x, y)
-  if (symmetricNow(A, e, n)) return denseApplyInto(A, n, x, y)
   const w = getWasm()
-  if (w !== undefined) {
-    const off = resident(w, A, n, e)
-    if (off >= 0 && run(w, w.gemvT, off, x, y, n)) return
-  }
-  gemvTLoop(A, n, x, y)
+  const off = w === undefined ? -1 : resident(w, A, n, e)
+  const sym = symmetricNow(w, off, A, e, n)
+  if (w !== undefined && off >= 0 && run(w, sym ? rowKernel(w, n) : w.gemvT, off, x, y, n)) return
+  if (sym) gemvLanes(A, n, x, y)
+  else gemvTLoop(A, n, x, y)
 }
 
 /**
@@ -778,13 +907,12 @@ export const denseApplyBatchInto = (A: Float64Array, n: number, X: Float64Array,
 export const denseApplyTBatchInto = (A: Float64Array, n: number, X: Float64Array, B: number, Y: Float64Array): void => {
   const e = n < SIMD_MIN_N || B === 0 ? undefined : entryOf(A, n)
   if (e === undefined) return gemvTLoopBatch(A, n, X, B, Y)
-  if (symmetricNow(A, e, n)) return denseApplyBatchInto(A, n, X, B, Y)
   const w = getWasm()
-  if (w !== undefined) {
-    const off = resident(w, A, n, e)
-    if (off >= 0 && runBatch(w, true, off, X, B, Y, n)) return
-  }
-  gemvTLoopBatch(A, n, X, B, Y)
+  const off = w === undefined ? -1 : resident(w, A, n, e)
+  const sym = symmetricNow(w, off, A, e, n)
+  if (w !== undefined && off >= 0 && runBatch(w, !sym, off, X, B, Y, n)) return
+  if (sym) gemvLanesBatch(A, n, X, B, Y)
+  else gemvTLoopBatch(A, n, X, B, Y)
 }
 
 // -------------------------------------------------------------------------------------
@@ -792,16 +920,17 @@ export const denseApplyTBatchInto = (A: Float64Array, n: number, X: Float64Array
 // -------------------------------------------------------------------------------------
 
 /**
- * The single-vector kernels on data already in the kernels' memory, for benches that
- * separate the kernel from the copies: `load(A, n)` copies A in once, `apply(which, x, y)`
- * runs `gemv` (one row per pass), `gemv4` (four) or `gemvT` on it, and `release` frees it.
- * Undefined without SIMD.
+ * The single-vector kernels on a copy of A taken once, for benches and tests that
+ * separate the kernel from the copies: `apply(which, x, y)` runs `gemv` (one row per
+ * pass), `gemv4` (four) or `gemvT` on it, `symmetric()` runs the kernel `sym`, and
+ * `release` frees the copy. Undefined without SIMD.
  *
  * @example
  * const k = kernelProbe(A, n); k?.apply('gemv4', x, y); k?.release()
  */
 export const kernelProbe = (A: Float64Array, n: number): {
   readonly apply: (which: 'gemv' | 'gemv4' | 'gemvT', x: Float64Array, y: Float64Array) => void
+  readonly symmetric: () => boolean
   readonly release: () => void
 } | undefined => {
   const w = getWasm()
@@ -812,6 +941,7 @@ export const kernelProbe = (A: Float64Array, n: number): {
   new Float64Array(w.memory.buffer, off, n * n).set(A.subarray(0, n * n))
   return {
     apply: (which, x, y) => { run(w, w[which], off, x, y, n) },
+    symmetric: () => w.sym(off, n) === 1,
     release: () => release(off, bytes)
   }
 }
