@@ -4,7 +4,7 @@
  * - `iter` rows: ms per forward and per backward iteration of the unrolled layer at a
  *   fixed K (`tolerance: 0, maxIterations: K`), for the "paper" and "default" schedules;
  *   the implicit mode's forward and backward ms; and the peers' recipe at the same K:
- *   PyTorch (Debian's python3-torch, CPU, float64, one thread; bench/peers/recipe_torch.py)
+ *   PyTorch (Debian's python3-torch, CPU, float64, threads pinned to 1; bench/peers/recipe_torch.py)
  *   and TensorFlow.js (float32; cpu and wasm backends; bench/peers/recipe_tfjs.ts). Each
  *   peer row carries its ratio ours/peer (fwd + bwd per iteration, ours = the paper
  *   schedule unrolled) and how far its gradient is from ours (the same iterates, so the
@@ -14,20 +14,29 @@
  *   modes K doubles until the cosine is reached (or a time cap); the implicit modes run
  *   once at their default tolerance. The recipe's time is ours at the K it needs and
  *   PyTorch's at that K.
- * - `matvec` rows: GB/s of the dense product (the SIMD kernel, and its JavaScript
- *   fallback) against two streaming-read probes over 256 MiB in the same process (a
- *   JavaScript loop over a Float64Array and an f64x2 wasm loop).
+ * - `matvec` rows: GB/s of the dense product (through `applyInto` in a call, the one-row
+ *   and four-row kernels alone, and the JavaScript fallback) against three
+ *   streaming-read probes over 256 MiB in the same process (a JavaScript loop over a
+ *   Float64Array, an f64x2 wasm loop over one stream, and one over four interleaved
+ *   streams, as four rows of a matrix are read).
  *
  * Run through `npm run bench -- --only layer` (add `--svg FILE` for a log-log chart of
  * ms per iteration against n), or `npx tsx bench/layer.ts [--quick] [--json] [--svg FILE]
- * [--sizes 10,100] [--parts iter,accuracy,matvec]`.
+ * [--sizes 10,100] [--parts iter,accuracy,matvec] [--no-call]`.
+ *
+ * Each layer call runs inside a kernel call (`beginCall` … `endCall` of src/core/simd.ts,
+ * as the layer's wiring will do): P is copied into the kernels' memory once per call and
+ * that copy is inside the forward's time. `--no-call` times the layer without it (every
+ * product copies P). Every table that compares with a peer prints a `peer:` line (torch
+ * version, pinned threads, the BLAS it was built with and the one loaded, the BLAS/OpenMP
+ * environment; tfjs backend and threads; Node's version; the load average at the peer's
+ * runs), and each peer row of `--json` carries it as `peer`.
  *
  * @since 0.1.0
  */
-import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { pathToFileURL } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import { type Dim, withDim } from '../src/shapes/Dim.js'
 import type { Vec } from '../src/shapes/Vec.js'
@@ -35,10 +44,11 @@ import { dfwLayer, type LayerOptions } from '../src/fw/Layer.js'
 import type { Params } from '../src/fw/Problem.js'
 import { powerIteration } from '../src/core/PowerIteration.js'
 import { applyInto } from '../src/core/LinearOperator.js'
-import { gemvLanes, streamProbe, simdAvailable } from '../src/core/simd.js'
+import { gemvLanes, streamProbe, simdAvailable, kernelProbe, beginCall, endCall, FOUR_ROWS_BYTES } from '../src/core/simd.js'
 import { solveExact, kktDerivative } from '../src/fw/exact/index.js'
 import { type BenchProblem, benchProblem, cacheDir } from './problems.js'
-import { type PeerRun, useBackend, runRecipe } from './peers/recipe_tfjs.js'
+import { type PeerRun, useBackend, runRecipe, tfjsConfig } from './peers/recipe_tfjs.js'
+import { type PeerConfig, type TorchConfig, peerConfig, peerLine, runTorchScript } from './peers/config.js'
 import { lineChart } from './svg.js'
 import { fusedRecipe } from './fused.js'
 
@@ -61,6 +71,8 @@ export interface IterRow {
   readonly fusedOverThis?: number
   /** max |∇ this − ∇ ours| / max |∇ ours| (same recipe, same iterates). */
   readonly gradDiff?: number
+  /** For a peer's row: what it ran with, and the load average then. */
+  readonly peer?: PeerConfig
 }
 
 export interface AccuracyRow {
@@ -77,6 +89,8 @@ export interface AccuracyRow {
   /** ms of the whole search (every K tried). */
   readonly searchMs?: number
   readonly note?: string
+  /** For the peer's row: what it ran with, and the load average then. */
+  readonly peer?: PeerConfig
 }
 
 export interface MatvecRow {
@@ -85,10 +99,13 @@ export interface MatvecRow {
   readonly impl: string
   readonly us: number
   readonly gbps: number
-  /** GB/s ÷ the faster probe's GB/s. */
+  /** GB/s ÷ the fastest probe's GB/s. */
   readonly ofProbe: number
   readonly probeJs: number
+  /** The one-stream wasm probe (streamProbe(bytes, 1)). */
   readonly probeWasm: number
+  /** The four-stream wasm probe (streamProbe(bytes, 4)). */
+  readonly probeWasm4: number
 }
 
 export type Row = IterRow | AccuracyRow | MatvecRow
@@ -99,6 +116,11 @@ export interface Options {
   readonly parts?: ReadonlyArray<'iter' | 'accuracy' | 'matvec'>
   readonly svg?: string
   readonly quick?: boolean
+  /**
+   * Whether each layer call runs inside a kernel call (`beginCall` … `endCall`, as the
+   * layer's own wiring will do; default true). false: every product copies its matrix.
+   */
+  readonly inCall?: boolean
   readonly onRow?: (r: Row) => void
 }
 
@@ -144,13 +166,22 @@ const paramsOf = <N>(d: Dim<N>, p: BenchProblem<N>): Params<N> => ({
 
 const ones = <N>(d: Dim<N>): Vec<N> => ({ dim: d, data: new Float64Array(d as number).fill(1) })
 
-/** Forward and backward ms of one layer call, and the gradient. */
+let useCall = true
+
+/**
+ * Forward and backward ms of one layer call, and the gradient. The call runs between the
+ * kernels' `beginCall` and `endCall` (unless `inCall: false`), standing in for the layer's
+ * own wiring: the first product of the call copies P into the kernels' memory, the rest
+ * reuse that copy, and the copy's cost is inside the forward's time.
+ */
 const timeLayer = <N>(d: Dim<N>, p: BenchProblem<N>, opts: LayerOptions): { fwd: number; bwd: number; iterations: number; grad: Float64Array } => {
   const layer = dfwLayer(opts)
   const t0 = performance.now()
+  if (useCall) beginCall()
   const r = layer({ P: p.P, q: { dim: d, data: p.q }, w: { dim: d, data: p.w }, t: p.t })
   const t1 = performance.now()
   const g = r.vjp(ones(d)).q.data
+  if (useCall) endCall()
   const t2 = performance.now()
   return { fwd: t1 - t0, bwd: t2 - t1, iterations: r.iterations, grad: g }
 }
@@ -159,30 +190,14 @@ const timeLayer = <N>(d: Dim<N>, p: BenchProblem<N>, opts: LayerOptions): { fwd:
 // the PyTorch peer
 // -------------------------------------------------------------------------------------
 
-const here = fileURLToPath(new URL('.', import.meta.url))
-const TORCH_PY = '/usr/bin/python3'
-let torchState: 'unknown' | 'ok' | 'missing' = 'unknown'
+export { torchAvailable } from './peers/config.js'
 
-/** Whether Debian's python3-torch is importable (a one-line message when not). */
-export const torchAvailable = (): boolean => {
-  if (torchState === 'unknown') {
-    const r = spawnSync(TORCH_PY, ['-c', 'import torch'], { encoding: 'utf8' })
-    torchState = r.status === 0 ? 'ok' : 'missing'
-    if (torchState === 'missing') process.stderr.write(`bench: PyTorch peer skipped (${TORCH_PY} cannot import torch; apt-get install python3-torch)\n`)
-  }
-  return torchState === 'ok'
-}
-
-const runTorch = <N>(p: BenchProblem<N>, L: number, ks: ReadonlyArray<number>, reps: number): { version: string; runs: PeerRun[] } | undefined => {
-  if (!torchAvailable()) return undefined
+/** The PyTorch recipe (bench/peers/recipe_torch.py, threads pinned), with the configuration it ran with. */
+const runTorch = <N>(p: BenchProblem<N>, L: number, ks: ReadonlyArray<number>, reps: number): { version: string; runs: PeerRun[]; peer: PeerConfig } | undefined => {
   const spec = { n: p.n, pFile: p.pFile, q: Array.from(p.q), w: Array.from(p.w), t: p.t, L, beta0: 1, c: new Array<number>(p.n).fill(1), ks, reps }
-  const r = spawnSync(TORCH_PY, [join(here, 'peers', 'recipe_torch.py')], { input: JSON.stringify(spec), encoding: 'utf8', maxBuffer: 1 << 28 })
-  if (r.status !== 0) {
-    process.stderr.write(`bench: PyTorch peer failed: ${(r.stderr || '').trim().split('\n').pop() ?? ''}\n`)
-    return undefined
-  }
-  const out = JSON.parse(r.stdout) as { torch: string; runs: PeerRun[] }
-  return { version: out.torch, runs: out.runs }
+  const out = runTorchScript<{ config: TorchConfig; runs: PeerRun[] }>([], spec)
+  if (out === undefined) return undefined
+  return { version: out.config.torch, runs: out.runs, peer: peerConfig({ torch: out.config }) }
 }
 
 // -------------------------------------------------------------------------------------
@@ -232,7 +247,7 @@ const iterRows = async <N>(d: Dim<N>, opts: Options): Promise<IterRow[]> => {
     for (let r = 0; r < (n < 1000 ? Math.min(reps, 3) : 1); r++) { const m = timeLayer(d, p, o); fs.push(m.fwd); bs.push(m.bwd); it = m.iterations }
     rows.push({ kind: 'iter', n, impl: 'ours default implicit (whole solve)', K: it, fwdMs: median(fs), bwdMs: median(bs) })
   }
-  const peer = (impl: string, runs: PeerRun[] | undefined): void => {
+  const peer = (impl: string, runs: PeerRun[] | undefined, cfg: PeerConfig): void => {
     const r = runs?.[0]
     if (r === undefined) return
     const per = (r.fwdMs + r.bwdMs) / K
@@ -240,14 +255,16 @@ const iterRows = async <N>(d: Dim<N>, opts: Options): Promise<IterRow[]> => {
       kind: 'iter', n, impl, K, fwdMs: r.fwdMs / K, bwdMs: r.bwdMs / K,
       oursOverThis: oursPer / per,
       fusedOverThis: fusedPer / per,
-      ...(oursGrad !== undefined ? { gradDiff: relMaxDiff(r.gradQ, oursGrad) } : {})
+      ...(oursGrad !== undefined ? { gradDiff: relMaxDiff(r.gradQ, oursGrad) } : {}),
+      peer: cfg
     })
   }
   const torch = runTorch(p, L, [K], reps)
-  peer(`pytorch ${torch?.version ?? ''} recipe (f64, 1 thread)`, torch?.runs)
+  if (torch !== undefined) peer(`pytorch ${torch.version} recipe (f64, ${torch.peer.torch?.threads ?? '?'} thread)`, torch.runs, torch.peer)
   for (const be of ['cpu', 'wasm'] as const) {
     if (!(await useBackend(be))) continue
-    peer(`tfjs ${be} recipe (f32)`, runRecipe({ n, P: p.P.mat.data, q: p.q, w: p.w, t: p.t, L, beta0: 1, c: new Float64Array(n).fill(1), ks: [K], reps }))
+    const runs = runRecipe({ n, P: p.P.mat.data, q: p.q, w: p.w, t: p.t, L, beta0: 1, c: new Float64Array(n).fill(1), ks: [K], reps })
+    peer(`tfjs ${be} recipe (f32)`, runs, peerConfig({ tfjs: tfjsConfig() }))
   }
   return rows
 }
@@ -316,9 +333,9 @@ const accuracyRows = <N>(d: Dim<N>, variant: 'paper' | 'binding', opts: Options)
   if (recipeK > 0) {
     const torch = runTorch(p, powerIteration(p.P).value, [recipeK], 3)
     const r = torch?.runs[0]
-    if (r !== undefined) {
+    if (r !== undefined && torch !== undefined) {
       const c = cosine(r.gradQ, ref)
-      rows.push({ kind: 'accuracy', n, variant, mode: 'pytorch recipe', K: recipeK, cosine: c, reached: c >= COS, ms: r.fwdMs + r.bwdMs, note: 'at the K ours needed; power iteration not timed' })
+      rows.push({ kind: 'accuracy', n, variant, mode: 'pytorch recipe', K: recipeK, cosine: c, reached: c >= COS, ms: r.fwdMs + r.bwdMs, note: 'at the K ours needed; power iteration not timed', peer: torch.peer })
     }
   }
   return rows
@@ -347,7 +364,7 @@ const matvecRows = (sizes: ReadonlyArray<number>, quick: boolean): MatvecRow[] =
     for (let i = 0; i < big.length; i += 4) { s0 += big[i]!; s1 += big[i + 1]!; s2 += big[i + 2]!; s3 += big[i + 3]! }
     return s0 + s1 + s2 + s3
   }
-  const wp = streamProbe(bytes)
+  const wp = streamProbe(bytes, 1), wp4 = streamProbe(bytes, 4)
   const budget = quick ? 100 : 400
   const rows: MatvecRow[] = []
   for (const n of sizes) {
@@ -355,24 +372,39 @@ const matvecRows = (sizes: ReadonlyArray<number>, quick: boolean): MatvecRow[] =
       const p = benchProblem(d, 0, 'paper')
       const A = p.P.mat.data, x = Float64Array.from(p.q), y = new Float64Array(n)
       const mb = 8 * n * n
-      // interleave: probe, kernel, probe, fallback, …, so that load from other processes hits all alike
-      const probeJ: number[] = [], probeW: number[] = [], simdT: number[] = [], jsT: number[] = []
+      const k = kernelProbe(A, n)
+      // interleave: probes, kernels, fallback, …, so that load from other processes hits all alike
+      const probeJ: number[] = [], probeW: number[] = [], probeW4: number[] = []
+      const impls: Array<readonly [string, () => number]> = [
+        [simdAvailable() ? `applyInto in a call (wasm, ${mb >= FOUR_ROWS_BYTES ? '4 rows' : '1 row'} per pass)` : 'applyInto (JS, no SIMD)',
+          () => { applyInto(p.P, x, y); return y[0]! }],
+        ...(k !== undefined ? [
+          ['kernel gemv (1 row per pass)', () => { k.apply('gemv', x, y); return y[0]! }] as const,
+          ['kernel gemv4 (4 rows per pass)', () => { k.apply('gemv4', x, y); return y[0]! }] as const
+        ] : []),
+        ['gemvLanes (JS fallback)', () => { gemvLanes(A, n, x, y); return y[0]! }]
+      ]
+      const ts = impls.map((): number[] => [])
       for (let round = 0; round < 3; round++) {
         probeJ.push(bytes / timeIt(jsProbe, budget / 2) / 1e6)
         if (wp !== undefined) probeW.push(wp.bytes / timeIt(wp.read, budget / 2) / 1e6)
-        simdT.push(timeIt(() => { applyInto(p.P, x, y); return y[0]! }, budget))
-        jsT.push(timeIt(() => { gemvLanes(A, n, x, y); return y[0]! }, budget))
+        if (wp4 !== undefined) probeW4.push(wp4.bytes / timeIt(wp4.read, budget / 2) / 1e6)
+        beginCall()
+        impls.forEach(([, f], i) => ts[i]!.push(timeIt(f, budget)))
+        endCall()
       }
-      const pj = median(probeJ), pw = probeW.length > 0 ? median(probeW) : NaN
-      const best = Math.max(pj, Number.isNaN(pw) ? 0 : pw)
-      for (const [impl, ts] of [[simdAvailable() ? 'applyInto (wasm f64x2)' : 'applyInto (JS, no SIMD)', simdT], ['gemvLanes (JS fallback)', jsT]] as const) {
-        const ms = median(ts)
+      k?.release()
+      const pj = median(probeJ), pw = probeW.length > 0 ? median(probeW) : NaN, pw4 = probeW4.length > 0 ? median(probeW4) : NaN
+      const best = Math.max(pj, Number.isNaN(pw) ? 0 : pw, Number.isNaN(pw4) ? 0 : pw4)
+      impls.forEach(([impl], i) => {
+        const ms = median(ts[i]!)
         const gbps = mb / ms / 1e6
-        rows.push({ kind: 'matvec', n, impl, us: ms * 1e3, gbps, ofProbe: gbps / best, probeJs: pj, probeWasm: pw })
-      }
+        rows.push({ kind: 'matvec', n, impl, us: ms * 1e3, gbps, ofProbe: gbps / best, probeJs: pj, probeWasm: pw, probeWasm4: pw4 })
+      })
     })
   }
   wp?.release()
+  wp4?.release()
   return rows
 }
 
@@ -391,6 +423,7 @@ export const run = async (opts: Options = {}): Promise<Row[]> => {
   const sizes = opts.sizes ?? (opts.quick === true ? [10, 100, 300] : DEFAULT_SIZES)
   const accSizes = opts.accuracySizes ?? (opts.quick === true ? [10, 100] : DEFAULT_ACCURACY_SIZES)
   const out: Row[] = []
+  useCall = opts.inCall ?? true
   const emit = (rs: ReadonlyArray<Row>): void => { for (const r of rs) { out.push(r); opts.onRow?.(r) } }
   if (parts.includes('iter')) for (const n of sizes) emit(await withDim(n, (d) => iterRows(d, opts)))
   if (parts.includes('accuracy')) {
@@ -419,18 +452,20 @@ export const table = (rows: ReadonlyArray<Row>): string => {
     out.push(align(['n', 'implementation', 'K', 'fwd ms/it', 'bwd ms/it', 'layer/this', 'fused/this', 'grad diff'],
       it.map((r) => [String(r.n), r.impl, String(r.K), fmt(r.fwdMs), fmt(r.bwdMs), r.oursOverThis === undefined ? '' : `${fmt(r.oursOverThis)}×`,
         r.fusedOverThis === undefined ? '' : `${fmt(r.fusedOverThis)}×`, r.gradDiff === undefined ? '' : r.gradDiff.toExponential(1)])))
+    out.push(peerLine(it.flatMap((r) => (r.peer !== undefined ? [r.peer] : []))))
   }
   const acc = rows.filter((r): r is AccuracyRow => r.kind === 'accuracy')
   if (acc.length > 0) {
     out.push('', `time to a gradient with cosine ≥ ${COS} against the exact derivative (∇q Σx*)`)
     out.push(align(['n', 'variant', 'mode', 'K', 'cosine', 'ms', 'search ms', 'note'],
       acc.map((r) => [String(r.n), r.variant, r.mode, String(r.K), r.cosine.toFixed(5), r.reached ? fmt(r.ms) : `(${fmt(r.ms)})`, fmt(r.searchMs), r.note ?? ''])))
+    out.push(peerLine(acc.flatMap((r) => (r.peer !== undefined ? [r.peer] : []))))
   }
   const mv = rows.filter((r): r is MatvecRow => r.kind === 'matvec')
   if (mv.length > 0) {
-    out.push('', 'dense matvec against streaming-read probes over 256 MiB (same process, interleaved)')
-    out.push(align(['n', 'implementation', 'µs', 'GB/s', 'probe JS', 'probe wasm', 'of probe'],
-      mv.map((r) => [String(r.n), r.impl, fmt(r.us), fmt(r.gbps), fmt(r.probeJs), fmt(r.probeWasm), `${(100 * r.ofProbe).toFixed(0)} %`])))
+    out.push('', 'dense matvec against streaming-read probes over 256 MiB (same process, interleaved; "of probe" = ÷ the fastest probe)')
+    out.push(align(['n', 'implementation', 'µs', 'GB/s', 'probe JS', 'probe wasm', 'probe wasm ×4', 'of probe'],
+      mv.map((r) => [String(r.n), r.impl, fmt(r.us), fmt(r.gbps), fmt(r.probeJs), fmt(r.probeWasm), fmt(r.probeWasm4), `${(100 * r.ofProbe).toFixed(0)} %`])))
   }
   return out.join('\n')
 }
@@ -460,6 +495,7 @@ if (isMain) {
   const sizes = listAt('--sizes')
   const opts: Options = {
     quick: args.includes('--quick'),
+    inCall: !args.includes('--no-call'),
     ...(sizes !== undefined ? { sizes, accuracySizes: sizes.filter((n) => DEFAULT_ACCURACY_SIZES.includes(n)) } : {}),
     ...(partsAt >= 0 && args[partsAt + 1] !== undefined ? { parts: args[partsAt + 1]!.split(',') as ('iter' | 'accuracy' | 'matvec')[] } : {}),
     ...(svgAt >= 0 && args[svgAt + 1] !== undefined ? { svg: args[svgAt + 1]! } : {}),

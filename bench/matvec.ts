@@ -1,6 +1,7 @@
 /**
  * Matrix-vector and level-1 micro-benchmarks: the plain JavaScript loops of the core
- * against the `@stdlib/blas` wrappers.
+ * against the `@stdlib/blas` wrappers, the cost of a kernel call's copy, the batched
+ * product, and PyTorch's products as the peer.
  *
  * Every cell's first row is the textbook one-accumulator loop (allocating its result),
  * and "vs loop" is that loop's time over the row's.
@@ -10,6 +11,16 @@
  *   stdlib's `dgemv` and `dsymv` through the pure wrappers of blas.ts (which allocate),
  *   plus raw `dgemv` into a caller's buffer to separate the allocation from the
  *   arithmetic. Work is 2n² flops and 8n² bytes (the matrix; the vectors are noise).
+ * - call, n = 100, 1000, 3000: what a kernel call costs (simd.ts copies a matrix into the
+ *   kernels' memory on its first product of a call, and on every product outside one).
+ *   The first row is a product inside an open call (the copy reused); "× product" is a
+ *   row's time over it. Rows: a call's first product (copy + product), a product outside
+ *   any call (the same), the copy alone (their difference), and a call's first transposed
+ *   product of a symmetric P (copy + the symmetry check + product).
+ * - batch, B = 1, 16, 64, 256 vectors at n = 10, 100, 300, 1000: `denseApplyBatchInto`
+ *   (Y = X Pᵀ, P streamed once per three vectors) against B separate `denseApplyInto`
+ *   (the first row), in a call; work 2Bn² flops. With PyTorch: `X @ P.T` at the same
+ *   cell (float64, threads pinned), and `P @ x` in the matvec cells.
  * - dot and axpy, n = 10¹ … 10⁶: the core's `dot` / `axpy` (Vector.ts, unrolled by four)
  *   against `ddot` / `daxpy` of blas.ts. Work is 2n flops; 16n bytes for dot (two
  *   reads), 24n for axpy (two reads, one write).
@@ -19,11 +30,15 @@
  * per round. The reported time is the median batch, per call; `usMin` is the fastest.
  *
  * Run it with `npx tsx bench/matvec.ts` (a table) or `npx tsx bench/matvec.ts --json`
- * (a JSON array, one row per line). `--quick` runs a short sweep with 0.02 s cells.
+ * (a JSON array, one row per line). `--quick` runs a short sweep with 0.02 s cells;
+ * `--benches call,batch` picks benches. PyTorch rows need /usr/bin/python3 with torch
+ * (skipped with a message otherwise); each carries its configuration as `peer`, and a
+ * table with them prints a `peer:` line (bench/peers/config.ts).
  *
  * @since 0.1.0
  */
 import { pathToFileURL } from 'node:url'
+import { loadavg } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import dgemvRaw from '@stdlib/blas/base/dgemv/lib/main.js'
 import { type Dim, withDim } from '../src/shapes/Dim.js'
@@ -31,7 +46,9 @@ import { type Vec, unsafeVec } from '../src/shapes/Vec.js'
 import { type Mat, unsafeMat } from '../src/shapes/Mat.js'
 import { matVec } from '../src/core/Matrix.js'
 import { dot, axpy } from '../src/core/Vector.js'
-import { dense, applyInto } from '../src/core/LinearOperator.js'
+import { dense, applyInto, applyTInto } from '../src/core/LinearOperator.js'
+import { denseApplyInto, denseApplyBatchInto, beginCall, endCall } from '../src/core/simd.js'
+import { type PeerConfig, type TorchConfig, peerConfig, peerLine, runTorchScript } from './peers/config.js'
 import { ddot, daxpy, dgemv, dsymv } from '../src/core/blas.js'
 import { rng } from '../src/core/Random.js'
 import { f64 } from '../src/core/alloc.js'
@@ -42,9 +59,11 @@ import { f64 } from '../src/core/alloc.js'
 
 /** One measured cell. */
 export interface Row {
-  readonly bench: 'matvec' | 'dot' | 'axpy'
+  readonly bench: 'matvec' | 'dot' | 'axpy' | 'call' | 'batch'
   readonly impl: string
   readonly n: number
+  /** Vectors per call (batch rows). */
+  readonly B?: number
   /** Median microseconds per call. */
   readonly usPerCall: number
   /** Microseconds per call of the fastest batch (less sensitive to other load on the machine). */
@@ -55,6 +74,8 @@ export interface Row {
   readonly speedupVsLoop: number
   /** Calls timed, over all batches. */
   readonly calls: number
+  /** For a peer's row: what it ran with, and the load average then. */
+  readonly peer?: PeerConfig
 }
 
 export interface Options {
@@ -64,15 +85,25 @@ export interface Options {
   readonly vectorSizes?: ReadonlyArray<number>
   /** Target timing per cell in seconds; default 0.2. */
   readonly seconds?: number
-  /** Which benches; default all three. */
+  /** Which benches; default all five. */
   readonly benches?: ReadonlyArray<Row['bench']>
   readonly seed?: number
+  /** Sizes of the call bench; default 100, 1000, 3000. */
+  readonly callSizes?: ReadonlyArray<number>
+  /** Sizes and vector counts of the batch bench; default n = 10, 100, 300, 1000 and B = 1, 16, 64, 256. */
+  readonly batchSizes?: ReadonlyArray<number>
+  readonly batchCounts?: ReadonlyArray<number>
+  /** Whether to run the PyTorch peer rows (default true; skipped where torch is missing). */
+  readonly torch?: boolean
   /** Called after each cell, for progress. */
   readonly onRow?: (row: Row) => void
 }
 
 export const DEFAULT_SIZES: ReadonlyArray<number> = [10, 30, 100, 300, 1000, 3000]
 export const DEFAULT_VECTOR_SIZES: ReadonlyArray<number> = [1e1, 1e2, 1e3, 1e4, 1e5, 1e6]
+export const DEFAULT_CALL_SIZES: ReadonlyArray<number> = [100, 1000, 3000]
+export const DEFAULT_BATCH_SIZES: ReadonlyArray<number> = [10, 100, 300, 1000]
+export const DEFAULT_BATCH_COUNTS: ReadonlyArray<number> = [1, 16, 64, 256]
 
 // -------------------------------------------------------------------------------------
 // timing
@@ -190,12 +221,75 @@ const matvecRows = <N>(d: Dim<N>, seed: number, seconds: number): Row[] => {
   const impls: ReadonlyArray<readonly [string, () => number]> = [
     ['plain loop (1 accumulator)', () => plainMatVec(a.data, n, x.data)[0]!],
     ['matVec (core, 8 partial sums)', () => matVec(a, x).data[0]!],
-    ['applyInto dense (wasm f64x2)', () => { applyInto(op, x.data, out); return out[0]! }],
+    ['applyInto dense (wasm f64x2, in a call)', () => { applyInto(op, x.data, out); return out[0]! }],
     ['dgemv (stdlib)', () => dgemv(a, x).data[0]!],
     ['dgemv raw (stdlib, no alloc)', () => { dgemvRaw('row-major', 'no-transpose', n, n, 1, a.data, n, x.data, 1, 0, out, 1); return out[0]! }],
     ['dsymv (stdlib)', () => dsymv(a, x).data[0]!]
   ]
-  return cell('matvec', n, 2 * n * n, 8 * n * n, impls, seconds)
+  beginCall()
+  const rows = cell('matvec', n, 2 * n * n, 8 * n * n, impls, seconds)
+  endCall()
+  // outside any call every product copies P: timed apart (against the loop again), so that no copy leaks into the rows above
+  const [loop, outside] = measureAll([impls[0]![1], () => { applyInto(op, x.data, out); return out[0]! }], seconds)
+  return [...rows, row('matvec', 'applyInto dense (wasm f64x2, outside a call: copies P)', n, 2 * n * n, 8 * n * n, outside!, loop!)]
+}
+
+/** What a kernel call's copy costs against one product (see the module note). */
+const callRows = <N>(d: Dim<N>, seed: number, seconds: number): Row[] => {
+  const n = d as number
+  const P = symmetric(n, seed), x = normals(n, seed + 1), y = new Float64Array(n)
+  const impls: ReadonlyArray<readonly [string, () => number]> = [
+    ['a product in an open call (copy reused)', () => { denseApplyInto(P, n, x, y); return y[0]! }],
+    ['first product of a call (copy + product)', () => { endCall(); beginCall(); denseApplyInto(P, n, x, y); return y[0]! }],
+    ['a product outside any call (copy + product)', () => { endCall(); denseApplyInto(P, n, x, y); beginCall(); return y[0]! }],
+    ['first Pᵀx of a call, symmetric P (copy + check + product)', () => {
+      endCall(); beginCall(); applyTInto(op, x, y); return y[0]!
+    }]
+  ]
+  const op = dense(unsafeMat(d, d, P))
+  beginCall()
+  const ms = measureAll(impls.map(([, f]) => f), seconds)
+  endCall()
+  const rows = impls.map(([name], k) => row('call', name, n, 2 * n * n, 8 * n * n, ms[k]!, ms[0]!))
+  const prod = ms[0]!, first = ms[1]!
+  const copy = { perCall: Math.max(0, first.perCall - prod.perCall), minPerCall: Math.max(0, first.minPerCall - prod.minPerCall), calls: first.calls }
+  const copyRow: Row = { ...row('call', 'the copy alone (first product − product in a call)', n, 0, 8 * n * n, copy, prod), gflops: NaN }
+  return [...rows, copyRow]
+}
+
+/** B separate products against one batched product, in a call. */
+const batchRows = <N>(d: Dim<N>, B: number, seed: number, seconds: number): Row[] => {
+  const n = d as number
+  const P = symmetric(n, seed), X = normals(B * n, seed + 1), Y = new Float64Array(B * n)
+  const impls: ReadonlyArray<readonly [string, () => number]> = [
+    [`${B} × denseApplyInto`, () => {
+      for (let b = 0; b < B; b++) denseApplyInto(P, n, X.subarray(b * n, b * n + n), Y.subarray(b * n, b * n + n))
+      return Y[0]!
+    }],
+    ['denseApplyBatchInto (Y = X Pᵀ)', () => { denseApplyBatchInto(P, n, X, B, Y); return Y[0]! }]
+  ]
+  beginCall()
+  const ms = measureAll(impls.map(([, f]) => f), seconds)
+  endCall()
+  return impls.map(([name], k) => ({ ...row('batch', name, n, 2 * B * n * n, 8 * n * n, ms[k]!, ms[0]!), B }))
+}
+
+/** PyTorch's P @ x (B = 0) or X @ P.T, one row per cell, against our row `ref` of the same cell. */
+const torchRows = (cells: ReadonlyArray<{ readonly n: number; readonly B: number; readonly ref: Row }>, seconds: number): Row[] => {
+  const out = runTorchScript<{ config: TorchConfig; rows: Array<{ n: number; B: number; ms: number; minMs: number; reps: number }> }>(
+    ['--matvec'], { cells: cells.map(({ n, B }) => ({ n, B })), seconds })
+  if (out === undefined) return []
+  const peer = peerConfig({ torch: out.config })
+  return out.rows.map((r, k) => {
+    const ref = cells[k]!.ref, B = Math.max(1, r.B)
+    const flops = 2 * B * r.n * r.n
+    return {
+      bench: ref.bench, impl: `pytorch ${out.config.torch} ${r.B === 0 ? 'P @ x' : 'X @ P.T'} (f64, ${out.config.threads} thread)`, n: r.n,
+      ...(r.B > 0 ? { B: r.B } : {}),
+      usPerCall: r.ms * 1e3, usMin: r.minMs * 1e3, gflops: flops / (r.ms * 1e-3) / 1e9, gbps: 8 * r.n * r.n / (r.ms * 1e-3) / 1e9,
+      speedupVsLoop: ref.usPerCall / (r.ms * 1e3), calls: r.reps, peer
+    }
+  })
 }
 
 const dotRows = <N>(d: Dim<N>, seed: number, seconds: number): Row[] => {
@@ -227,10 +321,31 @@ const axpyRows = <N>(d: Dim<N>, seed: number, seconds: number): Row[] => {
 export const run = (opts: Options = {}): Row[] => {
   const seconds = opts.seconds ?? 0.2
   const seed = opts.seed ?? 1
-  const benches = opts.benches ?? ['matvec', 'dot', 'axpy']
+  const benches = opts.benches ?? ['matvec', 'call', 'batch', 'dot', 'axpy']
+  const torch = opts.torch ?? true
   const out: Row[] = []
   const emit = (rs: ReadonlyArray<Row>): void => { for (const r of rs) { out.push(r); opts.onRow?.(r) } }
-  if (benches.includes('matvec')) for (const n of opts.sizes ?? DEFAULT_SIZES) emit(withDim(n, (d) => matvecRows(d, seed, seconds)))
+  if (benches.includes('matvec')) {
+    const cells: Array<{ n: number; B: number; ref: Row }> = []
+    for (const n of opts.sizes ?? DEFAULT_SIZES) {
+      const rs = withDim(n, (d) => matvecRows(d, seed, seconds))
+      emit(rs)
+      cells.push({ n, B: 0, ref: rs[0]! })
+    }
+    if (torch) emit(torchRows(cells, seconds))
+  }
+  if (benches.includes('call')) for (const n of opts.callSizes ?? DEFAULT_CALL_SIZES) emit(withDim(n, (d) => callRows(d, seed, seconds)))
+  if (benches.includes('batch')) {
+    const cells: Array<{ n: number; B: number; ref: Row }> = []
+    for (const n of opts.batchSizes ?? DEFAULT_BATCH_SIZES) {
+      for (const B of opts.batchCounts ?? DEFAULT_BATCH_COUNTS) {
+        const rs = withDim(n, (d) => batchRows(d, B, seed, seconds))
+        emit(rs)
+        cells.push({ n, B, ref: rs[0]! })
+      }
+    }
+    if (torch) emit(torchRows(cells, seconds))
+  }
   for (const n of opts.vectorSizes ?? DEFAULT_VECTOR_SIZES) {
     if (benches.includes('dot')) emit(withDim(n, (d) => dotRows(d, seed, seconds)))
     if (benches.includes('axpy')) emit(withDim(n, (d) => axpyRows(d, seed, seconds)))
@@ -246,20 +361,34 @@ const fmt = (v: number, digits = 3): string =>
   v >= 1000 ? v.toFixed(0) : v >= 100 ? v.toFixed(1) : v >= 10 ? v.toFixed(2) : v.toPrecision(digits)
 
 /** The rows as an aligned text table, one block per bench. */
-export const table = (rows: ReadonlyArray<Row>): string => {
-  const head = ['bench', 'n', 'implementation', 'µs/call', '(min)', 'GFLOP/s', 'GB/s', 'vs loop']
+export const table = (rows0: ReadonlyArray<Row>): string => {
+  // peers' rows next to the cell they compare with
+  const key = (r: Row): string => `${r.bench} ${r.n} ${r.B ?? 0}`
+  const rows = [...rows0.filter((r) => r.peer === undefined)]
+  for (const p of rows0.filter((r) => r.peer !== undefined)) {
+    let at = -1
+    rows.forEach((r, k) => { if (key(r) === key(p)) at = k })
+    rows.splice(at < 0 ? rows.length : at + 1, 0, p)
+  }
+  const head = ['bench', 'n', 'B', 'implementation', 'µs/call', '(min)', 'GFLOP/s', 'GB/s', 'vs first']
   const body = rows.map((r) => [
-    r.bench, String(r.n), r.impl, fmt(r.usPerCall), fmt(r.usMin), fmt(r.gflops), fmt(r.gbps), `${r.speedupVsLoop.toFixed(2)}×`
+    r.bench, String(r.n), r.B === undefined ? '' : String(r.B), r.impl, fmt(r.usPerCall), fmt(r.usMin), Number.isNaN(r.gflops) ? '' : fmt(r.gflops), fmt(r.gbps),
+    r.bench === 'call' ? `${(1 / r.speedupVsLoop).toFixed(2)}× product` : `${r.speedupVsLoop.toFixed(2)}×`
   ])
   const w = head.map((h, k) => Math.max(h.length, ...body.map((b) => b[k]!.length)))
   const line = (cs: ReadonlyArray<string>): string =>
-    cs.map((c, k) => (k === 2 || k === 0 ? c.padEnd(w[k]!) : c.padStart(w[k]!))).join('  ')
-  const out = [line(head), w.map((x) => '-'.repeat(x)).join('  ')]
+    cs.map((c, k) => (k === 3 || k === 0 ? c.padEnd(w[k]!) : c.padStart(w[k]!))).join('  ')
+  const out = [
+    '"vs first" = the first row of the cell (the one-accumulator loop; for batch, B separate products) ÷ this row\'s time (> 1: faster); for call, this row\'s time ÷ one product in an open call',
+    line(head), w.map((x) => '-'.repeat(x)).join('  ')
+  ]
   body.forEach((b, k) => {
     const prev = rows[k - 1]
-    if (prev !== undefined && (prev.bench !== rows[k]!.bench || prev.n !== rows[k]!.n)) out.push('')
+    if (prev !== undefined && key(prev) !== key(rows[k]!)) out.push('')
     out.push(line(b))
   })
+  const peers = rows.flatMap((r) => (r.peer !== undefined ? [r.peer] : []))
+  if (peers.length > 0) out.push('', peerLine(peers))
   return out.join('\n')
 }
 
@@ -273,14 +402,16 @@ if (isMain) {
   const args = process.argv.slice(2)
   const json = args.includes('--json')
   const quick = args.includes('--quick')
+  const benchesAt = args.indexOf('--benches')
+  const benches = benchesAt >= 0 && args[benchesAt + 1] !== undefined ? { benches: args[benchesAt + 1]!.split(',') as Row['bench'][] } : {}
   const opts: Options = quick
-    ? { sizes: [10, 100, 1000], vectorSizes: [1e1, 1e3, 1e5], seconds: 0.02 }
-    : {}
+    ? { sizes: [10, 100, 1000], vectorSizes: [1e1, 1e3, 1e5], callSizes: [100, 1000], batchSizes: [10, 100], batchCounts: [1, 16], seconds: 0.02, ...benches }
+    : benches
   if (json) {
     const rows = run(opts)
     process.stdout.write(`[\n${rows.map((r) => JSON.stringify(r)).join(',\n')}\n]\n`)
   } else {
-    process.stderr.write(`matvec bench: node ${process.version}, ${quick ? 'quick' : '0.2 s per cell'}\n`)
+    process.stderr.write(`matvec bench: node ${process.version}, ${quick ? 'quick' : '0.2 s per cell'}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`)
     const rows = run({ ...opts, onRow: (r) => process.stderr.write(`  ${r.bench} n=${r.n} ${r.impl}\n`) })
     process.stdout.write(`${table(rows)}\n`)
   }

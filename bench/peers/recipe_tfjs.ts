@@ -13,6 +13,7 @@ import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import * as tf from '@tensorflow/tfjs'
+import type { TfjsConfig } from './config.js'
 
 /** One timed run of K iterations. */
 export interface PeerRun {
@@ -37,6 +38,30 @@ export interface PeerSpec {
 }
 
 let wasmReady: Promise<boolean> | undefined
+let wasmThreads: (() => number) | undefined
+
+/** The wasm backend's SIMD flag (cached once the backend is ready; absent if it cannot be read). */
+const simdFlag = (): { simd?: boolean } => {
+  try { return { simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT') } } catch { return {} }
+}
+
+/**
+ * The current backend's configuration for the `peer:` line (bench/peers/config.ts):
+ * tfjs's version, the backend, and for wasm its thread count and whether its SIMD build
+ * runs.
+ *
+ * @example
+ * await useBackend('wasm'); tfjsConfig() // { tfjs: '4.22.0', backend: 'wasm', threads: 1, simd: true }
+ */
+export const tfjsConfig = (): TfjsConfig => {
+  const backend = tf.getBackend()
+  if (backend !== 'wasm') return { tfjs: tf.version_core, backend }
+  return {
+    tfjs: tf.version_core, backend,
+    ...(wasmThreads !== undefined ? { threads: wasmThreads() } : {}),
+    ...simdFlag()
+  }
+}
 
 /** Selects a backend; false (with a reason on stderr) when it cannot be used. */
 export const useBackend = async (name: 'cpu' | 'wasm'): Promise<boolean> => {
@@ -47,6 +72,7 @@ export const useBackend = async (name: 'cpu' | 'wasm'): Promise<boolean> => {
         const wasm = await import('@tensorflow/tfjs-backend-wasm')
         const dir = dirname(req.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))
         wasm.setWasmPaths(dir + '/')
+        wasmThreads = wasm.getThreadsCount
         return true
       } catch (e) {
         process.stderr.write(`bench: tfjs wasm backend unavailable (${String(e).split('\n')[0]})\n`)
@@ -100,6 +126,12 @@ export const runRecipe = (spec: PeerSpec): PeerRun[] => {
     const grad = tf.grad(loss)
     const fw: number[] = [], bw: number[] = []
     let x: number[] = [], gq: number[] = []
+    // warm-up as the PyTorch peer does: at least two runs and at least half a second
+    const w0 = performance.now()
+    for (let k = 0; k < 2 || performance.now() - w0 < 500; k++) {
+      tf.tidy(() => recipe(q0, K)).dispose()
+      tf.tidy(() => grad(q0)).dispose()
+    }
     for (let r = 0; r <= spec.reps; r++) {
       // forward alone (no tape), then value + gradient; the backward time is the difference
       const t0 = performance.now()
