@@ -22,7 +22,7 @@
  *
  * Run through `npm run bench -- --only layer` (add `--svg FILE` for a log-log chart of
  * ms per iteration against n), or `npx tsx bench/layer.ts [--quick] [--json] [--svg FILE]
- * [--sizes 10,100] [--parts iter,accuracy,matvec] [--no-call]`.
+ * [--sizes 10,100] [--parts iter,accuracy,matvec] [--no-call] [--rounds R]`.
  *
  * Each layer call runs inside a kernel call (`beginCall` … `endCall` of src/core/simd.ts,
  * as the layer's wiring will do): P is copied into the kernels' memory once per call and
@@ -73,6 +73,14 @@ export interface IterRow {
   readonly gradDiff?: number
   /** For a peer's row: what it ran with, and the load average then. */
   readonly peer?: PeerConfig
+  /** With `rounds` > 1, the PyTorch row: ours ÷ PyTorch in each round (ours and the peer alternate), and the row's figures are the rounds' medians. */
+  readonly roundRatios?: ReadonlyArray<number>
+  /**
+   * Ours (paper) and PyTorch's rows: a call of K iterations split as fixed + K × marginal,
+   * from the same measurement at K = 1 (fwd + bwd ms): marginal = (t(K) − t(1)) / (K − 1).
+   */
+  readonly marginalMs?: number
+  readonly fixedMs?: number
 }
 
 export interface AccuracyRow {
@@ -121,6 +129,12 @@ export interface Options {
    * layer's own wiring will do; default true). false: every product copies its matrix.
    */
   readonly inCall?: boolean
+  /**
+   * iter: how many times our paper schedule and the PyTorch recipe are measured in
+   * alternation (default 1); their rows give the medians over the rounds, so load from
+   * other processes that comes and goes falls on both alike.
+   */
+  readonly rounds?: number
   readonly onRow?: (r: Row) => void
 }
 
@@ -204,6 +218,12 @@ const runTorch = <N>(p: BenchProblem<N>, L: number, ks: ReadonlyArray<number>, r
 // iterations
 // -------------------------------------------------------------------------------------
 
+/** A call of K iterations (ms tK) against one of 1 iteration (t1): fixed + K × marginal. */
+const marginal = (tK: number, t1: number, K: number): { marginalMs: number; fixedMs: number } => {
+  const m = (tK - t1) / (K - 1)
+  return { marginalMs: m, fixedMs: t1 - m }
+}
+
 const iterRows = async <N>(d: Dim<N>, opts: Options): Promise<IterRow[]> => {
   const n = d as number
   const p = benchProblem(d, 0, 'paper')
@@ -213,13 +233,36 @@ const iterRows = async <N>(d: Dim<N>, opts: Options): Promise<IterRow[]> => {
   const rows: IterRow[] = []
   let oursPer = NaN
   let oursGrad: Float64Array | undefined
+  const rounds = Math.max(1, opts.rounds ?? 1)
+  // rounds > 1: ours (paper) and the PyTorch recipe alternate, each round a warm series of both
+  const oursRounds: Array<{ fwd: number; bwd: number; one: number }> = []
+  const torchRounds: Array<NonNullable<ReturnType<typeof runTorch>>> = []
   for (const schedule of ['paper', 'default'] as const) {
     const o: LayerOptions = { schedule, backward: 'unrolled', tolerance: 0, maxIterations: K, lipschitz: L }
-    warm(() => timeLayer(d, p, o), WARM_MS(opts.quick))
-    const fs: number[] = [], bs: number[] = []
     let grad: Float64Array | undefined
-    for (let r = 0; r < reps; r++) { const m = timeLayer(d, p, o); fs.push(m.fwd / K); bs.push(m.bwd / K); grad = m.grad }
-    const row: IterRow = { kind: 'iter', n, impl: `ours ${schedule} unrolled`, K, fwdMs: median(fs), bwdMs: median(bs) }
+    const o1: LayerOptions = { ...o, maxIterations: 1 }
+    const series = (): { fwd: number; bwd: number; one: number } => {
+      warm(() => timeLayer(d, p, o), WARM_MS(opts.quick))
+      const fs: number[] = [], bs: number[] = [], ones1: number[] = []
+      for (let r = 0; r < reps; r++) {
+        const m = timeLayer(d, p, o); fs.push(m.fwd / K); bs.push(m.bwd / K); grad = m.grad
+        if (schedule === 'paper') { const m1 = timeLayer(d, p, o1); ones1.push(m1.fwd + m1.bwd) }
+      }
+      return { fwd: median(fs), bwd: median(bs), one: ones1.length > 0 ? median(ones1) : NaN }
+    }
+    let m: { fwd: number; bwd: number; one: number }
+    if (schedule === 'paper' && rounds > 1) {
+      for (let k = 0; k < rounds; k++) {
+        oursRounds.push(series())
+        const tr = runTorch(p, L, [K, 1], reps)
+        if (tr !== undefined) torchRounds.push(tr)
+      }
+      m = { fwd: median(oursRounds.map((r) => r.fwd)), bwd: median(oursRounds.map((r) => r.bwd)), one: median(oursRounds.map((r) => r.one)) }
+    } else m = series()
+    const split = schedule === 'paper' && K > 1 ? marginal(K * (m.fwd + m.bwd), m.one, K) : {}
+    const row: IterRow = {
+      kind: 'iter', n, impl: `ours ${schedule} unrolled${schedule === 'paper' && rounds > 1 ? ` (median of ${rounds} rounds)` : ''}`, K, fwdMs: m.fwd, bwdMs: m.bwd, ...split
+    }
     if (schedule === 'paper') { oursPer = row.fwdMs + row.bwdMs; oursGrad = grad }
     rows.push(row)
   }
@@ -247,20 +290,35 @@ const iterRows = async <N>(d: Dim<N>, opts: Options): Promise<IterRow[]> => {
     for (let r = 0; r < (n < 1000 ? Math.min(reps, 3) : 1); r++) { const m = timeLayer(d, p, o); fs.push(m.fwd); bs.push(m.bwd); it = m.iterations }
     rows.push({ kind: 'iter', n, impl: 'ours default implicit (whole solve)', K: it, fwdMs: median(fs), bwdMs: median(bs) })
   }
-  const peer = (impl: string, runs: PeerRun[] | undefined, cfg: PeerConfig): void => {
+  const peer = (impl: string, runs: PeerRun[] | undefined, cfg: PeerConfig, oneMs?: number): void => {
     const r = runs?.[0]
     if (r === undefined) return
     const per = (r.fwdMs + r.bwdMs) / K
     rows.push({
       kind: 'iter', n, impl, K, fwdMs: r.fwdMs / K, bwdMs: r.bwdMs / K,
+      ...(oneMs !== undefined && K > 1 ? marginal(r.fwdMs + r.bwdMs, oneMs, K) : {}),
       oursOverThis: oursPer / per,
       fusedOverThis: fusedPer / per,
       ...(oursGrad !== undefined ? { gradDiff: relMaxDiff(r.gradQ, oursGrad) } : {}),
       peer: cfg
     })
   }
-  const torch = runTorch(p, L, [K], reps)
-  if (torch !== undefined) peer(`pytorch ${torch.version} recipe (f64, ${torch.peer.torch?.threads ?? '?'} thread)`, torch.runs, torch.peer)
+  if (rounds > 1) {
+    const ts = torchRounds.flatMap((tr) => (tr.runs[0] !== undefined ? [{ tr, r: tr.runs[0] }] : []))
+    if (ts.length > 0) {
+      const last = ts[ts.length - 1]!
+      const ratios = ts.map(({ r }, k) => (oursRounds[k]!.fwd + oursRounds[k]!.bwd) / ((r.fwdMs + r.bwdMs) / K))
+      const fwdMs = median(ts.map(({ r }) => r.fwdMs)), bwdMs = median(ts.map(({ r }) => r.bwdMs))
+      const ones1 = torchRounds.flatMap((tr) => (tr.runs[1] !== undefined ? [tr.runs[1].fwdMs + tr.runs[1].bwdMs] : []))
+      peer(`pytorch ${last.tr.version} recipe (f64, ${last.tr.peer.torch?.threads ?? '?'} thread, median of ${ts.length} rounds)`,
+        [{ ...last.r, fwdMs, bwdMs }], last.tr.peer, ones1.length > 0 ? median(ones1) : undefined)
+      const row = rows[rows.length - 1]
+      if (row !== undefined) rows[rows.length - 1] = { ...row, roundRatios: ratios }
+    }
+  } else {
+    const torch = runTorch(p, L, [K], reps)
+    if (torch !== undefined) peer(`pytorch ${torch.version} recipe (f64, ${torch.peer.torch?.threads ?? '?'} thread)`, torch.runs, torch.peer)
+  }
   for (const be of ['cpu', 'wasm'] as const) {
     if (!(await useBackend(be))) continue
     const runs = runRecipe({ n, P: p.P.mat.data, q: p.q, w: p.w, t: p.t, L, beta0: 1, c: new Float64Array(n).fill(1), ks: [K], reps })
@@ -452,6 +510,12 @@ export const table = (rows: ReadonlyArray<Row>): string => {
     out.push(align(['n', 'implementation', 'K', 'fwd ms/it', 'bwd ms/it', 'layer/this', 'fused/this', 'grad diff'],
       it.map((r) => [String(r.n), r.impl, String(r.K), fmt(r.fwdMs), fmt(r.bwdMs), r.oursOverThis === undefined ? '' : `${fmt(r.oursOverThis)}×`,
         r.fusedOverThis === undefined ? '' : `${fmt(r.fusedOverThis)}×`, r.gradDiff === undefined ? '' : r.gradDiff.toExponential(1)])))
+    for (const r of it) if (r.roundRatios !== undefined) out.push(`n = ${r.n}: layer/pytorch per round ${r.roundRatios.map((v) => `${fmt(v)}×`).join(', ')}`)
+    for (const r of it) {
+      if (r.marginalMs !== undefined && r.fixedMs !== undefined) {
+        out.push(`n = ${r.n}, ${r.impl}: a call of K iterations = ${fmt(r.fixedMs)} ms fixed + K × ${fmt(r.marginalMs)} ms (fwd + bwd; from K = ${r.K} and K = 1)`)
+      }
+    }
     out.push(peerLine(it.flatMap((r) => (r.peer !== undefined ? [r.peer] : []))))
   }
   const acc = rows.filter((r): r is AccuracyRow => r.kind === 'accuracy')
@@ -496,6 +560,7 @@ if (isMain) {
   const opts: Options = {
     quick: args.includes('--quick'),
     inCall: !args.includes('--no-call'),
+    ...(args.includes('--rounds') ? { rounds: Number(args[args.indexOf('--rounds') + 1]) } : {}),
     ...(sizes !== undefined ? { sizes, accuracySizes: sizes.filter((n) => DEFAULT_ACCURACY_SIZES.includes(n)) } : {}),
     ...(partsAt >= 0 && args[partsAt + 1] !== undefined ? { parts: args[partsAt + 1]!.split(',') as ('iter' | 'accuracy' | 'matvec')[] } : {}),
     ...(svgAt >= 0 && args[svgAt + 1] !== undefined ? { svg: args[svgAt + 1]! } : {}),
