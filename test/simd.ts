@@ -9,7 +9,7 @@
 import t from 'tap'
 import {
   moduleBytes, gemvLanes, gemvTLoop, gemvLanesBatch, gemvTLoopBatch, denseApplyInto, denseApplyTInto, denseApplyBatchInto,
-  denseApplyTBatchInto, isSymmetric, simdAvailable, streamProbe, kernelProbe, beginCall, endCall, inCallNow, SIMD_MIN_N, FOUR_ROWS_BYTES
+  denseApplyTBatchInto, isSymmetric, BAND_BYTES, simdAvailable, streamProbe, kernelProbe, beginCall, endCall, inCallNow, SIMD_MIN_N, FOUR_ROWS_BYTES
 } from '../src/core/simd.js'
 import { dfwLayer } from '../src/fw/Layer.js'
 import { dense, lowRank, csr, toDense, faceProduct, applyInto, applyTInto, apply, applyT } from '../src/core/LinearOperator.js'
@@ -412,6 +412,17 @@ t.test('a batch Y = X A: each row is bitwise the single transposed product, for 
         }
       }
     }
+  }
+})
+
+t.test('a batch with A of BAND_BYTES or more (multiplied band by band): each row is bitwise the single product', async (t) => {
+  const n = Math.ceil(Math.sqrt(BAND_BYTES / 8)) + 8 + ((Math.ceil(Math.sqrt(BAND_BYTES / 8)) + 1) % 2) // odd, past the threshold
+  const A = randomArray(930, n * n)
+  for (const B of [1, 2, 3, 5]) {
+    const X = randomArray(931 + B, B * n), Y = new Float64Array(B * n), ref = new Float64Array(B * n)
+    denseApplyBatchInto(A, n, X, B, Y)
+    gemvLanesBatch(A, n, X, B, ref)
+    t.equal(mismatches(Y, ref), 0, `n = ${n}, B = ${B}`)
   }
 })
 

@@ -266,13 +266,14 @@ const gemvBody = (R: number): number[] => {
 }
 
 /**
- * The batched gemv for Bv vectors: (a, xs, ys, n), xs and ys holding Bv vectors of n
- * (stride 8n bytes). Row by row, each load of A serves the Bv vectors, each with its own
- * four accumulators (Bv ≤ 3 keeps them in registers).
+ * The batched gemv for Bv vectors over `rows` rows of A: (a, xs, ys, n, rows), xs and ys
+ * holding Bv vectors of n (stride 8n bytes); row r of the band goes to ys[b][r]. Row by
+ * row, each load of A serves the Bv vectors, each with its own four accumulators.
+ * (Bv = 2: three vectors already spill under V8, and then run slower than one at a time.)
  */
 const gemvBatchBody = (Bv: number): number[] => {
-  const [A, X, Y, N] = [0, 1, 2, 3]
-  const L = new Locals(4)
+  const [A, X, Y, N, ROWS] = [0, 1, 2, 3, 4]
+  const L = new Locals(5)
   const NB = L.take(I32), END8 = L.take(I32), J = L.take(I32), AEND = L.take(I32)
   const xb = L.takeN(I32, Bv), yb = L.takeN(I32, Bv)
   const S = L.take(F64)
@@ -281,10 +282,10 @@ const gemvBatchBody = (Bv: number): number[] => {
   const code = [
     ...get(N), ...i32c(8), I32_MUL, ...set(NB),
     ...get(N), ...i32c(-8), I32_AND, ...i32c(8), I32_MUL, ...set(END8),
-    ...get(A), ...get(N), ...get(NB), I32_MUL, I32_ADD, ...set(AEND),
+    ...get(A), ...get(ROWS), ...get(NB), I32_MUL, I32_ADD, ...set(AEND),
     ...xb.flatMap((v, b) => [...get(X), ...(b === 0 ? [] : [...get(NB), ...i32c(b), I32_MUL, I32_ADD]), ...set(v)]),
     ...yb.flatMap((v, b) => [...get(Y), ...(b === 0 ? [] : [...get(NB), ...i32c(b), I32_MUL, I32_ADD]), ...set(v)]),
-    ...whileLoop([...get(N), I32_EQZ], ltU(A, AEND), [
+    ...whileLoop([...get(ROWS), I32_EQZ], ltU(A, AEND), [
       ...acc.flat().flatMap((a) => [...V128_ZERO, ...set(a)]),
       ...i32c(0), ...set(J),
       ...whileLoop([...get(END8), I32_EQZ], ltU(J, END8), [
@@ -467,13 +468,13 @@ const symBody = (): number[] => {
   return [...L.decl(), ...code, END]
 }
 
-/** The exported functions, in order: name, type index (0: (i32 ×4) → (), 1: (i32, i32) → f64, 2: (i32, i32) → i32), body. */
+/** The exported functions, in order: name, type index (0: (i32 ×4) → (), 1: (i32, i32) → f64, 2: (i32, i32) → i32, 3: (i32 ×5) → ()), body. */
 const FUNCTIONS: ReadonlyArray<readonly [string, number, () => number[]]> = [
   ['gemv', 0, () => gemvBody(1)],
   ['gemv4', 0, () => gemvBody(4)],
   ['gemvT', 0, () => gemvTBody(1)],
-  ['batch2', 0, () => gemvBatchBody(2)],
-  ['batch3', 0, () => gemvBatchBody(3)],
+  ['band1', 3, () => gemvBatchBody(1)],
+  ['band2', 3, () => gemvBatchBody(2)],
   ['batchT2', 0, () => gemvTBody(2)],
   ['stream', 1, () => streamBody(1)],
   ['stream4', 1, () => streamBody(4)],
@@ -482,9 +483,10 @@ const FUNCTIONS: ReadonlyArray<readonly [string, number, () => number[]]> = [
 
 /**
  * The module's bytes: imports `env.mem`; exports `gemv` (one row per pass), `gemv4` (four
- * rows per pass), `gemvT`, `batch2`, `batch3` (A x for 2 or 3 vectors), `batchT2`
- * (Aᵀ x for 2 vectors), all (i32 a, i32 x, i32 y, i32 n) → (); the probes `stream`,
- * `stream4` (i32 a, i32 bytes) → f64; and `sym` (i32 a, i32 n) → i32, whether A = Aᵀ.
+ * rows per pass), `gemvT` and `batchT2` (Aᵀ x for 2 vectors), all (i32 a, i32 x, i32 y,
+ * i32 n) → (); `band1`, `band2` (A x over a band of rows for 1 or 2 vectors: i32 a, x, y,
+ * n, rows); the probes `stream`, `stream4` (i32 a, i32 bytes) → f64; and `sym` (i32 a,
+ * i32 n) → i32, whether A = Aᵀ.
  *
  * @example
  * WebAssembly.validate(moduleBytes()) // true where wasm SIMD runs
@@ -493,10 +495,11 @@ export const moduleBytes = (): Uint8Array => {
   const fnType = [0x60, ...vec([[I32], [I32], [I32], [I32]]), 0]
   const streamType = [0x60, ...vec([[I32], [I32]]), ...vec([[F64]])]
   const symType = [0x60, ...vec([[I32], [I32]]), ...vec([[I32]])]
+  const bandType = [0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), 0]
   const body = (b: number[]): number[] => [...uleb(b.length), ...b]
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([fnType, streamType, symType])),
+    ...section(1, vec([fnType, streamType, symType, bandType])),
     ...section(2, vec([[...str('env'), ...str('mem'), 0x02, 0x00, 0x01]])),
     ...section(3, vec(FUNCTIONS.map(([, t]) => [t]))),
     ...section(7, vec(FUNCTIONS.map(([name], k) => [...str(name), 0x00, ...uleb(k)]))),
@@ -509,6 +512,7 @@ export const moduleBytes = (): Uint8Array => {
 // -------------------------------------------------------------------------------------
 
 type Kernel = (a: number, x: number, y: number, n: number) => void
+type Band = (a: number, x: number, y: number, n: number, rows: number) => void
 type Stream = (a: number, bytes: number) => number
 
 /** The part of the WebAssembly API used here (the project's `lib` has no DOM types). */
@@ -525,8 +529,8 @@ interface Wasm {
   readonly gemv: Kernel
   readonly gemv4: Kernel
   readonly gemvT: Kernel
-  readonly batch2: Kernel
-  readonly batch3: Kernel
+  readonly band1: Band
+  readonly band2: Band
   readonly batchT2: Kernel
   readonly stream: Stream
   readonly stream4: Stream
@@ -809,7 +813,18 @@ const run = (w: Wasm, k: Kernel, off: number, x: Float64Array, y: Float64Array, 
   return true
 }
 
-/** The kernels over a batch: blocks of `wide` vectors, then the rest `narrow` or one at a time. */
+/**
+ * A of at least this many bytes is multiplied with a batch band by band: bands of rows
+ * that fit in L2 (256 KiB) run over every vector before the next band, so A streams from
+ * memory once per batch instead of once per pair of vectors. Smaller, A stays in the
+ * caches and the pairs run over the whole matrix.
+ *
+ * @example
+ * 8 * n * n >= BAND_BYTES // a batch is multiplied band by band
+ */
+export const BAND_BYTES = 4 * 2 ** 20
+
+/** The kernels over a batch: pairs of vectors (band2), the last one alone; band by band for a large A. */
 const runBatch = (w: Wasm, trans: boolean, off: number, X: Float64Array, B: number, Y: Float64Array, n: number): boolean => {
   const len = B * n
   const s = scratchFor(w, 16 * len)
@@ -821,11 +836,16 @@ const runBatch = (w: Wasm, trans: boolean, off: number, X: Float64Array, B: numb
   if (trans) {
     for (; b + 2 <= B; b += 2) w.batchT2(off, s + b * nb, ys + b * nb, n)
     for (; b < B; b++) w.gemvT(off, s + b * nb, ys + b * nb, n)
+  } else if (8 * n * n < BAND_BYTES) {
+    for (; b + 2 <= B; b += 2) w.band2(off, s + b * nb, ys + b * nb, n, n)
+    if (b < B) w.gemv(off, s + b * nb, ys + b * nb, n)
   } else {
-    const one = rowKernel(w, n)
-    for (; b + 3 <= B; b += 3) w.batch3(off, s + b * nb, ys + b * nb, n)
-    if (B - b === 2) { w.batch2(off, s + b * nb, ys + b * nb, n); b += 2 }
-    for (; b < B; b++) one(off, s + b * nb, ys + b * nb, n)
+    const rows = Math.max(4, Math.floor(2 ** 18 / nb))
+    for (let r0 = 0; r0 < n; r0 += rows) {
+      const m = Math.min(rows, n - r0), a = off + r0 * nb
+      for (b = 0; b + 2 <= B; b += 2) w.band2(a, s + b * nb, ys + b * nb + 8 * r0, n, m)
+      if (b < B) w.band1(a, s + b * nb, ys + b * nb + 8 * r0, n, m)
+    }
   }
   Y.set(new Float64Array(buf, ys, len))
   return true
@@ -876,8 +896,9 @@ export const denseApplyTInto = (A: Float64Array, n: number, x: Float64Array, y: 
 }
 
 /**
- * Y ← X Aᵀ: y_b = A x_b for the B rows of the row-major B × n X into the B rows of Y, with
- * A streamed once per three vectors. Each y_b is bitwise what `denseApplyInto(A, n, x_b,
+ * Y ← X Aᵀ: y_b = A x_b for the B rows of the row-major B × n X into the B rows of Y, two
+ * vectors per pass over A (and, for A of {@link BAND_BYTES} or more, band by band, so that
+ * A streams from memory once per batch). Each y_b is bitwise what `denseApplyInto(A, n, x_b,
  * y_b)` gives (and what {@link gemvLanesBatch} gives), so a batch of one is a single
  * product and a batch is its instances done alone. Same resident-copy rules as the single
  * product. `Y` must not alias `X`.
