@@ -542,7 +542,8 @@ export const chart = (rows: ReadonlyArray<Row>): string => {
     title: 'Unrolled Frank-Wolfe, ms per iteration (forward + backward) against n',
     xLabel: 'n',
     yLabel: 'ms per iteration',
-    series: names.map((name) => ({ name, points: it.filter((r) => r.impl === name).map((r) => [r.n, r.fwdMs + r.bwdMs] as const) }))
+    series: names.map((name) => ({ name, points: it.filter((r) => r.impl === name).map((r) => [r.n, r.fwdMs + r.bwdMs] as const) })),
+    notes: [peerLine(it.flatMap((r) => (r.peer !== undefined ? [r.peer] : [])))]
   })
 }
 
