@@ -18,7 +18,7 @@
  *   any call (the same), the copy alone (their difference), and a call's first transposed
  *   product of a symmetric P (copy + the symmetry check + product).
  * - batch, B = 1, 16, 64, 256 vectors at n = 10, 100, 300, 1000: `denseApplyBatchInto`
- *   (Y = X Pᵀ, P streamed once per three vectors) against B separate `denseApplyInto`
+ *   (Y = X Pᵀ, two vectors per pass over P; band by band for P of 4 MiB or more) against B separate `denseApplyInto`
  *   (the first row), in a call; work 2Bn² flops. With PyTorch: `X @ P.T` at the same
  *   cell (float64, threads pinned), and `P @ x` in the matvec cells.
  * - dot and axpy, n = 10¹ … 10⁶: the core's `dot` / `axpy` (Vector.ts, unrolled by four)

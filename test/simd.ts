@@ -283,6 +283,25 @@ t.test('outside a call, a write into the matrix between products is seen by the 
   }
 })
 
+t.test('the one-shot apply and applyT of a dense operator see a write into its matrix', async (t) => {
+  for (const n of [20, 64]) {
+    withDim(n, (d) => {
+      const data = randomArray(850 + n, n * n), x = randomArray(851 + n, n)
+      const op = dense({ rows: d, cols: d, data })
+      const ref = new Float64Array(n), refT = new Float64Array(n)
+      for (let round = 0; round < 3; round++) {
+        apply(op, { dim: d, data: x })
+        applyT(op, { dim: d, data: x })
+        rewrite(data, 852 + 10 * n + round)
+        gemvLanes(data, n, x, ref)
+        gemvTLoop(data, n, x, refT)
+        t.equal(mismatches(apply(op, { dim: d, data: x }).data, ref), 0, `n = ${n}, round ${round}: apply`)
+        t.equal(mismatches(applyT(op, { dim: d, data: x }).data, refT), 0, `n = ${n}, round ${round}: applyT`)
+      }
+    })
+  }
+})
+
 t.test('a write between two calls is seen by the second call, with or without endCall', async (t) => {
   const n = 40, A = randomArray(810, n * n), x = randomArray(811, n), y = new Float64Array(n), ref = new Float64Array(n)
   for (const close of [true, false]) {
