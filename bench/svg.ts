@@ -43,7 +43,7 @@ export const lineChart = (c: Chart): string => {
   }
   const notes = (c.notes ?? []).flatMap(wrap)
   const W = 760, H0 = 480, left = 70, right = 250, top = 40, bottom = 55
-  const H = H0 + 14 * notes.length
+  const H = H0 + (notes.length > 0 ? 14 * notes.length + 10 : 0)
   const pts = c.series.flatMap((s) => s.points.filter(([x, y]) => x > 0 && y > 0))
   const lx = pts.map(([x]) => Math.log10(x)), ly = pts.map(([, y]) => Math.log10(y))
   const x0 = Math.floor(Math.min(...lx, 1)), x1 = Math.ceil(Math.max(...lx, x0 + 1))
@@ -67,7 +67,7 @@ export const lineChart = (c: Chart): string => {
     `<rect x="${left}" y="${top}" width="${W - left - right}" height="${H0 - top - bottom}" fill="none" stroke="#333"/>`,
     `<text x="${(W - right + left) / 2}" y="${H0 - 15}" text-anchor="middle">${esc(c.xLabel)} (log)</text>`,
     `<text transform="translate(18 ${(H0 - bottom + top) / 2}) rotate(-90)" text-anchor="middle">${esc(c.yLabel)} (log)</text>`,
-    ...notes.map((t, k) => `<text x="10" y="${H0 + 14 * k}" font-size="9" fill="#555">${esc(t)}</text>`)
+    ...notes.map((t, k) => `<text x="10" y="${H0 + 12 + 14 * k}" font-size="9" fill="#555">${esc(t)}</text>`)
   )
   c.series.forEach((s, k) => {
     const col = COLORS[k % COLORS.length]!
