@@ -10,8 +10,9 @@
  *   ((s₀+s₂)+(s₄+s₆)) + ((s₁+s₃)+(s₅+s₇)), then adds the remaining columns one by one.
  *   That is exactly four f64x2 accumulators (lanes (s₀,s₁), (s₂,s₃), …) summed pairwise
  *   and then across lanes. Every kernel for A x keeps these four accumulators per row
- *   and per vector; they differ only in how many rows (1 or 4) or vectors (1 to 3) share
- *   a pass over the data, which changes the speed and never the result.
+ *   and per vector; they differ only in how many rows (1 or 4) or vectors (1 or 2) share
+ *   a pass over the data, and whether a batch goes over A whole or band by band, which
+ *   changes the speed and never the result.
  * - y = Aᵀ x (`gemvTLoop`) accumulates y += xᵢ A[i, :] row by row, i ascending. The kernel
  *   takes four rows per pass over y (y_j ← (((y_j + x_i a_ij) + x_{i+1} a_{i+1,j}) + …),
  *   the same additions in the same order).
@@ -24,8 +25,8 @@
  * moment it was taken, so the kernels never trust one across a write the caller may have
  * made:
  * - Inside a call (between {@link beginCall} and {@link endCall}, or the end of the current
- *   synchronous job, whichever comes first) a matrix is copied on its first product and
- *   that copy serves every later product of the call, as do the cached facts about it
+ *   synchronous job, whichever comes first) a matrix's copy is brought up to date on its
+ *   first product and serves every later product of the call, as do the cached facts about it
  *   (whether it is exactly symmetric). This is the solver's fast path: K iterations reuse
  *   one copy. The inputs must not be written during the call.
  * - Outside a call every product brings the copy up to date again, so a one-shot
