@@ -34,7 +34,7 @@ import { dot, axpy } from '../src/core/Vector.js'
 import { dense, applyInto } from '../src/core/LinearOperator.js'
 import { ddot, daxpy, dgemv, dsymv } from '../src/core/blas.js'
 import { rng } from '../src/core/Random.js'
-import { f64 } from '../src/core/alloc.js'
+import { f64 } from '../src/shapes/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model

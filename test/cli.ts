@@ -165,10 +165,6 @@ t.test('a solver that throws becomes an error without a stack trace', async (t) 
   t.match(JSON.parse(batch.stdout), { results: [{ error: { path: 'problems[0]' } }, { error: { path: 'problems[1]' } }] })
 })
 
-t.test('without a solver a valid problem is an error, not a crash', async (t) => {
-  t.match(solveOne(denseBase(), undefined), { _tag: 'Left', left: { path: '' } })
-})
-
 t.test('an empty batch is an empty list of results and exit 0', async (t) => {
   t.same(runDocument({ problems: [] }, stubLayer), { code: 0, stdout: '{"results":[]}\n', stderr: '' })
 })

@@ -31,7 +31,7 @@ import { violation } from '../src/fw/Oracle.js'
 import { solveExact } from '../src/fw/exact/index.js'
 import { MAGNITUDE_LIMIT } from '../src/fw/Validate.js'
 import type { SetKind } from '../src/fw/Problem.js'
-import { decodeProblem } from '../src/shapes/codecs.js'
+import { decodeProblem } from '../src/fw/ProblemCodec.js'
 import { type LayerFactory, type ResultJson, runText, solveDecoded } from '../src/cli/solve.js'
 import { type N, type Plain, SETS, matOf, mulMV, randomPlain, rng, toParams, toProblem, vec } from './helpers/layerFixtures.js'
 

@@ -15,7 +15,7 @@ import type { Vec } from '../shapes/Vec.js'
 import { applyInto, addColumnsInto } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
 import { certificateAt, gapMet, awayAtom, boxCoordinate, chooseVertex, scoreNoise } from './Oracle.js'
-import { f64 } from '../core/alloc.js'
+import { f64 } from '../shapes/alloc.js'
 
 /**
  * The outcome of a fast solve.

@@ -20,9 +20,9 @@ import type { Diff, Linear } from '../core/Diff.js'
 import { type Tan, Zero, outerSum } from '../core/Tangent.js'
 import { addColumnsInto, columnDots } from '../core/LinearOperator.js'
 import type { Params } from './Problem.js'
-import type { FwState } from './Step.js'
+import type { FwState } from './State.js'
 import { chooseVertex, awayAtom, scoreNoise } from './Oracle.js'
-import { f64 } from '../core/alloc.js'
+import { f64 } from '../shapes/alloc.js'
 import { sgn, readStepTangent, readStateCotangent, stateTangent, stepCotangent } from './StepTangent.js'
 
 

@@ -17,8 +17,8 @@ import type { Diff, Linear } from '../core/Diff.js'
 import { type Tan, Zero, outerSum } from '../core/Tangent.js'
 import { applyInto, applyTInto } from '../core/LinearOperator.js'
 import type { Params } from './Problem.js'
-import type { FwState } from './Step.js'
-import { f64, zerosView } from '../core/alloc.js'
+import type { FwState } from './State.js'
+import { f64, zerosView } from '../shapes/alloc.js'
 import { sgn, readStepTangent, readStateCotangent, stateTangent, stepCotangent, ratios } from './StepTangent.js'
 
 /**

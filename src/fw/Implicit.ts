@@ -65,7 +65,7 @@ import { type Tan, Zero } from '../core/Tangent.js'
 import type { Linear } from '../core/Diff.js'
 import type { Gradients, Params, ParamsTangent, SetKind } from './Problem.js'
 import { type Face, type FaceOptions, identifyFace } from './Face.js'
-import { f64, f64From } from '../core/alloc.js'
+import { f64, f64From } from '../shapes/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model

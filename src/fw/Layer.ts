@@ -22,56 +22,17 @@ import { type FwState, fwStep, initialState } from './Step.js'
 import { type Schedule, type ScheduleName, paperSchedule, defaultSchedule } from './Schedule.js'
 import { certificateAt, gapMet } from './Oracle.js'
 import { validateProblem } from './Validate.js'
+import { type BackwardMode, type LayerOptions, type Status, LayerError } from './Options.js'
 import { implicitDerivative } from './Implicit.js'
 import { polish } from './Polish.js'
 import { fastSolve } from './FastSolve.js'
-import { f64, f64From, owned } from '../core/alloc.js'
+import { f64, f64From, owned } from '../shapes/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model
 // -------------------------------------------------------------------------------------
 
-/**
- * How derivatives are taken.
- *
- * @example
- * dfwLayer({ backward: 'unrolled' })(problem).vjp(ones) // through the steps that ran
- * dfwLayer({ backward: 'implicit' })(problem).vjp(ones) // on the solution's face
- */
-export type BackwardMode = 'unrolled' | 'implicit'
-
-/**
- * The layer's options; every field is optional.
- *
- * @example
- * const options: LayerOptions = { schedule: 'paper', backward: 'unrolled', maxIterations: 200, checkpoint: 20 }
- * dfwLayer(options)(problem)
- */
-export interface LayerOptions {
-  /** `"paper"` (PAPER.md's recipe) or `"default"` (the project's). Default `"default"`. */
-  readonly schedule?: ScheduleName
-  /** `"unrolled"` or `"implicit"`. Default `"implicit"`. */
-  readonly backward?: BackwardMode
-  /** The cap on steps (paper 1000, default 5000). */
-  readonly maxIterations?: number
-  /** The stop test's tolerance (paper: relative change 1e-4; default: gap ≤ tol·|f|, 1e-9). 0 runs exactly maxIterations steps. */
-  readonly tolerance?: number
-  /** L for the paper's short step; skips power iteration. */
-  readonly lipschitz?: number
-  /** The paper's initial temperature β₀ (1). */
-  readonly beta0?: number
-  /** Unrolled reverse mode: keep every c-th state and recompute (memory O((K/c + c)n)). */
-  readonly checkpoint?: number
-}
-
-/**
- * Why the solver stopped.
- *
- * @example
- * const r = dfwLayer({ maxIterations: 10 })(problem)
- * if (r.status === 'maxIterations') console.warn(`gap ${r.gap} after ${r.iterations} steps`)
- */
-export type Status = 'converged' | 'maxIterations'
+export { type BackwardMode, type LayerOptions, type Status, LayerError } from './Options.js'
 
 /**
  * The layer's output for one problem.
@@ -96,21 +57,6 @@ export interface LayerResult<N> {
   readonly jvp: (tangent: ParamsTangent<N>) => Vec<N>
   /** The differentiable map θ ↦ x at this point, for composing with other maps. */
   readonly linear: Linear<Params<N>, Vec<N>>
-}
-
-/**
- * A problem the layer refuses, with the path of the bad value.
- *
- * @example
- * try { dfwLayer()({ P: dense(p), q, t: -1 }) } catch (e) {
- *   if (e instanceof LayerError) e.path // 't'
- * }
- */
-export class LayerError extends Error {
-  constructor(message: string, readonly path: string) {
-    super(message)
-    this.name = 'LayerError'
-  }
 }
 
 // -------------------------------------------------------------------------------------

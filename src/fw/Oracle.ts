@@ -11,7 +11,10 @@ import type { Diff } from '../core/Diff.js'
 import { trace } from '../core/Trace.js'
 import { ops } from '../core/Ops.js'
 import type { SetKind } from './Problem.js'
-import { f64, zerosView } from '../core/alloc.js'
+import { f64, zerosView } from '../shapes/alloc.js'
+// the tangent and transpose rules of the primitives this module traces (they register into the core)
+import '../jvp/rules.js'
+import '../vjp/rules.js'
 
 /**
  * The oracle's inputs: the direction g, the weights w and the radius t.

@@ -34,7 +34,7 @@ import { applyInto, faceProduct } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
 import { type FaceSystem, pcg } from './Implicit.js'
 import { fwGapAt } from './Oracle.js'
-import { f64, f64From } from '../core/alloc.js'
+import { f64, f64From } from '../shapes/alloc.js'
 
 /**
  * Options of {@link polish}.

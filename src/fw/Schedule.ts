@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import type { StepConfig, FwState } from './Step.js'
+import type { StepConfig, FwState } from './State.js'
 import type { SetKind } from './Problem.js'
 import { gapMet } from './Oracle.js'
 

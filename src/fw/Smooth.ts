@@ -38,11 +38,14 @@ import type { SetKind } from './Problem.js'
 import { chooseVertex, exactVertex, smoothVertex, fwGap, scoreNoise } from './Oracle.js'
 import { pairwiseDirection, boxPairwiseDirection } from './Step.js'
 import { LayerError, type Status } from './Layer.js'
-import { f64, owned } from '../core/alloc.js'
+import { f64, owned } from '../shapes/alloc.js'
 import { lowRank } from '../core/LinearOperator.js'
 import { identifyFace, type Face } from './Face.js'
 import { faceSolver } from './Implicit.js'
 import { pairLinear } from './StepTangent.js'
+// the tangent and transpose rules of the primitives this module traces (they register into the core)
+import '../jvp/rules.js'
+import '../vjp/rules.js'
 
 // -------------------------------------------------------------------------------------
 // model

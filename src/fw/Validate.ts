@@ -17,8 +17,7 @@
 import type { Vec } from '../shapes/Vec.js'
 import type { LinearOperator } from '../core/LinearOperator.js'
 import type { Params, Problem, SetKind } from './Problem.js'
-import type { LayerOptions } from './Layer.js'
-import { LayerError } from './Layer.js'
+import { type LayerOptions, LayerError } from './Options.js'
 
 const SETS: readonly SetKind[] = ['l1', 'linf', 'l2', 'simplex']
 
