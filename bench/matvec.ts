@@ -32,7 +32,7 @@ import { type Mat, unsafeMat } from '../src/shapes/Mat.js'
 import { matVec } from '../src/core/Matrix.js'
 import { dot, axpy } from '../src/core/Vector.js'
 import { dense, applyInto } from '../src/core/LinearOperator.js'
-import { ddot, daxpy, dgemv, dsymv } from '../src/core/blas.js'
+import { ddot, daxpy, dgemv, dsymv } from '../test/helpers/blas.js'
 import { rng } from '../src/core/Random.js'
 import { f64 } from '../src/shapes/alloc.js'
 
