@@ -183,7 +183,23 @@ const factorKernel = (
     d[j] = 0
     const inv = 1 / ljj
     const sj = order[j]! * m
-    for (let i = j + 1; i < m; i++) {
+    let i = j + 1
+    for (; i + 1 < m; i += 2) {
+      // two rows against row j, sharing its loads
+      const ri = i * m, rk = ri + m
+      let a0 = 0, a1 = 0, b0 = 0, b1 = 0, k = 0
+      for (; k + 1 < j; k += 2) {
+        const l0 = L[rj + k]!, l1 = L[rj + k + 1]!
+        a0 += L[ri + k]! * l0; a1 += L[ri + k + 1]! * l1
+        b0 += L[rk + k]! * l0; b1 += L[rk + k + 1]! * l1
+      }
+      if (k < j) { const l0 = L[rj + k]!; a0 += L[ri + k]! * l0; b0 += L[rk + k]! * l0 }
+      const v = (S[sj + order[i]!]! - (a0 + a1)) * inv
+      const w = (S[sj + order[i + 1]!]! - (b0 + b1)) * inv
+      L[ri + j] = v; L[rk + j] = w
+      d[i] = d[i]! - v * v; d[i + 1] = d[i + 1]! - w * w
+    }
+    if (i < m) {
       const ri = i * m
       const v = (S[sj + order[i]!]! - dotAt(L, ri, L, rj, j)) * inv
       L[ri + j] = v
