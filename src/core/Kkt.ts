@@ -22,8 +22,18 @@
  * - `woodbury` (diag(d) + W Wᵀ): the same steps with M⁻¹ by the Woodbury identity on
  *   D = diag(d) + σI and W′ = [W, √ρ Eᵀ]; when min D ≤ `woodburyTol` · max diag(H + σI)
  *   it falls back to the dense method (m ≤ `denseLimit`) or to PCG.
- * - `pcg` (matrix-free H): projected preconditioned CG with the Jacobi preconditioner
- *   and a stop test on the true residual.
+ * - `pcg` (matrix-free H): projected preconditioned CG (Gould, Hribar and Nocedal) with
+ *   the Jacobi preconditioner G = diag(H) + σ (entries ≤ 1e-14 · max G replaced by
+ *   max G) and the constraint projection Π = G⁻¹ − G⁻¹Eᵀ(EG⁻¹Eᵀ)⁺EG⁻¹ (applied with one
+ *   correction step, so that E Π r = 0 to rounding), started from the particular solution
+ *   x₀ = G⁻¹Eᵀ(EG⁻¹Eᵀ)⁺c of E x = c. Its stop test is on the true residual: whenever the
+ *   recursive residual claims convergence, and every `checkEvery` iterations, the
+ *   residual is recomputed with a fresh product and replaces the recursive one.
+ *
+ * Tolerances: Cholesky pivots as in `Cholesky.ts` (relative 1e-13 by default, for M, for
+ * the Schur complement and for EG⁻¹Eᵀ); the direct methods refine until ω ≤ ε, until a
+ * step no longer halves ω, or 3 steps (a step that does not lower ω is rejected); PCG
+ * stops at ω ≤ 1e-12; Woodbury runs only when min D > 1e-8 · max diag(H + σI).
  *
  * The reported `residual` is the blockwise normwise backward error
  *
@@ -102,7 +112,8 @@ export interface KktOptions {
  * Why a solve stopped: `direct` (a factorization, refined), or PCG's `converged` (true ω ≤
  * tolerance), `stalled` (the true residual did not halve in max(100, 2m) iterations, or
  * in three checks where the recursive residual had come loose from it), `maxIterations`,
- * `curvature` (pᵀ(H + σI)p ≤ 0 along a search direction). After `stalled` and
+ * `curvature` (pᵀ(H + σI)p ≤ ε‖H + σI‖ pᵀp along a search direction: zero or
+ * negative curvature to rounding). After `stalled` and
  * `maxIterations` the solve returns the iterate of least true residual it checked.
  *
  * @example
@@ -137,7 +148,10 @@ export interface KktSolution {
  * - `rowRank`: the rank of the Schur complement (E M⁺ Eᵀ, or E G⁻¹ Eᵀ for PCG), i.e. of E;
  * - `rho` used in M (0 without E, and for PCG);
  * - `negative`: when M is indefinite, a unit direction d with dᵀ(H + σI)d < 0 computed
- *   from H itself.
+ *   from H itself (dᵀMd < 0 too, so ρ‖Ed‖² < −dᵀ(H + σI)d: d is close to null(E) when ρ
+ *   is large). A PD M proves H + σI positive definite on null(E), so an H that is
+ *   indefinite only off null(E) is not reported; the converse does not hold for every ρ
+ *   (an H positive definite on null(E) may still give an indefinite M when ρ is small).
  *
  * @example
  * kktSolver(sys).info.method // 'cholesky'
@@ -577,12 +591,16 @@ const pcgSolver = (
     for (let it = 1; it <= maxIt; it++) {
       applyH(p, hq)
       const pq = dotN(p, 0, hq, 0, m)
-      if (!(pq > 0)) {
-        const pp = dotN(p, 0, p, 0, m)
+      // pᵀp and the curvature pᵀHp/pᵀp, scaled by max |pᵢ| so that huge p do not overflow
+      const pmax = normInf(p)
+      let pps = 0
+      for (let i = 0; i < m; i++) { const v = p[i]! / pmax; pps += v * v }
+      const curv = pq / pmax / pmax / pps
+      if (!(curv > EPS * normH)) {
         let negative: NegativeCurvature | undefined
-        if (pp > 0 && pq < -tol * normH * pp) {
-          const np = Math.sqrt(pp)
-          negative = { direction: p.map((v) => v / np), curvature: pq / pp }
+        if (pmax > 0 && curv < -tol * normH) {
+          const np = pmax * Math.sqrt(pps)
+          negative = { direction: p.map((v) => v / np), curvature: curv }
         }
         return done(truth(), it, 'curvature', negative)
       }
