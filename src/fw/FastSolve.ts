@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import type { Vec } from '../shapes/Vec.js'
-import { applyInto, addColumnsInto } from '../core/LinearOperator.js'
+import { applyInto, addColumnsInto, diagEntry } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
 import { certificateAt, gapMet, awayAtom, boxCoordinate, chooseVertex, scoreNoise } from './Oracle.js'
 import { f64 } from '../shapes/alloc.js'
@@ -31,6 +31,8 @@ export interface FastResult<N> {
   readonly gap: number
   readonly f: number
   readonly converged: boolean
+  /** A step direction u along which uᵀPu < 0 (P is not PSD), when one was met; the run stops there. */
+  readonly negative?: { readonly direction: Float64Array; readonly curvature: number }
 }
 
 /**
@@ -82,6 +84,19 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
   const c0 = certificateAt(set, px, q, x, w, t)
   let f = c0.objective, gap = c0.gap, floor = c0.gapFloor
   let steps = 0
+  // negative curvature along a step: uᵀPu below −1e-10·max Pᵢᵢ·‖u‖² is not rounding
+  let pScale = 0
+  for (let i = 0; i < n; i++) pScale = Math.max(pScale, Math.abs(diagEntry(P, i)))
+  let negative: { direction: Float64Array; curvature: number } | undefined
+  const curved = (upu: number, uu: number, fill: (d: Float64Array) => void): boolean => {
+    if (!(upu < -1e-10 * Math.max(pScale, 1e-300) * uu)) return false
+    const d = new Float64Array(n)
+    fill(d)
+    const s = Math.sqrt(uu)
+    for (let i = 0; i < n; i++) d[i] = d[i]! / s
+    negative = { direction: d, curvature: upu / uu }
+    return true
+  }
   const go = (): boolean => options.tolerance === 0 || (k === 0 && options.start === undefined) || !gapMet(gap, f, options.tolerance, floor)
   while (steps < options.maxIterations && go()) {
     if (set === 'l1' || set === 'simplex') {
@@ -99,6 +114,7 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
       addColumnsInto(P, us !== 0 ? js : -1, us, ja, -ua, pu, coef)
       let gu = us * g[js]!, upu = us * pu[js]!
       if (ja >= 0) { gu -= ua * g[ja]!; upu -= ua * pu[ja]! }
+      if (curved(upu, us * us + (ja >= 0 && ja !== js ? ua * ua : 0), (d) => { d[js] = us; if (ja >= 0) d[ja] = d[ja]! - ua })) break
       const num = -gu
       let gamma: number
       if (!(upu > 0) || !Number.isFinite(num / upu)) gamma = num > 0 ? gmax : 0
@@ -119,6 +135,7 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
         pu.fill(0)
         addColumnsInto(P, j, uj, -1, 0, pu, coef)
         const num = -g[j]! * uj, upu = uj * pu[j]!
+        if (curved(upu, uj * uj, (d) => { d[j] = uj })) break
         let gamma: number
         if (!(upu > 0) || !Number.isFinite(num / upu)) gamma = num > 0 ? gmax : 0
         else if (num / upu >= gmax) gamma = gmax
@@ -140,6 +157,9 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
         gu += g[i]! * ui
         upu += ui * pu[i]!
       }
+      let uu = 0
+      for (let i = 0; i < n; i++) uu += (s[i]! - x[i]!) ** 2
+      if (curved(upu, uu, (d) => { for (let i = 0; i < n; i++) d[i] = s[i]! - x[i]! })) break
       const num = -gu
       let gamma: number
       if (!(upu > 0) || !Number.isFinite(num / upu)) gamma = num > 0 ? 1 : 0
@@ -160,6 +180,7 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
     iterations: k,
     gap,
     f,
-    converged: options.tolerance > 0 && !go()
+    converged: negative === undefined && options.tolerance > 0 && !go(),
+    ...(negative === undefined ? {} : { negative })
   }
 }

@@ -23,8 +23,12 @@ import { type Schedule, type ScheduleName, paperSchedule, defaultSchedule } from
 import { certificateAt, gapMet } from './Oracle.js'
 import { validateProblem } from './Validate.js'
 import { type BackwardMode, type LayerOptions, type Status, LayerError } from './Options.js'
-import { implicitDerivative } from './Implicit.js'
-import { polish } from './Polish.js'
+import { type ImplicitDerivative, quadraticDerivative } from './Implicit.js'
+import { type PolishResult, polishExact } from './Polish.js'
+import type { FaceModel, FaceReport } from './FaceModel.js'
+import { NegativeCurvatureError } from './FaceDerivative.js'
+import type { FeasibleSet } from './sets/FeasibleSet.js'
+import { resolveSet } from './sets/Sets.js'
 import { fastSolve } from './FastSolve.js'
 import { f64, f64From, owned } from '../shapes/alloc.js'
 
@@ -57,6 +61,8 @@ export interface LayerResult<N> {
   readonly jvp: (tangent: ParamsTangent<N>) => Vec<N>
   /** The differentiable map θ ↦ x at this point, for composing with other maps. */
   readonly linear: Linear<Params<N>, Vec<N>>
+  /** With the implicit backward: the face the derivative is taken on (size, margin, exact | kink | non-unique). */
+  readonly face?: FaceReport
 }
 
 // -------------------------------------------------------------------------------------
@@ -165,8 +171,8 @@ const unrolledRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>, chec
 }
 
 /**
- * The implicit mode's forward result: the returned x, the steps taken, and whether the
- * stop test was met.
+ * The implicit mode's forward result: the returned x, the steps taken, whether the stop
+ * test was met, and the face the derivative is taken on.
  *
  * @example
  * const fw: Forward<N> = implicitForward('l1', defaultSchedule('l1', {}), theta)
@@ -176,28 +182,56 @@ export interface Forward<N> {
   readonly x: Vec<N>
   readonly iterations: number
   readonly converged: boolean
+  /** The polished point's face (for the implicit derivative and the `face` report). */
+  readonly face: FaceModel
+}
+
+/** Refuses a P that curved downwards somewhere the solver looked. */
+const refuseNonConvex = (c: { readonly direction: Float64Array; readonly curvature: number }): never => {
+  throw nonPsdError(c.direction, c.curvature)
+}
+
+/**
+ * The `LayerError` for a P that is not positive semidefinite, with the evidence.
+ *
+ * @example
+ * throw nonPsdError(d, -4.2) // path 'P'
+ */
+export const nonPsdError = (d: Float64Array, curvature: number): LayerError => {
+  const big: string[] = []
+  const order = Array.from(d.keys()).sort((a, b) => Math.abs(d[b]!) - Math.abs(d[a]!)).slice(0, 3)
+  for (const i of order) if (d[i] !== 0) big.push(`d[${i}] = ${d[i]!.toPrecision(3)}`)
+  return new LayerError(`P is not positive semidefinite: dᵀPd = ${curvature.toPrecision(3)} < 0 along a unit direction d (${big.join(', ')})`, 'P')
 }
 
 /**
  * The implicit mode's forward pass. Nothing differentiates it, so the default schedule
- * runs in the allocation-free loop of `FastSolve.ts`, and the iterate is polished on its
- * face each time the gap has fallen 100-fold since the last attempt (from 1e-3·|f| on),
- * and at steps 64, 128, 256, … (Frank-Wolfe needs at least s steps to reach a solution
- * with s nonzeros, and zigzags on the way; the active set finishes such solves);
- * the first polished point whose gap meets the tolerance ends the run. The paper's
- * schedule runs its own fold without keeping linear maps, and is polished once.
+ * runs in the allocation-free loop of `FastSolve.ts`, which only warm-starts the exact
+ * polish (`Polish.ts`: an active-set method with direct face solves, or the sphere's
+ * secular equation): it is tried each time the gap has fallen 100-fold since the last
+ * attempt (from 1e-3·|f| on) and at steps 64, 128, 256, …, and the first polished point
+ * certified as a KKT point ends the run. The paper's schedule runs its own fold without
+ * keeping linear maps, and is polished once. Negative curvature met anywhere (a line
+ * search, a face factorization) is a `LayerError` at `P`.
  *
  * @example
  * const { x, iterations } = implicitForward('simplex', resolveSchedule('simplex', theta, {}), theta)
  */
-export const implicitForward = <N>(set: SetKind, schedule: Schedule, th: Params<N>): Forward<N> => {
+export const implicitForward = <N>(set: SetKind, schedule: Schedule, th: Params<N>, fs: FeasibleSet = resolveSet(set, th)): Forward<N> => {
+  const dim = th.q.dim
+  const polished = (x: Float64Array): PolishResult => {
+    const r = polishExact(fs, th, x)
+    if (r.negative !== undefined) refuseNonConvex(r.negative)
+    return r
+  }
   if (schedule.name === 'paper') {
     const [s] = solver<N>(set, schedule, { checkpoint: Infinity })(th)
-    return { x: polish(set, th, s.x), iterations: s.k, converged: schedule.tolerance > 0 && !schedule.go(s) }
+    const r = polished(s.x.data)
+    return { x: { dim, data: r.x }, iterations: s.k, converged: r.certified, face: r.face }
   }
   const tol = schedule.tolerance
   let nextTry = 1e-3
-  let polished: Vec<N> | undefined
+  let done: PolishResult | undefined
   const r = fastSolve(set, th, {
     maxIterations: schedule.maxIterations,
     tolerance: tol,
@@ -206,31 +240,37 @@ export const implicitForward = <N>(set: SetKind, schedule: Schedule, th: Params<
       const byGap = gap <= nextTry * Math.abs(f)
       if (!byGap && !(k >= 64 && (k & (k - 1)) === 0)) return false
       if (byGap) nextTry = Math.max(gap / Math.abs(f) / 100, tol)
-      const xp = polish(set, th, { dim: th.q.dim, data: f64From(x) })
-      const c = certificate(set, th, xp)
-      if (gapMet(c.gap, c.objective, tol, c.gapFloor)) { polished = xp; return true }
+      const p = polished(f64From(x))
+      if (p.certified) { done = p; return true }
       return false
     }
   })
-  if (polished !== undefined) return { x: polished, iterations: r.iterations, converged: true }
-  // the loop may stop at its cap and the polish still certify the point: the status is the
-  // polished point's own
-  const xp = polish(set, th, r.x)
-  const cp = certificate(set, th, xp)
-  return { x: xp, iterations: r.iterations, converged: r.converged || gapMet(cp.gap, cp.objective, tol, cp.gapFloor) }
+  if (r.negative !== undefined) refuseNonConvex(r.negative)
+  if (done !== undefined) return { x: { dim, data: done.x }, iterations: r.iterations, converged: true, face: done.face }
+  const p = polished(r.x.data)
+  return { x: { dim, data: p.x }, iterations: r.iterations, converged: p.certified, face: p.face }
 }
 
-const implicitRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>): Run<N> => {
+const implicitRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>): Run<N> & { readonly face: FaceReport } => {
   let fw: Forward<N> | undefined
+  let derivative: ImplicitDerivative<N> | undefined
   const map = D.custom<Params<N>, Vec<N>>(
     (th) => {
       fw = implicitForward(set, schedule, th)
       return fw.x
     },
-    (th, x) => implicitDerivative(set, th, x).linear
+    (th) => {
+      try {
+        derivative = quadraticDerivative(fw!.face, th)
+      } catch (e) {
+        if (e instanceof NegativeCurvatureError) refuseNonConvex(e)
+        throw e
+      }
+      return derivative.linear
+    }
   )
   const [x, lin] = map(theta)
-  return { x, iterations: fw!.iterations, converged: fw!.converged, lin }
+  return { x, iterations: fw!.iterations, converged: fw!.converged, lin, face: derivative!.face }
 }
 
 /**
@@ -245,19 +285,25 @@ const implicitRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>): Run
 export const dfwLayer = (options: LayerOptions = {}) => <N>(problem: Problem<N>): LayerResult<N> => {
   const { theta, set } = validateProblem(problem, options)
   const schedule = resolveSchedule(set, theta, options)
-  const run = (options.backward ?? 'implicit') === 'unrolled'
-    ? unrolledRun<N>(set, schedule, theta, options.checkpoint)
-    : implicitRun<N>(set, schedule, theta)
+  const implicit = (options.backward ?? 'implicit') === 'implicit'
+  const run: Run<N> & { readonly face?: FaceReport } = implicit
+    ? implicitRun<N>(set, schedule, theta)
+    : unrolledRun<N>(set, schedule, theta, options.checkpoint)
   const cert = certificate(set, theta, run.x)
   const lin = run.lin
+  // the default schedule's status is its stop test on the returned point's own certificate
+  // (the run's test reads P x as the steps updated it, which drifts by rounding); in
+  // implicit mode, whatever the schedule, it says whether the returned (polished) point is
+  // certified: a KKT point to the polish's tolerances, or the gap test met
+  const met = gapMet(cert.gap, cert.objective, schedule.tolerance, cert.gapFloor)
+  const converged = implicit ? run.converged || met : schedule.name === 'default' ? met : run.converged
   return {
     x: ownedVec(run.x),
     objective: cert.objective,
     gap: cert.gap,
     iterations: run.iterations,
-    // the default schedule's status is its stop test on the returned point's own certificate
-    // (the run's test reads P x as the steps updated it, which drifts by rounding)
-    status: (schedule.name === 'default' ? gapMet(cert.gap, cert.objective, schedule.tolerance, cert.gapFloor) : run.converged) ? 'converged' : 'maxIterations',
+    status: converged ? 'converged' : 'maxIterations',
+    ...(run.face === undefined ? {} : { face: run.face }),
     vjp: (ct) => toGradients(theta, lin.bwd(ct)),
     jvp: (tan) => {
       const d = lin.fwd(fromTangent(tan))
