@@ -6,7 +6,7 @@
  * eigenvalues, rank deficiency, scales 1e±150, the sign convention and the refusals.
  */
 import t from 'tap'
-import { eigSym, svd } from '../src/core/Eigen.js'
+import { eigSym, eigSymFirst, svd } from '../src/core/Eigen.js'
 import { rng, type Rng } from '../src/core/Random.js'
 import { leavesInputs } from './helpers/foundation.js'
 
@@ -243,6 +243,34 @@ t.test('eigSym: only the lower triangle is read', async (t) => {
 t.test('eigSym: every eigenvector has its largest-magnitude entry positive', async (t) => {
   const r = rng(7)
   for (const m of [3, 10, 30]) t.ok(signsFixed(eigSym(randSym(r, m), m).vectors, m, m), `m = ${m}`)
+})
+
+t.test('eigSym: a decoupled block 1e-200 times smaller keeps its own relative accuracy', async (t) => {
+  const r = rng(8)
+  const S = randSym(r, 4)
+  const m = 6
+  const A = new Float64Array(m * m)
+  A[0] = 1
+  A[1 * m + 1] = -2
+  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) A[(i + 2) * m + (j + 2)] = 1e-200 * S[i * 4 + j]!
+  const small = jacobiEigenvalues(S, 4)
+  const got = Array.from(eigSym(A, m).values).filter((x) => Math.abs(x) < 1e-100)
+  const rel = Math.max(...small.map((w, i) => Math.abs(got[i]! / 1e-200 - w) / Math.max(...small.map(Math.abs))))
+  t.ok(got.length === 4 && rel <= 1e-13, 'the tiny eigenvalues', { rel })
+})
+
+t.test('eigSymFirst: the values of eigSym and the magnitudes of the first row of its vectors', async (t) => {
+  const r = rng(9)
+  for (const m of [0, 1, 2, 7, 30]) {
+    const A = randSym(r, m)
+    const full = eigSym(A, m), part = eigSymFirst(A, m)
+    t.same(Array.from(part.values), Array.from(full.values), `m = ${m}: values identical`)
+    const err = Math.max(0, ...Array.from(part.first, (x, j) => Math.abs(x - Math.abs(full.vectors[j]!))))
+    t.ok(err <= 1e-14, `m = ${m}: first components`, { err })
+  }
+  const { values, first } = eigSymFirst(Float64Array.from([2, 1, 1, 2]), 2)
+  t.ok(Math.abs(values[0]! - 1) < 1e-15 && Math.abs(values[1]! - 3) < 1e-15 && first.every((x) => Math.abs(x - Math.SQRT1_2) < 1e-15), 'the 2 × 2 example')
+  t.throws(() => eigSymFirst(Float64Array.from([1, 0, NaN, 1]), 2), { name: 'RangeError', message: /eigSymFirst: A\[1\]\[0\]/ })
 })
 
 // -------------------------------------------------------------------------------------

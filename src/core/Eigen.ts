@@ -80,33 +80,12 @@ export interface Svd {
  * const { values } = eigSym(new Float64Array([2, 1, 1, 2]), 2) // [1, 3]
  */
 export const eigSym = (A: Float64Array, m: number): SymEigen => {
-  checkSize(m, 'm')
-  if (A.length !== m * m) throw new RangeError(`eigSym: A has length ${A.length}, expected m² = ${m * m}`)
-  let big = 0
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j <= i; j++) {
-      const a = A[i * m + j]!
-      if (!Number.isFinite(a)) throw new RangeError(`eigSym: A[${i}][${j}] = ${a} is not finite`)
-      const b = Math.abs(a)
-      if (b > big) big = b
-    }
-  }
+  const { W, k } = scaledSymmetric(A, m, 'eigSym')
   if (m === 0) return { values: new Float64Array(0), vectors: new Float64Array(0) }
-  const k = big === 0 ? 0 : scaleExponent(big)
-  const f = (x: number): number => ldexp(x, k)
-  // The scaled symmetric matrix, full storage.
-  const W = new Float64Array(m * m)
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j <= i; j++) {
-      const a = f(A[i * m + j]!)
-      W[i * m + j] = a
-      W[j * m + i] = a
-    }
-  }
   const d = new Float64Array(m), e = new Float64Array(m)
-  const Zt = tridiagonalize(W, m, d, e)
-  tridiagonalQL(d, e, Zt, m)
-  // Sort ascending (selection by index keeps ties in the order found), fix signs.
+  const Zt = tridiagonalize(W, m, d, e, true)
+  tridiagonalQL(d, e, Zt, m, m)
+  // Sort ascending (ties in the order found), fix signs.
   const order = sortedOrder(d, m, false)
   const values = new Float64Array(m), vectors = new Float64Array(m * m)
   for (let j = 0; j < m; j++) {
@@ -116,6 +95,35 @@ export const eigSym = (A: Float64Array, m: number): SymEigen => {
     for (let i = 0; i < m; i++) vectors[i * m + j] = sg * Zt[src * m + i]!
   }
   return { values, vectors }
+}
+
+/**
+ * The eigenvalues of a symmetric m × m matrix and the magnitudes of the first components
+ * of its unit eigenvectors, |V[0][j]|, without the eigenvectors: the same Householder
+ * reduction (which leaves the first coordinate alone) and QL iteration as `eigSym`, with
+ * the rotations applied to one row instead of m. It costs (4/3)m³ + O(m²) flops against
+ * `eigSym`'s ≈ 9m³. This is what Golub–Welsch quadrature, or a Lanczos convergence test
+ * (which wants the last components: reverse the coordinates), needs. Same accuracy,
+ * order and refusals as `eigSym`; only the lower triangle is read.
+ *
+ * @example
+ * const { values, first } = eigSymFirst(new Float64Array([2, 1, 1, 2]), 2) // [1, 3], [√½, √½]
+ */
+export const eigSymFirst = (A: Float64Array, m: number): { readonly values: Float64Array; readonly first: Float64Array } => {
+  const { W, k } = scaledSymmetric(A, m, 'eigSymFirst')
+  if (m === 0) return { values: new Float64Array(0), first: new Float64Array(0) }
+  const d = new Float64Array(m), e = new Float64Array(m)
+  tridiagonalize(W, m, d, e, false)
+  const z = new Float64Array(m)
+  if (m > 0) z[0] = 1
+  tridiagonalQL(d, e, z, m, 1)
+  const order = sortedOrder(d, m, false)
+  const values = new Float64Array(m), first = new Float64Array(m)
+  for (let j = 0; j < m; j++) {
+    values[j] = ldexp(d[order[j]!]!, -k)
+    first[j] = Math.abs(z[order[j]!]!)
+  }
+  return { values, first }
 }
 
 /**
@@ -204,6 +212,34 @@ const checkSize = (n: number, name: string): void => {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`${name} = ${n} is not a non-negative integer`)
 }
 
+/**
+ * Checks A (m × m, the lower triangle finite) and returns it symmetric in full storage,
+ * scaled by 2ᵏ to a largest entry in [½, 1), with k.
+ */
+const scaledSymmetric = (A: Float64Array, m: number, who: string): { W: Float64Array; k: number } => {
+  checkSize(m, 'm')
+  if (A.length !== m * m) throw new RangeError(`${who}: A has length ${A.length}, expected m² = ${m * m}`)
+  let big = 0
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j <= i; j++) {
+      const a = A[i * m + j]!
+      if (!Number.isFinite(a)) throw new RangeError(`${who}: A[${i}][${j}] = ${a} is not finite`)
+      const b = Math.abs(a)
+      if (b > big) big = b
+    }
+  }
+  const k = big === 0 ? 0 : scaleExponent(big)
+  const W = new Float64Array(m * m)
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j <= i; j++) {
+      const a = ldexp(A[i * m + j]!, k)
+      W[i * m + j] = a
+      W[j * m + i] = a
+    }
+  }
+  return { W, k }
+}
+
 /** x·2ᵏ, exact whenever the result is a normal number (two steps when 2ᵏ alone would overflow). */
 const ldexp = (x: number, k: number): number => {
   if (k > 1000 || k < -1000) {
@@ -219,6 +255,31 @@ const scaleExponent = (x: number): number => {
   while (ldexp(x, k) >= 1) k--
   while (ldexp(x, k) < 0.5) k++
   return k
+}
+
+/** The 2-norm of W[from .. m−1][col] (column `col` of the m × m W from row `from`), robust to underflow. */
+const columnNorm = (W: Float64Array, m: number, col: number, from: number): number => {
+  let s = 0
+  for (let i = from; i < m; i++) { const x = W[i * m + col]!; s += x * x }
+  if (s > 2 ** -960) return Math.sqrt(s)
+  let big = 0
+  for (let i = from; i < m; i++) { const x = Math.abs(W[i * m + col]!); if (x > big) big = x }
+  if (big === 0) return 0
+  const k = scaleExponent(big)
+  s = 0
+  for (let i = from; i < m; i++) { const x = ldexp(W[i * m + col]!, k); s += x * x }
+  return ldexp(Math.sqrt(s), -k)
+}
+
+/** √(a² + b²) without overflow or underflow; faster than `Math.hypot` in V8. */
+const hypot = (a: number, b: number): number => {
+  const s = a * a + b * b
+  if (s > 2 ** -960 && s < 2 ** 960) return Math.sqrt(s)
+  const x = Math.abs(a), y = Math.abs(b)
+  const big = x > y ? x : y, small = x > y ? y : x
+  if (big === 0 || big === Infinity) return big
+  const q = small / big
+  return big * Math.sqrt(1 + q * q)
 }
 
 /** The 2-norm of a[off .. off+n), without overflow or harmful underflow. */
@@ -258,18 +319,19 @@ const sortedOrder = (x: Float64Array, n: number, descending: boolean): Int32Arra
 /**
  * Householder reduction of the symmetric W (full storage, overwritten: it is scratch) to
  * tridiagonal T = Qᵀ W Q: the diagonal into d, the superdiagonal into e[0 .. m−2]
- * (e[m−1] = 0). Returns Qᵀ (row i is column i of Q), the start of the eigenvectors.
+ * (e[m−1] = 0). Returns Qᵀ (row i is column i of Q), the start of the eigenvectors,
+ * when asked to accumulate it (else an empty array). Q leaves the first coordinate
+ * alone: Q e₀ = e₀.
  */
-const tridiagonalize = (W: Float64Array, m: number, d: Float64Array, e: Float64Array): Float64Array => {
+const tridiagonalize = (W: Float64Array, m: number, d: Float64Array, e: Float64Array, accumulate: boolean): Float64Array => {
   const tau = new Float64Array(m)
   const p = new Float64Array(m)
   for (let k = 0; k + 2 < m; k++) {
     // x = W[k+1 .. m−1][k]; reflector H = I − τ v vᵀ with H x = β e₁, v₀ = 1.
     const alpha = W[(k + 1) * m + k]!
-    let xs = 0
-    for (let i = k + 2; i < m; i++) { const x = W[i * m + k]!; xs += x * x }
-    if (xs === 0) { tau[k] = 0; e[k] = alpha; continue }
-    const beta = alpha >= 0 ? -Math.sqrt(alpha * alpha + xs) : Math.sqrt(alpha * alpha + xs)
+    const xn = columnNorm(W, m, k, k + 2)
+    if (xn === 0) { tau[k] = 0; e[k] = alpha; continue }
+    const beta = alpha >= 0 ? -hypot(alpha, xn) : hypot(alpha, xn)
     const t = (beta - alpha) / beta
     tau[k] = t
     e[k] = beta
@@ -297,6 +359,7 @@ const tridiagonalize = (W: Float64Array, m: number, d: Float64Array, e: Float64A
   if (m >= 2) e[m - 2] = W[(m - 1) * m + (m - 2)]!
   e[m - 1] = 0
   for (let i = 0; i < m; i++) d[i] = W[i * m + i]!
+  if (!accumulate) return new Float64Array(0)
   // Q = H₀ H₁ ⋯ H_{m−3}, accumulated backwards; each Hₖ acts on rows and cols k+1 ...
   const Q = new Float64Array(m * m)
   for (let i = 0; i < m; i++) Q[i * m + i] = 1
@@ -322,11 +385,11 @@ const tridiagonalize = (W: Float64Array, m: number, d: Float64Array, e: Float64A
 
 /**
  * The implicit QL iteration with Wilkinson shifts on the tridiagonal (d, e), e[i]
- * coupling i and i+1; the rotations are applied to the rows of Zt (the eigenvectors,
- * transposed). On return d holds the eigenvalues (unsorted) and row i of Zt the
- * eigenvector of d[i].
+ * coupling i and i+1; the rotations are applied to the rows of Zt (m rows of `width`
+ * entries: the eigenvectors, transposed, or some of their components). On return d
+ * holds the eigenvalues (unsorted) and row i of Zt the eigenvector of d[i].
  */
-const tridiagonalQL = (d: Float64Array, e: Float64Array, Zt: Float64Array, m: number): void => {
+const tridiagonalQL = (d: Float64Array, e: Float64Array, Zt: Float64Array, m: number, width: number): void => {
   for (let l = 0; l < m; l++) {
     for (let iter = 0; iter < 60; iter++) {
       let mm = l
@@ -338,14 +401,14 @@ const tridiagonalQL = (d: Float64Array, e: Float64Array, Zt: Float64Array, m: nu
       if (mm === l) break
       // The shift: the eigenvalue of the leading 2 × 2 block nearer d[l].
       let g = (d[l + 1]! - d[l]!) / (2 * e[l]!)
-      let r = Math.hypot(g, 1)
+      let r = hypot(g, 1)
       g = d[mm]! - d[l]! + e[l]! / (g + (g >= 0 ? r : -r))
       let s = 1, c = 1, p = 0
       let i = mm - 1
       let underflow = false
       for (; i >= l; i--) {
         const f = s * e[i]!, b = c * e[i]!
-        r = Math.hypot(f, g)
+        r = hypot(f, g)
         e[i + 1] = r
         if (r === 0) { d[i + 1] = d[i + 1]! - p; e[mm] = 0; underflow = true; break }
         s = f / r
@@ -355,8 +418,8 @@ const tridiagonalQL = (d: Float64Array, e: Float64Array, Zt: Float64Array, m: nu
         p = s * r
         d[i + 1] = g + p
         g = c * r - b
-        const ri = i * m, rj = (i + 1) * m
-        for (let q = 0; q < m; q++) {
+        const ri = i * width, rj = (i + 1) * width
+        for (let q = 0; q < width; q++) {
           const zi = Zt[ri + q]!, zj = Zt[rj + q]!
           Zt[rj + q] = s * zi + c * zj
           Zt[ri + q] = c * zi - s * zj
