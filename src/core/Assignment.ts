@@ -50,10 +50,10 @@ export interface Assignment {
  * Certificate: with C = maxᵢⱼ |cᵢⱼ|, the potentials satisfy uᵢ + vⱼ ≤ cᵢⱼ + 8m·ε·C for all
  * i, j and |cᵢ,perm[i] − uᵢ − vperm[i]| ≤ 8m·ε·C on the matching (ε = 2⁻⁵², a bound with
  * a wide margin over what rounding produces). So Σu + Σv is a lower bound on the optimum
- * to within 8m²·ε·C, and `value` exceeds the optimum by at most 16m²·ε·C. On costs that
- * are integers (or any numbers whose sums along the search stay exact, e.g. multiples
- * of a power of two with fewer than 52 significant bits spread) every step is exact and
- * the matching is exactly optimal.
+ * to within 8m²·ε·C, and `value` exceeds the optimum by at most 16m²·ε·C. On integer
+ * costs with 4m·C < 2⁵³ (more generally, integer multiples of one power of two) every
+ * potential and distance is an exact sum, so the matching is exactly optimal and the
+ * certificate holds exactly (value = Σu + Σv).
  *
  * Deterministic tie-breaking, in this order: the initial dual is vⱼ = minᵢ cᵢⱼ, then
  * uᵢ = minⱼ (cᵢⱼ − vⱼ); rows 0, 1, … in turn take the lowest-index free column of zero
