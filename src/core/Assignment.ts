@@ -51,9 +51,10 @@ export interface Assignment {
  * i, j and |cᵢ,perm[i] − uᵢ − vperm[i]| ≤ 8m·ε·C on the matching (ε = 2⁻⁵², a bound with
  * a wide margin over what rounding produces). So Σu + Σv is a lower bound on the optimum
  * to within 8m²·ε·C, and `value` exceeds the optimum by at most 16m²·ε·C. On integer
- * costs with 4m·C < 2⁵³ (more generally, integer multiples of one power of two) every
- * potential and distance is an exact sum, so the matching is exactly optimal and the
- * certificate holds exactly (value = Σu + Σv).
+ * costs (or integer multiples of one power of two) with m·C far below 2⁵³, every
+ * potential and distance is a sum of a few costs and so an exact integer: the matching
+ * is exactly optimal and the certificate holds exactly (value = Σu + Σv). (The
+ * potentials stayed within 1.3·C in magnitude on every family tested.)
  *
  * Deterministic tie-breaking, in this order: the initial dual is vⱼ = minᵢ cᵢⱼ, then
  * uᵢ = minⱼ (cᵢⱼ − vⱼ); rows 0, 1, … in turn take the lowest-index free column of zero
