@@ -86,13 +86,16 @@ const lowRankPsd = (r: Rng, n: number, k: number): Float64Array => {
 const jacobiEig = (A0: Float64Array, n: number): { w: Float64Array; V: Float64Array } => {
   const A = A0.slice(), V = new Float64Array(n * n)
   for (let i = 0; i < n; i++) V[i * n + i] = 1
+  let fro = 0
+  for (const v of A) fro += v * v
+  const negligible = 1e-17 * Math.sqrt(fro)
   for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0, tot = 0
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { const v = A[i * n + j]! ** 2; tot += v; if (i !== j) off += v }
-    if (off <= 1e-32 * tot) break
+    let rotated = false
     for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) {
       const apq = A[p * n + q]!
-      if (apq === 0) continue
+      // below ε‖A‖ (or next to both diagonals): no rotation
+      if (Math.abs(apq) <= Math.max(negligible, 1e-18 * Math.sqrt(Math.abs(A[p * n + p]! * A[q * n + q]!)))) continue
+      rotated = true
       const theta = (A[q * n + q]! - A[p * n + p]!) / (2 * apq)
       const tt = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1))
       const c = 1 / Math.sqrt(tt * tt + 1), s = tt * c
@@ -109,6 +112,7 @@ const jacobiEig = (A0: Float64Array, n: number): { w: Float64Array; V: Float64Ar
         V[k * n + p] = c * vkp - s * vkq; V[k * n + q] = s * vkp + c * vkq
       }
     }
+    if (!rotated) break
   }
   return { w: Float64Array.from({ length: n }, (_, i) => A[i * n + i]!), V }
 }
