@@ -7,7 +7,13 @@
  *
  * with minimum-norm least-squares solves when r < m, evidence of negative curvature when A
  * is indefinite, and O(m²) updates as an index enters or leaves (the working face of an
- * active-set method).
+ * active-set method). `gramFactor` gives the same kind of factor for a Gram matrix Y Yᵀ,
+ * computed from Y so that its rank is decided on norms rather than on their squares.
+ *
+ * Speed: the factorization is left-looking (Crout), one column of L per step, each entry
+ * a contiguous dot product of two rows of L with the pivot row's loads shared by two
+ * rows; m = 1000 takes about 0.2 s on one core of the development machine
+ * (`bench/kkt.ts`).
  *
  * Tolerances. `scale` is the largest |Aᵢⱼ| of the lower triangle (the largest diagonal
  * entry when A is PSD). The factorization takes pivots while the largest remaining Schur
