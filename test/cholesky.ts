@@ -8,7 +8,7 @@
 import t from 'tap'
 import type { Rng } from '../src/core/Random.js'
 import {
-  type CholeskyFactor, cholesky, solveCholesky, halfSolve, halfSolveT, appendIndex, removeIndex, inertia, isPositiveDefinite
+  type CholeskyFactor, cholesky, gramFactor, solveCholesky, halfSolve, halfSolveT, appendIndex, removeIndex, inertia, isPositiveDefinite
 } from '../src/core/Cholesky.js'
 import { SEEDS, gen, leavesInputs } from './helpers/foundation.js'
 
@@ -86,13 +86,16 @@ const lowRankPsd = (r: Rng, n: number, k: number): Float64Array => {
 const jacobiEig = (A0: Float64Array, n: number): { w: Float64Array; V: Float64Array } => {
   const A = A0.slice(), V = new Float64Array(n * n)
   for (let i = 0; i < n; i++) V[i * n + i] = 1
+  let fro = 0
+  for (const v of A) fro += v * v
+  const negligible = 1e-17 * Math.sqrt(fro)
   for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0, tot = 0
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { const v = A[i * n + j]! ** 2; tot += v; if (i !== j) off += v }
-    if (off <= 1e-32 * tot) break
+    let rotated = false
     for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) {
       const apq = A[p * n + q]!
-      if (apq === 0) continue
+      // below ε‖A‖ (or next to both diagonals): no rotation
+      if (Math.abs(apq) <= Math.max(negligible, 1e-18 * Math.sqrt(Math.abs(A[p * n + p]! * A[q * n + q]!)))) continue
+      rotated = true
       const theta = (A[q * n + q]! - A[p * n + p]!) / (2 * apq)
       const tt = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1))
       const c = 1 / Math.sqrt(tt * tt + 1), s = tt * c
@@ -109,6 +112,7 @@ const jacobiEig = (A0: Float64Array, n: number): { w: Float64Array; V: Float64Ar
         V[k * n + p] = c * vkp - s * vkq; V[k * n + q] = s * vkp + c * vkq
       }
     }
+    if (!rotated) break
   }
   return { w: Float64Array.from({ length: n }, (_, i) => A[i * n + i]!), V }
 }
@@ -492,4 +496,67 @@ t.test('tiny and huge scales (1e-150, 1e150): no NaN, the same factor up to scal
       t.ok(relErr(xs, x) <= 1e-10, `solution scales as 1/s at ${s}`, { err: relErr(xs, x) })
     }
   }
+})
+
+// -------------------------------------------------------------------------------------
+// Gram factors
+// -------------------------------------------------------------------------------------
+
+/** Y Yᵀ for the k rows of Y (k × n). */
+const gram = (Y: Float64Array, k: number, n: number): Float64Array => {
+  const S = new Float64Array(k * k)
+  for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) {
+    let s = 0
+    for (let i = 0; i < n; i++) s += Y[a * n + i]! * Y[b * n + i]!
+    S[a * k + b] = s
+  }
+  return S
+}
+
+t.test('gramFactor of independent rows is a factor of Y Yᵀ and solves as cholesky does', async (t) => {
+  for (const seed of SEEDS) for (const [k, n] of [[1, 1], [3, 5], [8, 8], [12, 40]] as const) {
+    const r = gen(seed, 100 * k + n)
+    const Y = randn(r, k * n)
+    const S = gram(Y, k, n)
+    const f = gramFactor(Y, k, n)
+    t.equal(f.rank, k, `rank k=${k} n=${n}`)
+    t.ok(isTrapezoidal(f), 'lower triangular, positive diagonal')
+    t.ok(reconstructionError(f, S) <= 1e-13, 'Πᵀ S Π = L Lᵀ', { err: reconstructionError(f, S) })
+    const b = randn(r, k)
+    t.ok(relErr(solveCholesky(f, b), solveCholesky(cholesky(S, k), b)) <= 1e-9, 'same solve as cholesky(Y Yᵀ)')
+    leavesInputs(t, 'gramFactor', [Y], () => gramFactor(Y, k, n))
+  }
+  t.throws(() => gramFactor(new Float64Array(3), 2, 2), RangeError, 'too few entries')
+})
+
+t.test('gramFactor drops exactly dependent rows and solves min-norm', async (t) => {
+  for (const seed of SEEDS) {
+    const k = 6, n = 10, r = gen(seed, 1200)
+    const Y = randn(r, k * n)
+    // row 4 = row 0 + row 1, row 5 = 2 · row 2, and a zero row would be dropped too
+    for (let i = 0; i < n; i++) { Y[4 * n + i] = Y[i]! + Y[n + i]!; Y[5 * n + i] = 2 * Y[2 * n + i]! }
+    const f = gramFactor(Y, k, n)
+    t.equal(f.rank, 4, 'rank 4')
+    const S = gram(Y, k, n), b = randn(r, k)
+    t.ok(reconstructionError(f, S) <= 1e-13, 'Πᵀ S Π = L Lᵀ')
+    t.ok(relErr(solveCholesky(f, b), pinvApply(S, k, b)) <= 1e-9, 'S⁺ b')
+    t.equal(gramFactor(new Float64Array(6), 2, 3).rank, 0, 'zero rows: rank 0')
+  }
+})
+
+t.test('gramFactor keeps nearly dependent rows a Cholesky of Y Yᵀ drops, whatever their scale', async (t) => {
+  for (const seed of SEEDS) for (const delta of [1e-6, 1e-8, 1e-9]) {
+    const k = 3, n = 20, r = gen(seed, 1300)
+    const Y = randn(r, k * n)
+    for (let i = 0; i < n; i++) Y[n + i] = Y[i]! + delta * Y[n + i]!
+    const S = gram(Y, k, n)
+    t.equal(gramFactor(Y, k, n).rank, 3, `kept at relative distance ${delta}`)
+    t.equal(cholesky(S, k).rank, delta < 1e-7 ? 2 : 3, 'Cholesky of the Gram matrix drops it below ≈ 3e-7')
+    const Ys = Y.slice()
+    for (let i = 0; i < n; i++) Ys[n + i] = Ys[n + i]! * 1e-8
+    t.equal(gramFactor(Ys, k, n).rank, 3, 'the same with the row scaled by 1e-8')
+  }
+  const k = 2, n = 5, Y = new Float64Array([1, 2, 3, 4, 5, 1, 2, 3, 4, 5 + 1e-12])
+  t.equal(gramFactor(Y, k, n).rank, 1, 'relative distance 1e-13 counts as dependent (rowTol 1e-10)')
+  t.equal(gramFactor(Y, k, n, { rowTol: 1e-14 }).rank, 2, 'unless rowTol is lowered')
 })

@@ -16,24 +16,33 @@
  *   max diag(EᵀE) (1 when H + σI has no positive diagonal), which leaves the system
  *   unchanged (H x + Eᵀν = b, E x = c ⇔ M x + Eᵀν = b + ρ Eᵀc, E x = c) and is positive
  *   definite iff null(H + σI) ∩ null(E) = {0}; pivoted Cholesky of M (`Cholesky.ts`), then
- *   ν from the k × k Schur complement S = E M⁺ Eᵀ (pivoted Cholesky, minimum-norm ν when E
- *   has dependent rows) and x = M⁺(b + ρEᵀc − Eᵀν). When M is singular, x is the
- *   minimum-norm solution. Then iterative refinement on the full bordered residual.
+ *   ν from the k × k Schur complement S = E M⁺ Eᵀ = (E F)(E F)ᵀ (M⁺ = F Fᵀ, the half
+ *   solves of `Cholesky.ts`), factored from the rows of E F by `gramFactor` (the rank of
+ *   E decided on norms; minimum-norm ν when E has dependent rows), and
+ *   x = M⁺(b + ρEᵀc − Eᵀν). When M is singular, x is the minimum-norm solution. Then
+ *   iterative refinement on the full bordered residual.
  * - `woodbury` (diag(d) + W Wᵀ): the same steps with M⁻¹ by the Woodbury identity on
- *   D = diag(d) + σI and W′ = [W, √ρ Eᵀ]; when min D ≤ `woodburyTol` · max diag(H + σI)
- *   it falls back to the dense method (m ≤ `denseLimit`) or to PCG.
+ *   D = diag(d) + σI and W′ = [W, √ρ Eᵀ] (a pivoted Cholesky of the (r + k) × (r + k)
+ *   capacitance I + W′ᵀD⁻¹W′); S = E M⁻¹ Eᵀ is formed and factored by pivoted Cholesky
+ *   (no half splitting here), so rows of E within relative distance about √pivotTol ≈ 3e-7
+ *   of the others' span count as dependent; the residual then shows the miss. When
+ *   min D ≤ `woodburyTol` · max diag(H + σI) it falls back to the dense method
+ *   (m ≤ `denseLimit`) or to PCG.
  * - `pcg` (matrix-free H): projected preconditioned CG (Gould, Hribar and Nocedal) with
  *   the Jacobi preconditioner G = diag(H) + σ (entries ≤ 1e-14 · max G replaced by
- *   max G) and the constraint projection Π = G⁻¹ − G⁻¹Eᵀ(EG⁻¹Eᵀ)⁺EG⁻¹ (applied with one
- *   correction step, so that E Π r = 0 to rounding), started from the particular solution
- *   x₀ = G⁻¹Eᵀ(EG⁻¹Eᵀ)⁺c of E x = c. Its stop test is on the true residual: whenever the
- *   recursive residual claims convergence, and every `checkEvery` iterations, the
- *   residual is recomputed with a fresh product and replaces the recursive one.
+ *   max G) and the constraint projection Π = G⁻¹ − G⁻¹Eᵀ(EG⁻¹Eᵀ)⁺EG⁻¹, with EG⁻¹Eᵀ
+ *   factored from the rows of E G^(−1/2) by `gramFactor` and Π applied with one
+ *   correction step (so that E Π r = 0 to rounding), started from the particular
+ *   solution x₀ = G⁻¹Eᵀ(EG⁻¹Eᵀ)⁺c of E x = c (refined once). Its stop test is on the
+ *   true residual: whenever the recursive residual claims convergence, and every
+ *   `checkEvery` iterations, the residual is recomputed with a fresh product and replaces
+ *   the recursive one (restarting the directions when the two differ by more than 2×).
  *
- * Tolerances: Cholesky pivots as in `Cholesky.ts` (relative 1e-13 by default, for M, for
- * the Schur complement and for EG⁻¹Eᵀ); the direct methods refine until ω ≤ ε, until a
- * step no longer halves ω, or 3 steps (a step that does not lower ω is rejected); PCG
- * stops at ω ≤ 1e-12; Woodbury runs only when min D > 1e-8 · max diag(H + σI).
+ * Tolerances: Cholesky pivots as in `Cholesky.ts` (relative 1e-13 by default, for M and
+ * for Woodbury's matrices); the rank of E decided on norms at relative 1e-10 (dense,
+ * PCG); the direct methods refine until ω ≤ ε, until a step no longer halves ω, or 3
+ * steps (a step that does not lower ω is rejected); PCG stops at ω ≤ 1e-12; Woodbury
+ * runs only when min D > 1e-8 · max diag(H + σI).
  *
  * The reported `residual` is the blockwise normwise backward error
  *
@@ -51,7 +60,7 @@
  *
  * @since 0.1.0
  */
-import { type CholeskyFactor, type NegativeCurvature, cholesky, halfSolve, halfSolveT, solveCholesky } from './Cholesky.js'
+import { type CholeskyFactor, type NegativeCurvature, cholesky, gramFactor, halfSolve, halfSolveT, solveCholesky } from './Cholesky.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -85,8 +94,13 @@ export interface KktSystem {
 
 /**
  * Options of {@link kktSolver}:
- * - `pivotTol`: the relative pivot tolerance of every Cholesky factor (default that of
- *   `Cholesky.ts`, max(1e-13, 20·n·ε) for an n × n factor);
+ * - `pivotTol`: the relative pivot tolerance of the Cholesky factors of M (dense), of the
+ *   capacitance and Schur matrices (Woodbury) (default that of `Cholesky.ts`,
+ *   max(1e-13, 20·n·ε) for an n × n factor);
+ * - `rowTol`: the rank decision on the rows of E where the Schur complement is a Gram
+ *   matrix (dense: S = (E F)(E F)ᵀ; PCG: E G⁻¹ Eᵀ), made on norms by `gramFactor`: a
+ *   row within relative distance `rowTol` of the span of the others counts as dependent
+ *   (default 1e-10);
  * - `maxRefinements`: refinement steps of the direct methods (default 3);
  * - `woodburyTol`: Woodbury runs when min(d + σ) > woodburyTol · max diag(H + σI)
  *   (default 1e-8);
@@ -100,6 +114,7 @@ export interface KktSystem {
  */
 export interface KktOptions {
   readonly pivotTol?: number
+  readonly rowTol?: number
   readonly maxRefinements?: number
   readonly woodburyTol?: number
   readonly denseLimit?: number
@@ -309,13 +324,11 @@ const refined = (eng: Direct, R: Rows, m: number, maxRef: number, b: Float64Arra
  * The Schur step shared by the direct methods: given y ↦ M⁺y as a half splitting or as a
  * map, ν = S⁺(E M⁺ b′ − c) with b′ = b + ρEᵀc, and x = M⁺(b′ − Eᵀν).
  */
-const schurFromHalf = (f: CholeskyFactor, R: Rows, m: number, rho: number, pivotTol: number | undefined) => {
+const schurFromHalf = (f: CholeskyFactor, R: Rows, m: number, rho: number, rowTol: number | undefined) => {
   const r = f.rank, k = R.k
   const Y = new Float64Array(k * r)
   for (let l = 0; l < k; l++) Y.set(halfSolve(f, R.E.subarray(l * m, l * m + m)), l * r)
-  const S = new Float64Array(k * k)
-  for (let l = 0; l < k; l++) for (let j = 0; j <= l; j++) S[l * k + j] = dotN(Y, l * r, Y, j * r, r)
-  const fS = cholesky(S, k, pivotTol === undefined ? {} : { pivotTol })
+  const fS = gramFactor(Y, k, r, rowTol === undefined ? {} : { rowTol })
   const map = (b: Float64Array, c: Float64Array): { x: Float64Array; nu: Float64Array } => {
     const bp = b.slice(0, m)
     addEt(R, m, c, rho, bp)
@@ -379,7 +392,7 @@ const denseSolver = (m: number, Hin: Float64Array, shift: number, R: Rows, optio
     for (let i = 0; i < m; i++) y[i] = dotN(Hs, i * m, x, 0, m)
     return y
   }
-  const { map, rowRank } = schurFromHalf(f, R, m, rho, options.pivotTol)
+  const { map, rowRank } = schurFromHalf(f, R, m, rho, options.rowTol)
   const eng: Direct = { map, applyH, normH }
   const negative = evidence(f.negative, applyH)
   const info: KktInfo = {
@@ -497,16 +510,10 @@ const pcgSolver = (
     const g = diag[i]! + shift
     Ginv[i] = 1 / (g > 1e-14 * gmax ? g : gmax)
   }
-  // P = E G⁻¹ Eᵀ
-  const P = new Float64Array(k * k)
-  for (let l = 0; l < k; l++) {
-    for (let j = 0; j <= l; j++) {
-      let s = 0
-      for (let i = 0; i < m; i++) s += R.E[l * m + i]! * Ginv[i]! * R.E[j * m + i]!
-      P[l * k + j] = s
-    }
-  }
-  const fP = cholesky(P, k, options.pivotTol === undefined ? {} : { pivotTol: options.pivotTol })
+  // P = E G⁻¹ Eᵀ, factored from the rows of E G^(−1/2)
+  const Yp = new Float64Array(k * m)
+  for (let l = 0; l < k; l++) for (let i = 0; i < m; i++) Yp[l * m + i] = R.E[l * m + i]! * Math.sqrt(Ginv[i]!)
+  const fP = gramFactor(Yp, k, m, options.rowTol === undefined ? {} : { rowTol: options.rowTol })
   const tol = options.tolerance ?? 1e-12
   const maxIt = options.maxIterations ?? 10 * m + 100
   const every = Math.max(1, options.checkEvery ?? 25)
@@ -612,6 +619,7 @@ const pcgSolver = (
       let gg = 0
       for (let i = 0; i < m; i++) gg = Math.max(gg, Math.abs(g[i]! / Ginv[i]!))
       const recursive = gg === 0 ? 0 : gg / (nb + normH * normInf(x) + R.normEt * nuNorm)
+      let restart = false
       if (recursive <= tol || it % every === 0 || !(rhoNew > 0)) {
         t = truth()
         if (t.res <= tol) return done(t, it, 'converged')
@@ -630,7 +638,9 @@ const pcgSolver = (
           for (let i = 0; i < m; i++) x[i] = x[i]! + dx[i]!
           t = truth()
         }
-        // residual replacement: continue from the true gradient
+        // residual replacement: continue from the true gradient, and restart the
+        // directions (β = 0) when it differs from the recursive one by more than 2×
+        restart = !(recursive >= 0.5 * t.res && recursive <= 2 * t.res)
         nuNorm = normInf(t.nu)
         r = new Float64Array(m)
         for (let i = 0; i < m; i++) r[i] = -t.rt[i]!
@@ -638,7 +648,7 @@ const pcgSolver = (
         rhoNew = dotN(r, 0, g, 0, m)
         if (!(rhoNew > 0)) return done(t, it, 'stalled')
       }
-      const beta = rhoNew / rho
+      const beta = restart ? 0 : rhoNew / rho
       for (let i = 0; i < m; i++) p[i] = -g[i]! + beta * p[i]!
       rho = rhoNew
     }
