@@ -23,6 +23,9 @@ import { type KktHessian, type KktInfo, kktSolver } from '../core/Kkt.js'
 import type { FaceModel, FaceReport } from './FaceModel.js'
 import { KINK_TOLERANCE } from './FaceModel.js'
 import type { SetGradient, SetTangent } from './sets/FeasibleSet.js'
+import { NegativeCurvatureError } from './Errors.js'
+
+export { NegativeCurvatureError } from './Errors.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -38,19 +41,6 @@ import type { SetGradient, SetTangent } from './sets/FeasibleSet.js'
 export interface FaceHessianPair {
   readonly block: KktHessian
   readonly full: (v: Float64Array) => Float64Array
-}
-
-/**
- * P is not positive semidefinite: a direction d with dᵀPd < 0 met on a face.
- *
- * @example
- * try { faceDerivative(face, H) } catch (e) { if (e instanceof NegativeCurvatureError) e.curvature }
- */
-export class NegativeCurvatureError extends Error {
-  constructor(readonly direction: Float64Array, readonly curvature: number) {
-    super(`P is not positive semidefinite: dᵀPd = ${curvature.toPrecision(3)} < 0 along a direction d of unit norm`)
-    this.name = 'NegativeCurvatureError'
-  }
 }
 
 /**

@@ -14,7 +14,7 @@
 import type { Vec } from '../shapes/Vec.js'
 import { applyInto, addColumnsInto, diagEntry } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
-import { certificateAt, gapMet, awayAtom, boxCoordinate, chooseVertex, scoreNoise } from './Oracle.js'
+import { certificateAt, rowAbsSums, gapMet, awayAtom, boxCoordinate, chooseVertex, scoreNoise } from './Oracle.js'
 import { f64 } from '../shapes/alloc.js'
 
 /**
@@ -81,7 +81,8 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
   }
   for (let i = 0; i < n; i++) g[i] = px[i]! + q[i]!
   const gv = { dim: theta.q.dim, data: g }
-  const c0 = certificateAt(set, px, q, x, w, t)
+  const pAbs = rowAbsSums(theta)
+  const c0 = certificateAt(set, px, q, x, w, t, pAbs)
   let f = c0.objective, gap = c0.gap, floor = c0.gapFloor
   let steps = 0
   // negative curvature along a step: uᵀPu below −1e-10·max Pᵢᵢ·‖u‖² is not rounding
@@ -170,7 +171,7 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
     for (let i = 0; i < n; i++) g[i] = px[i]! + q[i]!
     k++
     steps++
-    const c = certificateAt(set, px, q, x, w, t)
+    const c = certificateAt(set, px, q, x, w, t, pAbs)
     f = c.objective; gap = c.gap; floor = c.gapFloor
     if (options.callback !== undefined && options.callback(k, gap, f, x)) break
   }

@@ -20,15 +20,16 @@ import { powerIteration } from '../core/PowerIteration.js'
 import type { Gradients, Params, ParamsTangent, Problem, SetKind } from './Problem.js'
 import { type FwState, fwStep, initialState } from './Step.js'
 import { type Schedule, type ScheduleName, paperSchedule, defaultSchedule } from './Schedule.js'
-import { certificateAt, gapMet } from './Oracle.js'
+import { certificateAt, rowAbsSums, gapMet } from './Oracle.js'
 import { validateProblem } from './Validate.js'
 import { type BackwardMode, type LayerOptions, type Status, LayerError } from './Options.js'
 import { type ImplicitDerivative, quadraticDerivative } from './Implicit.js'
 import { type PolishResult, polishExact } from './Polish.js'
 import type { FaceModel, FaceReport } from './FaceModel.js'
-import { NegativeCurvatureError } from './FaceDerivative.js'
+import { NegativeCurvatureError } from './Errors.js'
 import type { FeasibleSet } from './sets/FeasibleSet.js'
 import { resolveSet } from './sets/Sets.js'
+import { certifyConvex, negativeDiagonal } from './Convexity.js'
 import { fastSolve } from './FastSolve.js'
 import { f64, f64From, owned } from '../shapes/alloc.js'
 
@@ -110,7 +111,7 @@ export const solver = <N>(set: SetKind, schedule: Schedule, options: { readonly 
 export const certificate = <N>(set: SetKind, theta: Params<N>, x: Vec<N>): { readonly objective: number; readonly gap: number; readonly gapFloor: number } => {
   const px = f64(x.dim as number)
   applyInto(theta.P, x.data, px)
-  return certificateAt(set, px, theta.q.data, x.data, theta.w.data, theta.t)
+  return certificateAt(set, px, theta.q.data, x.data, theta.w.data, theta.t, rowAbsSums(theta))
 }
 
 const zerosVec = <N>(like: Vec<N>): Vec<N> => ({ dim: like.dim, data: new Float64Array(like.dim) })
@@ -286,9 +287,17 @@ export const dfwLayer = (options: LayerOptions = {}) => <N>(problem: Problem<N>)
   const { theta, set } = validateProblem(problem, options)
   const schedule = resolveSchedule(set, theta, options)
   const implicit = (options.backward ?? 'implicit') === 'implicit'
-  const run: Run<N> & { readonly face?: FaceReport } = implicit
-    ? implicitRun<N>(set, schedule, theta)
-    : unrolledRun<N>(set, schedule, theta, options.checkpoint)
+  // a negative diagonal entry is negative curvature at no cost; the rest is certified
+  // below, before a status claims a certificate
+  const nd = negativeDiagonal(theta.P)
+  if (nd !== undefined) refuseNonConvex(nd)
+  let run: Run<N> & { readonly face?: FaceReport }
+  try {
+    run = implicit ? implicitRun<N>(set, schedule, theta) : unrolledRun<N>(set, schedule, theta, options.checkpoint)
+  } catch (e) {
+    if (e instanceof NegativeCurvatureError) refuseNonConvex(e)
+    throw e
+  }
   const cert = certificate(set, theta, run.x)
   const lin = run.lin
   // the default schedule's status is its stop test on the returned point's own certificate
@@ -297,6 +306,11 @@ export const dfwLayer = (options: LayerOptions = {}) => <N>(problem: Problem<N>)
   // certified: a KKT point to the polish's tolerances, or the gap test met
   const met = gapMet(cert.gap, cert.objective, schedule.tolerance, cert.gapFloor)
   const converged = implicit ? run.converged || met : schedule.name === 'default' ? met : run.converged
+  // `converged` claims the gap bounds f − f*: true for a convex problem only
+  if (converged || implicit) {
+    const evidence = certifyConvex(theta.P)
+    if (evidence !== undefined) refuseNonConvex(evidence)
+  }
   return {
     x: ownedVec(run.x),
     objective: cert.objective,

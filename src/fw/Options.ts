@@ -67,3 +67,6 @@ export class LayerError extends Error {
     this.name = 'LayerError'
   }
 }
+
+
+export { NegativeCurvatureError } from './Errors.js'

@@ -17,7 +17,7 @@ import type { FwState, StepConfig } from './State.js'
 import { fusedPaperL1Step } from './FusedStep.js'
 import { fusedPairwiseStep } from './FusedPairwise.js'
 import { pairLinear } from './StepTangent.js'
-import { type Vertex, chooseVertex, exactVertex, smoothVertex, certificateAt, boxCoordinate, oneHot, awayAtom, scoreNoise } from './Oracle.js'
+import { type Vertex, chooseVertex, exactVertex, smoothVertex, certificateAt, rowAbsSums, l2Vertex, checkCurvature, boxCoordinate, oneHot, awayAtom, scoreNoise } from './Oracle.js'
 import { f64 } from '../shapes/alloc.js'
 // the tangent and transpose rules of the primitives this module traces (they register into the core)
 import '../jvp/rules.js'
@@ -178,8 +178,10 @@ export const tracedStepFor = <N>(config: StepConfig): Diff<readonly [Params<N>, 
       const o = ops<N>($)
       const g = o.add(v.px, v.q)
       const gv = g.value
-      const vc = chooseVertex(set, gv, v.w.value, pairwise ? scoreNoise(set, v.px.value.data, v.q.value.data, v.w.value.data) : undefined)
-      const oracle = config.oracle === 'smooth' ? smoothVertex<N>(set, config.beta(i)) : exactVertex<N>(set, vc)
+      const vc = set === 'l2' ? l2Vertex(gv.data, v.px.value.data, v.q.value.data)
+        : chooseVertex(set, gv, v.w.value, pairwise ? scoreNoise(set, v.px.value.data, v.q.value.data, v.w.value.data) : undefined)
+      // the l2 ball's smoothed vertex is its exact one
+      const oracle = config.oracle === 'smooth' && set !== 'l2' ? smoothVertex<N>(set, config.beta(i)) : exactVertex<N>(set, vc)
       const sv = $.callRecord(oracle, { g, w: v.w, t: v.t })
       let u: Var<Vec<N>>, pu: Var<Vec<N>>, gmax: Var<number>
       let pw: PairwiseDirection<N> | undefined
@@ -202,6 +204,13 @@ export const tracedStepFor = <N>(config: StepConfig): Diff<readonly [Params<N>, 
         // an exact vertex of l1 or the simplex is one coordinate: P s from one column
         pu = o.sub(config.oracle === 'exact' && vc.kind === 'coordinate' ? o.applyCols(v.P, sv, [vc.index]) : o.apply(v.P, sv), v.px)
         gmax = $.constant(1)
+      }
+      {
+        // negative curvature along the step is refused, whatever the rule (nothing differentiated)
+        const uv = u.value.data, pv = pu.value.data
+        let upu = 0
+        for (let k = 0; k < uv.length; k++) upu += uv[k]! * pv[k]!
+        checkCurvature(p, upu, undefined, uv)
       }
       const num = o.sneg(o.dot(g, u))
       const den = rule === 'short' ? o.smul($.constant(lipschitz), o.dot(u, u)) : rule === 'exact' ? o.dot(u, pu) : undefined
@@ -229,7 +238,7 @@ export const tracedStepFor = <N>(config: StepConfig): Diff<readonly [Params<N>, 
 
 /** The statistics of the state after a step (not differentiated). */
 const stats = <N>(set: SetKind, p: Params<N>, x: Vec<N>, px: Vec<N>, prev: FwState<N>): FwState<N> => {
-  const c = certificateAt(set, px.data, p.q.data, x.data, p.w.data, p.t)
+  const c = certificateAt(set, px.data, p.q.data, x.data, p.w.data, p.t, rowAbsSums(p))
   return { x, px, k: prev.k + 1, f: c.objective, fPrev: prev.f, gap: c.gap, gapFloor: c.gapFloor }
 }
 
@@ -254,7 +263,7 @@ export const initialState = <N>(set: SetKind): Diff<Params<N>, FwState<N>> => (p
     return { x, px: o.apply(v.P, x) }
   })
   const [out, lin] = body(p)
-  const c = certificateAt(set, out.px.data, p.q.data, out.x.data, p.w.data, p.t)
+  const c = certificateAt(set, out.px.data, p.q.data, out.x.data, p.w.data, p.t, rowAbsSums(p))
   const state: FwState<N> = { x: out.x, px: out.px, k: 0, f: -100, fPrev: 1000, gap: c.gap, gapFloor: c.gapFloor }
   return [state, lin as unknown as Linear<Params<N>, FwState<N>>]
 }
