@@ -17,7 +17,7 @@ import type { Diff, Linear } from '../core/Diff.js'
 import { type Tan, Zero } from '../core/Tangent.js'
 import { applyInto } from '../core/LinearOperator.js'
 import { powerIteration } from '../core/PowerIteration.js'
-import type { Gradients, Params, ParamsTangent, Problem, SetKind } from './Problem.js'
+import type { Gradients, Params, ParamsTangent, Problem, SetKind, SetName } from './Problem.js'
 import { type FwState, fwStep, initialState } from './Step.js'
 import { type Schedule, type ScheduleName, paperSchedule, defaultSchedule } from './Schedule.js'
 import { certificateAt, rowAbsSums, gapMet } from './Oracle.js'
@@ -30,7 +30,8 @@ import { NegativeCurvatureError } from './Errors.js'
 import type { FeasibleSet } from './sets/FeasibleSet.js'
 import { resolveSet } from './sets/Sets.js'
 import { certifyConvex, negativeDiagonal } from './Convexity.js'
-import { fastSolve } from './FastSolve.js'
+import { type FastOptions, fastSolve, fastSolveSet } from './FastSolve.js'
+import { setCertificate, setSolver } from './SetStep.js'
 import { f64, f64From, owned } from '../shapes/alloc.js'
 
 // -------------------------------------------------------------------------------------
@@ -70,18 +71,22 @@ export interface LayerResult<N> {
 // the layer
 // -------------------------------------------------------------------------------------
 
+/** The four sets whose steps the schedules build themselves (the paper's smoothed oracles among them). */
+const isOriginal = (set: SetName): set is SetKind => set === 'l1' || set === 'linf' || set === 'l2' || set === 'simplex'
+
 /**
  * Resolves the options into a schedule for one problem.
  *
  * @example
  * resolveSchedule('l1', theta, { schedule: 'paper' }).step.lipschitz // the top eigenvalue of P
  */
-export const resolveSchedule = <N>(set: SetKind, theta: Params<N>, options: LayerOptions): Schedule => {
+export const resolveSchedule = <N>(set: SetName, theta: Params<N>, options: LayerOptions): Schedule => {
   const common = {
     ...(options.tolerance !== undefined ? { tolerance: options.tolerance } : {}),
     ...(options.maxIterations !== undefined ? { maxIterations: options.maxIterations } : {})
   }
   if ((options.schedule ?? 'default') === 'paper') {
+    if (!isOriginal(set)) throw new LayerError(`the paper schedule's smoothed oracle exists for l1, linf, l2 and simplex, not for ${set}`, 'options.schedule')
     const lipschitz = options.lipschitz ?? powerIteration(theta.P).value
     return paperSchedule(set, { ...common, lipschitz, ...(options.beta0 !== undefined ? { beta0: options.beta0 } : {}) })
   }
@@ -108,10 +113,11 @@ export const solver = <N>(set: SetKind, schedule: Schedule, options: { readonly 
  * @example
  * const { objective, gap } = certificate('l1', theta, x) // gap ≥ objective − f*
  */
-export const certificate = <N>(set: SetKind, theta: Params<N>, x: Vec<N>): { readonly objective: number; readonly gap: number; readonly gapFloor: number } => {
+export const certificate = <N>(set: SetName, theta: Params<N>, x: Vec<N>, fs?: FeasibleSet): { readonly objective: number; readonly gap: number; readonly gapFloor: number } => {
   const px = f64(x.dim as number)
   applyInto(theta.P, x.data, px)
-  return certificateAt(set, px, theta.q.data, x.data, theta.w.data, theta.t, rowAbsSums(theta))
+  if (isOriginal(set)) return certificateAt(set, px, theta.q.data, x.data, theta.w.data, theta.t, rowAbsSums(theta))
+  return setCertificate(fs ?? resolveSet(set, theta), px, theta.q.data, x.data, rowAbsSums(theta))
 }
 
 const zerosVec = <N>(like: Vec<N>): Vec<N> => ({ dim: like.dim, data: new Float64Array(like.dim) })
@@ -155,8 +161,11 @@ interface Run<N> {
   readonly lin: Linear<Params<N>, Vec<N>>
 }
 
-const unrolledRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>, checkpoint: number | undefined): Run<N> => {
-  const [state, lin] = solver<N>(set, schedule, checkpoint !== undefined ? { checkpoint } : {})(theta)
+const unrolledRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>, checkpoint: number | undefined): Run<N> => {
+  const fold = checkpoint !== undefined ? { checkpoint } : {}
+  const [state, lin] = isOriginal(set)
+    ? solver<N>(set, schedule, fold)(theta)
+    : setSolver<N>(resolveSet(set, theta), (s) => schedule.go(s), schedule.maxIterations, fold)(theta)
   return {
     x: state.x,
     iterations: state.k,
@@ -218,14 +227,14 @@ export const nonPsdError = (d: Float64Array, curvature: number): LayerError => {
  * @example
  * const { x, iterations } = implicitForward('simplex', resolveSchedule('simplex', theta, {}), theta)
  */
-export const implicitForward = <N>(set: SetKind, schedule: Schedule, th: Params<N>, fs: FeasibleSet = resolveSet(set, th)): Forward<N> => {
+export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<N>, fs: FeasibleSet = resolveSet(set, th)): Forward<N> => {
   const dim = th.q.dim
   const polished = (x: Float64Array): PolishResult => {
     const r = polishExact(fs, th, x)
     if (r.negative !== undefined) refuseNonConvex(r.negative)
     return r
   }
-  if (schedule.name === 'paper') {
+  if (schedule.name === 'paper' && isOriginal(set)) {
     const [s] = solver<N>(set, schedule, { checkpoint: Infinity })(th)
     const r = polished(s.x.data)
     return { x: { dim, data: r.x }, iterations: s.k, converged: r.certified, face: r.face }
@@ -233,7 +242,7 @@ export const implicitForward = <N>(set: SetKind, schedule: Schedule, th: Params<
   const tol = schedule.tolerance
   let nextTry = 1e-3
   let done: PolishResult | undefined
-  const r = fastSolve(set, th, {
+  const r = (isOriginal(set) ? (o: FastOptions) => fastSolve(set, th, o) : (o: FastOptions) => fastSolveSet(fs, th, o))({
     maxIterations: schedule.maxIterations,
     tolerance: tol,
     callback: (k, gap, f, x) => {
@@ -252,7 +261,7 @@ export const implicitForward = <N>(set: SetKind, schedule: Schedule, th: Params<
   return { x: { dim, data: p.x }, iterations: r.iterations, converged: p.certified, face: p.face }
 }
 
-const implicitRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>): Run<N> & { readonly face: FaceReport } => {
+const implicitRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>): Run<N> & { readonly face: FaceReport } => {
   let fw: Forward<N> | undefined
   let derivative: ImplicitDerivative<N> | undefined
   const map = D.custom<Params<N>, Vec<N>>(

@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import type { Vec } from '../shapes/Vec.js'
-import type { SetKind } from './Problem.js'
+import type { SetName } from './Problem.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -53,7 +53,7 @@ export type OracleKind = 'exact' | 'smooth'
  * const step = fwStep<N>(config)
  */
 export interface StepConfig {
-  readonly set: SetKind
+  readonly set: SetName
   readonly oracle: OracleKind
   readonly direction: Direction
   readonly rule: StepRule

@@ -150,7 +150,7 @@ export const boxPairwiseDirection = <N>(
  * const step = fwStep<N>({ set: 'l1', oracle: 'smooth', direction: 'fw', rule: 'short', lipschitz: L, beta: (i) => 2 ** Math.floor(i / 30) })
  */
 export const fwStep = <N>(config: StepConfig): Diff<readonly [Params<N>, FwState<N>], FwState<N>> => {
-  const { set } = config
+  const set = config.set as SetKind
   if (set === 'l1' && config.oracle === 'smooth' && config.direction === 'fw' && config.rule === 'short') {
     return fusedPaperL1Step<N>(config.lipschitz, config.beta, (p, x, px, prev) => stats('l1', p, x, px, prev))
   }
@@ -169,7 +169,8 @@ export const fwStep = <N>(config: StepConfig): Diff<readonly [Params<N>, FwState
  * const step = tracedStepFor<N>({ set: 'simplex', oracle: 'exact', direction: 'pairwise', rule: 'exact', lipschitz: 1, beta: () => 1 })
  */
 export const tracedStepFor = <N>(config: StepConfig): Diff<readonly [Params<N>, FwState<N>], FwState<N>> => {
-  const { set, rule, lipschitz } = config
+  const { rule, lipschitz } = config
+  const set = config.set as SetKind
   const pairwise = config.direction === 'pairwise' && config.oracle === 'exact' && (set === 'l1' || set === 'simplex')
   const boxPairwise = config.direction === 'pairwise' && config.oracle === 'exact' && set === 'linf'
   return ([p, s]) => {

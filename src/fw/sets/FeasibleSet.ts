@@ -68,6 +68,22 @@ export interface ParamMaps {
 }
 
 /**
+ * One step of the default schedule from x: the direction u, given by its nonzero entries
+ * (`idx`, `vals`; `idx` absent: `vals` is all of u), the largest feasible step γmax, and the
+ * coordinates a step of γmax puts exactly on a bound (`snap`: [i, value] pairs), so that
+ * rounding never leaves x a hair off the face it reached.
+ *
+ * @example
+ * const d: StepDirection = { idx: Int32Array.of(3), vals: Float64Array.of(0.5), gmax: 1, snap: [[3, 1]] }
+ */
+export interface StepDirection {
+  readonly idx?: Int32Array
+  readonly vals: Float64Array
+  readonly gmax: number
+  readonly snap?: ReadonlyArray<readonly [number, number]>
+}
+
+/**
  * A set for one problem.
  *
  * @example
@@ -90,4 +106,36 @@ export interface FeasibleSet {
   readonly project?: (y: Float64Array, out: Float64Array) => void
   /** The parameter maps of the face derivative. */
   readonly params: ParamMaps
+  /** The exact oracle: writes argmin over the set of ⟨g, s⟩ into `out` and returns its value. */
+  readonly vertex?: (g: Float64Array, out: Float64Array) => number
+  /** A feasible starting point for the default schedule (given q: the oracle's vertex at g = q, say). */
+  readonly start?: (q: Float64Array) => Float64Array
+  /**
+   * The default schedule's step at x with gradient g = Px + q: a pairwise or away
+   * direction (so the schedule converges linearly on a polytope), or undefined when x is
+   * optimal for the step's rule. Sets without it (the four original ones) use the
+   * schedule's own steps.
+   */
+  readonly direction?: (x: Float64Array, g: Float64Array) => StepDirection | undefined
+  /**
+   * How a step's direction (`direction(x, g)`, with its choice of coordinates held fixed)
+   * moves with x and the set's parameters: the tangents of `vals` and `gmax`, and their
+   * transposes (adding into the cotangent of x and the parameters' gradient). The default
+   * schedule's unrolled derivative differentiates through it.
+   */
+  readonly directionLinear?: (x: Float64Array, d: StepDirection) => DirectionLinear
+  /** The starting point's derivative in the set's parameters (absent: it does not move). */
+  readonly startLinear?: (q: Float64Array, x0: Float64Array) => { readonly fwd: (st: SetTangent) => Float64Array; readonly bwd: (c: Float64Array, acc: SetGradient) => void }
+}
+
+/**
+ * The linearization of one step direction (see `FeasibleSet.directionLinear`).
+ *
+ * @example
+ * const { dvals, dgmax } = lin.fwd(dx, st)
+ */
+export interface DirectionLinear {
+  readonly fwd: (dx: Float64Array | undefined, st: SetTangent) => { readonly dvals: Float64Array; readonly dgmax: number }
+  /** Adds the transposes of `fwd` for the cotangents cv (of vals) and cg (of gmax) into cx and acc. */
+  readonly bwd: (cv: Float64Array, cg: number, cx: Float64Array, acc: SetGradient) => void
 }

@@ -186,6 +186,54 @@ export const boxSet = (lower: Float64Array, upper: Float64Array): FeasibleSet =>
     violation: (x) => polyViolation(poly, x),
     polyhedron: poly,
     project: clipInto(lower, upper),
+    vertex: (g, out) => {
+      let v = 0
+      for (let i = 0; i < n; i++) { out[i] = g[i]! > 0 ? lower[i]! : upper[i]!; v += g[i]! * out[i]! }
+      return v
+    },
+    start: (q) => Float64Array.from(q, (qi, i) => (qi > 0 ? lower[i]! : upper[i]!)),
+    // the pairwise step between the two vertices that differ in one coordinate j: the one
+    // of largest pairwise gap |gⱼ|·(upperⱼ − lowerⱼ) among those not yet on the bound bⱼ
+    // the gradient pushes towards; u = (bⱼ − xⱼ)eⱼ, γmax = 1 (it lands on bⱼ exactly):
+    // greedy coordinate descent clipped to the box, as on the l∞ ball
+    direction: (x, g) => {
+      let j = -1, best = 0
+      for (let i = 0; i < n; i++) {
+        const gi = g[i]!
+        if (gi === 0) continue
+        const b = gi > 0 ? lower[i]! : upper[i]!
+        if (x[i] === b) continue
+        const gap = Math.abs(gi) * (upper[i]! - lower[i]!)
+        if (gap > best) { best = gap; j = i }
+      }
+      if (j < 0) return undefined
+      const b = g[j]! > 0 ? lower[j]! : upper[j]!
+      return { idx: Int32Array.of(j), vals: Float64Array.of(b - x[j]!), gmax: 1, snap: [[j, b]] }
+    },
+    // vals = bⱼ − xⱼ with bⱼ = lowerⱼ or upperⱼ; γmax = 1 is constant
+    directionLinear: (_x, d) => {
+      const j = d.idx![0]!, atLower = d.snap![0]![1] === lower[j]
+      return {
+        fwd: (dx, st) => {
+          const db = atLower ? (st.lower === undefined ? 0 : st.lower[j]!) : (st.upper === undefined ? 0 : st.upper[j]!)
+          return { dvals: Float64Array.of(db - (dx === undefined ? 0 : dx[j]!)), dgmax: 0 }
+        },
+        bwd: (cv, _cg, cx, acc) => {
+          cx[j] = cx[j]! - cv[0]!
+          const target = atLower ? acc.lower : acc.upper
+          if (target !== undefined) target[j] = target[j]! + cv[0]!
+        }
+      }
+    },
+    startLinear: (q) => ({
+      fwd: (st) => Float64Array.from(q, (qi, i) => (qi > 0 ? (st.lower === undefined ? 0 : st.lower[i]!) : (st.upper === undefined ? 0 : st.upper[i]!))),
+      bwd: (c, acc) => {
+        for (let i = 0; i < n; i++) {
+          const target = q[i]! > 0 ? acc.lower : acc.upper
+          if (target !== undefined) target[i] = target[i]! + c[i]!
+        }
+      }
+    }),
     params: {
       ...noMaps,
       bound: (tan, i, state) =>
