@@ -27,6 +27,7 @@
  * @since 0.1.0
  */
 import type { FeasibleSet } from './sets/FeasibleSet.js'
+import type { FaceReport } from './FaceReport.js'
 import { type Polyhedron, type WorkingSet, FREE, AT_LO, AT_HI, AT_ZERO, forRow, rowValue, rowScale } from './sets/Polyhedron.js'
 import { workingFace, reducedGradient } from './ActiveSet.js'
 
@@ -34,27 +35,7 @@ import { workingFace, reducedGradient } from './ActiveSet.js'
 // model
 // -------------------------------------------------------------------------------------
 
-/**
- * How the solution map behaves at θ: differentiable (`exact`), at a kink (one-sided
- * derivatives only), or with a non-unique minimizer.
- *
- * @example
- * if (r.face?.derivative === 'kink') console.warn('one-sided derivative')
- */
-export type FaceDerivative = 'exact' | 'kink' | 'non-unique'
-
-/**
- * The face a result's implicit derivative is taken on (CONTRACT.md's `face`).
- *
- * @example
- * const r = dfwLayer()({ P, q, t: 1 })
- * r.face // { size: 3, margin: 0.27, derivative: 'exact' }
- */
-export interface FaceReport {
-  readonly size: number
-  readonly margin: number
-  readonly derivative: FaceDerivative
-}
+export type { FaceDerivative, FaceReport } from './FaceReport.js'
 
 /**
  * The relative margin at or below which a face is a kink.

@@ -131,15 +131,18 @@ const ownedVec = <N>(v: Vec<N>): Vec<N> => ({ dim: v.dim, data: owned(v.data) })
  * toGradients(theta, lin.bwd(ones)).q // a Vec, even when the record holds Zero
  */
 export const toGradients = <N>(theta: Params<N>, g: Tan<Params<N>>): Gradients<N> => {
-  const r = (g === Zero ? {} : g) as { q?: Tan<Vec<N>>; w?: Tan<Vec<N>>; t?: Tan<number>; P?: Tan<Mat<N, N>> }
+  const r = (g === Zero ? {} : g) as { q?: Tan<Vec<N>>; w?: Tan<Vec<N>>; t?: Tan<number>; P?: Tan<Mat<N, N>>; lower?: Tan<Vec<N>>; upper?: Tan<Vec<N>>; k?: Tan<number> }
   const n = theta.q.dim
   const dense = theta.P.kind === 'dense'
+  const vecOf = (v: Tan<Vec<N>> | undefined): Vec<N> => (v === undefined || v === Zero ? zerosVec(theta.q) : ownedVec(v))
   // what reaches the user owns its buffer (see `owned`); P's cotangent expands into its own
   return {
-    q: r.q === undefined || r.q === Zero ? zerosVec(theta.q) : ownedVec(r.q),
-    w: r.w === undefined || r.w === Zero ? zerosVec(theta.q) : ownedVec(r.w),
+    q: vecOf(r.q),
+    w: vecOf(r.w),
     t: r.t === undefined || r.t === Zero ? 0 : r.t,
-    ...(dense ? { P: r.P === undefined || r.P === Zero ? { rows: n, cols: n, data: new Float64Array((n as number) * (n as number)) } : r.P } : {})
+    ...(dense ? { P: r.P === undefined || r.P === Zero ? { rows: n, cols: n, data: new Float64Array((n as number) * (n as number)) } : r.P } : {}),
+    ...(theta.lower !== undefined ? { lower: vecOf(r.lower), upper: vecOf(r.upper) } : {}),
+    ...(theta.k !== undefined ? { k: r.k === undefined || r.k === Zero ? 0 : r.k } : {})
   }
 }
 
@@ -151,7 +154,12 @@ export const toGradients = <N>(theta: Params<N>, g: Tan<Params<N>>): Gradients<N
  * lin.fwd(fromTangent({ q: dq })) // dx along dq; w, t and P get Zero
  */
 export const fromTangent = <N>(t: ParamsTangent<N>): Tan<Params<N>> =>
-  ({ q: t.q ?? Zero, w: t.w ?? Zero, t: t.t ?? Zero, P: t.P ?? Zero }) as unknown as Tan<Params<N>>
+  ({
+    q: t.q ?? Zero, w: t.w ?? Zero, t: t.t ?? Zero, P: t.P ?? Zero,
+    ...(t.lower === undefined ? {} : { lower: t.lower }),
+    ...(t.upper === undefined ? {} : { upper: t.upper }),
+    ...(t.k === undefined ? {} : { k: t.k })
+  }) as unknown as Tan<Params<N>>
 
 /** A run: the returned x, how it was reached, and the linear map θ ↦ x at it. */
 interface Run<N> {
@@ -300,14 +308,19 @@ export const dfwLayer = (options: LayerOptions = {}) => <N>(problem: Problem<N>)
   // below, before a status claims a certificate
   const nd = negativeDiagonal(theta.P)
   if (nd !== undefined) refuseNonConvex(nd)
+  const fs = isOriginal(set) ? undefined : resolveSet(set, theta)
   let run: Run<N> & { readonly face?: FaceReport }
   try {
-    run = implicit ? implicitRun<N>(set, schedule, theta) : unrolledRun<N>(set, schedule, theta, options.checkpoint)
+    if (fs?.solver !== undefined) {
+      // a set that solves on its own (the polytope known by its oracle, the nuclear-norm ball)
+      const r = fs.solver.solve(theta, { maxIterations: schedule.maxIterations, tolerance: schedule.tolerance }, implicit ? 'implicit' : 'unrolled')
+      run = { x: { dim: theta.q.dim, data: r.x }, iterations: r.iterations, converged: r.converged, lin: r.linear, ...(r.face === undefined ? {} : { face: r.face }) }
+    } else run = implicit ? implicitRun<N>(set, schedule, theta) : unrolledRun<N>(set, schedule, theta, options.checkpoint)
   } catch (e) {
     if (e instanceof NegativeCurvatureError) refuseNonConvex(e)
     throw e
   }
-  const cert = certificate(set, theta, run.x)
+  const cert = certificate(set, theta, run.x, fs)
   const lin = run.lin
   // the default schedule's status is its stop test on the returned point's own certificate
   // (the run's test reads P x as the steps updated it, which drifts by rounding); in

@@ -8,7 +8,10 @@
  * @since 0.1.0
  */
 import type { Polyhedron, CoordState } from './Polyhedron.js'
-import type { SetName } from '../Problem.js'
+import type { Params, SetName } from '../Problem.js'
+import type { Vec } from '../../shapes/Vec.js'
+import type { Linear } from '../../core/Linear.js'
+import type { FaceReport } from '../FaceReport.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -124,6 +127,12 @@ export interface FeasibleSet {
    * schedule's unrolled derivative differentiates through it.
    */
   readonly directionLinear?: (x: Float64Array, d: StepDirection) => DirectionLinear
+  /**
+   * A set whose solve is its own (the polytope known only by its oracle, the nuclear-norm
+   * ball): the layer hands it θ and the schedule's limits, in either backward mode, and
+   * takes back x, whether it is certified, the face report and the derivative.
+   */
+  readonly solver?: SetSolver
   /** The starting point's derivative in the set's parameters (absent: it does not move). */
   readonly startLinear?: (q: Float64Array, x0: Float64Array) => { readonly fwd: (st: SetTangent) => Float64Array; readonly bwd: (c: Float64Array, acc: SetGradient) => void }
 }
@@ -138,4 +147,45 @@ export interface DirectionLinear {
   readonly fwd: (dx: Float64Array | undefined, st: SetTangent) => { readonly dvals: Float64Array; readonly dgmax: number }
   /** Adds the transposes of `fwd` for the cotangents cv (of vals) and cg (of gmax) into cx and acc. */
   readonly bwd: (cv: Float64Array, cg: number, cx: Float64Array, acc: SetGradient) => void
+}
+
+/**
+ * The limits a set's own solver runs under: the step cap, the default schedule's gap
+ * tolerance (0: exactly `maxIterations` steps), and an optional wall-clock deadline
+ * (performance.now()).
+ *
+ * @example
+ * const limits: SolveLimits = { maxIterations: 5000, tolerance: 1e-9 }
+ */
+export interface SolveLimits {
+  readonly maxIterations: number
+  readonly tolerance: number
+  readonly deadline?: number
+}
+
+/**
+ * What a set's own solver returns: x, the steps taken, whether x is certified (a KKT point,
+ * or the gap test met), the face report (implicit mode), and θ ↦ x's linear map at θ.
+ *
+ * @example
+ * const r = fs.solver!.solve(theta, limits, 'implicit')
+ * r.linear.bwd(ct) // the cotangent of θ
+ */
+export interface SetSolution<N> {
+  readonly x: Float64Array
+  readonly iterations: number
+  readonly converged: boolean
+  readonly face?: FaceReport
+  readonly linear: Linear<Params<N>, Vec<N>>
+}
+
+/**
+ * A set's own solver (see `FeasibleSet.solver`). It may refuse a backward mode it does not
+ * support by throwing a `LayerError` at `options.backward`.
+ *
+ * @example
+ * const solver: SetSolver = { solve: (theta, limits, backward) => … }
+ */
+export interface SetSolver {
+  readonly solve: <N>(theta: Params<N>, limits: SolveLimits, backward: 'implicit' | 'unrolled') => SetSolution<N>
 }

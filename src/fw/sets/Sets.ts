@@ -13,6 +13,7 @@
  * @since 0.1.0
  */
 import type { Params, SetName } from '../Problem.js'
+import type { Vec } from '../../shapes/Vec.js'
 import type { FeasibleSet, ParamMaps, SetGradient, SetTangent } from './FeasibleSet.js'
 import { type Polyhedron, AT_HI, AT_LO, polyViolation } from './Polyhedron.js'
 
@@ -275,13 +276,27 @@ export const l2Set = (n: number, t: number): FeasibleSet => ({
 })
 
 /**
- * The set of a validated problem: its kind and θ's parameters (t, w, lower, upper, k).
- * Throws for a kind the solver does not have.
+ * What a set's kind does not say and θ does not hold: a matrix set's shape, a polytope's
+ * oracle.
+ *
+ * @example
+ * const s: SetStructure = { rows: 3, cols: 4 }
+ */
+export interface SetStructure {
+  readonly rows?: number
+  readonly cols?: number
+  readonly lmo?: (g: Vec<unknown>) => Vec<unknown>
+}
+
+/**
+ * The set of a validated problem: its kind, θ's parameters (t, w, lower, upper, k) and its
+ * structure. Throws for a kind the solver does not have.
  *
  * @example
  * resolveSet('simplex', theta).kind // 'simplex'
  */
-export const resolveSet = <N>(kind: SetName, theta: Params<N>): FeasibleSet => {
+export const resolveSet = <N>(kind: SetName, theta: Params<N>, structure: SetStructure = {}): FeasibleSet => {
+  void structure
   const n = theta.q.data.length
   switch (kind) {
     case 'l1': return l1Set(theta.w.data, theta.t)
