@@ -27,10 +27,12 @@ import type { Diff, Linear } from '../src/core/Diff.js'
 import { trace } from '../src/core/Trace.js'
 import { type Tan, Zero } from '../src/core/Tangent.js'
 import * as P from '../src/core/Prim.js'
+import '../src/jvp/index.js'
+import '../src/vjp/index.js'
 import { rng } from '../src/core/Random.js'
 import type { Vec } from '../src/shapes/Vec.js'
 import { unsafeDim } from '../src/shapes/Dim.js'
-import { f64, f64From } from '../src/core/alloc.js'
+import { f64, f64From } from '../src/shapes/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // the step, through the engine

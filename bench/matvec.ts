@@ -49,9 +49,9 @@ import { dot, axpy } from '../src/core/Vector.js'
 import { dense, applyInto, applyTInto } from '../src/core/LinearOperator.js'
 import { denseApplyInto, denseApplyBatchInto, beginCall, endCall } from '../src/core/simd.js'
 import { type PeerConfig, type TorchConfig, peerConfig, peerLine, runTorchScript } from './peers/config.js'
-import { ddot, daxpy, dgemv, dsymv } from '../src/core/blas.js'
+import { ddot, daxpy, dgemv, dsymv } from '../test/helpers/blas.js'
 import { rng } from '../src/core/Random.js'
-import { f64 } from '../src/core/alloc.js'
+import { f64 } from '../src/shapes/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model

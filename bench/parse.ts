@@ -20,7 +20,7 @@ import { pathToFileURL } from 'node:url'
 import { performance } from 'node:perf_hooks'
 import * as E from 'fp-ts/lib/Either.js'
 import { rng } from '../src/core/Random.js'
-import { decodeProblem } from '../src/shapes/codecs.js'
+import { decodeProblem } from '../src/fw/ProblemCodec.js'
 import { dfwLayer } from '../src/fw/Layer.js'
 
 // -------------------------------------------------------------------------------------

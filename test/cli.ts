@@ -2,9 +2,10 @@
  * The `dfw` command: the shell (`--help`, `--version`, missing files, unknown commands),
  * a representative subset of the malformed inputs through the real process, batch
  * isolation, solver failures and non-finite results (with stand-in solvers), and a seeded
- * fuzz of the in-process logic with the real solver.
+ * fuzz of the in-process logic with the real solver; `dfw demo` (its arguments, in-process
+ * and through the real process, and a small run in-process) and what `--help` points to.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -13,6 +14,7 @@ import { childEnv } from './helpers/childEnv.js'
 import { rng, type Rng } from '../src/core/Random.js'
 import { runText, runDocument, solveOne, solveBatch, type LayerFactory } from '../src/cli/solve.js'
 import { run, USAGE } from '../src/cli/main.js'
+import { DEMO_MAX_SIZE, DEMO_MAX_SIZES, DEMO_USAGE, parseDemoArgs, type DemoRow } from '../src/cli/demo.js'
 import {
   BAD_CASES, INF, NEG_INF, denseBase, lowRankBase, csrBase, fullBase, nanLayer, stubLayer, throwingLayer, toText
 } from './helpers/dfwInputs.js'
@@ -28,7 +30,7 @@ const layer: LayerFactory = dfwLayer
 /** `node dist/cli/main.js` when the build is at least as new as the sources, else the source through tsx. */
 const command = (): { readonly argv: string[]; readonly label: string } => {
   const built = join(ROOT, 'dist', 'cli', 'main.js')
-  const sources = ['src/cli/main.ts', 'src/cli/solve.ts', 'src/shapes/codecs.ts'].map((f) => join(ROOT, f))
+  const sources = ['src/cli/main.ts', 'src/cli/solve.ts', 'src/cli/demo.ts', 'src/shapes/codecs.ts'].map((f) => join(ROOT, f))
   const fresh = existsSync(built) && sources.every((s) => statSync(s).mtimeMs <= statSync(built).mtimeMs)
   return fresh
     ? { argv: [built], label: 'dist/cli/main.js' }
@@ -163,10 +165,6 @@ t.test('a solver that throws becomes an error without a stack trace', async (t) 
   const batch = runText(toText({ problems: [denseBase(), denseBase()] }), throwingLayer)
   t.equal(batch.code, 3)
   t.match(JSON.parse(batch.stdout), { results: [{ error: { path: 'problems[0]' } }, { error: { path: 'problems[1]' } }] })
-})
-
-t.test('without a solver a valid problem is an error, not a crash', async (t) => {
-  t.match(solveOne(denseBase(), undefined), { _tag: 'Left', left: { path: '' } })
 })
 
 t.test('an empty batch is an empty list of results and exit 0', async (t) => {
@@ -386,4 +384,93 @@ t.test('solveBatch keeps the order and counts the failures', async (t) => {
   const b = solveBatch([denseBase(), null, csrBase()], stubLayer)
   t.equal(b.failed, 1)
   t.match(b.results, [{ x: Array }, { error: { path: 'problems[1]' } }, { x: Array }])
+})
+
+// -------------------------------------------------------------------------------------
+// dfw demo and what --help points to
+// -------------------------------------------------------------------------------------
+
+/** The one JSON error line of an outcome, checked for its form (exit 2, nothing on stdout, no stack). */
+const demoError = (t: Test, out: { code: number | null; stdout: string; stderr: string }, label: string): { message: string; path: string } => {
+  t.equal(out.code, 2, `${label}: exit 2`)
+  t.equal(out.stdout, '', `${label}: nothing on stdout`)
+  t.equal(out.stderr.split('\n').length, 2, `${label}: one line on stderr`)
+  t.notMatch(out.stderr, /\n\s+at |Error:.*\n/, `${label}: no stack trace`)
+  const e = (JSON.parse(out.stderr) as { error: { message: string; path: string } }).error
+  t.match(e, { message: String, path: String }, `${label}: {"error":{"message","path"}}`)
+  return e
+}
+
+t.test('dfw demo refuses sizes beyond the documented limit, naming the entry', async (t) => {
+  const huge = '9'.repeat(400)
+  for (const [sizes, path] of [[String(DEMO_MAX_SIZE + 1), '--sizes[0]'], ['100000', '--sizes[0]'], ['1000000000', '--sizes[0]'], ['0', '--sizes[0]'], [`10,${huge}`, '--sizes[1]']] as const) {
+    const e = demoError(t, await run(['demo', '--sizes', sizes]), sizes.slice(0, 20))
+    t.equal(e.path, path, `${sizes.slice(0, 20)}: path`)
+    t.match(e.message, `n <= ${DEMO_MAX_SIZE}`, `${sizes.slice(0, 20)}: the message states the limit`)
+    t.ok(e.message.length < 300, `${sizes.slice(0, 20)}: the message stays short`)
+  }
+})
+
+t.test('dfw demo refuses sizes that are not integers in decimal digits', async (t) => {
+  for (const [sizes, path] of [['1e9', '--sizes[0]'], ['2.5', '--sizes[0]'], ['ten', '--sizes[0]'], ['10,-1', '--sizes[1]'], ['0x10', '--sizes[0]'], [' 10', '--sizes[0]'], ['10,,20', '--sizes[1]'], ['', '--sizes']] as const) {
+    const e = demoError(t, await run(['demo', '--sizes', sizes]), JSON.stringify(sizes))
+    t.equal(e.path, path, `${JSON.stringify(sizes)}: path`)
+  }
+})
+
+t.test('dfw demo refuses more sizes than the limit, a missing value, unknown and repeated flags', async (t) => {
+  const many = Array.from({ length: DEMO_MAX_SIZES + 1 }, () => '2').join(',')
+  for (const [argv, path] of [
+    [['--sizes', many], '--sizes'], [['--sizes'], '--sizes'], [['--fast'], ''], [['10'], ''], [['--JSON'], ''],
+    [['--json', '--json'], '--json'], [['--sizes', '10', '--sizes=20'], '--sizes']
+  ] as const) {
+    const e = demoError(t, await run(['demo', ...argv]), argv.join(' '))
+    t.equal(e.path, path, `${argv.join(' ')}: path`)
+  }
+})
+
+t.test('dfw demo accepts --sizes at both ends of the range, in both spellings', async (t) => {
+  t.same(parseDemoArgs(['--sizes', `1,${DEMO_MAX_SIZE}`]), { _tag: 'Right', right: { json: false, sizes: [1, DEMO_MAX_SIZE], help: false } })
+  t.same(parseDemoArgs([`--sizes=${DEMO_MAX_SIZE}`, '--json']), { _tag: 'Right', right: { json: true, sizes: [DEMO_MAX_SIZE], help: false } })
+  t.same(parseDemoArgs([]), { _tag: 'Right', right: { json: false, sizes: [10, 100, 300], help: false } })
+})
+
+t.test('dfw demo --help prints its usage and exits 0', async (t) => {
+  t.same(await run(['demo', '--help']), { code: 0, stdout: DEMO_USAGE, stderr: '' })
+  t.match(DEMO_USAGE, `1 <= N <= ${DEMO_MAX_SIZE}`)
+})
+
+t.test('dfw demo runs in-process: 5 seeds x 3 suites x 3 modes per size, progress on the side', async (t) => {
+  let progress = ''
+  const out = await run(['demo', '--sizes', '2,3', '--json'], { progress: (s) => { progress += s } })
+  t.equal(out.code, 0, out.stderr)
+  const rows = JSON.parse(out.stdout) as DemoRow[]
+  t.equal(rows.length, 2 * 5 * 3 * 3)
+  t.same([...new Set(rows.map((r) => r.n))], [2, 3])
+  t.ok(rows.filter((r) => r.mode === 'default/implicit').every((r) => r.cosine >= 0.9999), 'the implicit rows match the exact gradient')
+  t.match(progress, /demo: 30 cases in [\d.]+ s/)
+  const table = await run(['demo', '--sizes', '2'])
+  t.equal(table.code, 0)
+  t.match(table.stdout, /^suite\s+n\s+seed\s+bind\s+mode/)
+  t.match(table.stdout, /default\/implicit\s+cos ∇q: median/)
+  t.match(table.stdout, /face identified .*\n\s+paper\/unrolled\s+paper \d+\/5/)
+})
+
+t.test('the real process: dfw demo with a size beyond the limit or not an integer is one JSON line, exit 2', async (t) => {
+  for (const sizes of ['100000', '1e9']) {
+    const e = demoError(t, dfw(['demo', '--sizes', sizes]), `${CMD.label} demo --sizes ${sizes}`)
+    t.equal(e.path, '--sizes[0]')
+  }
+})
+
+t.test('--help names only files the package ships: README.md and its dfw section', async (t) => {
+  t.notMatch(USAGE, /CONTRACT/, 'no CONTRACT.md (not shipped)')
+  t.match(USAGE, /README\.md of this package, section\n"The `dfw` command"/)
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] }
+  t.ok(pkg.files.includes('README.md'), 'package.json files ships README.md')
+  t.match(readFileSync(join(ROOT, 'README.md'), 'utf8'), /^## The `dfw` command$/m, 'README.md has the section')
+  for (const f of USAGE.matchAll(/\b([\w./-]+\.(?:md|ts|js|json))\b/g)) {
+    const name = f[1]!.replace(/^node_modules\/dfwlayer\//, '')
+    t.ok(name === 'package.json' || pkg.files.some((p) => name === p || name.startsWith(`${p}/`)), `${f[1]!} is shipped`)
+  }
 })

@@ -10,7 +10,7 @@ import {
   Finite, Positive, NonNegative, PositiveInt, FiniteArray, SetCodec, numberArray, vectorCodec, matrixCodec,
   operatorCodec, optionsCodec, tangentCodec, problemCodec, batchCodec, strictStruct, oneOf,
   report, pathOf, prefixPath, describeValue, decodeWith, decodeProblem, type DecodeError
-} from '../src/shapes/codecs.js'
+} from '../src/fw/codecs.js'
 import { runText } from '../src/cli/solve.js'
 import { toDense } from '../src/core/LinearOperator.js'
 import { BAD_CASES, denseBase, lowRankBase, csrBase, fullBase, stubLayer, toText } from './helpers/dfwInputs.js'

@@ -10,7 +10,7 @@ import { zeros } from '../src/shapes/Vec.js'
 import { zerosMat } from '../src/shapes/Mat.js'
 import * as V from '../src/core/Vector.js'
 import * as M from '../src/core/Matrix.js'
-import * as B from '../src/core/blas.js'
+import * as B from './helpers/blas.js'
 import {
   SEEDS, SIZES, gen, randArr, randRows, vec, mat, rowsOf, naiveDot, naiveMatVec, naiveMatTVec, naiveTranspose,
   allClose, closeTo, leavesInputs

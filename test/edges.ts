@@ -31,7 +31,7 @@ import { violation } from '../src/fw/Oracle.js'
 import { solveExact } from '../src/fw/exact/index.js'
 import { MAGNITUDE_LIMIT } from '../src/fw/Validate.js'
 import type { SetKind } from '../src/fw/Problem.js'
-import { decodeProblem } from '../src/shapes/codecs.js'
+import { decodeProblem } from '../src/fw/ProblemCodec.js'
 import { type LayerFactory, type ResultJson, runText, solveDecoded } from '../src/cli/solve.js'
 import { type N, type Plain, SETS, matOf, mulMV, randomPlain, rng, toParams, toProblem, vec } from './helpers/layerFixtures.js'
 
@@ -180,14 +180,19 @@ const exactOf = (c: Case, set: SetKind): Exact => {
 
 /**
  * The gap's rounding floor the default schedule's stop test allows (README, "What the layer
- * returns"): 4ε Σᵢ Rᵢ(|(Px)ᵢ| + |qᵢ|) with Rᵢ = t/wᵢ on l1 and t otherwise, recomputed here
- * from the plain data. With t = 1e12 it is about 1e-3, where the gap of an exact solution
- * sits; before the floor, those runs went to the step cap and reported maxIterations.
+ * returns"): 4ε Σᵢ Rᵢ(aᵢ‖x‖∞ + |qᵢ|) with aᵢ = Σⱼ|Pᵢⱼ| (the terms of (Px)ᵢ, which may
+ * cancel), Rᵢ = t/wᵢ on l1 and t otherwise, recomputed here from the plain data. With
+ * t = 1e12 it is about 1e-3, where the gap of an exact solution sits; before the floor,
+ * those runs went to the step cap and reported maxIterations.
  */
 const floorOf = (p: Plain, set: SetKind, x: ArrayLike<number>): number => {
-  const px = mulMV(p.n, p.P, x)
-  let s = 0
-  for (let i = 0; i < p.n; i++) s += (set === 'l1' ? p.t / p.w[i]! : p.t) * (Math.abs(px[i]!) + Math.abs(p.q[i]!))
+  let s = 0, xm = 0
+  for (let i = 0; i < p.n; i++) xm = Math.max(xm, Math.abs(x[i]!))
+  for (let i = 0; i < p.n; i++) {
+    let a = 0
+    for (let j = 0; j < p.n; j++) a += Math.abs(p.P[i * p.n + j]!)
+    s += (set === 'l1' ? p.t / p.w[i]! : p.t) * (a * xm + Math.abs(p.q[i]!))
+  }
   return 4 * Number.EPSILON * s
 }
 

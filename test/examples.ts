@@ -22,8 +22,12 @@ t.test('the demo at n = 10 runs; implicit rows are exact and feasible', async (t
   t.ok(rows.every((x) => x.violation <= 1e-12), 'no row violates the constraint')
 })
 
-t.test('the demo refuses bad --sizes with exit 2', async (t) => {
+t.test('the demo refuses bad --sizes with exit 2 and the CLI\'s one JSON error line', async (t) => {
   const r = tsx(['examples/paper-experiment.ts', '--sizes', 'ten'])
   t.equal(r.status, 2)
-  t.match(r.stderr, /--sizes/)
+  t.equal(r.stdout, '')
+  t.equal(r.stderr.split('\n').length, 2, 'one line on stderr')
+  const e = JSON.parse(r.stderr) as { error: { message: string; path: string } }
+  t.equal(e.error.path, '--sizes[0]')
+  t.match(e.error.message, /"ten" is not a size/)
 })

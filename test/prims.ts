@@ -8,6 +8,8 @@
 import t from 'tap'
 import * as E from 'fp-ts/lib/Either.js'
 import { evalRules, prim } from '../src/core/Prim.js'
+import '../src/jvp/index.js'
+import '../src/vjp/index.js'
 import type { PrimArgs, PrimName, PrimParams } from '../src/core/PrimSig.js'
 import { Zero, dotT } from '../src/core/Tangent.js'
 import { type Rng, rng } from '../src/core/Random.js'

@@ -4,7 +4,8 @@
 import t from 'tap'
 import * as O from 'fp-ts/lib/Option.js'
 import * as E from 'fp-ts/lib/Either.js'
-import { withDim, sameDim, isLength, unsafeDim } from '../src/shapes/Dim.js'
+import { withDim, isLength, unsafeDim } from '../src/shapes/Dim.js'
+import { sameDim } from '../src/shapes/SameDim.js'
 import {
   vector, withVector, unsafeVec, fromBuffer, zeros, fill, basis, generate, toArray
 } from '../src/shapes/Vec.js'

@@ -6,24 +6,35 @@
  *
  * Commands:
  * - `dfw solve [FILE|-]`: one problem or a batch, from FILE or standard input.
- * - `dfw demo [ARGS…]`: runs the paper's experiment, `examples/paper-experiment.ts`
- *   (the compiled `dist/examples/paper-experiment.js` when a build provides it, else the
- *   source through the package's `tsx`).
+ * - `dfw demo [--json] [--sizes N,N,…]`: the paper's experiment, in-process
+ *   (`src/cli/demo.ts`, shipped in `dist/`; `npm run demo` runs the same code).
  * - `dfw --help`, `dfw --version`.
+ *
+ * The help text names only what the package ships: its README.md (section "The `dfw`
+ * command"), next to `package.json` in the installed package.
  *
  * @since 0.1.0
  */
 import { readFileSync, existsSync, realpathSync } from 'node:fs'
-import { spawnSync } from 'node:child_process'
-import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { dfwLayer } from '../fw/Layer.js'
 import { errorLine, messageOf, runText, type LayerFactory, type Outcome } from './solve.js'
+import { demo, DEMO_MAX_SIZE, DEMO_MAX_SIZES } from './demo.js'
 
 // -------------------------------------------------------------------------------------
 // model
 // -------------------------------------------------------------------------------------
+
+/**
+ * Where a command writes while it runs (the demo's progress), besides its outcome.
+ *
+ * @example
+ * await run(['demo', '--sizes', '10'], { progress: (s) => process.stderr.write(s) })
+ */
+export interface RunIo {
+  readonly progress?: (text: string) => void
+}
 
 /**
  * What one command does before the process writes it out.
@@ -54,15 +65,20 @@ export const USAGE = `dfw: differentiable Frank-Wolfe layers from the command li
 Usage:
   dfw solve [FILE|-]   solve one JSON problem, or a batch {"problems": [...]}, from FILE
                        or standard input ("-" or no FILE); writes one JSON result
-  dfw demo [ARGS...]   run the paper's experiment (examples/paper-experiment.ts)
+  dfw demo [--json] [--sizes N,N,...]
+                       run the paper's experiment and the binding suite (a table, or
+                       --json rows); sizes default 10,100,300, each 1..${DEMO_MAX_SIZE}, at most
+                       ${DEMO_MAX_SIZES} (dfw demo --help)
   dfw --help           this text
   dfw --version        the package version
 
-Problem (see CONTRACT.md):
+Problem (the full format, the sets and the result: README.md of this package, section
+"The \`dfw\` command"; it sits next to package.json, e.g. node_modules/dfwlayer/README.md):
   { "P": number[][] | { "diag": number[], "U"?: number[][] }
        | { "csr": { "n", "rowPtr", "colIdx", "values" } },
     "q": number[], "t": number > 0, "w"?: number[] > 0,
-    "set"?: "l1" | "linf" | "l2" | "simplex",
+    "set"?: "l1" | "linf" | "l2" | "simplex" | { "kind": "box" | "capped-simplex"
+           | "ksparse" | "birkhoff" | "nuclear" | ..., ... },
     "options"?: { "schedule"?, "backward"?, "maxIterations"?, "tolerance"?,
                   "lipschitz"?, "beta0"? },
     "cotangent"?: number[], "tangent"?: { "q"?, "w"?, "t"?, "P"? } }
@@ -114,37 +130,15 @@ const version = (): CommandOutcome => {
 }
 
 /**
- * Runs the demo in a child process with the terminal attached; returns its exit code.
- * Prefers the compiled `dist/examples/paper-experiment.js`, else runs the TypeScript
- * source with the package's `tsx` (a development dependency).
- */
-const demo = (args: readonly string[]): CommandOutcome => {
-  const compiled = join(ROOT, 'dist', 'examples', 'paper-experiment.js')
-  const source = join(ROOT, 'examples', 'paper-experiment.ts')
-  let argv: string[]
-  if (existsSync(compiled)) argv = [compiled, ...args]
-  else if (existsSync(source)) {
-    let tsx: string
-    try {
-      tsx = createRequire(import.meta.url).resolve('tsx/cli')
-    } catch {
-      return failure('the demo needs tsx to run examples/paper-experiment.ts (npm install, or build the examples)')
-    }
-    argv = [tsx, source, ...args]
-  } else return failure('the demo is missing: neither dist/examples/paper-experiment.js nor examples/paper-experiment.ts exists')
-  const r = spawnSync(process.execPath, argv, { stdio: 'inherit', cwd: ROOT })
-  if (r.error !== undefined) return failure(`cannot start the demo: ${messageOf(r.error)}`)
-  return { code: r.status ?? 1, stdout: '', stderr: '' }
-}
-
-/**
  * Runs `dfw` on its arguments (without `node` and the script) and says what to write and
- * which exit code to use. Never throws.
+ * which exit code to use. Never throws. `io.progress` gets the demo's progress text as it
+ * runs (nothing by default).
  *
  * @example
  * await run(['solve', 'missing.json']) // { code: 2, stdout: '', stderr: '{"error":{"message":"cannot read the file \"missing.json\": no such file","path":""}}\n' }
+ * await run(['demo', '--sizes', '1e9']) // { code: 2, stdout: '', stderr: '{"error":{"message":"--sizes[0]: \"1e9\" is not a size …","path":"--sizes[0]"}}\n' }
  */
-export const run = async (argv: readonly string[]): Promise<CommandOutcome> => {
+export const run = async (argv: readonly string[], io: RunIo = {}): Promise<CommandOutcome> => {
   try {
     const [cmd, ...rest] = argv
     switch (cmd) {
@@ -155,7 +149,7 @@ export const run = async (argv: readonly string[]): Promise<CommandOutcome> => {
       case 'solve':
         return await solve(rest)
       case 'demo':
-        return demo(rest)
+        return demo(rest, io.progress)
       case undefined:
         return failure('no command given; try dfw --help')
       default:
@@ -195,7 +189,8 @@ if (isMain()) {
   process.on('uncaughtException', crash)
   process.on('unhandledRejection', crash)
   process.stdout.on('error', () => { /* a closed pipe (EPIPE): the reader is gone */ })
-  void run(process.argv.slice(2)).then((out) => {
+  const progress = (text: string): void => { try { process.stderr.write(text) } catch { /* stderr gone: progress is optional */ } }
+  void run(process.argv.slice(2), { progress }).then((out) => {
     if (out.stdout !== '') process.stdout.write(out.stdout)
     if (out.stderr !== '') process.stderr.write(out.stderr)
     process.exitCode = out.code

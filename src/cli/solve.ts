@@ -22,15 +22,8 @@ import * as E from 'fp-ts/lib/Either.js'
 import type { Vec } from '../shapes/Vec.js'
 import type { Mat } from '../shapes/Mat.js'
 import type { Gradients, ParamsTangent, Problem } from '../fw/Problem.js'
-import {
-  type DecodeError,
-  type DecodedOptions,
-  type DecodedProblem,
-  batchCodec,
-  decodeProblem,
-  decodeWith,
-  prefixPath
-} from '../shapes/codecs.js'
+import { type DecodeError, decodeWith, prefixPath } from '../shapes/codecs.js'
+import { type DecodedOptions, type DecodedProblem, batchCodec, decodeProblem } from '../fw/ProblemCodec.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -284,17 +277,15 @@ export const solveDecoded = <N>(p: DecodedProblem<N>, layer: LayerFactory): Resu
 /**
  * Decodes and solves one problem. Never throws: invalid input is a `DecodeError` with
  * the path of the bad value under `prefix`; a solver failure is one with path `prefix`.
- * `layer` undefined means the solver is not built yet (an error, not a crash).
  *
  * @example
  * solveOne({ P: [[2]], q: [1], t: 1 }, dfwLayer)          // right(ResultJson)
  * solveOne({ P: [[2]], q: [1], t: 1 }, dfwLayer, 'problems[0]') // same, errors under problems[0]
  */
-export const solveOne = (u: unknown, layer: LayerFactory | undefined, prefix = ''): E.Either<DecodeError, ResultJson> => {
+export const solveOne = (u: unknown, layer: LayerFactory, prefix = ''): E.Either<DecodeError, ResultJson> => {
   try {
     const decoded = decodeProblem(u, prefix)
     if (E.isLeft(decoded)) return decoded
-    if (layer === undefined) return E.left({ message: 'the solver is not available in this build (src/fw/Layer.ts is missing)', path: prefix })
     return E.right(decoded.right((p) => solveDecoded(p, layer)))
   } catch (e) {
     if (e instanceof SolveFailure) return E.left({ message: e.message, path: prefixPath(prefix, e.path) })
@@ -315,7 +306,7 @@ export const solveOne = (u: unknown, layer: LayerFactory | undefined, prefix = '
  * @example
  * solveBatch([good, {}], dfwLayer) // { results: [ResultJson, { error: … path: 'problems[1].P' }], failed: 1 }
  */
-export const solveBatch = (problems: readonly unknown[], layer: LayerFactory | undefined): { readonly results: Entry[]; readonly failed: number } => {
+export const solveBatch = (problems: readonly unknown[], layer: LayerFactory): { readonly results: Entry[]; readonly failed: number } => {
   const results: Entry[] = []
   let failed = 0
   for (let i = 0; i < problems.length; i++) {
@@ -343,7 +334,7 @@ const stringify = (value: unknown): E.Either<DecodeError, string> => {
  * @example
  * runDocument({ problems: [good, bad] }, dfwLayer).code // 3
  */
-export const runDocument = (u: unknown, layer: LayerFactory | undefined): Outcome => {
+export const runDocument = (u: unknown, layer: LayerFactory): Outcome => {
   try {
     if (typeof u === 'object' && u !== null && !Array.isArray(u) && Object.prototype.hasOwnProperty.call(u, 'problems')) {
       const batch = decodeWith(batchCodec)(u)
@@ -367,7 +358,7 @@ export const runDocument = (u: unknown, layer: LayerFactory | undefined): Outcom
  * @example
  * runText('{"P":[[2]],"q":[1],"t":0}', dfwLayer) // { code: 2, stdout: '', stderr: '{"error":{…,"path":"t"}}\n' }
  */
-export const runText = (text: string, layer: LayerFactory | undefined): Outcome => {
+export const runText = (text: string, layer: LayerFactory): Outcome => {
   const u = parseJson(text)
   return E.isLeft(u) ? fail(u.left) : runDocument(u.right, layer)
 }

@@ -10,25 +10,12 @@
  * @module
  */
 import { type Tan, Zero, addT, OuterSum } from './Tangent.js'
-import { linearOf } from './internal.js'
-import { f64 } from './alloc.js'
+import { type Linear, linearOf } from './Linear.js'
+import { f64 } from '../shapes/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model
 // -------------------------------------------------------------------------------------
-
-/**
- * A linear map between tangent spaces and its transpose.
- *
- * @example
- * const lin: Linear<Vec<N>, number> = { fwd: (dx) => dotT(c, dx), bwd: (dy) => scaleT(dy as number, c) }
- */
-export interface Linear<A, B> {
-  /** The Jacobian-vector product. */
-  readonly fwd: (da: Tan<A>) => Tan<B>
-  /** The transposed product (vector-Jacobian). */
-  readonly bwd: (db: Tan<B>) => Tan<A>
-}
 
 /**
  * A differentiable map: the value and the linear map at the point.
@@ -505,6 +492,7 @@ export const foldWhile = <P, S>(
 export const withInit = <P, S>(init: Diff<P, S>): Diff<P, readonly [P, S]> => fanout(id<P>(), init)
 
 export type { Tan } from './Tangent.js'
+export type { Linear } from './Linear.js'
 
 
 

@@ -18,7 +18,7 @@ import type { Mat } from '../shapes/Mat.js'
 import type { Vec } from '../shapes/Vec.js'
 import { type ShapeError, shapeError, joinPath } from '../shapes/ShapeError.js'
 import { denseApplyInto, denseApplyTInto } from './simd.js'
-import { f64 } from './alloc.js'
+import { f64 } from '../shapes/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model

@@ -6,7 +6,7 @@
  */
 import type { Mat } from '../shapes/Mat.js'
 import type { Vec } from '../shapes/Vec.js'
-import { f64 } from './alloc.js'
+import { f64 } from '../shapes/alloc.js'
 import { gemvLanesRect, gemvTLoopRect } from './simd.js'
 import { dotRaw } from './Vector.js'
 

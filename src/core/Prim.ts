@@ -3,6 +3,14 @@
  * its rules in src/jvp/rules.ts (tangent) and src/vjp/rules.ts (transpose). The typed
  * constructors restore the dimension types that the tables erase.
  *
+ * The two rule tables live with their transforms, above the core, and register into it
+ * (`registerJvpRules`, `registerVjpRules`) when their modules load, as JAX's
+ * `ad.primitive_jvps` and `ad.primitive_transposes` are filled by the modules that define
+ * the rules. So the core depends on no transform, and each table stays an exhaustive
+ * mapped type (`JvpTable`, `VjpTable`). A linear map looks its rule up when it is applied,
+ * not when the primitive is built; applying one before its table is installed throws an
+ * error that says which module to import (the package root imports both).
+ *
  * Every primitive takes a tuple of arguments: use `on(['x', 'y'], add())` to feed it
  * fields of a record, or call it on a tuple directly.
  *
@@ -12,15 +20,14 @@
 import type { Vec } from '../shapes/Vec.js'
 import type { Mat } from '../shapes/Mat.js'
 import type { Diff } from './Diff.js'
-import type { EvalRule, PrimArgs, PrimName, PrimOut, PrimParams, ArgTans } from './PrimSig.js'
+import type { EvalRule, PrimArgs, PrimName, PrimOut, PrimParams, ArgTans, JvpTable, VjpTable } from './PrimSig.js'
 import { type Tan, Zero } from './Tangent.js'
 import { type LinearOperator, applyInto, applyTInto, columnInto } from './LinearOperator.js'
 import * as V from './Vector.js'
 import { matVec as mv } from './Matrix.js'
-import { jvpRules } from '../jvp/rules.js'
-import { vjpRules } from '../vjp/rules.js'
-import { vec, linearOf } from './internal.js'
-import { f64 } from './alloc.js'
+import { vec } from './internal.js'
+import { linearOf } from './Linear.js'
+import { f64 } from '../shapes/alloc.js'
 
 const mapV = <N>(x: Vec<N>, f: (v: number) => number): Vec<N> => {
   const o = f64(x.dim)
@@ -104,22 +111,58 @@ export const evalRules: { readonly [K in PrimName]: EvalRule<K> } = {
   sneg: ([a]) => [-a, null]
 }
 
+// -------------------------------------------------------------------------------------
+// the rule tables
+// -------------------------------------------------------------------------------------
+
+let jvpTable: JvpTable | undefined
+let vjpTable: VjpTable | undefined
+
+/**
+ * Installs the tangent rules (src/jvp/rules.ts does, when it loads).
+ *
+ * @internal
+ *
+ * @example
+ * registerJvpRules(jvpRules)
+ */
+export const registerJvpRules = (rules: JvpTable): void => { jvpTable = rules }
+
+/**
+ * Installs the transpose rules (src/vjp/rules.ts does, when it loads).
+ *
+ * @internal
+ *
+ * @example
+ * registerVjpRules(vjpRules)
+ */
+export const registerVjpRules = (rules: VjpTable): void => { vjpTable = rules }
+
+const jvpRuleOf = <K extends PrimName>(name: K): JvpTable[K] => {
+  if (jvpTable === undefined) throw new Error(`no tangent rule for the primitive ${name}: import src/jvp (the package root does) before applying a linear map`)
+  return jvpTable[name]
+}
+
+const vjpRuleOf = <K extends PrimName>(name: K): VjpTable[K] => {
+  if (vjpTable === undefined) throw new Error(`no transpose rule for the primitive ${name}: import src/vjp (the package root does) before applying a transposed linear map`)
+  return vjpTable[name]
+}
+
 /**
  * The differentiable map of primitive `name`, with `params` fixed. Its linear map applies
- * the primitive's tangent and transpose rules to the residuals of this evaluation.
+ * the primitive's tangent and transpose rules (from the installed tables) to the
+ * residuals of this evaluation.
  *
  * @example
  * prim('softmax', null)([x]) // [softmax(x), linear map]
  */
 export const prim = <K extends PrimName>(name: K, params: PrimParams<K>): Diff<PrimArgs<K>, PrimOut<K>> => {
   const ev = evalRules[name] as EvalRule<K>
-  const jr = jvpRules[name]
-  const vr = vjpRules[name]
   return (a) => {
     const [out, res] = ev(a, params)
     const lin = linearOf<PrimArgs<K>, PrimOut<K>>(
-      (da) => (da === Zero ? Zero : jr(res, params, da as unknown as ArgTans<K>)),
-      (ct) => (ct === Zero ? Zero : (vr(res, params, ct) as unknown as Tan<PrimArgs<K>>))
+      (da) => (da === Zero ? Zero : jvpRuleOf(name)(res, params, da as unknown as ArgTans<K>)),
+      (ct) => (ct === Zero ? Zero : (vjpRuleOf(name)(res, params, ct) as unknown as Tan<PrimArgs<K>>))
     )
     return [out, lin]
   }

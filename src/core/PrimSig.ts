@@ -1,9 +1,9 @@
 /**
  * The primitives of the differentiable-map engine: their argument, output and residual
- * types. Three tables are keyed by this interface and typed as exhaustive mapped types:
- * the evaluation rules (src/core/Prim.ts), the tangent rules (src/jvp/rules.ts) and the
- * transpose rules (src/vjp/rules.ts). A primitive added here without a rule in each table
- * does not compile.
+ * types. Three tables are keyed by this interface and typed as exhaustive mapped types
+ * ({@link JvpTable}, {@link VjpTable}): the evaluation rules (src/core/Prim.ts), the
+ * tangent rules (src/jvp/rules.ts) and the transpose rules (src/vjp/rules.ts). A
+ * primitive added here without a rule in each table does not compile.
  *
  * Inside the tables dimensions are erased (`Vec<any>`); the typed constructors in
  * `Prim.ts` restore them.
@@ -81,7 +81,36 @@ export type ArgTans<K extends PrimName> = TanTuple<PrimArgs<K>>
 
 /** Evaluation: the value and the residuals the linear map needs. */
 export type EvalRule<K extends PrimName> = (args: PrimArgs<K>, params: PrimParams<K>) => readonly [PrimOut<K>, PrimRes<K>]
-/** Tangent rule: argument tangents to the output tangent. */
+/**
+ * Tangent rule: argument tangents to the output tangent.
+ *
+ * @example
+ * const rule: JvpRule<'dot'> = ([x, y], _p, [dx, dy]) => sadd(zdot(dx, y), zdot(dy, x))
+ */
 export type JvpRule<K extends PrimName> = (res: PrimRes<K>, params: PrimParams<K>, dargs: ArgTans<K>) => Tan<PrimOut<K>>
-/** Transpose rule: the output cotangent to the arguments' cotangents. */
+/**
+ * Transpose rule: the output cotangent to the arguments' cotangents.
+ *
+ * @example
+ * const rule: VjpRule<'dot'> = ([x, y], _p, ct) => [zscale(ct, y), zscale(ct, x)]
+ */
 export type VjpRule<K extends PrimName> = (res: PrimRes<K>, params: PrimParams<K>, ct: Tan<PrimOut<K>>) => ArgTans<K>
+
+/**
+ * The tangent rules of every primitive: an exhaustive mapped type, so a primitive without
+ * a rule does not compile. src/jvp/rules.ts defines it and installs it with
+ * `registerJvpRules` (src/core/Prim.ts).
+ *
+ * @example
+ * const rules: JvpTable = jvpRules
+ */
+export type JvpTable = { readonly [K in PrimName]: JvpRule<K> }
+
+/**
+ * The transpose rules of every primitive, exhaustive as {@link JvpTable}; defined in
+ * src/vjp/rules.ts and installed with `registerVjpRules`.
+ *
+ * @example
+ * const rules: VjpTable = vjpRules
+ */
+export type VjpTable = { readonly [K in PrimName]: VjpRule<K> }

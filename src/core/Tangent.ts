@@ -9,7 +9,7 @@
 import type { Vec } from '../shapes/Vec.js'
 import type { Mat } from '../shapes/Mat.js'
 import type { LinearOperator } from './LinearOperator.js'
-import { f64 } from './alloc.js'
+import { f64 } from '../shapes/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model

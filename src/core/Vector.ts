@@ -11,7 +11,7 @@
  * @since 0.1.0
  */
 import type { Vec } from '../shapes/Vec.js'
-import { f64, f64From } from './alloc.js'
+import { f64, f64From } from '../shapes/alloc.js'
 
 const out = <N>(x: Vec<N>): Float64Array => f64(x.dim)
 

@@ -5,8 +5,7 @@
 import type { Vec } from '../shapes/Vec.js'
 import type { Mat } from '../shapes/Mat.js'
 import { type Tan, Zero } from './Tangent.js'
-import type { Linear } from './Diff.js'
-import { f64 } from './alloc.js'
+import { f64 } from '../shapes/alloc.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export type V = Vec<any>
@@ -62,12 +61,3 @@ export const outerM = (x: V, y: V): Mat<any, any> => {
   }
   return { rows: x.dim, cols: y.dim, data: o }
 }
-
-/**
- * A linear map from its two functions. The engine builds one per node and evaluation, so
- * it does so by a call rather than an object literal of arrow functions: runners that keep
- * function names (tsx, esbuild's keepNames) would otherwise wrap two fresh closures per
- * node in a `__name` call (an `Object.defineProperty` each), which dominated the fold
- * benchmark under tsx.
- */
-export const linearOf = <A, B>(fwd: (da: Tan<A>) => Tan<B>, bwd: (db: Tan<B>) => Tan<A>): Linear<A, B> => ({ fwd, bwd })

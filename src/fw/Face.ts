@@ -42,7 +42,7 @@ import type { Dim } from '../shapes/Dim.js'
 import type { Vec } from '../shapes/Vec.js'
 import { applyInto } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
-import { f64, f64From } from '../core/alloc.js'
+import { f64, f64From } from '../shapes/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model

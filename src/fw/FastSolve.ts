@@ -12,10 +12,11 @@
  * @since 0.1.0
  */
 import type { Vec } from '../shapes/Vec.js'
-import { applyInto, addColumnsInto } from '../core/LinearOperator.js'
+import { applyInto, addColumnsInto, diagEntry, columnInto } from '../core/LinearOperator.js'
 import type { Params, SetKind } from './Problem.js'
-import { certificateAt, gapMet, awayAtom, boxCoordinate, chooseVertex, scoreNoise } from './Oracle.js'
-import { f64 } from '../core/alloc.js'
+import { certificateAt, rowAbsSums, curvatureFloor, GAP_FLOOR_FACTOR, gapMet, awayAtom, boxCoordinate, chooseVertex, scoreNoise } from './Oracle.js'
+import { f64, f64From } from '../shapes/alloc.js'
+import type { FeasibleSet } from './sets/FeasibleSet.js'
 
 /**
  * The outcome of a fast solve.
@@ -31,6 +32,8 @@ export interface FastResult<N> {
   readonly gap: number
   readonly f: number
   readonly converged: boolean
+  /** A step direction u along which uᵀPu < 0 (P is not PSD), when one was met; the run stops there. */
+  readonly negative?: { readonly direction: Float64Array; readonly curvature: number }
 }
 
 /**
@@ -79,9 +82,23 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
   }
   for (let i = 0; i < n; i++) g[i] = px[i]! + q[i]!
   const gv = { dim: theta.q.dim, data: g }
-  const c0 = certificateAt(set, px, q, x, w, t)
+  const pAbs = rowAbsSums(theta)
+  const c0 = certificateAt(set, px, q, x, w, t, pAbs)
   let f = c0.objective, gap = c0.gap, floor = c0.gapFloor
   let steps = 0
+  // negative curvature along a step: uᵀPu below −1e-10·max Pᵢᵢ·‖u‖² is not rounding
+  let pScale = 0
+  for (let i = 0; i < n; i++) pScale = Math.max(pScale, Math.abs(diagEntry(P, i)))
+  let negative: { direction: Float64Array; curvature: number } | undefined
+  const curved = (upu: number, uu: number, fill: (d: Float64Array) => void): boolean => {
+    if (!(upu < -1e-10 * Math.max(pScale, 1e-300) * uu)) return false
+    const d = new Float64Array(n)
+    fill(d)
+    const s = Math.sqrt(uu)
+    for (let i = 0; i < n; i++) d[i] = d[i]! / s
+    negative = { direction: d, curvature: upu / uu }
+    return true
+  }
   const go = (): boolean => options.tolerance === 0 || (k === 0 && options.start === undefined) || !gapMet(gap, f, options.tolerance, floor)
   while (steps < options.maxIterations && go()) {
     if (set === 'l1' || set === 'simplex') {
@@ -99,6 +116,7 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
       addColumnsInto(P, us !== 0 ? js : -1, us, ja, -ua, pu, coef)
       let gu = us * g[js]!, upu = us * pu[js]!
       if (ja >= 0) { gu -= ua * g[ja]!; upu -= ua * pu[ja]! }
+      if (curved(upu, us * us + (ja >= 0 && ja !== js ? ua * ua : 0), (d) => { d[js] = us; if (ja >= 0) d[ja] = d[ja]! - ua })) break
       const num = -gu
       let gamma: number
       if (!(upu > 0) || !Number.isFinite(num / upu)) gamma = num > 0 ? gmax : 0
@@ -119,6 +137,7 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
         pu.fill(0)
         addColumnsInto(P, j, uj, -1, 0, pu, coef)
         const num = -g[j]! * uj, upu = uj * pu[j]!
+        if (curved(upu, uj * uj, (d) => { d[j] = uj })) break
         let gamma: number
         if (!(upu > 0) || !Number.isFinite(num / upu)) gamma = num > 0 ? gmax : 0
         else if (num / upu >= gmax) gamma = gmax
@@ -140,6 +159,9 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
         gu += g[i]! * ui
         upu += ui * pu[i]!
       }
+      let uu = 0
+      for (let i = 0; i < n; i++) uu += (s[i]! - x[i]!) ** 2
+      if (curved(upu, uu, (d) => { for (let i = 0; i < n; i++) d[i] = s[i]! - x[i]! })) break
       const num = -gu
       let gamma: number
       if (!(upu > 0) || !Number.isFinite(num / upu)) gamma = num > 0 ? 1 : 0
@@ -150,7 +172,7 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
     for (let i = 0; i < n; i++) g[i] = px[i]! + q[i]!
     k++
     steps++
-    const c = certificateAt(set, px, q, x, w, t)
+    const c = certificateAt(set, px, q, x, w, t, pAbs)
     f = c.objective; gap = c.gap; floor = c.gapFloor
     if (options.callback !== undefined && options.callback(k, gap, f, x)) break
   }
@@ -160,6 +182,97 @@ export const fastSolve = <N>(set: SetKind, theta: Params<N>, options: FastOption
     iterations: k,
     gap,
     f,
-    converged: options.tolerance > 0 && !go()
+    converged: negative === undefined && options.tolerance > 0 && !go(),
+    ...(negative === undefined ? {} : { negative })
+  }
+}
+
+/**
+ * The default schedule for a set that supplies its own steps (`FeasibleSet.direction`):
+ * from `start(q)`, each step moves along the set's pairwise or away direction u with the
+ * exact line search γ = clamp(−gᵀu/uᵀPu, 0, γmax), P u from the columns of u's entries
+ * (one product when u is dense), snapping coordinates onto the bounds a step of γmax
+ * reaches; it stops when the gap gᵀx − minₛ gᵀs meets the tolerance (as `gapMet`, with the
+ * rounding floor of `certificateAt`) or the set has no descent step left. Negative
+ * curvature along a step stops the run with the evidence.
+ *
+ * @example
+ * fastSolveSet(resolveSet('box', theta), theta, { maxIterations: 5000, tolerance: 1e-9 }).x
+ */
+export const fastSolveSet = <N>(set: FeasibleSet, theta: Params<N>, options: FastOptions): FastResult<N> => {
+  const n = set.n, P = theta.P, q = theta.q.data, dim = theta.q.dim
+  const direction = set.direction!
+  const x = options.start !== undefined ? f64From(options.start.x) : set.start!(q)
+  const px = f64(n), g = f64(n), pu = f64(n), col = f64(n)
+  if (options.start !== undefined) px.set(options.start.px)
+  else applyInto(P, x, px)
+  const pAbs = rowAbsSums(theta), reach = set.reach
+  let k = options.start?.k ?? 0
+  let f = 0, gap = 0, floor = 0
+  const certify = (): void => {
+    let fx = 0, gx = 0, sc = 0, sa = 0, xm = 0
+    for (let i = 0; i < n; i++) {
+      const gi = px[i]! + q[i]!
+      g[i] = gi
+      fx += x[i]! * (0.5 * px[i]! + q[i]!)
+      gx += gi * x[i]!
+      sc += reach[i]! * Math.abs(q[i]!)
+      sa += reach[i]! * pAbs[i]!
+      xm = Math.max(xm, Math.abs(x[i]!))
+    }
+    f = fx
+    gap = Math.max(0, gx - set.lmoValue(g))
+    floor = GAP_FLOOR_FACTOR * Number.EPSILON * (sc + sa * xm)
+  }
+  certify()
+  let steps = 0, negative: { direction: Float64Array; curvature: number } | undefined, stuck = false
+  const go = (): boolean => options.tolerance === 0 || (k === 0 && options.start === undefined) || !gapMet(gap, f, options.tolerance, floor)
+  const floorCurv = curvatureFloor(theta)
+  while (steps < options.maxIterations && go()) {
+    const d = direction(x, g)
+    if (d === undefined) { stuck = true; break }
+    // P u: columns of u's entries, or one product
+    pu.fill(0)
+    if (d.idx !== undefined && d.idx.length * 4 <= n) {
+      for (let e = 0; e < d.idx.length; e++) {
+        const c = d.vals[e]!
+        if (c === 0) continue
+        columnInto(P, d.idx[e]!, col)
+        for (let i = 0; i < n; i++) pu[i] = pu[i]! + c * col[i]!
+      }
+    } else {
+      const u = d.idx === undefined ? d.vals : f64(n)
+      if (d.idx !== undefined) for (let e = 0; e < d.idx.length; e++) u[d.idx[e]!] = u[d.idx[e]!]! + d.vals[e]!
+      applyInto(P, u, pu)
+    }
+    let gu = 0, upu = 0, uu = 0
+    const each = (i: number, c: number): void => { gu += g[i]! * c; upu += pu[i]! * c; uu += c * c }
+    if (d.idx === undefined) for (let i = 0; i < n; i++) each(i, d.vals[i]!)
+    else for (let e = 0; e < d.idx.length; e++) each(d.idx[e]!, d.vals[e]!)
+    if (upu < -floorCurv * uu) {
+      const dir = f64(n), s = Math.sqrt(uu)
+      if (d.idx === undefined) for (let i = 0; i < n; i++) dir[i] = d.vals[i]! / s
+      else for (let e = 0; e < d.idx.length; e++) dir[d.idx[e]!] = dir[d.idx[e]!]! + d.vals[e]! / s
+      negative = { direction: dir, curvature: upu / uu }
+      break
+    }
+    const num = -gu
+    let gamma: number
+    if (!(upu > 0) || !Number.isFinite(num / upu)) gamma = num > 0 ? d.gmax : 0
+    else gamma = Math.min(d.gmax, Math.max(0, num / upu))
+    if (gamma === 0) { stuck = true; break }
+    if (d.idx === undefined) for (let i = 0; i < n; i++) x[i] = x[i]! + gamma * d.vals[i]!
+    else for (let e = 0; e < d.idx.length; e++) x[d.idx[e]!] = x[d.idx[e]!]! + gamma * d.vals[e]!
+    if (gamma === d.gmax && d.snap !== undefined) for (const [i, v] of d.snap) x[i] = v
+    for (let i = 0; i < n; i++) px[i] = px[i]! + gamma * pu[i]!
+    k++
+    steps++
+    certify()
+    if (options.callback !== undefined && options.callback(k, gap, f, x)) break
+  }
+  return {
+    x: { dim, data: x }, px: { dim, data: px }, iterations: k, gap, f,
+    converged: negative === undefined && options.tolerance > 0 && (!go() || stuck),
+    ...(negative === undefined ? {} : { negative })
   }
 }

@@ -20,9 +20,9 @@ import type { Diff, Linear } from '../core/Diff.js'
 import { type Tan, Zero, outerSum } from '../core/Tangent.js'
 import { addColumnsInto, columnDots } from '../core/LinearOperator.js'
 import type { Params } from './Problem.js'
-import type { FwState } from './Step.js'
-import { chooseVertex, awayAtom, scoreNoise } from './Oracle.js'
-import { f64 } from '../core/alloc.js'
+import type { FwState } from './State.js'
+import { chooseVertex, awayAtom, scoreNoise, checkCurvature } from './Oracle.js'
+import { f64 } from '../shapes/alloc.js'
 import { sgn, readStepTangent, readStateCotangent, stateTangent, stepCotangent } from './StepTangent.js'
 
 
@@ -70,6 +70,7 @@ export const fusedPairwiseStep = <N>(
     const gmax = a >= 0 ? (l1 ? (sa * w[a]! * x[a]!) / t : (sa * x[a]!) / t) : 1 - used / t
     let num = 0, den = 0
     for (let e = 0; e < idx.length; e++) { num -= vals[e]! * g[idx[e]!]!; den += vals[e]! * pu[idx[e]!]! }
+    checkCurvature(p, den, idx, vals)
     // γ and how it depends on the inputs: 'gmax', 'ratio' (num/den strictly inside), 'const'
     let gamma: number, how: 'gmax' | 'ratio' | 'const'
     if (!(den > 0) || !Number.isFinite(num / den)) { if (num > 0) { gamma = gmax; how = 'gmax' } else { gamma = 0; how = 'const' } }

@@ -17,9 +17,10 @@ import type { Diff, Linear } from '../core/Diff.js'
 import { type Tan, Zero, outerSum } from '../core/Tangent.js'
 import { applyInto, applyTInto } from '../core/LinearOperator.js'
 import type { Params } from './Problem.js'
-import type { FwState } from './Step.js'
-import { f64, zerosView } from '../core/alloc.js'
+import type { FwState } from './State.js'
+import { f64, zerosView } from '../shapes/alloc.js'
 import { sgn, readStepTangent, readStateCotangent, stateTangent, stepCotangent, ratios } from './StepTangent.js'
+import { curvatureFloor, checkCurvature } from './Oracle.js'
 
 /**
  * The fused paper step on l1 at temperature β with constant L; `stats` fills the
@@ -62,6 +63,9 @@ export const fusedPaperL1Step = <N>(
   }
   const ps = f64(n)
   applyInto(p.P, s, ps)
+  let upu = 0
+  for (let i = 0; i < n; i++) upu += (s[i]! - x[i]!) * (ps[i]! - px[i]!)
+  if (upu < -curvatureFloor(p) * uu) checkCurvature(p, upu, undefined, Float64Array.from(s, (si, i) => si - x[i]!))
   const num = -gu, den = L * uu
   // γ as the traced step takes it: constant at the clamps (derivative 0), the ratio inside
   let gamma: number, active = false

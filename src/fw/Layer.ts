@@ -17,61 +17,28 @@ import type { Diff, Linear } from '../core/Diff.js'
 import { type Tan, Zero } from '../core/Tangent.js'
 import { applyInto } from '../core/LinearOperator.js'
 import { powerIteration } from '../core/PowerIteration.js'
-import type { Gradients, Params, ParamsTangent, Problem, SetKind } from './Problem.js'
+import type { Gradients, Params, ParamsTangent, Problem, SetKind, SetName } from './Problem.js'
 import { type FwState, fwStep, initialState } from './Step.js'
 import { type Schedule, type ScheduleName, paperSchedule, defaultSchedule } from './Schedule.js'
-import { certificateAt, gapMet } from './Oracle.js'
+import { certificateAt, rowAbsSums, gapMet } from './Oracle.js'
 import { validateProblem } from './Validate.js'
-import { implicitDerivative } from './Implicit.js'
-import { polish } from './Polish.js'
-import { fastSolve } from './FastSolve.js'
-import { f64, f64From, owned } from '../core/alloc.js'
+import { type BackwardMode, type LayerOptions, type Status, LayerError } from './Options.js'
+import { type ImplicitDerivative, quadraticDerivative } from './Implicit.js'
+import { type PolishResult, polishExact } from './Polish.js'
+import type { FaceModel, FaceReport } from './FaceModel.js'
+import { NegativeCurvatureError } from './Errors.js'
+import type { FeasibleSet } from './sets/FeasibleSet.js'
+import { resolveSet } from './sets/Sets.js'
+import { certifyConvex, negativeDiagonal } from './Convexity.js'
+import { type FastOptions, fastSolve, fastSolveSet } from './FastSolve.js'
+import { setCertificate, setSolver } from './SetStep.js'
+import { f64, f64From, owned } from '../shapes/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model
 // -------------------------------------------------------------------------------------
 
-/**
- * How derivatives are taken.
- *
- * @example
- * dfwLayer({ backward: 'unrolled' })(problem).vjp(ones) // through the steps that ran
- * dfwLayer({ backward: 'implicit' })(problem).vjp(ones) // on the solution's face
- */
-export type BackwardMode = 'unrolled' | 'implicit'
-
-/**
- * The layer's options; every field is optional.
- *
- * @example
- * const options: LayerOptions = { schedule: 'paper', backward: 'unrolled', maxIterations: 200, checkpoint: 20 }
- * dfwLayer(options)(problem)
- */
-export interface LayerOptions {
-  /** `"paper"` (PAPER.md's recipe) or `"default"` (the project's). Default `"default"`. */
-  readonly schedule?: ScheduleName
-  /** `"unrolled"` or `"implicit"`. Default `"implicit"`. */
-  readonly backward?: BackwardMode
-  /** The cap on steps (paper 1000, default 5000). */
-  readonly maxIterations?: number
-  /** The stop test's tolerance (paper: relative change 1e-4; default: gap ≤ tol·|f|, 1e-9). 0 runs exactly maxIterations steps. */
-  readonly tolerance?: number
-  /** L for the paper's short step; skips power iteration. */
-  readonly lipschitz?: number
-  /** The paper's initial temperature β₀ (1). */
-  readonly beta0?: number
-  /** Unrolled reverse mode: keep every c-th state and recompute (memory O((K/c + c)n)). */
-  readonly checkpoint?: number
-}
-
-/**
- * Why the solver stopped.
- *
- * @example
- * const r = dfwLayer({ maxIterations: 10 })(problem)
- * if (r.status === 'maxIterations') console.warn(`gap ${r.gap} after ${r.iterations} steps`)
- */
-export type Status = 'converged' | 'maxIterations'
+export { type BackwardMode, type LayerOptions, type Status, LayerError } from './Options.js'
 
 /**
  * The layer's output for one problem.
@@ -96,26 +63,16 @@ export interface LayerResult<N> {
   readonly jvp: (tangent: ParamsTangent<N>) => Vec<N>
   /** The differentiable map θ ↦ x at this point, for composing with other maps. */
   readonly linear: Linear<Params<N>, Vec<N>>
-}
-
-/**
- * A problem the layer refuses, with the path of the bad value.
- *
- * @example
- * try { dfwLayer()({ P: dense(p), q, t: -1 }) } catch (e) {
- *   if (e instanceof LayerError) e.path // 't'
- * }
- */
-export class LayerError extends Error {
-  constructor(message: string, readonly path: string) {
-    super(message)
-    this.name = 'LayerError'
-  }
+  /** With the implicit backward: the face the derivative is taken on (size, margin, exact | kink | non-unique). */
+  readonly face?: FaceReport
 }
 
 // -------------------------------------------------------------------------------------
 // the layer
 // -------------------------------------------------------------------------------------
+
+/** The four sets whose steps the schedules build themselves (the paper's smoothed oracles among them). */
+const isOriginal = (set: SetName): set is SetKind => set === 'l1' || set === 'linf' || set === 'l2' || set === 'simplex'
 
 /**
  * Resolves the options into a schedule for one problem.
@@ -123,12 +80,13 @@ export class LayerError extends Error {
  * @example
  * resolveSchedule('l1', theta, { schedule: 'paper' }).step.lipschitz // the top eigenvalue of P
  */
-export const resolveSchedule = <N>(set: SetKind, theta: Params<N>, options: LayerOptions): Schedule => {
+export const resolveSchedule = <N>(set: SetName, theta: Params<N>, options: LayerOptions): Schedule => {
   const common = {
     ...(options.tolerance !== undefined ? { tolerance: options.tolerance } : {}),
     ...(options.maxIterations !== undefined ? { maxIterations: options.maxIterations } : {})
   }
   if ((options.schedule ?? 'default') === 'paper') {
+    if (!isOriginal(set)) throw new LayerError(`the paper schedule's smoothed oracle exists for l1, linf, l2 and simplex, not for ${set}`, 'options.schedule')
     const lipschitz = options.lipschitz ?? powerIteration(theta.P).value
     return paperSchedule(set, { ...common, lipschitz, ...(options.beta0 !== undefined ? { beta0: options.beta0 } : {}) })
   }
@@ -155,10 +113,11 @@ export const solver = <N>(set: SetKind, schedule: Schedule, options: { readonly 
  * @example
  * const { objective, gap } = certificate('l1', theta, x) // gap ≥ objective − f*
  */
-export const certificate = <N>(set: SetKind, theta: Params<N>, x: Vec<N>): { readonly objective: number; readonly gap: number; readonly gapFloor: number } => {
+export const certificate = <N>(set: SetName, theta: Params<N>, x: Vec<N>, fs?: FeasibleSet): { readonly objective: number; readonly gap: number; readonly gapFloor: number } => {
   const px = f64(x.dim as number)
   applyInto(theta.P, x.data, px)
-  return certificateAt(set, px, theta.q.data, x.data, theta.w.data, theta.t)
+  if (isOriginal(set)) return certificateAt(set, px, theta.q.data, x.data, theta.w.data, theta.t, rowAbsSums(theta))
+  return setCertificate(fs ?? resolveSet(set, theta), px, theta.q.data, x.data, rowAbsSums(theta))
 }
 
 const zerosVec = <N>(like: Vec<N>): Vec<N> => ({ dim: like.dim, data: new Float64Array(like.dim) })
@@ -172,15 +131,18 @@ const ownedVec = <N>(v: Vec<N>): Vec<N> => ({ dim: v.dim, data: owned(v.data) })
  * toGradients(theta, lin.bwd(ones)).q // a Vec, even when the record holds Zero
  */
 export const toGradients = <N>(theta: Params<N>, g: Tan<Params<N>>): Gradients<N> => {
-  const r = (g === Zero ? {} : g) as { q?: Tan<Vec<N>>; w?: Tan<Vec<N>>; t?: Tan<number>; P?: Tan<Mat<N, N>> }
+  const r = (g === Zero ? {} : g) as { q?: Tan<Vec<N>>; w?: Tan<Vec<N>>; t?: Tan<number>; P?: Tan<Mat<N, N>>; lower?: Tan<Vec<N>>; upper?: Tan<Vec<N>>; k?: Tan<number> }
   const n = theta.q.dim
   const dense = theta.P.kind === 'dense'
+  const vecOf = (v: Tan<Vec<N>> | undefined): Vec<N> => (v === undefined || v === Zero ? zerosVec(theta.q) : ownedVec(v))
   // what reaches the user owns its buffer (see `owned`); P's cotangent expands into its own
   return {
-    q: r.q === undefined || r.q === Zero ? zerosVec(theta.q) : ownedVec(r.q),
-    w: r.w === undefined || r.w === Zero ? zerosVec(theta.q) : ownedVec(r.w),
+    q: vecOf(r.q),
+    w: vecOf(r.w),
     t: r.t === undefined || r.t === Zero ? 0 : r.t,
-    ...(dense ? { P: r.P === undefined || r.P === Zero ? { rows: n, cols: n, data: new Float64Array((n as number) * (n as number)) } : r.P } : {})
+    ...(dense ? { P: r.P === undefined || r.P === Zero ? { rows: n, cols: n, data: new Float64Array((n as number) * (n as number)) } : r.P } : {}),
+    ...(theta.lower !== undefined ? { lower: vecOf(r.lower), upper: vecOf(r.upper) } : {}),
+    ...(theta.k !== undefined ? { k: r.k === undefined || r.k === Zero ? 0 : r.k } : {})
   }
 }
 
@@ -192,7 +154,12 @@ export const toGradients = <N>(theta: Params<N>, g: Tan<Params<N>>): Gradients<N
  * lin.fwd(fromTangent({ q: dq })) // dx along dq; w, t and P get Zero
  */
 export const fromTangent = <N>(t: ParamsTangent<N>): Tan<Params<N>> =>
-  ({ q: t.q ?? Zero, w: t.w ?? Zero, t: t.t ?? Zero, P: t.P ?? Zero }) as unknown as Tan<Params<N>>
+  ({
+    q: t.q ?? Zero, w: t.w ?? Zero, t: t.t ?? Zero, P: t.P ?? Zero,
+    ...(t.lower === undefined ? {} : { lower: t.lower }),
+    ...(t.upper === undefined ? {} : { upper: t.upper }),
+    ...(t.k === undefined ? {} : { k: t.k })
+  }) as unknown as Tan<Params<N>>
 
 /** A run: the returned x, how it was reached, and the linear map θ ↦ x at it. */
 interface Run<N> {
@@ -202,8 +169,11 @@ interface Run<N> {
   readonly lin: Linear<Params<N>, Vec<N>>
 }
 
-const unrolledRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>, checkpoint: number | undefined): Run<N> => {
-  const [state, lin] = solver<N>(set, schedule, checkpoint !== undefined ? { checkpoint } : {})(theta)
+const unrolledRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>, checkpoint: number | undefined): Run<N> => {
+  const fold = checkpoint !== undefined ? { checkpoint } : {}
+  const [state, lin] = isOriginal(set)
+    ? solver<N>(set, schedule, fold)(theta)
+    : setSolver<N>(resolveSet(set, theta), (s) => schedule.go(s), schedule.maxIterations, fold)(theta)
   return {
     x: state.x,
     iterations: state.k,
@@ -219,8 +189,8 @@ const unrolledRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>, chec
 }
 
 /**
- * The implicit mode's forward result: the returned x, the steps taken, and whether the
- * stop test was met.
+ * The implicit mode's forward result: the returned x, the steps taken, whether the stop
+ * test was met, and the face the derivative is taken on.
  *
  * @example
  * const fw: Forward<N> = implicitForward('l1', defaultSchedule('l1', {}), theta)
@@ -230,29 +200,57 @@ export interface Forward<N> {
   readonly x: Vec<N>
   readonly iterations: number
   readonly converged: boolean
+  /** The polished point's face (for the implicit derivative and the `face` report). */
+  readonly face: FaceModel
+}
+
+/** Refuses a P that curved downwards somewhere the solver looked. */
+const refuseNonConvex = (c: { readonly direction: Float64Array; readonly curvature: number }): never => {
+  throw nonPsdError(c.direction, c.curvature)
+}
+
+/**
+ * The `LayerError` for a P that is not positive semidefinite, with the evidence.
+ *
+ * @example
+ * throw nonPsdError(d, -4.2) // path 'P'
+ */
+export const nonPsdError = (d: Float64Array, curvature: number): LayerError => {
+  const big: string[] = []
+  const order = Array.from(d.keys()).sort((a, b) => Math.abs(d[b]!) - Math.abs(d[a]!)).slice(0, 3)
+  for (const i of order) if (d[i] !== 0) big.push(`d[${i}] = ${d[i]!.toPrecision(3)}`)
+  return new LayerError(`P is not positive semidefinite: dᵀPd = ${curvature.toPrecision(3)} < 0 along a unit direction d (${big.join(', ')})`, 'P')
 }
 
 /**
  * The implicit mode's forward pass. Nothing differentiates it, so the default schedule
- * runs in the allocation-free loop of `FastSolve.ts`, and the iterate is polished on its
- * face each time the gap has fallen 100-fold since the last attempt (from 1e-3·|f| on),
- * and at steps 64, 128, 256, … (Frank-Wolfe needs at least s steps to reach a solution
- * with s nonzeros, and zigzags on the way; the active set finishes such solves);
- * the first polished point whose gap meets the tolerance ends the run. The paper's
- * schedule runs its own fold without keeping linear maps, and is polished once.
+ * runs in the allocation-free loop of `FastSolve.ts`, which only warm-starts the exact
+ * polish (`Polish.ts`: an active-set method with direct face solves, or the sphere's
+ * secular equation): it is tried each time the gap has fallen 100-fold since the last
+ * attempt (from 1e-3·|f| on) and at steps 64, 128, 256, …, and the first polished point
+ * certified as a KKT point ends the run. The paper's schedule runs its own fold without
+ * keeping linear maps, and is polished once. Negative curvature met anywhere (a line
+ * search, a face factorization) is a `LayerError` at `P`.
  *
  * @example
  * const { x, iterations } = implicitForward('simplex', resolveSchedule('simplex', theta, {}), theta)
  */
-export const implicitForward = <N>(set: SetKind, schedule: Schedule, th: Params<N>): Forward<N> => {
-  if (schedule.name === 'paper') {
+export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<N>, fs: FeasibleSet = resolveSet(set, th)): Forward<N> => {
+  const dim = th.q.dim
+  const polished = (x: Float64Array): PolishResult => {
+    const r = polishExact(fs, th, x)
+    if (r.negative !== undefined) refuseNonConvex(r.negative)
+    return r
+  }
+  if (schedule.name === 'paper' && isOriginal(set)) {
     const [s] = solver<N>(set, schedule, { checkpoint: Infinity })(th)
-    return { x: polish(set, th, s.x), iterations: s.k, converged: schedule.tolerance > 0 && !schedule.go(s) }
+    const r = polished(s.x.data)
+    return { x: { dim, data: r.x }, iterations: s.k, converged: r.certified, face: r.face }
   }
   const tol = schedule.tolerance
   let nextTry = 1e-3
-  let polished: Vec<N> | undefined
-  const r = fastSolve(set, th, {
+  let done: PolishResult | undefined
+  const r = (isOriginal(set) ? (o: FastOptions) => fastSolve(set, th, o) : (o: FastOptions) => fastSolveSet(fs, th, o))({
     maxIterations: schedule.maxIterations,
     tolerance: tol,
     callback: (k, gap, f, x) => {
@@ -260,31 +258,37 @@ export const implicitForward = <N>(set: SetKind, schedule: Schedule, th: Params<
       const byGap = gap <= nextTry * Math.abs(f)
       if (!byGap && !(k >= 64 && (k & (k - 1)) === 0)) return false
       if (byGap) nextTry = Math.max(gap / Math.abs(f) / 100, tol)
-      const xp = polish(set, th, { dim: th.q.dim, data: f64From(x) })
-      const c = certificate(set, th, xp)
-      if (gapMet(c.gap, c.objective, tol, c.gapFloor)) { polished = xp; return true }
+      const p = polished(f64From(x))
+      if (p.certified) { done = p; return true }
       return false
     }
   })
-  if (polished !== undefined) return { x: polished, iterations: r.iterations, converged: true }
-  // the loop may stop at its cap and the polish still certify the point: the status is the
-  // polished point's own
-  const xp = polish(set, th, r.x)
-  const cp = certificate(set, th, xp)
-  return { x: xp, iterations: r.iterations, converged: r.converged || gapMet(cp.gap, cp.objective, tol, cp.gapFloor) }
+  if (r.negative !== undefined) refuseNonConvex(r.negative)
+  if (done !== undefined) return { x: { dim, data: done.x }, iterations: r.iterations, converged: true, face: done.face }
+  const p = polished(r.x.data)
+  return { x: { dim, data: p.x }, iterations: r.iterations, converged: p.certified, face: p.face }
 }
 
-const implicitRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>): Run<N> => {
+const implicitRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>): Run<N> & { readonly face: FaceReport } => {
   let fw: Forward<N> | undefined
+  let derivative: ImplicitDerivative<N> | undefined
   const map = D.custom<Params<N>, Vec<N>>(
     (th) => {
       fw = implicitForward(set, schedule, th)
       return fw.x
     },
-    (th, x) => implicitDerivative(set, th, x).linear
+    (th) => {
+      try {
+        derivative = quadraticDerivative(fw!.face, th)
+      } catch (e) {
+        if (e instanceof NegativeCurvatureError) refuseNonConvex(e)
+        throw e
+      }
+      return derivative.linear
+    }
   )
   const [x, lin] = map(theta)
-  return { x, iterations: fw!.iterations, converged: fw!.converged, lin }
+  return { x, iterations: fw!.iterations, converged: fw!.converged, lin, face: derivative!.face }
 }
 
 /**
@@ -299,19 +303,43 @@ const implicitRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>): Run
 export const dfwLayer = (options: LayerOptions = {}) => <N>(problem: Problem<N>): LayerResult<N> => {
   const { theta, set } = validateProblem(problem, options)
   const schedule = resolveSchedule(set, theta, options)
-  const run = (options.backward ?? 'implicit') === 'unrolled'
-    ? unrolledRun<N>(set, schedule, theta, options.checkpoint)
-    : implicitRun<N>(set, schedule, theta)
-  const cert = certificate(set, theta, run.x)
+  const implicit = (options.backward ?? 'implicit') === 'implicit'
+  // a negative diagonal entry is negative curvature at no cost; the rest is certified
+  // below, before a status claims a certificate
+  const nd = negativeDiagonal(theta.P)
+  if (nd !== undefined) refuseNonConvex(nd)
+  const fs = isOriginal(set) ? undefined : resolveSet(set, theta)
+  let run: Run<N> & { readonly face?: FaceReport }
+  try {
+    if (fs?.solver !== undefined) {
+      // a set that solves on its own (the polytope known by its oracle, the nuclear-norm ball)
+      const r = fs.solver.solve(theta, { maxIterations: schedule.maxIterations, tolerance: schedule.tolerance }, implicit ? 'implicit' : 'unrolled')
+      run = { x: { dim: theta.q.dim, data: r.x }, iterations: r.iterations, converged: r.converged, lin: r.linear, ...(r.face === undefined ? {} : { face: r.face }) }
+    } else run = implicit ? implicitRun<N>(set, schedule, theta) : unrolledRun<N>(set, schedule, theta, options.checkpoint)
+  } catch (e) {
+    if (e instanceof NegativeCurvatureError) refuseNonConvex(e)
+    throw e
+  }
+  const cert = certificate(set, theta, run.x, fs)
   const lin = run.lin
+  // the default schedule's status is its stop test on the returned point's own certificate
+  // (the run's test reads P x as the steps updated it, which drifts by rounding); in
+  // implicit mode, whatever the schedule, it says whether the returned (polished) point is
+  // certified: a KKT point to the polish's tolerances, or the gap test met
+  const met = gapMet(cert.gap, cert.objective, schedule.tolerance, cert.gapFloor)
+  const converged = implicit ? run.converged || met : schedule.name === 'default' ? met : run.converged
+  // `converged` claims the gap bounds f − f*: true for a convex problem only
+  if (converged || implicit) {
+    const evidence = certifyConvex(theta.P)
+    if (evidence !== undefined) refuseNonConvex(evidence)
+  }
   return {
     x: ownedVec(run.x),
     objective: cert.objective,
     gap: cert.gap,
     iterations: run.iterations,
-    // the default schedule's status is its stop test on the returned point's own certificate
-    // (the run's test reads P x as the steps updated it, which drifts by rounding)
-    status: (schedule.name === 'default' ? gapMet(cert.gap, cert.objective, schedule.tolerance, cert.gapFloor) : run.converged) ? 'converged' : 'maxIterations',
+    status: converged ? 'converged' : 'maxIterations',
+    ...(run.face === undefined ? {} : { face: run.face }),
     vjp: (ct) => toGradients(theta, lin.bwd(ct)),
     jvp: (tan) => {
       const d = lin.fwd(fromTangent(tan))

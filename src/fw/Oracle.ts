@@ -10,8 +10,13 @@ import type { Vec } from '../shapes/Vec.js'
 import type { Diff } from '../core/Diff.js'
 import { trace } from '../core/Trace.js'
 import { ops } from '../core/Ops.js'
-import type { SetKind } from './Problem.js'
-import { f64, zerosView } from '../core/alloc.js'
+import type { Params, SetKind } from './Problem.js'
+import { diagEntry } from '../core/LinearOperator.js'
+import { NegativeCurvatureError } from './Errors.js'
+import { f64, zerosView } from '../shapes/alloc.js'
+// the tangent and transpose rules of the primitives this module traces (they register into the core)
+import '../jvp/rules.js'
+import '../vjp/rules.js'
 
 /**
  * The oracle's inputs: the direction g, the weights w and the radius t.
@@ -40,7 +45,7 @@ export interface OracleInput<N> {
  */
 export type Vertex =
   | { readonly kind: 'coordinate'; readonly index: number; /** the sign of the vertex's nonzero entry */ readonly sign: number }
-  | { readonly kind: 'dense' }
+  | { readonly kind: 'dense'; /** l2: the unit direction ĝ held fixed (see {@link l2Vertex}). */ readonly frozen?: Float64Array }
 
 /** The relative tie window of vertex and away-atom scores (see {@link chooseVertex}, {@link awayAtom}). */
 const TIE = 1e-12
@@ -89,6 +94,38 @@ export const chooseVertex = <N>(set: SetKind, g: Vec<N>, w: Vec<N>, noise?: Floa
     case 'l2':
       return { kind: 'dense' }
   }
+}
+
+/**
+ * The relative size of g = Px + q, against the scale ‖Px‖∞ + ‖q‖∞ of the terms that cancel
+ * in it, below which the l2 ball's vertex −t g/‖g‖ is held fixed in the derivative.
+ *
+ * @example
+ * L2_FREEZE // 1e-8
+ */
+export const L2_FREEZE = 1e-8
+
+/**
+ * The l2 ball's exact vertex for a step, as a {@link Vertex}: the vertex −t g/‖g‖, whose
+ * derivative in g is −(t/‖g‖)(I − ĝĝᵀ); when ‖g‖∞ ≤ {@link L2_FREEZE}·(‖Px‖∞ + ‖q‖∞) the
+ * direction ĝ is held fixed (its derivative in g taken as 0, its t-derivative −ĝ kept).
+ * Near an interior optimum g tends to 0 and its direction is set by the last digits of
+ * Px + q: differentiating it there multiplies rounding by t/‖g‖ (measured: NaN, or
+ * magnitudes up to 1e51, on well-conditioned problems).
+ *
+ * @example
+ * l2Vertex(g, px, q) // { kind: 'dense' } or { kind: 'dense', frozen: ĝ }
+ */
+export const l2Vertex = (g: Float64Array, px: Float64Array, q: Float64Array): Vertex => {
+  let gm = 0, sc = 0, pm = 0, qm = 0
+  for (let i = 0; i < g.length; i++) { gm = Math.max(gm, Math.abs(g[i]!)); pm = Math.max(pm, Math.abs(px[i]!)); qm = Math.max(qm, Math.abs(q[i]!)) }
+  sc = pm + qm
+  if (gm === 0 || gm > L2_FREEZE * sc) return { kind: 'dense' }
+  let s = 0
+  for (let i = 0; i < g.length; i++) s += (g[i]! / gm) ** 2
+  const nrm = Math.sqrt(s), frozen = new Float64Array(g.length)
+  for (let i = 0; i < g.length; i++) frozen[i] = g[i]! / gm / nrm
+  return { kind: 'dense', frozen }
 }
 
 /**
@@ -152,7 +189,8 @@ export const exactVertex = <N>(set: SetKind, v: Vertex): Diff<OracleInput<N>, Ve
         // s = −t sign(g)
         return o.scale(o.sneg(t), o.sign(g))
       case 'l2':
-        // s = −(t/‖g‖) g, and s = 0 when g = 0
+        // s = −(t/‖g‖) g, and s = 0 when g = 0; with a frozen direction ĝ, s = −t ĝ
+        if (v.kind === 'dense' && v.frozen !== undefined) return o.scale(o.sneg(t), $.constant<Vec<N>>({ dim: g.value.dim, data: v.frozen }))
         return g.value.data.some((x) => x !== 0)
           ? o.scale(o.sdiv(o.sneg(t), o.norm2(g)), g)
           : $.constant<Vec<N>>({ dim: g.value.dim, data: f64(g.value.dim) })
@@ -267,28 +305,31 @@ export const fwGapAt = (set: SetKind, a: Float64Array, b: Float64Array | undefin
  * - `objective` = Σ xᵢ(½(Px)ᵢ + qᵢ), f(x) for the quadratic;
  * - `gap` = {@link fwGap} at g = Px + q;
  * - `gapFloor`: how far above zero rounding alone can put that gap. A computed g carries
- *   an error of about ε(|(Px)ᵢ| + |qᵢ|) per entry, and the gap multiplies it by the
- *   entries' reach Rᵢ (t/wᵢ on the l1 ball, t on the others): the floor is
- *   {@link GAP_FLOOR_FACTOR}·ε·Σᵢ Rᵢ(|(Px)ᵢ| + |qᵢ|). At the usual scales it is about
- *   1e-15 and changes nothing; with t = 1e12 it is 1e-3 or so, and a gap below it is as
- *   good as zero (measured: the exact solutions of test/edges.ts's cases have gaps of 0 to
- *   0.67 floors).
+ *   an error of about ε(Σⱼ|Pᵢⱼ||xⱼ| + |qᵢ|) per entry — the terms of (Px)ᵢ, which may
+ *   cancel, not their sum — and the gap multiplies it by the entries' reach Rᵢ (t/wᵢ on the
+ *   l1 ball, t on the others): the floor is {@link GAP_FLOOR_FACTOR}·ε·Σᵢ Rᵢ(aᵢ‖x‖∞ + |qᵢ|)
+ *   with aᵢ = Σⱼ|Pᵢⱼ| (`pAbs`, {@link rowAbsSums}), an upper bound of Σⱼ|Pᵢⱼ||xⱼ|; without
+ *   `pAbs`, |(Px)ᵢ| stands in for it. At the usual scales it is about 1e-15 and changes
+ *   nothing; with t = 1e12 it is 1e-3 or so, and at an ill-conditioned interior optimum,
+ *   where g = Px + q cancels to rounding, it is what lets the exact point be certified.
  *
  * With `q` omitted, `px` is taken as g itself (then `objective` means nothing).
  *
  * @example
- * const { objective, gap, gapFloor } = certificateAt('l1', px, q, x, w, t)
+ * const { objective, gap, gapFloor } = certificateAt('l1', px, q, x, w, t, rowAbsSums(theta))
  */
 export const certificateAt = (
-  set: SetKind, px: Float64Array, q: Float64Array | undefined, x: Float64Array, w: Float64Array, t: number
+  set: SetKind, px: Float64Array, q: Float64Array | undefined, x: Float64Array, w: Float64Array, t: number, pAbs?: Float64Array
 ): { readonly objective: number; readonly gap: number; readonly gapFloor: number } => {
   const n = px.length, Q = q ?? zerosView(n)
-  let f = 0, gx = 0, sc = 0, m = 0, mn = Infinity
+  let f = 0, gx = 0, sc = 0, sa = 0, xm = 0, m = 0, mn = Infinity
   for (let i = 0; i < n; i++) {
     const pi = px[i]!, qi = Q[i]!, xi = x[i]!, g = pi + qi
     f += xi * (0.5 * pi + qi)
     gx += g * xi
-    sc += set === 'l1' ? (Math.abs(pi) + Math.abs(qi)) / w[i]! : Math.abs(pi) + Math.abs(qi)
+    const ri = set === 'l1' ? 1 / w[i]! : 1
+    if (pAbs === undefined) sc += ri * (Math.abs(pi) + Math.abs(qi))
+    else { sc += ri * Math.abs(qi); sa += ri * pAbs[i]!; xm = Math.max(xm, Math.abs(xi)) }
     if (set === 'l1') m = Math.max(m, Math.abs(g) / w[i]!)
     else if (set === 'simplex') mn = Math.min(mn, g)
     else if (set === 'linf') m += Math.abs(g)
@@ -302,7 +343,41 @@ export const certificateAt = (
     if (m > 0) for (let i = 0; i < n; i++) s += ((px[i]! + Q[i]!) / m) ** 2
     gap = Math.max(0, gx + t * m * Math.sqrt(s))
   } else gap = Math.max(0, gx + t * m)
-  return { objective: f, gap, gapFloor: GAP_FLOOR_FACTOR * Number.EPSILON * t * sc }
+  return { objective: f, gap, gapFloor: GAP_FLOOR_FACTOR * Number.EPSILON * t * (sc + sa * xm) }
+}
+
+const absRows = new WeakMap<object, Float64Array>()
+
+/**
+ * aᵢ = Σⱼ|Pᵢⱼ| for each row of θ's P (for diag + low rank the bound |dᵢ| + Σₖ|Uᵢₖ|Σⱼ|Uⱼₖ|),
+ * computed once per θ record: the layer builds that record afresh per call, so a matrix
+ * rewritten between calls is never read stale.
+ *
+ * @example
+ * certificateAt('l1', px, q, x, w, t, rowAbsSums(theta))
+ */
+export const rowAbsSums = <N>(p: Params<N>): Float64Array => {
+  const c = absRows.get(p)
+  if (c !== undefined) return c
+  const P = p.P, n = P.dim as number, a = new Float64Array(n)
+  switch (P.kind) {
+    case 'dense': {
+      const A = P.mat.data
+      for (let i = 0; i < n; i++) { let s = 0; const r = i * n; for (let j = 0; j < n; j++) s += Math.abs(A[r + j]!); a[i] = s }
+      break
+    }
+    case 'lowRank': {
+      const r = P.rank, U = P.U, col = new Float64Array(r)
+      for (let j = 0; j < n; j++) for (let k = 0; k < r; k++) col[k] = col[k]! + Math.abs(U[j * r + k]!)
+      for (let i = 0; i < n; i++) { let s = Math.abs(P.diag.data[i]!); for (let k = 0; k < r; k++) s += Math.abs(U[i * r + k]!) * col[k]!; a[i] = s }
+      break
+    }
+    case 'csr':
+      for (let i = 0; i < n; i++) { let s = 0; for (let k = P.rowPtr[i]!; k < P.rowPtr[i + 1]!; k++) s += Math.abs(P.values[k]!); a[i] = s }
+      break
+  }
+  absRows.set(p, a)
+  return a
 }
 
 /**
@@ -399,3 +474,39 @@ export const awayAtom = (
 /** The rounding scale of an atom's score: (t/wᵢ)(|Pxᵢ| + |qᵢ|) on l1, t(|Pxᵢ| + |qᵢ|) on the simplex. */
 const atomNoise = (l1: boolean, t: number, w: Float64Array, px: Float64Array, q: Float64Array, i: number): number =>
   (l1 ? t / w[i]! : t) * (Math.abs(px[i]!) + Math.abs(q[i]!))
+
+const curvatureFloors = new WeakMap<object, number>()
+
+/**
+ * 1e-10·maxᵢ |Pᵢᵢ| for θ's P, once per θ record: along a step direction u, uᵀPu below
+ * −floor·‖u‖² is negative curvature, not rounding (for a PSD P, |Pᵢⱼ| ≤ maxᵢ Pᵢᵢ).
+ *
+ * @example
+ * if (upu < -curvatureFloor(theta) * uu) throw new NegativeCurvatureError(u, upu / uu)
+ */
+export const curvatureFloor = <N>(p: Params<N>): number => {
+  const c = curvatureFloors.get(p)
+  if (c !== undefined) return c
+  let m = 0
+  for (let i = 0; i < (p.P.dim as number); i++) m = Math.max(m, Math.abs(diagEntry(p.P, i)))
+  const f = 1e-10 * Math.max(m, 1e-300)
+  curvatureFloors.set(p, f)
+  return f
+}
+
+/**
+ * Throws a `NegativeCurvatureError` when uᵀPu < −curvatureFloor·‖u‖² for the direction
+ * u given sparsely (indices and values) or densely.
+ *
+ * @example
+ * checkCurvature(theta, upu, [j, a], [us, -ua])
+ */
+export const checkCurvature = <N>(p: Params<N>, upu: number, idx: readonly number[] | undefined, vals: ArrayLike<number>): void => {
+  let uu = 0
+  for (let k = 0; k < vals.length; k++) uu += vals[k]! * vals[k]!
+  if (!(upu < -curvatureFloor(p) * uu)) return
+  const n = p.P.dim as number, d = new Float64Array(n), s = Math.sqrt(uu)
+  if (idx === undefined) for (let i = 0; i < n; i++) d[i] = vals[i]! / s
+  else for (let k = 0; k < idx.length; k++) d[idx[k]!] = d[idx[k]!]! + vals[k]! / s
+  throw new NegativeCurvatureError(d, upu / uu)
+}

@@ -5,8 +5,8 @@
  *
  * @since 0.1.0
  */
-import type { StepConfig, FwState } from './Step.js'
-import type { SetKind } from './Problem.js'
+import type { StepConfig, FwState } from './State.js'
+import type { SetKind, SetName } from './Problem.js'
 import { gapMet } from './Oracle.js'
 
 /**
@@ -98,7 +98,7 @@ export const paperSchedule = (
  * defaultSchedule('l1', {})
  */
 export const defaultSchedule = (
-  set: SetKind,
+  set: SetName,
   o: { readonly tolerance?: number; readonly maxIterations?: number; readonly lipschitz?: number }
 ): Schedule => {
   const tol = o.tolerance ?? DEFAULT_DEFAULTS.tolerance

@@ -38,11 +38,17 @@ import type { SetKind } from './Problem.js'
 import { chooseVertex, exactVertex, smoothVertex, fwGap, scoreNoise } from './Oracle.js'
 import { pairwiseDirection, boxPairwiseDirection } from './Step.js'
 import { LayerError, type Status } from './Layer.js'
-import { f64, owned } from '../core/alloc.js'
+import { f64, owned } from '../shapes/alloc.js'
 import { lowRank } from '../core/LinearOperator.js'
-import { identifyFace, type Face } from './Face.js'
-import { faceSolver } from './Implicit.js'
+import { type FaceReport, polyhedralFace, sphereFace } from './FaceModel.js'
+import { faceDerivative } from './FaceDerivative.js'
+import { setGradient } from './Implicit.js'
+import { resolveSet } from './sets/Sets.js'
+import { kktPointAt } from './ActiveSet.js'
 import { pairLinear } from './StepTangent.js'
+// the tangent and transpose rules of the primitives this module traces (they register into the core)
+import '../jvp/rules.js'
+import '../vjp/rules.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -238,11 +244,11 @@ const smoothInit = <Th, N>(set: SetKind, pr: SmoothProblem<Th, N>): Diff<SmoothP
  *
  * @example
  * const d: SmoothImplicitDerivative<Vec<N>, N> = smoothImplicitDerivative('l1', problem, params, x)
- * d.face.free // the coordinates the derivative moves
+ * d.face.size // the dimension of the face the derivative moves on
  */
 export interface SmoothImplicitDerivative<Th, N> {
-  /** The active face at x. */
-  readonly face: Face<N>
+  /** The face the derivative is taken on: size, margin, and whether it is exact. */
+  readonly face: FaceReport
   /** dx* along a tangent of (θ, w, t); a missing direction is zero. */
   readonly jvp: (tangent: SmoothTangent<Th, N>) => Vec<N>
   /** The gradients of ⟨cotangent, x*⟩ in θ, w and t. */
@@ -251,11 +257,11 @@ export interface SmoothImplicitDerivative<Th, N> {
 
 /**
  * The implicit derivative of x*(θ, w, t) = argmin { f(x; θ) : x ∈ C(w, t) } at x: the
- * face's KKT system, solved by projected CG as for the quadratic layer (`Implicit.ts`),
- * with H = ∇²ₓf(x; θ) (a product costs one JVP of the gradient map in x) and the
- * gradient's change e = ∂g/∂θ·dθ (one JVP in θ); the VJP pulls −v back through the
- * gradient map's transpose in θ. H must be symmetric positive semidefinite on the face,
- * as the Hessian of a convex f is.
+ * face's KKT system solved as for the quadratic layer (`FaceDerivative.ts`), with
+ * H = ∇²ₓf(x; θ) given matrix-free (a product costs one JVP of the gradient map in x, and
+ * the solve is CG with a true-residual test) and the gradient's change e = ∂g/∂θ·dθ (one
+ * JVP in θ); the VJP pulls −v back through the gradient map's transpose in θ. H must be
+ * symmetric positive semidefinite on the face, as the Hessian of a convex f is.
  *
  * @example
  * const d = smoothImplicitDerivative('simplex', problem, { theta, w, t: 1 }, x)
@@ -270,45 +276,54 @@ export const smoothImplicitDerivative = <Th, N>(
 ): SmoothImplicitDerivative<Th, N> => {
   const n = problem.dim as number, dim = problem.dim
   const [g, lin] = problem.grad([p.theta, x])
-  // identifyFace reads the gradient given here; P and q only enter its diagnostic scale.
   // Nothing polishes a smooth solve, and Frank-Wolfe leaves x inside the l2 ball by about
   // the gap (1 − ‖x‖/t = 3e-9 at gap 6e-9 in test/smooth-implicit.ts), so a bound counts
-  // as reached within 1e-6 of it rather than the quadratic layer's 1e-9.
-  const zero: Vec<N> = { dim, data: f64(n) }
-  const face = identifyFace(set, { P: lowRank(zero, 0, f64(0)), q: zero, w: p.w, t: p.t }, x, { gradient: g, boundTol: 1e-6 })
+  // as reached within 1e-6 of it rather than the quadratic layer's rounding level. The
+  // gradient g stands in for Px + q in the faces' scales.
+  const zero = f64(n)
+  const fs = resolveSet(set, { P: lowRank({ dim, data: zero }, 0, f64(0)), q: { dim, data: zero }, w: p.w, t: p.t })
+  let face
+  if (fs.polyhedron === undefined) face = sphereFace(fs, x.data, g.data, zero, 1e-6)
+  else {
+    const k = kktPointAt(fs.polyhedron, x.data, g.data, 1e-6)
+    face = polyhedralFace(fs, k.ws, k.nu, k.x, g.data, zero)
+  }
   const F = face.free, m = F.length
   const Hfull = (v: Float64Array): Float64Array => {
     const d = lin.fwd([Zero, { dim, data: v }] as unknown as Tan<readonly [Th, Vec<N>]>)
     return d === Zero ? f64(n) : (d as Vec<N>).data
   }
   const full = f64(n)
-  const core = faceSolver(set, face, x, p.w.data, {
-    HFF: (q, out) => {
-      full.fill(0)
-      for (let k = 0; k < m; k++) full[F[k]!] = q[k]!
-      const h = Hfull(full)
-      for (let k = 0; k < m; k++) out[k] = h[F[k]!]!
+  const core = faceDerivative(face, {
+    block: {
+      kind: 'operator', m, diag: new Float64Array(m).fill(1),
+      apply: (q: Float64Array, out: Float64Array) => {
+        full.fill(0)
+        for (let j = 0; j < m; j++) full[F[j]!] = q[j]!
+        const h = Hfull(full)
+        for (let j = 0; j < m; j++) out[j] = h[F[j]!]!
+      }
     },
-    Hfull
+    full: Hfull
   })
   return {
-    face,
+    face: core.report,
     jvp: (tan) => {
       let e: Float64Array | undefined
       if (tan.theta !== undefined && tan.theta !== Zero) {
         const d = lin.fwd([tan.theta, Zero] as unknown as Tan<readonly [Th, Vec<N>]>)
         if (d !== Zero) e = (d as Vec<N>).data
       }
-      const dw = tan.w === undefined ? undefined : tan.w.data
-      return { dim, data: core.jvp(e, dw, tan.t ?? 0).dx }
+      return { dim, data: core.jvp(e, { w: tan.w?.data, t: tan.t ?? 0, k: 0 }) }
     },
     vjp: (ct) => {
-      const r = core.vjp(ct.data)
+      const acc = setGradient(set, n)
+      const v = core.vjp(ct.data, acc)
       const nv = f64(n)
-      for (let k = 0; k < m; k++) nv[F[k]!] = -r.v[k]!
+      for (let j = 0; j < m; j++) nv[F[j]!] = -v[j]!
       const back = lin.bwd({ dim, data: nv } as Tan<Vec<N>>)
       const theta = back === Zero ? (Zero as Tan<Th>) : ((back as unknown as readonly [Tan<Th>, unknown])[0] ?? (Zero as Tan<Th>))
-      return { theta, w: { dim, data: r.gw }, t: r.gt }
+      return { theta, w: { dim, data: acc.w }, t: acc.t }
     }
   }
 }

@@ -13,89 +13,17 @@ import type { Diff, Linear } from '../core/Diff.js'
 import { trace, type Tracer, type Var } from '../core/Trace.js'
 import { ops } from '../core/Ops.js'
 import type { Params, SetKind } from './Problem.js'
+import type { FwState, StepConfig } from './State.js'
 import { fusedPaperL1Step } from './FusedStep.js'
 import { fusedPairwiseStep } from './FusedPairwise.js'
 import { pairLinear } from './StepTangent.js'
-import { type Vertex, chooseVertex, exactVertex, smoothVertex, certificateAt, boxCoordinate, oneHot, awayAtom, scoreNoise } from './Oracle.js'
-import { f64 } from '../core/alloc.js'
+import { type Vertex, chooseVertex, exactVertex, smoothVertex, certificateAt, rowAbsSums, l2Vertex, checkCurvature, boxCoordinate, oneHot, awayAtom, scoreNoise } from './Oracle.js'
+import { f64 } from '../shapes/alloc.js'
+// the tangent and transpose rules of the primitives this module traces (they register into the core)
+import '../jvp/rules.js'
+import '../vjp/rules.js'
 
-// -------------------------------------------------------------------------------------
-// model
-// -------------------------------------------------------------------------------------
-
-/**
- * The step rules:
- * - `short`: the paper's clamp(−gᵀu / (L‖u‖²), 0, γmax)
- * - `exact`: exact line search for the quadratic, clamp(−gᵀu / uᵀP u, 0, γmax)
- * - `openLoop`: min(2/(k+2), γmax)
- * with u the step direction and γmax = 1 (Frank-Wolfe) or the away atom's weight (pairwise).
- *
- * @example
- * const rule: StepRule = 'exact' // the default schedule's; the paper's is 'short'
- * fwStep<N>({ ...defaultSchedule('l1', {}).step, rule: 'openLoop' })
- */
-export type StepRule = 'short' | 'exact' | 'openLoop'
-
-/**
- * The directions: `fw` moves towards the vertex s (u = s − x); `pairwise` moves weight
- * from the away atom a to s (u = s − a), for the l1 ball (atoms ±(t/wᵢ)eᵢ and 0) and
- * the simplex (atoms t eᵢ). Other sets fall back to `fw`.
- *
- * @example
- * defaultSchedule('simplex', {}).step.direction // 'pairwise'
- * paperSchedule('l1', { lipschitz: L }).step.direction // 'fw'
- */
-export type Direction = 'fw' | 'pairwise'
-
-/**
- * Which oracle a step calls: the exact vertex, or the smoothed one at the schedule's temperature.
- *
- * @example
- * paperSchedule('l1', { lipschitz: L }).step.oracle // 'smooth', at β = β₀·2^⌊i/30⌋
- */
-export type OracleKind = 'exact' | 'smooth'
-
-/**
- * Everything that fixes the step, except θ and the state.
- *
- * @example
- * const config: StepConfig = { set: 'l2', oracle: 'exact', direction: 'fw', rule: 'exact', lipschitz: 0, beta: () => Infinity }
- * const step = fwStep<N>(config)
- */
-export interface StepConfig {
-  readonly set: SetKind
-  readonly oracle: OracleKind
-  readonly direction: Direction
-  readonly rule: StepRule
-  /** L for the `short` rule (a constant for differentiation). */
-  readonly lipschitz: number
-  /** The temperature of iteration i (1-based). */
-  readonly beta: (i: number) => number
-}
-
-/**
- * The solver's state. Only `x` and `px` carry derivatives; the rest are statistics.
- *
- * @example
- * const [s0] = initialState<N>('l1')(theta)
- * const [s1] = fwStep<N>(config)([theta, s0])
- * s1.k; s1.gap // 1, and the gap at the new x
- */
-export interface FwState<N> {
-  readonly x: Vec<N>
-  /** P x, kept up to date incrementally. */
-  readonly px: Vec<N>
-  /** Steps taken. */
-  readonly k: number
-  /** f(x) = ½ xᵀPx + qᵀx. */
-  readonly f: number
-  /** f before the last step (the paper's history). */
-  readonly fPrev: number
-  /** The exact-oracle Frank-Wolfe gap at x. */
-  readonly gap: number
-  /** The gap's rounding floor at x (`certificateAt`): a gap below it is as good as zero. */
-  readonly gapFloor: number
-}
+export type { StepRule, Direction, OracleKind, StepConfig, FwState } from './State.js'
 
 // -------------------------------------------------------------------------------------
 // constructors
@@ -222,7 +150,7 @@ export const boxPairwiseDirection = <N>(
  * const step = fwStep<N>({ set: 'l1', oracle: 'smooth', direction: 'fw', rule: 'short', lipschitz: L, beta: (i) => 2 ** Math.floor(i / 30) })
  */
 export const fwStep = <N>(config: StepConfig): Diff<readonly [Params<N>, FwState<N>], FwState<N>> => {
-  const { set } = config
+  const set = config.set as SetKind
   if (set === 'l1' && config.oracle === 'smooth' && config.direction === 'fw' && config.rule === 'short') {
     return fusedPaperL1Step<N>(config.lipschitz, config.beta, (p, x, px, prev) => stats('l1', p, x, px, prev))
   }
@@ -241,7 +169,8 @@ export const fwStep = <N>(config: StepConfig): Diff<readonly [Params<N>, FwState
  * const step = tracedStepFor<N>({ set: 'simplex', oracle: 'exact', direction: 'pairwise', rule: 'exact', lipschitz: 1, beta: () => 1 })
  */
 export const tracedStepFor = <N>(config: StepConfig): Diff<readonly [Params<N>, FwState<N>], FwState<N>> => {
-  const { set, rule, lipschitz } = config
+  const { rule, lipschitz } = config
+  const set = config.set as SetKind
   const pairwise = config.direction === 'pairwise' && config.oracle === 'exact' && (set === 'l1' || set === 'simplex')
   const boxPairwise = config.direction === 'pairwise' && config.oracle === 'exact' && set === 'linf'
   return ([p, s]) => {
@@ -250,8 +179,10 @@ export const tracedStepFor = <N>(config: StepConfig): Diff<readonly [Params<N>, 
       const o = ops<N>($)
       const g = o.add(v.px, v.q)
       const gv = g.value
-      const vc = chooseVertex(set, gv, v.w.value, pairwise ? scoreNoise(set, v.px.value.data, v.q.value.data, v.w.value.data) : undefined)
-      const oracle = config.oracle === 'smooth' ? smoothVertex<N>(set, config.beta(i)) : exactVertex<N>(set, vc)
+      const vc = set === 'l2' ? l2Vertex(gv.data, v.px.value.data, v.q.value.data)
+        : chooseVertex(set, gv, v.w.value, pairwise ? scoreNoise(set, v.px.value.data, v.q.value.data, v.w.value.data) : undefined)
+      // the l2 ball's smoothed vertex is its exact one
+      const oracle = config.oracle === 'smooth' && set !== 'l2' ? smoothVertex<N>(set, config.beta(i)) : exactVertex<N>(set, vc)
       const sv = $.callRecord(oracle, { g, w: v.w, t: v.t })
       let u: Var<Vec<N>>, pu: Var<Vec<N>>, gmax: Var<number>
       let pw: PairwiseDirection<N> | undefined
@@ -274,6 +205,13 @@ export const tracedStepFor = <N>(config: StepConfig): Diff<readonly [Params<N>, 
         // an exact vertex of l1 or the simplex is one coordinate: P s from one column
         pu = o.sub(config.oracle === 'exact' && vc.kind === 'coordinate' ? o.applyCols(v.P, sv, [vc.index]) : o.apply(v.P, sv), v.px)
         gmax = $.constant(1)
+      }
+      {
+        // negative curvature along the step is refused, whatever the rule (nothing differentiated)
+        const uv = u.value.data, pv = pu.value.data
+        let upu = 0
+        for (let k = 0; k < uv.length; k++) upu += uv[k]! * pv[k]!
+        checkCurvature(p, upu, undefined, uv)
       }
       const num = o.sneg(o.dot(g, u))
       const den = rule === 'short' ? o.smul($.constant(lipschitz), o.dot(u, u)) : rule === 'exact' ? o.dot(u, pu) : undefined
@@ -301,7 +239,7 @@ export const tracedStepFor = <N>(config: StepConfig): Diff<readonly [Params<N>, 
 
 /** The statistics of the state after a step (not differentiated). */
 const stats = <N>(set: SetKind, p: Params<N>, x: Vec<N>, px: Vec<N>, prev: FwState<N>): FwState<N> => {
-  const c = certificateAt(set, px.data, p.q.data, x.data, p.w.data, p.t)
+  const c = certificateAt(set, px.data, p.q.data, x.data, p.w.data, p.t, rowAbsSums(p))
   return { x, px, k: prev.k + 1, f: c.objective, fPrev: prev.f, gap: c.gap, gapFloor: c.gapFloor }
 }
 
@@ -326,7 +264,7 @@ export const initialState = <N>(set: SetKind): Diff<Params<N>, FwState<N>> => (p
     return { x, px: o.apply(v.P, x) }
   })
   const [out, lin] = body(p)
-  const c = certificateAt(set, out.px.data, p.q.data, out.x.data, p.w.data, p.t)
+  const c = certificateAt(set, out.px.data, p.q.data, out.x.data, p.w.data, p.t, rowAbsSums(p))
   const state: FwState<N> = { x: out.x, px: out.px, k: 0, f: -100, fPrev: 1000, gap: c.gap, gapFloor: c.gapFloor }
   return [state, lin as unknown as Linear<Params<N>, FwState<N>>]
 }

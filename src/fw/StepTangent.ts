@@ -9,7 +9,7 @@ import type { Vec } from '../shapes/Vec.js'
 import type { Mat } from '../shapes/Mat.js'
 import { type Tan, Zero } from '../core/Tangent.js'
 import type { Params } from './Problem.js'
-import type { FwState } from './Step.js'
+import type { FwState } from './State.js'
 import type { Linear } from '../core/Diff.js'
 
 const data = <N>(v: Tan<Vec<N>> | undefined): Float64Array | undefined => (v === undefined || v === Zero ? undefined : v.data)

@@ -17,8 +17,7 @@
 import type { Vec } from '../shapes/Vec.js'
 import type { LinearOperator } from '../core/LinearOperator.js'
 import type { Params, Problem, SetKind } from './Problem.js'
-import type { LayerOptions } from './Layer.js'
-import { LayerError } from './Layer.js'
+import { type LayerOptions, LayerError } from './Options.js'
 
 const SETS: readonly SetKind[] = ['l1', 'linf', 'l2', 'simplex']
 
@@ -158,7 +157,8 @@ export const checkMagnitudes = <N>(set: SetKind, theta: Params<N>): void => {
  */
 export const validateProblem = <N>(problem: Problem<N>, options: LayerOptions): { readonly theta: Params<N>; readonly set: SetKind } => {
   const n = problem.q.data.length
-  const set = problem.set ?? 'l1'
+  const spec = problem.set ?? 'l1'
+  const set = (typeof spec === 'string' ? spec : spec.kind) as SetKind
   if (!SETS.includes(set)) throw new LayerError(`unknown set ${JSON.stringify(set)}; expected one of ${SETS.join(', ')}`, 'set')
   if (typeof problem.t !== 'number' || !Number.isFinite(problem.t) || !(problem.t > 0)) {
     throw new LayerError(`t must be a finite number > 0, got ${String(problem.t)}`, 't')
@@ -189,7 +189,7 @@ export const validateProblem = <N>(problem: Problem<N>, options: LayerOptions): 
   if (o.checkpoint !== undefined && !(Number.isSafeInteger(o.checkpoint) && o.checkpoint >= 1)) {
     throw new LayerError(`checkpoint must be an integer ≥ 1, got ${String(o.checkpoint)}`, 'options.checkpoint')
   }
-  const theta: Params<N> = { P: problem.P, q: problem.q, w, t: problem.t }
+  const theta: Params<N> = { P: problem.P, q: problem.q, w, t: problem.t as number }
   checkMagnitudes(set, theta)
   return { theta, set }
 }

@@ -1,15 +1,17 @@
 /**
  * Tangent (forward-mode) rules, one per primitive. The table's type is an exhaustive
- * mapped type over `PrimSig`: a primitive without a rule here does not compile.
+ * mapped type over `PrimSig` (`JvpTable`): a primitive without a rule here does not
+ * compile. Loading this module installs the table into the core (`registerJvpRules`).
  *
  * @since 0.1.0
  */
-import type { JvpRule, PrimName } from '../core/PrimSig.js'
+import type { JvpTable } from '../core/PrimSig.js'
+import { registerJvpRules } from '../core/Prim.js'
 import { Zero } from '../core/Tangent.js'
 import { matVec as mv } from '../core/Matrix.js'
 import { apply as opApply, columnInto } from '../core/LinearOperator.js'
 import { type V, type ZV, vec, zadd, zscale, zmul, sadd, zdot } from '../core/internal.js'
-import { f64 } from '../core/alloc.js'
+import { f64 } from '../shapes/alloc.js'
 
 const map1 = (a: ZV, f: (v: number, i: number) => number): ZV => {
   if (a === Zero) return Zero
@@ -21,7 +23,7 @@ const map1 = (a: ZV, f: (v: number, i: number) => number): ZV => {
 const ones = (dim: number, c: number): V => vec(dim, f64(dim).fill(c))
 
 /** The tangent rules. */
-export const jvpRules: { readonly [K in PrimName]: JvpRule<K> } = {
+export const jvpRules: JvpTable = {
   add: (_r, _p, [dx, dy]) => zadd(dx, dy),
   sub: (_r, _p, [dx, dy]) => zadd(dx, zscale(-1, dy)),
   neg: (_r, _p, [dx]) => zscale(-1, dx),
@@ -78,3 +80,5 @@ export const jvpRules: { readonly [K in PrimName]: JvpRule<K> } = {
   sdiv: ([a, b], _p, [da, db]) => sadd(da === Zero ? Zero : da / b, db === Zero ? Zero : (-a * db) / (b * b)),
   sneg: (_r, _p, [da]) => (da === Zero ? Zero : -da)
 }
+
+registerJvpRules(jvpRules)

@@ -1,13 +1,10 @@
 /**
  * Dimensions as types. A `Dim<N>` is a run-time length that carries a phantom type `N`.
  * Each call of {@link withDim} introduces a fresh `N`, so shaped values built under two
- * different calls cannot be mixed without the runtime proof {@link sameDim}.
+ * different calls cannot be mixed without the runtime proof `sameDim` (SameDim.ts).
  *
  * @since 0.1.0
  */
-import * as O from 'fp-ts/lib/Option.js'
-import type { Vec } from './Vec.js'
-import type { Mat } from './Mat.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -25,21 +22,6 @@ declare const DimId: unique symbol
 export type Dim<N> = number & {
   /** The phantom brand: types only, no run-time value. */
   readonly [DimId]: (n: N) => N
-}
-
-/**
- * The proof that two dimensions are equal: casts shaped values from `B` to `A`.
- *
- * @example
- * withDim(2, (a) => withDim(2, (b) => pipe(sameDim(a, b), O.map((s) => s.vec(zeros(b))))))
- */
-export interface SameDim<A, B> {
-  /** The dimension, typed as `A`. */
-  readonly dim: Dim<A>
-  /** Retypes a vector of dimension `B` as one of dimension `A` (no copy). */
-  readonly vec: (v: Vec<B>) => Vec<A>
-  /** Retypes a matrix with `B` columns as one with `A` columns (no copy). */
-  readonly mat: <M>(m: Mat<M, B>) => Mat<M, A>
 }
 
 // -------------------------------------------------------------------------------------
@@ -76,22 +58,3 @@ export const withDim = <R>(n: number, k: <N>(d: Dim<N>) => R): R => {
  * const n = unsafeDim<'n'>(q.data.length) // trusted: the length comes from a checked vector
  */
 export const unsafeDim = <N>(n: number): Dim<N> => n as Dim<N>
-
-// -------------------------------------------------------------------------------------
-// combinators
-// -------------------------------------------------------------------------------------
-
-/**
- * The runtime proof that two dimensions agree. `some` carries casts from `B` to `A`.
- *
- * @example
- * withDim(3, (a) => withDim(3, (b) => O.isSome(sameDim(a, b)))) // true
- */
-export const sameDim = <A, B>(a: Dim<A>, b: Dim<B>): O.Option<SameDim<A, B>> =>
-  (a as number) === (b as number)
-    ? O.some({
-        dim: a,
-        vec: (v: Vec<B>) => v as unknown as Vec<A>,
-        mat: <M>(m: Mat<M, B>) => m as unknown as Mat<M, A>
-      })
-    : O.none

@@ -8,7 +8,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { type Dim, isLength, unsafeDim, withDim } from './Dim.js'
 import { type ShapeError, shapeError, joinPath } from './ShapeError.js'
-import { f64 } from '../core/alloc.js'
+import { f64 } from './alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model

@@ -1,17 +1,19 @@
 /**
  * Transpose (reverse-mode) rules, one per primitive: each is the adjoint of the tangent
  * rule in src/jvp/rules.ts. The table's type is an exhaustive mapped type over
- * `PrimSig`: a primitive without a rule here does not compile.
+ * `PrimSig` (`VjpTable`): a primitive without a rule here does not compile. Loading this
+ * module installs the table into the core (`registerVjpRules`).
  *
  * @since 0.1.0
  */
-import type { VjpRule, PrimName } from '../core/PrimSig.js'
+import type { VjpTable } from '../core/PrimSig.js'
+import { registerVjpRules } from '../core/Prim.js'
 import { Zero, outerSum } from '../core/Tangent.js'
 import { matTVec } from '../core/Matrix.js'
 import { applyT as opApplyT, columnInto } from '../core/LinearOperator.js'
 import { type V, type ZV, vec, zscale, zmul, zdot } from '../core/internal.js'
 import type { Mat } from '../shapes/Mat.js'
-import { f64 } from '../core/alloc.js'
+import { f64 } from '../shapes/alloc.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type M = Mat<any, any>
@@ -26,7 +28,7 @@ const map1 = (a: ZV, f: (v: number, i: number) => number): ZV => {
 const fillV = (dim: number, c: number): V => vec(dim, f64(dim).fill(c))
 
 /** The transpose rules. */
-export const vjpRules: { readonly [K in PrimName]: VjpRule<K> } = {
+export const vjpRules: VjpTable = {
   add: (_r, _p, ct) => [ct, ct],
   sub: (_r, _p, ct) => [ct, zscale(-1, ct)],
   neg: (_r, _p, ct) => [zscale(-1, ct)],
@@ -87,3 +89,5 @@ export const vjpRules: { readonly [K in PrimName]: VjpRule<K> } = {
   sdiv: ([a, b], _p, ct) => (ct === Zero ? [Zero, Zero] : [ct / b, (-ct * a) / (b * b)]),
   sneg: (_r, _p, ct) => [ct === Zero ? Zero : -ct]
 }
+
+registerVjpRules(vjpRules)

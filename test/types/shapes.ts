@@ -6,7 +6,8 @@
  */
 import * as O from 'fp-ts/lib/Option.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { type Dim, type SameDim, withDim, sameDim } from '../../src/shapes/Dim.js'
+import { type Dim, withDim } from '../../src/shapes/Dim.js'
+import { type SameDim, sameDim } from '../../src/shapes/SameDim.js'
 import { type Vec, zeros, vector } from '../../src/shapes/Vec.js'
 import { type Mat, zerosMat, identity } from '../../src/shapes/Mat.js'
 import { dot, add, axpy } from '../../src/core/Vector.js'

@@ -1,8 +1,8 @@
-// Type declarations for the @stdlib/blas routines wrapped in blas.ts. The package ships
-// its declarations under docs/types for the directory entry points, which ES modules
-// cannot import; we import lib/main.js (the routines without the optional native add-on
-// lookup, which requires Node's path module and breaks browser bundles) and declare their
-// (documented) types here.
+// Type declarations for the @stdlib/blas routines wrapped in blas.ts and called raw by
+// bench/matvec.ts. The package ships its declarations under docs/types for the directory
+// entry points, which ES modules cannot import; we import lib/main.js (the routines
+// without the optional native add-on lookup, which requires Node's path module and breaks
+// browser bundles) and declare their (documented) types here.
 declare module '@stdlib/blas/base/ddot/lib/main.js' {
   const ddot: (N: number, x: Float64Array, strideX: number, y: Float64Array, strideY: number) => number
   export default ddot

@@ -12,6 +12,10 @@
  * call overhead. The wrappers stay as the reference BLAS semantics, tested against the
  * loops, and for the benchmark comparison.
  *
+ * They live with the tests, not in `src/`: the reference tests (`test/core.ts`) and the
+ * comparison bench (`bench/matvec.ts`) are their only users, so `@stdlib/blas` is a
+ * development dependency and an install of the package does not bring it.
+ *
  * @since 0.1.0
  * @module
  */
@@ -20,8 +24,8 @@ import dnrm2Raw from '@stdlib/blas/base/dnrm2/lib/main.js'
 import daxpyRaw from '@stdlib/blas/base/daxpy/lib/main.js'
 import dgemvRaw from '@stdlib/blas/base/dgemv/lib/main.js'
 import dsymvRaw from '@stdlib/blas/base/dsymv/lib/main.js'
-import type { Mat } from '../shapes/Mat.js'
-import type { Vec } from '../shapes/Vec.js'
+import type { Mat } from '../../src/shapes/Mat.js'
+import type { Vec } from '../../src/shapes/Vec.js'
 
 /**
  * xᵀ y by stdlib's ddot.

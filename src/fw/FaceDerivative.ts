@@ -1,0 +1,168 @@
+/**
+ * The implicit derivative on a face (`FaceModel.ts`), for any convex objective whose
+ * Hessian H on the face is given: the face's KKT conditions
+ *
+ *     g_F(x, θ) + E_Fᵀν = 0,    E_F x_F = r(θ) − Σ_{i fixed} cᵣᵢ φ(xᵢ(θ)),    x_B = x_B(θ)
+ *
+ * differentiated in θ:
+ *
+ *     [H_FF + σI  E_Fᵀ] [dx_F]   [−e_F − (H dx_B)_F − dE_Fᵀν            ]
+ *     [E_F        0   ] [dν  ] = [dr − Σ_B (dcᵣᵢ φ(xᵢ) + cᵣᵢ φ′(xᵢ) dxᵢ) − dE_F x_F ],
+ *
+ * with e = ∂g/∂θ·dθ the gradient's change at fixed x (dq + dP x for the quadratic), dx_B
+ * the fixed coordinates' moves with the set's bounds, dr and dE the rows' moves with the
+ * set's parameters (`ParamMaps`), and σ the sphere's multiplier. One direct solver
+ * (`core/Kkt.ts`) is built per face and serves every JVP and VJP, so the two are
+ * transposes of one linear map to rounding (CG, for matrix-free H, to its tolerance). The
+ * VJP solves the same symmetric system with right-hand side (u_F, 0) and pulls (v, μ)
+ * back through each term above.
+ *
+ * @since 0.1.0
+ */
+import { type KktHessian, type KktInfo, kktSolver } from '../core/Kkt.js'
+import type { FaceModel, FaceReport } from './FaceModel.js'
+import { KINK_TOLERANCE } from './FaceModel.js'
+import type { SetGradient, SetTangent } from './sets/FeasibleSet.js'
+import { NegativeCurvatureError } from './Errors.js'
+
+export { NegativeCurvatureError } from './Errors.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/**
+ * The Hessian on a face: the block P_FF for the direct solver, and products with the whole
+ * H for the fixed coordinates' coupling.
+ *
+ * @example
+ * const H: FaceHessianPair = { block: faceHessian(P, face.free), full: (v) => apply(P, v) }
+ */
+export interface FaceHessianPair {
+  readonly block: KktHessian
+  readonly full: (v: Float64Array) => Float64Array
+}
+
+/**
+ * The derivative on one face.
+ *
+ * @example
+ * const d = faceDerivative(face, H)
+ * d.jvp(dq, { t: 0, k: 0 }) // dx
+ * d.vjp(u).v               // −(the cotangent of q on F)
+ */
+export interface FaceDerivativeMap {
+  readonly report: FaceReport
+  readonly info: KktInfo
+  /** dx for e = ∂g/∂θ·dθ (undefined: 0) and the set's parameter tangent. */
+  readonly jvp: (e: Float64Array | undefined, st: SetTangent) => Float64Array
+  /** For a cotangent u of x: v on F (e's cotangent is −v on F) and the set's gradients. */
+  readonly vjp: (u: Float64Array, acc: SetGradient) => Float64Array
+}
+
+// -------------------------------------------------------------------------------------
+// constructors
+// -------------------------------------------------------------------------------------
+
+/**
+ * The derivative on a face (see the module notes). Throws a {@link NegativeCurvatureError}
+ * when H curves downwards on the face.
+ *
+ * @example
+ * const d = faceDerivative(polyhedralFace(set, ws, nu, x, px, q), { block: faceHessian(P, F), full })
+ */
+export const faceDerivative = (face: FaceModel, H: FaceHessianPair): FaceDerivativeMap => {
+  const F = face.free, m = F.length, k = face.rows.length, n = face.x.length
+  const x = face.x, maps = face.set.params, nu = face.nu
+  const solver = kktSolver({ H: H.block, ...(face.shift !== 0 ? { shift: face.shift } : {}), ...(k > 0 ? { E: { k, rows: face.E } } : {}) })
+  const neg = solver.info.negative
+  if (neg !== undefined) {
+    const d = new Float64Array(n)
+    for (let j = 0; j < m; j++) d[F[j]!] = neg.direction[j]!
+    throw new NegativeCurvatureError(d, neg.curvature)
+  }
+  const report: FaceReport = {
+    size: m - (k > 0 ? solver.info.rowRank : 0),
+    margin: face.margin,
+    derivative: solver.info.nullity > 0 ? 'non-unique' : face.margin <= KINK_TOLERANCE ? 'kink' : 'exact'
+  }
+  const sgn = (a: number, i: number): number => (face.abs[a] === 1 ? face.sign[i]! : 1)
+  const hasFixed = face.fixed.length > 0
+
+  const jvp = (e: Float64Array | undefined, st: SetTangent): Float64Array => {
+    const dx = new Float64Array(n)
+    const top = new Float64Array(m), bot = new Float64Array(k)
+    if (e !== undefined) for (let j = 0; j < m; j++) top[j] = -e[F[j]!]!
+    let moved = false
+    if (hasFixed) {
+      for (const i of face.fixed) {
+        const d = maps.bound(st, i, face.state[i] as 1 | 2 | 3)
+        if (d !== 0) { dx[i] = d; moved = true }
+      }
+      if (moved && m > 0) {
+        const pb = H.full(dx)
+        for (let j = 0; j < m; j++) top[j] = top[j]! - pb[F[j]!]!
+      }
+    }
+    for (let a = 0; a < k; a++) {
+      const r = face.rows[a]!
+      let b = maps.rhs(st, r)
+      for (const [i, c, phi, dphi] of face.fixedTerms[a]!) {
+        const dc = maps.coef === undefined ? 0 : maps.coef(st, r, i)
+        b -= dc * phi + c * dphi * dx[i]!
+      }
+      if (maps.coef !== undefined) {
+        for (let j = 0; j < m; j++) {
+          const i = F[j]!, dc = maps.coef(st, r, i)
+          if (dc === 0) continue
+          const s = sgn(a, i)
+          top[j] = top[j]! - nu[a]! * dc * s
+          b -= dc * s * x[i]!
+        }
+      }
+      bot[a] = b
+    }
+    if (m > 0) {
+      const sol = solver.solve(top, bot)
+      for (let j = 0; j < m; j++) dx[F[j]!] = sol.x[j]!
+    }
+    return dx
+  }
+
+  const vjp = (u: Float64Array, acc: SetGradient): Float64Array => {
+    let v = new Float64Array(m), mu = new Float64Array(k)
+    if (m > 0) {
+      const uF = new Float64Array(m)
+      for (let j = 0; j < m; j++) uF[j] = u[F[j]!]!
+      const sol = solver.solve(uF)
+      v = Float64Array.from(sol.x)
+      mu = Float64Array.from(sol.nu)
+    }
+    if (hasFixed) {
+      const aB = new Float64Array(n)
+      for (const i of face.fixed) aB[i] = u[i]!
+      if (m > 0 && v.some((vj) => vj !== 0)) {
+        const full = new Float64Array(n)
+        for (let j = 0; j < m; j++) full[F[j]!] = v[j]!
+        const pv = H.full(full)
+        for (const i of face.fixed) aB[i] = aB[i]! - pv[i]!
+      }
+      for (let a = 0; a < k; a++) for (const [i, c, , dphi] of face.fixedTerms[a]!) aB[i] = aB[i]! - mu[a]! * c * dphi
+      for (const i of face.fixed) if (aB[i] !== 0) maps.boundT(acc, i, face.state[i] as 1 | 2 | 3, aB[i]!)
+    }
+    for (let a = 0; a < k; a++) {
+      const r = face.rows[a]!
+      maps.rhsT(acc, r, mu[a]!)
+      if (maps.coefT !== undefined) {
+        for (const [i, , phi] of face.fixedTerms[a]!) if (phi !== 0) maps.coefT(acc, r, i, -mu[a]! * phi)
+        for (let j = 0; j < m; j++) {
+          const i = F[j]!
+          maps.coefT(acc, r, i, -sgn(a, i) * (nu[a]! * v[j]! + mu[a]! * x[i]!))
+        }
+      }
+    }
+    return v
+  }
+
+  return { report, info: solver.info, jvp, vjp }
+}
