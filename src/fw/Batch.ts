@@ -13,7 +13,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import type { Vec } from '../shapes/Vec.js'
 import type { Diff } from '../core/Diff.js'
 import type { Params, Problem, SetKind } from './Problem.js'
-import { dfwLayer, LayerError, type LayerOptions, type LayerResult } from './Layer.js'
+import { dfwLayer, withCall, LayerError, type LayerOptions, type LayerResult } from './Layer.js'
 
 /** The message of anything thrown, for an error value. */
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
@@ -27,7 +27,7 @@ const messageOf = (e: unknown): string => (e instanceof Error ? e.message : Stri
  */
 export const dfwBatch = (options: LayerOptions = {}) => {
   const layer = dfwLayer(options)
-  return <N>(problems: ReadonlyArray<Problem<N>>): ReadonlyArray<E.Either<LayerError, LayerResult<N>>> =>
+  return <N>(problems: ReadonlyArray<Problem<N>>): ReadonlyArray<E.Either<LayerError, LayerResult<N>>> => withCall(() =>
     problems.map((p, i) => {
       try {
         return E.right(layer(p))
@@ -35,7 +35,7 @@ export const dfwBatch = (options: LayerOptions = {}) => {
         const path = e instanceof LayerError ? (e.path === '' ? `[${i}]` : `[${i}].${e.path}`) : `[${i}]`
         return E.left(new LayerError(messageOf(e), path))
       }
-    })
+    }))
 }
 
 /**

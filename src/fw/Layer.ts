@@ -16,6 +16,7 @@ import * as D from '../core/Diff.js'
 import type { Diff, Linear } from '../core/Diff.js'
 import { type Tan, Zero } from '../core/Tangent.js'
 import { applyInto } from '../core/LinearOperator.js'
+import { beginCall, endCall, inCallNow } from '../core/simd.js'
 import { powerIteration } from '../core/PowerIteration.js'
 import type { Gradients, Params, ParamsTangent, Problem, SetKind, SetName } from './Problem.js'
 import { type FwState, fwStep, initialState } from './Step.js'
@@ -300,7 +301,23 @@ const implicitRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>): Run
  * const r = layer({ P: dense(p), q, t: 1 })
  * r.x; r.gap; r.vjp(ones).q
  */
-export const dfwLayer = (options: LayerOptions = {}) => <N>(problem: Problem<N>): LayerResult<N> => {
+export const dfwLayer = (options: LayerOptions = {}) => <N>(problem: Problem<N>): LayerResult<N> => withCall(() => layerCall(options, problem))
+
+/**
+ * Runs f as one call of the kernels (`core/simd.ts`): the dense kernels trust their copy
+ * of a matrix only within a call, so a write into P between calls is always seen. A call
+ * already open (a batch) is joined, not restarted.
+ *
+ * @example
+ * withCall(() => solveAll(problems))
+ */
+export const withCall = <R>(f: () => R): R => {
+  if (inCallNow()) return f()
+  beginCall()
+  try { return f() } finally { endCall() }
+}
+
+const layerCall = <N>(options: LayerOptions, problem: Problem<N>): LayerResult<N> => {
   const { theta, set } = validateProblem(problem, options)
   const schedule = resolveSchedule(set, theta, options)
   const implicit = (options.backward ?? 'implicit') === 'implicit'
@@ -340,11 +357,11 @@ export const dfwLayer = (options: LayerOptions = {}) => <N>(problem: Problem<N>)
     iterations: run.iterations,
     status: converged ? 'converged' : 'maxIterations',
     ...(run.face === undefined ? {} : { face: run.face }),
-    vjp: (ct) => toGradients(theta, lin.bwd(ct)),
-    jvp: (tan) => {
+    vjp: (ct) => withCall(() => toGradients(theta, lin.bwd(ct))),
+    jvp: (tan) => withCall(() => {
       const d = lin.fwd(fromTangent(tan))
       return d === Zero ? zerosVec(theta.q) : ownedVec(d)
-    },
+    }),
     linear: lin
   }
 }
