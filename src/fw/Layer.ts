@@ -21,8 +21,8 @@ import type { Gradients, Params, ParamsTangent, Problem, SetKind } from './Probl
 import { type FwState, fwStep, initialState } from './Step.js'
 import { type Schedule, type ScheduleName, paperSchedule, defaultSchedule } from './Schedule.js'
 import { certificateAt, gapMet } from './Oracle.js'
-import { validateProblem } from './Validate.js'
-import { type BackwardMode, type LayerOptions, type Status, LayerError } from './Options.js'
+import { validateProblem, solverSet, validateCotangent, validateTangent } from './Validate.js'
+import { type BackwardMode, type LayerOptions, type Status, LayerError, unrolledFoldOptions } from './Options.js'
 import { implicitDerivative } from './Implicit.js'
 import { polish } from './Polish.js'
 import { fastSolve } from './FastSolve.js'
@@ -88,10 +88,9 @@ export const resolveSchedule = <N>(set: SetKind, theta: Params<N>, options: Laye
  * @example
  * const [state, lin] = solver<N>('l1', schedule)(theta)
  */
-export const solver = <N>(set: SetKind, schedule: Schedule, options: { readonly checkpoint?: number } = {}): Diff<Params<N>, FwState<N>> =>
+export const solver = <N>(set: SetKind, schedule: Schedule, options: D.FoldOptions = {}): Diff<Params<N>, FwState<N>> =>
   D.compose(
-    D.foldWhile(fwStep<N>(schedule.step), (s: FwState<N>) => schedule.go(s), schedule.maxIterations,
-      options.checkpoint !== undefined ? { checkpoint: options.checkpoint } : {}),
+    D.foldWhile(fwStep<N>(schedule.step), (s: FwState<N>) => schedule.go(s), schedule.maxIterations, options),
     D.withInit(initialState<N>(set))
   )
 
@@ -148,8 +147,8 @@ interface Run<N> {
   readonly lin: Linear<Params<N>, Vec<N>>
 }
 
-const unrolledRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>, checkpoint: number | undefined): Run<N> => {
-  const [state, lin] = solver<N>(set, schedule, checkpoint !== undefined ? { checkpoint } : {})(theta)
+const unrolledRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>, fold: D.FoldOptions): Run<N> => {
+  const [state, lin] = solver<N>(set, schedule, fold)(theta)
   return {
     x: state.x,
     iterations: state.k,
@@ -243,10 +242,12 @@ const implicitRun = <N>(set: SetKind, schedule: Schedule, theta: Params<N>): Run
  * r.x; r.gap; r.vjp(ones).q
  */
 export const dfwLayer = (options: LayerOptions = {}) => <N>(problem: Problem<N>): LayerResult<N> => {
-  const { theta, set } = validateProblem(problem, options)
+  const { theta, set: resolved } = validateProblem(problem, options)
+  const set = solverSet(resolved)
+  const n = theta.q.data.length
   const schedule = resolveSchedule(set, theta, options)
   const run = (options.backward ?? 'implicit') === 'unrolled'
-    ? unrolledRun<N>(set, schedule, theta, options.checkpoint)
+    ? unrolledRun<N>(set, schedule, theta, unrolledFoldOptions(options, n))
     : implicitRun<N>(set, schedule, theta)
   const cert = certificate(set, theta, run.x)
   const lin = run.lin
@@ -258,8 +259,12 @@ export const dfwLayer = (options: LayerOptions = {}) => <N>(problem: Problem<N>)
     // the default schedule's status is its stop test on the returned point's own certificate
     // (the run's test reads P x as the steps updated it, which drifts by rounding)
     status: (schedule.name === 'default' ? gapMet(cert.gap, cert.objective, schedule.tolerance, cert.gapFloor) : run.converged) ? 'converged' : 'maxIterations',
-    vjp: (ct) => toGradients(theta, lin.bwd(ct)),
+    vjp: (ct) => {
+      validateCotangent(ct, n)
+      return toGradients(theta, lin.bwd(ct))
+    },
     jvp: (tan) => {
+      validateTangent(tan, resolved, n)
       const d = lin.fwd(fromTangent(tan))
       return d === Zero ? zerosVec(theta.q) : ownedVec(d)
     },
