@@ -373,21 +373,57 @@ interface Unrolled<P, S> {
 const isShaped = (a: object): a is { readonly data: Float64Array } =>
   'data' in a && (a as { data: unknown }).data instanceof Float64Array
 
+/** Whether the terms of an unexpanded sum hold more numbers than its expanded matrix. */
+const longerThanMatrix = (a: OuterSum): boolean => {
+  const cap = Math.floor((a.rows * a.cols) / (a.rows + a.cols))
+  let k = 0
+  for (let t: OuterSum | undefined = a; t !== undefined; t = t.next) if (++k > cap) return true
+  return false
+}
+
+/** out += the terms of an unexpanded sum, in the order and with the products of its expansion. */
+const addOuterInto = (out: Float64Array, a: OuterSum): void => {
+  const n = a.cols
+  for (let t: OuterSum | undefined = a; t !== undefined; t = t.next) {
+    const u = t.u, v = t.v, al = t.alpha
+    for (let i = 0; i < a.rows; i++) {
+      const ui = al * u[i]!
+      if (ui === 0) continue
+      const r = i * n
+      for (let j = 0; j < n; j++) out[r + j] = out[r + j]! + ui * v[j]!
+    }
+  }
+}
+
 /**
  * a + b as `addT`, for the parameters' cotangent that the reverse pass of a fold sums
  * over K steps: the objects and buffers it allocates are recorded in `mine` and later sums
  * write into them instead of allocating again. Objects it did not allocate are never
- * written. Seen from outside the fold, the sum is pure; the result is bit-identical to
- * the chain of `addT`s.
+ * written. Seen from outside the fold, the sum is pure. The result is bit-identical to the
+ * chain of `addT`s, except that a sum of outer products is expanded once its terms
+ * outgrow its matrix (so that K steps keep O(n²), not O(K·n)); the order of its additions
+ * then differs, by rounding only.
  */
 const addOwned = (mine: WeakSet<object>, a: unknown, b: unknown): unknown => {
   if (a === Zero) return b
   if (b === Zero || b === undefined) return a
   if (typeof a === 'number') return a + (b as number)
   if (typeof a !== 'object' || a === null) return a
-  // unexpanded outer-product sums stay unexpanded (reading `data` would expand them)
-  if (a instanceof OuterSum && b instanceof OuterSum) return addT(a, b)
+  // unexpanded outer-product sums stay unexpanded (reading `data` would expand them) while
+  // their terms take less memory than the matrix; past that, the sum is expanded into a
+  // matrix the fold owns, and later terms are added into it (memory O(n²), not O(K·n))
+  if (a instanceof OuterSum && b instanceof OuterSum) {
+    const sum = addT(a, b) as OuterSum
+    if (!longerThanMatrix(sum)) return sum
+    const r = { rows: sum.rows, cols: sum.cols, data: sum.data }
+    mine.add(r)
+    return r
+  }
   if (isShaped(a)) {
+    if (b instanceof OuterSum && mine.has(a)) {
+      addOuterInto(a.data as Float64Array, b)
+      return a
+    }
     const y = (b as { data: Float64Array }).data
     if (mine.has(a)) {
       const x = a.data as Float64Array
