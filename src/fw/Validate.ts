@@ -150,9 +150,9 @@ const isArrayLike = (u: unknown): u is ArrayLike<number> =>
  */
 const checkVec = (u: unknown, n: number | undefined, path: string, positive = false): void => {
   if (u === undefined) throw new LayerError(`missing ${path} (expected a Vec${n === undefined ? '' : ` of ${n} entries`}; build one with vector(n, xs))`, path)
-  if (Array.isArray(u) || ArrayBuffer.isView(u)) throw new LayerError(`expected a Vec, got ${describe(u)}; build one with vector(n, xs)`, path)
+  if (Array.isArray(u) || ArrayBuffer.isView(u)) throw new LayerError(`expected a Vec; build one with vector(n, xs) (got ${describe(u)})`, path)
   if (!isObject(u) || !((u as { data?: unknown }).data instanceof Float64Array) || typeof (u as { dim?: unknown }).dim !== 'number') {
-    throw new LayerError(`expected a Vec { dim, data: Float64Array }, got ${describe(u)}; build one with vector(n, xs)`, path)
+    throw new LayerError(`expected a Vec { dim, data: Float64Array }; build one with vector(n, xs) (got ${describe(u)})`, path)
   }
   const v = u as unknown as Vec<unknown>
   const d = v.data
