@@ -75,9 +75,9 @@ export const quoteKey = (key: string): string => {
 }
 
 /**
- * A key appended to a path: `parent.name` when the key is an identifier, else quoted in
- * brackets, `parent["a.b"]`, `["q[0]"]`, `[""]`, so that a key never reads as a path of
- * its own.
+ * A key appended to a path: `parent.name` when the key is an identifier of at most
+ * {@link MAX_KEY} characters, else quoted (and cut) in brackets, `parent["a.b"]`,
+ * `["q[0]"]`, `[""]`, `["kkk…"]`, so that a key never reads as a path of its own.
  */
 export const joinKey = (parent: string, key: string): string =>
-  IDENTIFIER.test(key) ? (parent === '' ? key : `${parent}.${key}`) : `${parent}[${quoteKey(key)}]`
+  IDENTIFIER.test(key) && key.length <= MAX_KEY ? (parent === '' ? key : `${parent}.${key}`) : `${parent}[${quoteKey(key)}]`

@@ -190,7 +190,8 @@ export const BAD_CASES: readonly BadCase[] = [
 
 /**
  * A stand-in solver for the CLI logic when the real one is absent: x = 0 (feasible for
- * l1/linf/l2), one iteration, zero derivatives. Labelled so no one mistakes it for a solver.
+ * l1/linf/l2), one iteration, zero derivatives (in every parameter any set has: the CLI
+ * writes the set's own). Labelled so no one mistakes it for a solver.
  */
 export const stubLayer: LayerFactory = () => (problem) => {
   const n = problem.P.dim
@@ -200,7 +201,7 @@ export const stubLayer: LayerFactory = () => (problem) => {
     gap: 0,
     iterations: 1,
     status: 'converged',
-    vjp: () => ({ q: fill(n, 0), w: fill(n, 0), t: 0, ...(problem.P.kind === 'dense' ? { P: zerosMat(n, n) } : {}) }),
+    vjp: () => ({ q: fill(n, 0), w: fill(n, 0), t: 0, lower: fill(n, 0), upper: fill(n, 0), k: 0, ...(problem.P.kind === 'dense' ? { P: zerosMat(n, n) } : {}) }),
     jvp: () => fill(n, 0)
   }
 }
