@@ -15,7 +15,8 @@
  * P symmetric. A result the op cannot write in float32 (an entry of x or of a gradient
  * beyond ±3.4e38) is refused with a `LayerError`, never returned as ±Infinity: x at the
  * input that bounds it (`w[b][i]` on the l1 ball when t/wᵢ is beyond float32, else `t`),
- * a gradient at the input it is the gradient of (`w[0][2]`).
+ * a gradient at the input it is the gradient of (`w[0][2]`), and only when the caller's
+ * gradient goes through that input (`tf.grad` in q is not refused for w's overflow).
  *
  * This entry imports `@tensorflow/tfjs-core` (an optional peer dependency); the package's
  * main entry never does. Bring a backend and the built-in ops' gradients yourself, for
@@ -200,6 +201,20 @@ const tensorPath = (path: string, layout: Layout): string => {
   return shared ? `${name}${k[2]!}` : `${name}[${b}]${k[2]!}`
 }
 
+/** The differentiable inputs. */
+type Input = 'q' | 'w' | 't' | 'P'
+
+/** x itself, with a gradient that is dy, or the error `refusal()` holds when it holds one. */
+const guard = (x: tf.Tensor, refusal: () => LayerError | undefined): tf.Tensor =>
+  tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+    value: (args[0] as tf.Tensor).clone(),
+    gradFunc: (dy: tf.Tensor) => {
+      const e = refusal()
+      if (e !== undefined) throw e
+      return [dy]
+    }
+  }))(x)
+
 // -------------------------------------------------------------------------------------
 // the operation
 // -------------------------------------------------------------------------------------
@@ -229,14 +244,14 @@ export const tfDfwLayer = (options: TfLayerOptions = {}) => {
     const layout = layoutOf(inputs)
     const { B, n, wShared, tShared, PShared } = layout
     // the differentiable inputs, in the order customGrad sees them
-    const names: Array<'q' | 'w' | 't' | 'P'> = ['q']
+    const names: Input[] = ['q']
     const tensors: tf.Tensor[] = [inputs.q]
     if (inputs.w !== undefined) { names.push('w'); tensors.push(inputs.w) }
     if (typeof inputs.t !== 'number') { names.push('t'); tensors.push(inputs.t) }
     if (isTensor(inputs.P)) { names.push('P'); tensors.push(inputs.P) }
 
     const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-      const read = (name: 'q' | 'w' | 't' | 'P'): Float32Array | undefined => {
+      const read = (name: Input): Float32Array | undefined => {
         const i = names.indexOf(name)
         return i < 0 ? undefined : ((args[i] as tf.Tensor).dataSync() as Float32Array)
       }
@@ -324,14 +339,18 @@ export const tfDfwLayer = (options: TfLayerOptions = {}) => {
             }
           }
         }
-        /** The gradient as float32, refused at its input's path when an entry does not fit. */
-        const out = (g: Float64Array, name: string, shape: number[]): tf.Tensor => {
+        /**
+         * The gradient as float32. An entry that does not fit is noted for the input's guard,
+         * which refuses it if (and only if) the caller's gradient goes through that input.
+         */
+        const out = (g: Float64Array, name: Input, shape: number[]): tf.Tensor => {
           for (let k = 0; k < g.length; k++) {
             if (fitsF32(g[k]!)) continue
             let idx = '', rest = k
             for (let a = shape.length - 1; a >= 0; a--) { idx = `[${rest % shape[a]!}]${idx}`; rest = Math.floor(rest / shape[a]!) }
             const path = `${name}${idx}`
-            throw new LayerError(`the gradient with respect to ${path} is ${g[k]}, which cannot be written in float32 (|g| ≤ 3.4e38); scale the problem or the loss down`, path)
+            overflow.set(name, new LayerError(`the gradient with respect to ${path} is ${g[k]}, which cannot be written in float32 (|g| ≤ 3.4e38); scale the problem or the loss down`, path))
+            break
           }
           return tf.tensor(Float32Array.from(g), shape, 'float32')
         }
@@ -346,7 +365,14 @@ export const tfDfwLayer = (options: TfLayerOptions = {}) => {
       }
       return { value: tf.tensor2d(x, [B, n], 'float32'), gradFunc }
     })
-    return op(...tensors)
+    // each input passes through a guard whose gradient is the identity, or the refusal of
+    // a gradient that float32 cannot hold: tfjs calls it only for inputs on the path to
+    // what the caller differentiates, so `tf.grad` in q is not refused for w's overflow
+    // (only while a gradient is being recorded, inside tf.grad, tidied with it: a plain
+    // forward call creates no extra tensor)
+    const overflow = new Map<Input, LayerError>()
+    const recording = tf.engine().state.activeTape != null
+    return op(...(recording ? tensors.map((x, i) => guard(x, () => overflow.get(names[i]!))) : tensors))
   }
 }
 
