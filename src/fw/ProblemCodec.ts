@@ -17,7 +17,24 @@
  *   result's `vjp.P`, which is present only when P is dense. With a low-rank or CSR P it
  *   is refused at path `tangent.P`.
  * - Unknown keys are refused at every level (`foo`, `options.foo`, `tangent.foo`,
- *   `P.foo`, `P.csr.foo`).
+ *   `P.foo`, `P.csr.foo`, `set.foo`); a key that is not an identifier is quoted in the
+ *   path (`["a.b"]`).
+ * - The set (CONTRACT.md, "More sets") is read after q and before t, since it decides
+ *   whether `t` is required (l1, linf, l2, simplex, ksparse, nuclear: missing → `t`) or
+ *   refused (box, capped-simplex, birkhoff: given → `t`), whether `w` is allowed (l1
+ *   only; else an error at `w`) and whether the paper schedule is (the four original
+ *   sets; else an error at `options.schedule`). Its errors: `set` for an unknown string
+ *   and for a set that does not fit n (birkhoff with n not a square, nuclear with
+ *   rows·cols ≠ n: neither number alone is wrong), `set.kind`, `set.lower`,
+ *   `set.lower[i]` (also for lowerᵢ ≥ upperᵢ), `set.upper[i]`, `set.k`, `set.rows`,
+ *   `set.cols`.
+ * - A symmetry failure is at the first offending entry below the diagonal (`P[2][1]`
+ *   for issue 20's repro); in CSR, at the stored value of the offending pair, the one
+ *   below the diagonal when both are stored (the repro stores only (1, 2):
+ *   `P.csr.values[2]`).
+ * - In a batch, an entry inherits each of `P`, `set`, `options` and `w` that it omits,
+ *   whole (an entry's own `options` replace the batch's, they are not merged). An error in
+ *   an inherited field keeps its batch-level path ({@link entryPath}).
  *
  * @since 0.1.0
  * @module

@@ -69,9 +69,12 @@ import { type LayerOptions, LayerError, LAYER_OPTION_KEYS } from './Options.js'
  * validateProblem({ P, q, set: { kind: 'birkhoff' } }, {}).set // { kind: 'birkhoff', rows: 3, cols: 3 } for n = 9
  */
 export interface ResolvedSet<N = unknown> {
+  /** The set's kind. */
   readonly kind: SetName
+  /** The matrix shape of a point: birkhoff m×m, nuclear rows×cols (x row-major). */
   readonly rows?: number
   readonly cols?: number
+  /** A polytope's oracle: a vertex minimizing ⟨g, ·⟩. */
   readonly lmo?: (g: Vec<N>) => Vec<N>
 }
 
