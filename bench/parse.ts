@@ -124,7 +124,7 @@ export const measure = (n: number, rank: number, maxIterations = 100): Row => {
   if (E.isLeft(decoded)) throw new Error(`the generated problem does not decode: ${decoded.left.message} at ${decoded.left.path}`)
   const { solveMs, iterations, writeMs } = decoded.right((p) => {
     const s0 = performance.now()
-    const res = dfwLayer(p.options)({ P: p.P, q: p.q, t: p.t, w: p.w, set: p.set })
+    const res = dfwLayer(p.options)(p.problem)
     const s1 = performance.now()
     JSON.stringify({ x: Array.from(res.x.data), objective: res.objective, gap: res.gap, iterations: res.iterations, status: res.status })
     const s2 = performance.now()

@@ -160,11 +160,11 @@ t.test('decodeProblem shares one Dim across P, q, w, cotangent and tangent', asy
     t.equal(p.n as number, 3)
     t.equal(p.P.dim, p.n)
     t.equal(p.q.dim, p.n)
-    t.equal(p.w.dim, p.n)
+    t.equal(p.w?.dim, p.n)
     t.equal(p.cotangent?.dim, p.n)
     t.equal(p.tangent?.q?.dim, p.n)
     t.equal(p.tangent?.P?.rows, p.n)
-    t.same(Array.from(p.w.data), [1, 0.5, 2])
+    t.same(Array.from(p.w!.data), [1, 0.5, 2])
     t.same(p.options, { schedule: 'default', backward: 'implicit', maxIterations: 50, tolerance: 1e-8, lipschitz: 10, beta0: 1 })
     return undefined
   })
@@ -176,7 +176,7 @@ t.test('decodeProblem fills the defaults: w all ones, set l1, no options', async
     t.ok(E.isRight(r))
     if (E.isLeft(r)) continue
     r.right((p) => {
-      t.same(Array.from(p.w.data), [1, 1, 1])
+      t.same(Array.from(p.w!.data), [1, 1, 1])
       t.equal(p.set, 'l1')
       t.same(p.options, {})
       t.notOk('cotangent' in p)

@@ -14,6 +14,7 @@ import { type Rng, rng } from '../src/core/Random.js'
 import * as V from '../src/core/Vector.js'
 import { dense } from '../src/core/LinearOperator.js'
 import type { Vec } from '../src/shapes/Vec.js'
+import type { Mat } from '../src/shapes/Mat.js'
 import { jvp, linearize } from '../src/jvp/index.js'
 import { vjp } from '../src/vjp/index.js'
 import { normalMat, normalVec, randT, jvpError, transposeError, sameT, subT, normT } from './helpers/diffLaws.js'
@@ -386,6 +387,119 @@ t.test('checkpointing in foldWhile gives identical derivatives', async (t) => {
     const [, lin] = D.foldWhile(step, go, 100, { checkpoint: c })(a)
     t.ok(sameT(lin.fwd(v), lin0.fwd(v)), `c = ${c}: fwd`)
     t.ok(sameT(lin.bwd(u), lin0.bwd(u)), `c = ${c}: bwd`)
+  }
+})
+
+t.test('a tape budget: past it, the fold checkpoints and its derivative is the same linear map, bit for bit', async (t) => {
+  const r = rng(43)
+  const a = point(r, 5)
+  const v = randT(r, a) as Tan<St>
+  for (const K of [1, 7, 40, 333]) {
+    const [y0, lin0] = D.fold(step, K)(a)
+    const u = randT(r, y0) as Tan<VN>
+    const f0 = lin0.fwd(v), b0 = lin0.bwd(u)
+    for (const tape of [{ limit: 0, perStep: 1 }, { limit: 3, perStep: 1 }, { limit: 10, perStep: 1, perState: 0.25 }, { limit: 5, perStep: 1, perState: 8 }, { limit: 1e9, perStep: 1 }]) {
+      const label = `K = ${K}, tape ${JSON.stringify(tape)}`
+      const [y, lin] = D.fold(step, K, { tape })(a)
+      t.ok(sameT(y, y0), `${label}: value`)
+      t.ok(sameT(lin.fwd(v), f0), `${label}: fwd`)
+      t.ok(sameT(lin.bwd(u), b0), `${label}: bwd`)
+      t.ok(sameT(lin.bwd(u), b0), `${label}: bwd again (the map is reusable)`)
+    }
+  }
+})
+
+t.test('a tape budget in foldWhile: K unknown in advance, the same derivative', async (t) => {
+  const r = rng(44)
+  const a = point(r, 3)
+  const go = (_: VN, k: number): boolean => k < 250
+  const [, lin0] = D.foldWhile(step, go, 1000)(a)
+  const v = randT(r, a) as Tan<St>
+  const u = randT(r, a[1]) as Tan<VN>
+  const [, lin] = D.foldWhile(step, go, 1000, { tape: { limit: 4, perStep: 1 } })(a)
+  t.ok(sameT(lin.fwd(v), lin0.fwd(v)), 'fwd')
+  t.ok(sameT(lin.bwd(u), lin0.bwd(u)), 'bwd')
+})
+
+/** The step, counting its calls and the restarts of the reverse pass (a call on a state it did not just return). */
+const counted = () => {
+  let calls = 0, restarts = 0, run = 0, longest = 0
+  let last: unknown
+  const f: Diff<St, VN> = (x) => {
+    calls++
+    if (x[1] !== last) { restarts++; run = 0 }
+    run++
+    longest = Math.max(longest, run)
+    const out = step(x)
+    last = out[0]
+    return out
+  }
+  return { f, stats: () => ({ calls, restarts, longest }), reset: () => { calls = 0; restarts = 0; run = 0; longest = 0; last = undefined } }
+}
+
+t.test('within the budget nothing is recomputed; past it, one extra forward pass in O(√K) segments of O(√K) steps', async (t) => {
+  const r = rng(45)
+  const a = point(r, 2)
+  for (const K of [64, 1000, 10000]) {
+    const c = counted()
+    const [y, linAll] = D.fold(c.f, K, { tape: { limit: 2 * K, perStep: 1 } })(a)
+    c.reset()
+    linAll.bwd(randT(r, y) as Tan<VN>)
+    t.equal(c.stats().calls, 0, `K = ${K}: every map kept, no step recomputed`)
+    const [y2, lin] = D.fold(c.f, K, { tape: { limit: 8, perStep: 1, perState: 1 } })(a)
+    c.reset()
+    lin.bwd(randT(r, y2) as Tan<VN>)
+    const { calls, restarts, longest } = c.stats()
+    t.equal(calls, K, `K = ${K}: the reverse pass recomputes each step once`)
+    // balanced: segments of c steps and K/c marks with K/c ≤ 2c, so c ≈ √(K/2)
+    const bound = 2 * Math.sqrt(2 * K) + 2
+    t.ok(restarts <= bound, `K = ${K}: ${restarts} segments ≤ ${bound.toFixed(0)}`)
+    t.ok(longest <= bound, `K = ${K}: the longest segment (${longest} steps) ≤ ${bound.toFixed(0)}`)
+  }
+})
+
+t.test('checkpoint takes precedence over a tape budget', async (t) => {
+  const r = rng(46)
+  const a = point(r, 2)
+  const c = counted()
+  const [y, lin] = D.fold(c.f, 30, { checkpoint: 10, tape: { limit: 1e9, perStep: 1 } })(a)
+  c.reset()
+  lin.bwd(randT(r, y) as Tan<VN>)
+  t.same(c.stats(), { calls: 30, restarts: 3, longest: 10 }, 'three segments of 10 steps, recomputed')
+})
+
+t.test('the reverse pass expands a sum of outer products once it outgrows the matrix, to rounding', async (t) => {
+  const r = rng(47)
+  const n = 3
+  // s ← A s with A a parameter: each step's cotangent in A is an outer product
+  type Pm = { readonly A: Mat<N, N> }
+  const mstep: Diff<readonly [Pm, VN], VN> = D.compose(P.matVec<N, N>(), D.fanout(D.compose(D.get<Pm, 'A'>('A'), D.fst<Pm, VN>()), D.snd<Pm, VN>()))
+  const A = { rows: n, cols: n, data: Float64Array.from({ length: n * n }, () => 0.3 * r.normal()) } as unknown as Mat<N, N>
+  const p: Pm = { A }
+  const s0 = vecN(r, n)
+  for (const K of [1, 2, 10, 50]) {
+    const [y, lin] = D.fold(mstep, K)([p, s0])
+    const u = vecN(r, n)
+    const [dp] = lin.bwd(u) as readonly [{ readonly A: { readonly data: Float64Array } }, VN]
+    // reference: the same sum of K outer products, in float64 by hand
+    const ref = new Float64Array(n * n)
+    const states: Float64Array[] = [s0.data]
+    for (let k = 0; k < K; k++) {
+      const x = states[k]!, o = new Float64Array(n)
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) o[i] = o[i]! + A.data[i * n + j]! * x[j]!
+      states.push(o)
+    }
+    let ct = Float64Array.from(u.data)
+    for (let k = K - 1; k >= 0; k--) {
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) ref[i * n + j] = ref[i * n + j]! + ct[i]! * states[k]![j]!
+      const next = new Float64Array(n)
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) next[j] = next[j]! + A.data[i * n + j]! * ct[i]!
+      ct = next
+    }
+    let err = 0, scale = 0
+    for (let k = 0; k < n * n; k++) { err = Math.max(err, Math.abs(dp.A.data[k]! - ref[k]!)); scale = Math.max(scale, Math.abs(ref[k]!)) }
+    t.ok(err <= 1e-14 * Math.max(1, scale), `K = ${K}: the cotangent of A within 1e-14 (${err.toExponential(2)})`)
+    t.ok(sameT(y, y), 'value')
   }
 })
 

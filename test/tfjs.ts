@@ -63,6 +63,13 @@ const libraryInstance = (
   return { x: Float64Array.from(res.x.data), g: res.vjp(vecOf(d.c, b * n, n)) }
 }
 
+/** (G + Gᵀ)/2 of a row-major n×n matrix: the op's gradient in P is the symmetric part of the library's. */
+const symPart = (g: ArrayLike<number>, n: number): Float64Array => {
+  const o = new Float64Array(n * n)
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) o[i * n + j] = (g[i * n + j]! + g[j * n + i]!) / 2
+  return o
+}
+
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let m = 0
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!))
@@ -164,7 +171,8 @@ for (const backward of ['implicit', 'unrolled'] as const) {
       t.ok(maxAbsDiff(gqd.subarray(b * n, (b + 1) * n), lib.g.q.data) <= sq, `dq[${b}]: max diff ${maxAbsDiff(gqd.subarray(b * n, (b + 1) * n), lib.g.q.data)}`)
       t.ok(maxAbsDiff(gwd.subarray(b * n, (b + 1) * n), lib.g.w.data) <= TOL * Math.max(1, maxAbs(lib.g.w.data)), `dw[${b}]`)
       t.ok(Math.abs(gtd[b]! - lib.g.t) <= TOL * Math.max(1, Math.abs(lib.g.t)), `dt[${b}]: ${gtd[b]} vs ${lib.g.t}`)
-      t.ok(maxAbsDiff(gPd.subarray(b * n * n, (b + 1) * n * n), lib.g.P!.data) <= TOL * Math.max(1, maxAbs(lib.g.P!.data)), `dP[${b}]`)
+      const gPsym = symPart(lib.g.P!.data, n)
+      t.ok(maxAbsDiff(gPd.subarray(b * n * n, (b + 1) * n * n), gPsym) <= TOL * Math.max(1, maxAbs(gPsym)), `dP[${b}] = (G + Gᵀ)/2`)
     }
     t.equal(binding, B, 'every instance has a binding constraint (nonzero w and t derivatives)')
     t.ok(maxAbs(gtd) > 0 && maxAbs(gwd) > 0, 'the w and t gradients are not zero')
@@ -184,12 +192,12 @@ for (const backward of ['implicit', 'unrolled'] as const) {
       const lib = libraryInstance(d, b, n, { backward, sharedP: true, sharedW: true, sharedT: true })
       t.ok(maxAbsDiff(gq!.dataSync().subarray(b * n, (b + 1) * n), lib.g.q.data) <= TOL * Math.max(1, maxAbs(lib.g.q.data)), `dq[${b}]`)
       lib.g.w.data.forEach((v, i) => { sw[i] = sw[i]! + v })
-      lib.g.P!.data.forEach((v, i) => { sP[i] = sP[i]! + v })
+      symPart(lib.g.P!.data, n).forEach((v, i) => { sP[i] = sP[i]! + v })
       st += lib.g.t
     }
     t.ok(maxAbsDiff(gw!.dataSync(), sw) <= TOL * Math.max(1, maxAbs(sw)), 'dw = Σ_b dw_b')
     t.ok(Math.abs(gt!.dataSync()[0]! - st) <= TOL * Math.max(1, Math.abs(st)), 'dt = Σ_b dt_b')
-    t.ok(maxAbsDiff(gP!.dataSync(), sP) <= TOL * Math.max(1, maxAbs(sP)), 'dP = Σ_b dP_b')
+    t.ok(maxAbsDiff(gP!.dataSync(), sP) <= TOL * Math.max(1, maxAbs(sP)), 'dP = Σ_b (G_b + G_bᵀ)/2')
     tf.dispose([q, w, tt, P, c, gq!, gw!, gt!, gP!])
   })
 }
@@ -295,4 +303,97 @@ t.test('bad shapes, dtypes and values throw a LayerError naming the path, never 
   } catch (e) {
     t.equal((e as LayerError).path, 'q[0][1]', 'tf.grad surfaces the same LayerError (q[0][1])')
   }
+})
+
+// -------------------------------------------------------------------------------------
+// float32 at the edges (issue 20, item 4)
+// -------------------------------------------------------------------------------------
+
+const layerError = (f: () => unknown): LayerError | undefined => {
+  try {
+    f()
+    return undefined
+  } catch (e) {
+    return e instanceof LayerError ? e : undefined
+  }
+}
+
+t.test('a plain-number t is checked in float64: t = 1e39 is a radius, not "Infinity"', async (t) => {
+  const layer = tfDfwLayer({ backward: 'implicit' })
+  const q = tf.tensor2d([[1, -2]])
+  const x = layer({ q, P: tf.eye(2), t: 1e39 }).dataSync()
+  t.same(Array.from(x), [-1, 2], 'the ball does not bind: x = −q')
+  const e = layerError(() => layer({ q, P: tf.eye(2), t: Infinity }))
+  t.equal(e?.path, 't', 'Infinity itself is still refused at t')
+})
+
+t.test('x beyond float32 is refused at the input that allows it (w = 1e-40), never returned as Infinity', async (t) => {
+  for (const backward of ['implicit', 'unrolled'] as const) {
+    const layer = tfDfwLayer({ backward })
+    const q = tf.tensor2d([[1, 1], [-1, 0]])
+    const P = tf.zeros([2, 2])
+    const w = tf.tensor2d([[1, 1], [1e-40, 1]])
+    const e = layerError(() => layer({ q, P, t: 1, w }).dataSync())
+    t.equal(e?.path, 'w[1][0]', `${backward}: at w[1][0] (${e?.message})`)
+    t.match(e?.message ?? '', /x\[1\]\[0\] = 1\.0000\d*e\+40 cannot be written in float32/, `${backward}: the message names the entry of x`)
+    const shared = layerError(() => layer({ q, P, t: 1, w: tf.tensor1d([1e-40, 1]) }))
+    t.equal(shared?.path, 'w[0]', `${backward}: a shared w is named w[0]`)
+    const big = layerError(() => layer({ q, P, t: 1e39 }))
+    t.equal(big?.path, 't', `${backward}: a plain t beyond float32 that x reaches is named t`)
+    const tb = layerError(() => layer({ q, P, t: tf.tensor1d([1, 1]), w }))
+    t.equal(tb?.path, 'w[1][0]', `${backward}: with t per instance the small weight is still the cause`)
+  }
+  const simplexLayer = tfDfwLayer({ set: 'simplex' })
+  t.equal(layerError(() => simplexLayer({ q: tf.tensor2d([[1, 0]]), P: tf.zeros([2, 2]), t: 1e39 }))?.path, 't', 'off the l1 ball the radius is the cause')
+})
+
+t.test('a gradient beyond float32 is refused at the input it is the gradient of (w = 1e-20), never −Infinity', async (t) => {
+  for (const backward of ['implicit', 'unrolled'] as const) {
+    const layer = tfDfwLayer({ backward })
+    const q = tf.tensor2d([[-1, 0]])
+    const P = tf.zeros([2, 2])
+    const w = tf.tensor2d([[1e-20, 1]])
+    const x = layer({ q, P, t: 1, w }).dataSync()
+    t.ok(Math.abs(x[0]! - 1e20) <= 1e14, `${backward}: x = t/w = 1e20 fits float32 (${x[0]})`)
+    let err: unknown
+    try {
+      tf.grad((w: tf.Tensor) => layer({ q, P, t: 1, w }).sum())(w)
+    } catch (e) {
+      err = e
+    }
+    t.ok(err instanceof LayerError, `${backward}: tf.grad throws a LayerError`)
+    t.equal((err as LayerError).path, 'w[0][0]', `${backward}: at w[0][0]`)
+    t.match((err as LayerError).message, /the gradient with respect to w\[0\]\[0\] is -1\.0000\d*e\+40/, `${backward}: the message`)
+    const gq = tf.grad((q: tf.Tensor) => layer({ q, P, t: 1, w }).sum())(q).dataSync()
+    t.ok(Array.from(gq).every(Number.isFinite), `${backward}: the gradient in q alone is finite and returned`)
+  }
+})
+
+t.test('symmetry in float32: the entry-by-entry rule with factor 1e-5; a float32 rounding asymmetry is solved with (P + Pᵀ)/2', async (t) => {
+  const layer = tfDfwLayer({ backward: 'implicit' })
+  const q = tf.tensor2d([[0, -1, 0.5]])
+  const hidden = layerError(() => layer({ q, P: tf.tensor2d([[1e10, 0, 0], [0, 1, 1], [0, 0, 1]]), t: 10 }))
+  t.equal(hidden?.path, 'P[2][1]', 'the repro of issue 20 is refused at P[2][1]')
+  const perInstance = layerError(() => layer({ q: tf.tensor2d([[0, -1, 0.5], [0, -1, 0.5]]), P: tf.tensor3d([[[1, 0, 0], [0, 1, 0], [0, 0, 1]], [[1e10, 0, 0], [0, 1, 1], [0, 0, 1]]]), t: 10 }))
+  t.equal(perInstance?.path, 'P[1][2][1]', 'per instance, with the batch index')
+  // a 2e-7 relative asymmetry, as a float32 matMul leaves it: accepted, and solved as its symmetric part
+  const a = Math.fround(0.5), b = Math.fround(0.5 * (1 + 2e-7))
+  const P = tf.tensor2d([[2, a, 0], [b, 2, 0], [0, 0, 2]])
+  const sym = tf.tensor2d([[2, (a + b) / 2, 0], [(a + b) / 2, 2, 0], [0, 0, 2]])
+  const x1 = layer({ q, P, t: 10 }).dataSync(), x2 = layer({ q, P: sym, t: 10 }).dataSync()
+  t.ok(maxAbsDiff(x1, x2) <= 1e-6, 'the same x as the symmetric part')
+  const gP = tf.grad((P: tf.Tensor) => layer({ q, P, t: 10 }).sum())(P).arraySync() as number[][]
+  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) t.equal(gP[i]![j], gP[j]![i], `dP[${i}][${j}] = dP[${j}][${i}]`)
+  tf.dispose([q, P, sym])
+})
+
+t.test('a forward call outside tf.grad creates one tensor, x (no guard tensors are left behind)', async (t) => {
+  const layer = tfDfwLayer()
+  const q = tf.tensor2d([[1, -2]]), P = tf.eye(2)
+  const before = tf.memory().numTensors
+  const x = layer({ q, P, t: 1 })
+  t.equal(tf.memory().numTensors, before + 1)
+  const g = tf.grad((q: tf.Tensor) => layer({ q, P, t: 1 }).sum())(q)
+  t.equal(tf.memory().numTensors, before + 2, 'tf.grad leaves only its result')
+  tf.dispose([q, P, x, g])
 })

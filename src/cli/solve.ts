@@ -10,6 +10,17 @@
  * - A single problem that the solver fails on (an exception, or a non-finite number in
  *   the result) exits 2 like invalid input, with path `""`.
  * - Standard output gets the JSON and a newline; standard error one line and a newline.
+ * - Paths into the input quote the keys that are not identifiers (`["a.b"]`, `[""]`), and
+ *   the error line escapes every control, format and line-separator character (U+2028,
+ *   U+2029, …) as `\uXXXX`; messages are cut to 500 characters and quoted keys to 64.
+ *   A UTF-8 byte order mark at the start of the input is skipped.
+ * - A batch's entries inherit the batch-level `P`, `set`, `options` and `w` they omit;
+ *   the shared P is decoded once, and every inheriting entry gets the same operator
+ *   object. An error in a shared field (a decoding error, or the layer's refusal of a
+ *   value in it) fails every entry that inherits it, at the batch-level path (`P[3][1]`).
+ * - `vjp` holds q, P (dense P only) and the set's own parameters: w and t for the four
+ *   original sets, lower and upper for the box, k for the capped simplex, t for ksparse
+ *   and nuclear, nothing more for birkhoff.
  * - The VJP and JVP are linear in the cotangent and the tangent, so a cotangent or tangent
  *   whose largest entry lies outside [1e-150, 1e150] is scaled by a power of two (exact)
  *   before the solver sees it and the derivative is scaled back. Only a derivative that is
@@ -22,8 +33,12 @@ import * as E from 'fp-ts/lib/Either.js'
 import type { Vec } from '../shapes/Vec.js'
 import type { Mat } from '../shapes/Mat.js'
 import type { Gradients, ParamsTangent, Problem } from '../fw/Problem.js'
-import { type DecodeError, decodeWith, prefixPath } from '../shapes/codecs.js'
-import { type DecodedOptions, type DecodedProblem, batchCodec, decodeProblem } from '../fw/ProblemCodec.js'
+import { type DecodeError, decodeWith } from '../shapes/codecs.js'
+import { cut } from '../shapes/internal.js'
+import {
+  type BatchShared, type DecodedOptions, type DecodedProblem, batchCodec, decodeProblem, decodeShared, entryPath, inheritedFields
+} from '../fw/ProblemCodec.js'
+import { setParameters } from '../fw/Validate.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -40,9 +55,11 @@ export interface LayerResultLike<N> {
   readonly objective: number
   readonly gap: number
   readonly iterations: number
-  readonly status: 'converged' | 'maxIterations'
+  readonly status: 'converged' | 'maxIterations' | 'timeLimit'
   readonly vjp: (cotangent: Vec<N>) => Gradients<N>
   readonly jvp: (tangent: ParamsTangent<N>) => Vec<N>
+  /** With the implicit backward: the face the derivative is taken on. */
+  readonly face?: { readonly size: number; readonly margin: number; readonly derivative: 'exact' | 'kink' | 'non-unique' }
 }
 
 /**
@@ -65,10 +82,21 @@ export interface ResultJson {
   readonly objective: number
   readonly gap: number
   readonly iterations: number
-  readonly status: 'converged' | 'maxIterations'
+  readonly status: 'converged' | 'maxIterations' | 'timeLimit'
   readonly timings: { readonly forwardMs: number; readonly backwardMs?: number; readonly jvpMs?: number }
-  readonly vjp?: { readonly q: number[]; readonly w: number[]; readonly t: number; readonly P?: number[][] }
+  /** q, the set's own parameters (see the module notes) and P (dense P only). */
+  readonly vjp?: {
+    readonly q: number[]
+    readonly w?: number[]
+    readonly t?: number
+    readonly lower?: number[]
+    readonly upper?: number[]
+    readonly k?: number
+    readonly P?: number[][]
+  }
   readonly jvp?: { readonly x: number[] }
+  /** With the implicit backward (CONTRACT.md): the face's dimension, its margin, and whether the derivative is exact. */
+  readonly face?: { readonly size: number; readonly margin: number; readonly derivative: 'exact' | 'kink' | 'non-unique' }
 }
 
 /**
@@ -163,27 +191,50 @@ export const messageOf = (e: unknown): string => {
   }
   // the first line only: a message never carries a stack trace along
   m = (m.split('\n').find((l) => l.trim() !== '') ?? '').replace(/\s+/g, ' ').trim()
-  return m.length > MAX_MESSAGE ? `${m.slice(0, MAX_MESSAGE - 1)}…` : m === '' ? 'unknown error' : m
+  return m === '' ? 'unknown error' : cut(m, MAX_MESSAGE)
 }
 
+/** Control, format and separator characters (C0, C1, U+2028/U+2029, bidi marks, BOM, …). */
+const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu
+
 /**
- * The single standard-error line of a failure (without the newline).
+ * A JSON text with every control, format and line- or paragraph-separator character
+ * written as a `\uXXXX` escape (JSON.stringify leaves U+007F…U+009F, U+2028, U+2029 and the
+ * bidi marks raw): the same JSON value, and a line that no terminal or log reader splits
+ * or reorders.
+ *
+ * @example
+ * escapeJson(JSON.stringify('a\u2028b')) // '"a\\u2028b"'
+ */
+export const escapeJson = (json: string): string =>
+  json.replace(UNSAFE, (ch) => {
+    let out = ''
+    for (let i = 0; i < ch.length; i++) out += `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`
+    return out
+  })
+
+/**
+ * The single standard-error line of a failure (without the newline): message and path cut
+ * to 500 characters, unsafe characters escaped ({@link escapeJson}).
  *
  * @example
  * errorLine({ message: 'bad', path: 't' }) // '{"error":{"message":"bad","path":"t"}}'
  */
-export const errorLine = (e: DecodeError): string => JSON.stringify({ error: { message: e.message, path: e.path } })
+export const errorLine = (e: DecodeError): string =>
+  escapeJson(JSON.stringify({ error: { message: cut(e.message, MAX_MESSAGE), path: cut(e.path, MAX_MESSAGE) } }))
 
 /**
- * Parses input text as JSON. A failure has path `""`.
+ * Parses input text as JSON, after a UTF-8 byte order mark if the text starts with one. A
+ * failure has path `""`.
  *
  * @example
- * parseJson('{"a":1}') // right({ a: 1 })
- * parseJson('nope')    // left({ message: 'input is not JSON: …', path: '' })
+ * parseJson('{"a":1}')       // right({ a: 1 })
+ * parseJson('\uFEFF{"a":1}') // right({ a: 1 })
+ * parseJson('nope')          // left({ message: 'input is not JSON: …', path: '' })
  */
 export const parseJson = (text: string): E.Either<DecodeError, unknown> => {
   try {
-    return E.right(JSON.parse(text) as unknown)
+    return E.right(JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as unknown)
   } catch (e) {
     return E.left({ message: `input is not JSON: ${messageOf(e instanceof Error ? e.message : e)}`, path: '' })
   }
@@ -214,6 +265,9 @@ const matOut = <N>(m: Mat<N, N>, n: number, what: string): number[][] => {
 // solving
 // -------------------------------------------------------------------------------------
 
+/** The gradients' fields of the set's own parameters, as `vjp` writes them. */
+type OwnGradients = Omit<NonNullable<ResultJson['vjp']>, 'q' | 'P'>
+
 /**
  * Solves one decoded problem and writes its result: forward pass, then the VJP when a
  * cotangent is given, the JVP when a tangent is given. Throws on a solver failure or a
@@ -224,7 +278,7 @@ const matOut = <N>(m: Mat<N, N>, n: number, what: string): number[][] => {
  */
 export const solveDecoded = <N>(p: DecodedProblem<N>, layer: LayerFactory): ResultJson => {
   const n = p.n as number
-  const problem: Problem<N> = { P: p.P, q: p.q, t: p.t, w: p.w, set: p.set }
+  const problem: Problem<N> = p.problem
   const t0 = performance.now()
   const res = layer(p.options)(problem)
   const forwardMs = performance.now() - t0
@@ -233,29 +287,40 @@ export const solveDecoded = <N>(p: DecodedProblem<N>, layer: LayerFactory): Resu
   const gap = finite(res.gap, 'gap')
   const iterations = finite(res.iterations, 'iterations')
   const status = res.status
-  if (status !== 'converged' && status !== 'maxIterations') throw new SolveFailure(`the solver returned an unknown status ${JSON.stringify(String(status))}`)
+  if (status !== 'converged' && status !== 'maxIterations' && status !== 'timeLimit') throw new SolveFailure(`the solver returned an unknown status ${JSON.stringify(String(status))}`)
   let vjp: ResultJson['vjp'] | undefined, backwardMs: number | undefined
   if (p.cotangent !== undefined) {
     const s = scaleFor(maxAbsOf(p.cotangent.data))
     const t1 = performance.now()
     const g = res.vjp(divVec(p.cotangent, s))
     backwardMs = performance.now() - t1
-    const q = scaleBack(vecOut(g.q, n, 'vjp.q'), s, 'vjp.q', 'cotangent')
-    const w = scaleBack(vecOut(g.w, n, 'vjp.w'), s, 'vjp.w', 'cotangent')
-    const tg = scaleBack([finite(g.t, 'vjp.t')], s, 'vjp.t', 'cotangent')[0]!
-    vjp = p.P.kind === 'dense' && g.P !== undefined
-      ? { q, w, t: tg, P: matOut(g.P, n, 'vjp.P').map((row, i) => scaleBack(row, s, `vjp.P[${i}]`, 'cotangent')) }
-      : { q, w, t: tg }
+    const back = (v: Vec<N> | undefined, what: string): number[] => scaleBack(vecOut(v, n, what), s, what, 'cotangent')
+    const own: { -readonly [K in keyof OwnGradients]: OwnGradients[K] } = {}
+    for (const key of setParameters(p.kind)) {
+      if (key === 't' || key === 'k') {
+        const v = g[key]
+        if (v === undefined) throw new SolveFailure(`the solver returned no vjp.${key}`)
+        own[key] = scaleBack([finite(v, `vjp.${key}`)], s, `vjp.${key}`, 'cotangent')[0]!
+      } else own[key] = back(g[key], `vjp.${key}`)
+    }
+    vjp = {
+      q: back(g.q, 'vjp.q'),
+      ...own,
+      ...(p.P.kind === 'dense' && g.P !== undefined ? { P: matOut(g.P, n, 'vjp.P').map((row, i) => scaleBack(row, s, `vjp.P[${i}]`, 'cotangent')) } : {})
+    }
   }
   let jvp: ResultJson['jvp'] | undefined, jvpMs: number | undefined
   if (p.tangent !== undefined) {
     const tg = p.tangent
-    const s = scaleFor(maxAbsOf(tg.q?.data, tg.w?.data, tg.t, tg.P?.data))
+    const s = scaleFor(maxAbsOf(tg.q?.data, tg.w?.data, tg.t, tg.P?.data, tg.lower?.data, tg.upper?.data, tg.k))
     const scaled: ParamsTangent<N> = s === 1 ? tg : {
       ...(tg.q === undefined ? {} : { q: divVec(tg.q, s) }),
       ...(tg.w === undefined ? {} : { w: divVec(tg.w, s) }),
       ...(tg.t === undefined ? {} : { t: tg.t / s }),
-      ...(tg.P === undefined ? {} : { P: { rows: tg.P.rows, cols: tg.P.cols, data: tg.P.data.map((x) => x / s) } })
+      ...(tg.P === undefined ? {} : { P: { rows: tg.P.rows, cols: tg.P.cols, data: tg.P.data.map((x) => x / s) } }),
+      ...(tg.lower === undefined ? {} : { lower: divVec(tg.lower, s) }),
+      ...(tg.upper === undefined ? {} : { upper: divVec(tg.upper, s) }),
+      ...(tg.k === undefined ? {} : { k: tg.k / s })
     }
     const t2 = performance.now()
     const dx = res.jvp(scaled)
@@ -270,29 +335,33 @@ export const solveDecoded = <N>(p: DecodedProblem<N>, layer: LayerFactory): Resu
       ...(jvpMs === undefined ? {} : { jvpMs })
     },
     ...(vjp === undefined ? {} : { vjp }),
-    ...(jvp === undefined ? {} : { jvp })
+    ...(jvp === undefined ? {} : { jvp }),
+    ...(res.face === undefined ? {} : { face: { size: finite(res.face.size, 'face.size'), margin: finite(res.face.margin, 'face.margin'), derivative: res.face.derivative } })
   }
 }
 
 /**
  * Decodes and solves one problem. Never throws: invalid input is a `DecodeError` with
  * the path of the bad value under `prefix`; a solver failure is one with path `prefix`.
+ * With `shared` (a batch's fields), the entry inherits the fields it omits, and an error
+ * in an inherited field has its batch-level path.
  *
  * @example
  * solveOne({ P: [[2]], q: [1], t: 1 }, dfwLayer)          // right(ResultJson)
  * solveOne({ P: [[2]], q: [1], t: 1 }, dfwLayer, 'problems[0]') // same, errors under problems[0]
  */
-export const solveOne = (u: unknown, layer: LayerFactory, prefix = ''): E.Either<DecodeError, ResultJson> => {
+export const solveOne = (u: unknown, layer: LayerFactory, prefix = '', shared?: BatchShared): E.Either<DecodeError, ResultJson> => {
+  const inherited = inheritedFields(u, shared)
   try {
-    const decoded = decodeProblem(u, prefix)
+    const decoded = decodeProblem(u, prefix, shared)
     if (E.isLeft(decoded)) return decoded
     return E.right(decoded.right((p) => solveDecoded(p, layer)))
   } catch (e) {
-    if (e instanceof SolveFailure) return E.left({ message: e.message, path: prefixPath(prefix, e.path) })
+    if (e instanceof SolveFailure) return E.left({ message: e.message, path: entryPath(prefix, inherited, e.path) })
     // the layer's own refusals (LayerError) carry the path of the bad value
     const path = (e as { path?: unknown } | null)?.path
     if (e instanceof Error && e.name === 'LayerError' && typeof path === 'string') {
-      return E.left({ message: messageOf(e.message), path: prefixPath(prefix, path) })
+      return E.left({ message: messageOf(e.message), path: entryPath(prefix, inherited, path) })
     }
     return E.left({ message: `the solver failed: ${messageOf(e)}`, path: prefix })
   }
@@ -300,17 +369,17 @@ export const solveOne = (u: unknown, layer: LayerFactory, prefix = ''): E.Either
 
 /**
  * Solves every entry of a batch on its own: a bad or failing entry becomes
- * `{ error: { message, path } }` with its path under `problems[i]`, and the rest are
- * computed all the same.
+ * `{ error: { message, path } }` with its path under `problems[i]` (or the batch-level
+ * path of a shared field it inherits), and the rest are computed all the same.
  *
  * @example
  * solveBatch([good, {}], dfwLayer) // { results: [ResultJson, { error: … path: 'problems[1].P' }], failed: 1 }
  */
-export const solveBatch = (problems: readonly unknown[], layer: LayerFactory): { readonly results: Entry[]; readonly failed: number } => {
+export const solveBatch = (problems: readonly unknown[], layer: LayerFactory, shared?: BatchShared): { readonly results: Entry[]; readonly failed: number } => {
   const results: Entry[] = []
   let failed = 0
   for (let i = 0; i < problems.length; i++) {
-    const r = solveOne(problems[i], layer, `problems[${i}]`)
+    const r = solveOne(problems[i], layer, `problems[${i}]`, shared)
     if (E.isLeft(r)) { failed++; results.push({ error: r.left }) } else results.push(r.right)
   }
   return { results, failed }
@@ -320,7 +389,7 @@ const fail = (e: DecodeError): Outcome => ({ code: 2, stdout: '', stderr: `${err
 
 const stringify = (value: unknown): E.Either<DecodeError, string> => {
   try {
-    return E.right(`${JSON.stringify(value)}\n`)
+    return E.right(`${escapeJson(JSON.stringify(value))}\n`)
   } catch (e) {
     return E.left({ message: `cannot write the result: ${messageOf(e)}`, path: '' })
   }
@@ -339,7 +408,7 @@ export const runDocument = (u: unknown, layer: LayerFactory): Outcome => {
     if (typeof u === 'object' && u !== null && !Array.isArray(u) && Object.prototype.hasOwnProperty.call(u, 'problems')) {
       const batch = decodeWith(batchCodec)(u)
       if (E.isLeft(batch)) return fail(batch.left)
-      const { results, failed } = solveBatch(batch.right.problems, layer)
+      const { results, failed } = solveBatch(batch.right.problems, layer, decodeShared(batch.right))
       const out = stringify({ results })
       return E.isLeft(out) ? fail(out.left) : { code: failed > 0 ? 3 : 0, stdout: out.right, stderr: '' }
     }

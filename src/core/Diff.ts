@@ -327,18 +327,40 @@ export const bindValue = <K extends string, R, B>(name: Exclude<K, keyof R>, f: 
 // -------------------------------------------------------------------------------------
 
 /**
+ * A memory budget for the linear maps an unrolled fold keeps for reverse mode (its
+ * "tape"), in any unit the caller likes (the layer uses bytes): `limit` is the most the
+ * kept maps may hold, `perStep` the caller's estimate of one step's linear map, and
+ * `perState` that of one kept state (default `perStep`).
+ *
+ * @example
+ * const tape: TapeBudget = { limit: 2 ** 30, perStep: 72 * n + 4096, perState: 16 * n + 512 }
+ * foldWhile(step, go, 1e6, { tape })
+ */
+export interface TapeBudget {
+  readonly limit: number
+  readonly perStep: number
+  readonly perState?: number
+}
+
+/**
  * Options of the unrolling folds.
  *
  * @example
  * fold(step, 1000, { checkpoint: 32 }) // keeps every 32nd state in reverse mode
+ * foldWhile(step, go, 1e6, { tape: { limit: 2 ** 30, perStep: 8e6 } }) // every map while they fit in 1 GiB, then checkpoints
  */
 export interface FoldOptions {
   /**
    * Keep only every c-th state and recompute each segment's linear maps during the
    * reverse pass: memory O((K/c + c)·n) instead of O(K·n), for one extra forward pass.
-   * Default: keep every linear map (no recomputation).
+   * Default: keep every linear map (no recomputation). Takes precedence over `tape`.
    */
   readonly checkpoint?: number
+  /**
+   * Keep every linear map while they fit in `tape.limit`; past it, drop them all and
+   * checkpoint instead (see {@link foldWhile}). Default: no limit.
+   */
+  readonly tape?: TapeBudget
 }
 
 /** The linear map of an unrolled fold, and how many steps ran. */
@@ -351,21 +373,57 @@ interface Unrolled<P, S> {
 const isShaped = (a: object): a is { readonly data: Float64Array } =>
   'data' in a && (a as { data: unknown }).data instanceof Float64Array
 
+/** Whether the terms of an unexpanded sum hold more numbers than its expanded matrix. */
+const longerThanMatrix = (a: OuterSum): boolean => {
+  const cap = Math.floor((a.rows * a.cols) / (a.rows + a.cols))
+  let k = 0
+  for (let t: OuterSum | undefined = a; t !== undefined; t = t.next) if (++k > cap) return true
+  return false
+}
+
+/** out += the terms of an unexpanded sum, in the order and with the products of its expansion. */
+const addOuterInto = (out: Float64Array, a: OuterSum): void => {
+  const n = a.cols
+  for (let t: OuterSum | undefined = a; t !== undefined; t = t.next) {
+    const u = t.u, v = t.v, al = t.alpha
+    for (let i = 0; i < a.rows; i++) {
+      const ui = al * u[i]!
+      if (ui === 0) continue
+      const r = i * n
+      for (let j = 0; j < n; j++) out[r + j] = out[r + j]! + ui * v[j]!
+    }
+  }
+}
+
 /**
  * a + b as `addT`, for the parameters' cotangent that the reverse pass of a fold sums
  * over K steps: the objects and buffers it allocates are recorded in `mine` and later sums
  * write into them instead of allocating again. Objects it did not allocate are never
- * written. Seen from outside the fold, the sum is pure; the result is bit-identical to
- * the chain of `addT`s.
+ * written. Seen from outside the fold, the sum is pure. The result is bit-identical to the
+ * chain of `addT`s, except that a sum of outer products is expanded once its terms
+ * outgrow its matrix (so that K steps keep O(n²), not O(K·n)); the order of its additions
+ * then differs, by rounding only.
  */
 const addOwned = (mine: WeakSet<object>, a: unknown, b: unknown): unknown => {
   if (a === Zero) return b
   if (b === Zero || b === undefined) return a
   if (typeof a === 'number') return a + (b as number)
   if (typeof a !== 'object' || a === null) return a
-  // unexpanded outer-product sums stay unexpanded (reading `data` would expand them)
-  if (a instanceof OuterSum && b instanceof OuterSum) return addT(a, b)
+  // unexpanded outer-product sums stay unexpanded (reading `data` would expand them) while
+  // their terms take less memory than the matrix; past that, the sum is expanded into a
+  // matrix the fold owns, and later terms are added into it (memory O(n²), not O(K·n))
+  if (a instanceof OuterSum && b instanceof OuterSum) {
+    const sum = addT(a, b) as OuterSum
+    if (!longerThanMatrix(sum)) return sum
+    const r = { rows: sum.rows, cols: sum.cols, data: sum.data }
+    mine.add(r)
+    return r
+  }
   if (isShaped(a)) {
+    if (b instanceof OuterSum && mine.has(a)) {
+      addOuterInto(a.data as Float64Array, b)
+      return a
+    }
     const y = (b as { data: Float64Array }).data
     if (mine.has(a)) {
       const x = a.data as Float64Array
@@ -390,6 +448,23 @@ const addOwned = (mine: WeakSet<object>, a: unknown, b: unknown): unknown => {
   return r
 }
 
+/** A positive finite number, or `fallback`. */
+const positiveOr = (x: number | undefined, fallback: number): number =>
+  x !== undefined && Number.isFinite(x) && x > 0 ? x : fallback
+
+/**
+ * The forward pass of a fold and what its reverse pass keeps. Three regimes:
+ * - no option: every step's linear map (`lins`);
+ * - `checkpoint: c`: the state at every c-th step (`marks`), segments recomputed;
+ * - `tape`: every linear map while they fit in the budget, and alongside them marks at an
+ *   interval c that doubles (dropping every other mark) whenever the marks would hold more
+ *   than two segments of linear maps, c·perStep. If the maps outgrow the budget they are
+ *   all dropped and the marks serve instead. The marks then hold about
+ *   √(2·K·perState·perStep) and a segment's recomputation about as much again: memory
+ *   O(√K·n) for a K unknown in advance, for one extra forward pass.
+ * Recomputing a segment from its mark runs exactly the steps of the forward pass, so the
+ * derivative is the same linear map in every regime.
+ */
 const unroll = <P, S>(
   step: Diff<readonly [P, S], S>,
   p: P,
@@ -397,19 +472,36 @@ const unroll = <P, S>(
   go: (s: S, k: number) => boolean,
   options: FoldOptions
 ): Unrolled<P, S> => {
-  const c = options.checkpoint !== undefined && options.checkpoint >= 1 ? Math.floor(options.checkpoint) : 0
-  const lins: Linear<readonly [P, S], S>[] = []
-  const marks: S[] = []
+  const fixed = options.checkpoint !== undefined && options.checkpoint >= 1 ? Math.floor(options.checkpoint) : 0
+  const tape = fixed === 0 ? options.tape : undefined
+  const perStep = positiveOr(tape?.perStep, 1)
+  const perState = positiveOr(tape?.perState, perStep)
+  const limit = tape === undefined ? Infinity : Math.max(0, Number.isNaN(tape.limit) ? 0 : tape.limit)
+  // c: the interval between marks (0: no marks); lins: the kept maps (undefined once dropped)
+  let c = fixed > 0 ? fixed : tape !== undefined ? 1 : 0
+  let lins: Linear<readonly [P, S], S>[] | undefined = fixed > 0 ? undefined : []
+  let marks: S[] = []
   let s = s0
   let k = 0
   while (go(s, k)) {
-    if (c > 0 && k % c === 0) marks.push(s)
+    if (c > 0 && k % c === 0) {
+      marks.push(s)
+      if (tape !== undefined && marks.length > 2 && marks.length * perState > 2 * c * perStep) {
+        marks = marks.filter((_, j) => j % 2 === 0)
+        c *= 2
+      }
+    }
     const [s2, l] = step([p, s])
-    if (c === 0) lins.push(l)
+    if (lins !== undefined) {
+      lins.push(l)
+      if (lins.length * perStep > limit) lins = undefined
+    }
     s = s2
     k++
   }
   const K = k
+  // the maps were all kept: the marks are not needed
+  if (lins !== undefined) marks = []
   const segment = (j: number): Linear<readonly [P, S], S>[] => {
     // recompute the linear maps of steps j*c … min(K, (j+1)*c) − 1
     const out: Linear<readonly [P, S], S>[] = []
@@ -421,6 +513,7 @@ const unroll = <P, S>(
     }
     return out
   }
+  const kept = lins
   const fwd = (d: Tan<readonly [P, S]>): Tan<S> => {
     if (d === Zero) return Zero
     const [dp, ds0] = parts2(d)
@@ -428,7 +521,7 @@ const unroll = <P, S>(
     const run = (ls: readonly Linear<readonly [P, S], S>[]) => {
       for (const l of ls) ds = l.fwd([dp, ds] as unknown as Tan<readonly [P, S]>)
     }
-    if (c === 0) run(lins)
+    if (kept !== undefined) run(kept)
     else for (let j = 0; j < marks.length; j++) run(segment(j))
     return ds
   }
@@ -444,7 +537,7 @@ const unroll = <P, S>(
         ds = b
       }
     }
-    if (c === 0) run(lins)
+    if (kept !== undefined) run(kept)
     else for (let j = marks.length - 1; j >= 0; j--) run(segment(j))
     return [dp, ds] as unknown as Tan<readonly [P, S]>
   }
@@ -469,8 +562,14 @@ export const fold = <P, S>(step: Diff<readonly [P, S], S>, K: number, options: F
  * forward pass decides the count K; the derivatives are those of exactly those K steps
  * (the stop test is not differentiated).
  *
+ * Since K is not known in advance, `options.tape` bounds what reverse mode keeps: every
+ * linear map while `K·perStep ≤ limit` (no recomputation, as without the option), else
+ * checkpoints whose interval doubles as K grows, so that memory stays O(√K·n) and the
+ * derivative is still exactly the same linear map (recomputed, never approximated).
+ *
  * @example
  * foldWhile(step, (s, k) => s.gap > 1e-8, 1000)([params, s0])
+ * foldWhile(step, go, 3e6, { tape: { limit: 2 ** 30, perStep: 4096 } }) // bounded memory for any K
  */
 export const foldWhile = <P, S>(
   step: Diff<readonly [P, S], S>,

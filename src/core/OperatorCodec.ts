@@ -38,17 +38,129 @@ export type RawOperator =
 // -------------------------------------------------------------------------------------
 
 /**
- * The relative tolerance of the symmetry check, against the largest |Pᵢⱼ|.
+ * The relative tolerance of the symmetry check. Symmetry is judged entry by entry
+ * (CONTRACT.md, "Errors"): Pᵢⱼ and Pⱼᵢ agree when
+ * |Pᵢⱼ − Pⱼᵢ| ≤ SYMMETRY_TOLERANCE·max(|Pᵢⱼ|, |Pⱼᵢ|, √(|Pᵢᵢ|·|Pⱼⱼ|)) or
+ * |Pᵢⱼ − Pⱼᵢ| ≤ {@link SYMMETRY_FLOOR}, so one large entry cannot hide an asymmetry
+ * elsewhere.
  *
  * @example
- * Math.abs(a - b) <= SYMMETRY_TOLERANCE * maxAbs // counts as symmetric
+ * asymmetric(1, 1 + 1e-12, 1, 1) // false: within the tolerance
  */
 export const SYMMETRY_TOLERANCE = 1e-10
 
-const maxAbs = (xs: Float64Array): number => {
-  let m = 0
-  for (let k = 0; k < xs.length; k++) { const a = Math.abs(xs[k]!); if (a > m) m = a }
-  return m
+/**
+ * The absolute floor of the symmetry check: two entries that differ by at most this much
+ * always agree.
+ *
+ * @example
+ * asymmetric(0, 1e-301, 0, 0) // false
+ */
+export const SYMMETRY_FLOOR = 1e-300
+
+/**
+ * True when the entries a = Pᵢⱼ and b = Pⱼᵢ, with diagonal entries dᵢ = Pᵢᵢ and dⱼ = Pⱼⱼ,
+ * violate the entry-by-entry symmetry rule of {@link SYMMETRY_TOLERANCE} (with `tol` and
+ * `floor` in place of its constants; the tfjs op passes float32's). Non-finite entries are
+ * not judged here.
+ *
+ * @example
+ * asymmetric(0, 1, 1e10, 1) // true: √(1e10·1) = 1e5 is the scale, and 1 > 1e-10·1e5
+ */
+export const asymmetric = (a: number, b: number, di: number, dj: number, tol = SYMMETRY_TOLERANCE, floor = SYMMETRY_FLOOR): boolean => {
+  const d = Math.abs(a - b)
+  // √|dᵢ|·√|dⱼ| rather than √|dᵢdⱼ|, which overflows for entries beyond 1e154
+  return d > floor && d > tol * Math.max(Math.abs(a), Math.abs(b), Math.sqrt(Math.abs(di)) * Math.sqrt(Math.abs(dj)))
+}
+
+const TILE = 32
+
+/**
+ * The first entry (i, j), i > j, in row-major order, at which the dense n×n block of
+ * `data` starting at `offset` violates the symmetry rule (see {@link asymmetric}), or
+ * undefined. The scan runs over 32×32 tiles, so that the transposed reads stay in cache.
+ *
+ * @example
+ * denseAsymmetry([1e10, 0, 0, 0, 1, 1, 0, 0, 1], 3) // { i: 2, j: 1 }
+ */
+export const denseAsymmetry = (
+  data: ArrayLike<number>, n: number, offset = 0, tol = SYMMETRY_TOLERANCE, floor = SYMMETRY_FLOOR
+): { readonly i: number; readonly j: number } | undefined => {
+  for (let bi = 0; bi < n; bi += TILE) {
+    const ie = Math.min(n, bi + TILE)
+    // the first offender of this band of rows, over all its tiles
+    let fi = -1, fj = -1
+    for (let bj = 0; bj <= bi; bj += TILE) {
+      const je = Math.min(n, bj + TILE)
+      for (let i = Math.max(bi, 1); i < ie; i++) {
+        if (fi !== -1 && i > fi) break
+        const ri = offset + i * n
+        const di = data[ri + i]!
+        for (let j = bj; j < je && j < i; j++) {
+          if (asymmetric(data[ri + j]!, data[offset + j * n + i]!, di, data[offset + j * n + j]!, tol, floor)) {
+            if (fi === -1 || i < fi || (i === fi && j < fj)) { fi = i; fj = j }
+            break
+          }
+        }
+      }
+    }
+    if (fi !== -1) return { i: fi, j: fj }
+  }
+  return undefined
+}
+
+/**
+ * The index of a stored value at which a CSR matrix violates the symmetry rule (see
+ * {@link asymmetric}), or -1. Repeated (i, j) entries add up, and a missing entry counts
+ * as 0. Pairs {i, j} are judged in the order of min(i, j); of the pair, the stored entry
+ * in the lower triangle (row > column) is reported when there is one, else the stored
+ * entry above it.
+ *
+ * @example
+ * csrAsymmetry(2, Int32Array.of(0, 2, 3), Int32Array.of(0, 1, 1), Float64Array.of(1, 1, 1)) // 1: (0, 1) has no mirror
+ */
+export const csrAsymmetry = (
+  n: number, rp: ArrayLike<number>, ci: ArrayLike<number>, vs: ArrayLike<number>, tol = SYMMETRY_TOLERANCE, floor = SYMMETRY_FLOOR
+): number => {
+  const nnz = rp[n]!
+  // the diagonal, duplicates summed
+  const diag = new Float64Array(n)
+  for (let i = 0; i < n; i++) for (let k = rp[i]!; k < rp[i + 1]!; k++) if (ci[k] === i) diag[i] = diag[i]! + vs[k]!
+  // transpose: for each column j, the stored indices k with colIdx[k] = j, with their rows
+  const tp = new Int32Array(n + 1)
+  for (let k = 0; k < nnz; k++) tp[ci[k]! + 1]!++
+  for (let j = 0; j < n; j++) tp[j + 1] = tp[j + 1]! + tp[j]!
+  const fillAt = tp.slice(0, n), tk = new Int32Array(nnz), trow = new Int32Array(nnz)
+  for (let i = 0; i < n; i++) {
+    for (let k = rp[i]!; k < rp[i + 1]!; k++) { const p = fillAt[ci[k]!]!++; tk[p] = k; trow[p] = i }
+  }
+  // row i's entries (i, j) summed in `a`, column i's entries (j, i) in `b`; `own`/`mirror`
+  // the first stored index of each
+  const a = new Float64Array(n), b = new Float64Array(n)
+  const own = new Int32Array(n).fill(-1), mirror = new Int32Array(n).fill(-1), touched: number[] = []
+  for (let i = 0; i < n; i++) {
+    touched.length = 0
+    for (let k = rp[i]!; k < rp[i + 1]!; k++) {
+      const j = ci[k]!
+      if (own[j] === -1 && mirror[j] === -1) touched.push(j)
+      if (own[j] === -1) own[j] = k
+      a[j] = a[j]! + vs[k]!
+    }
+    for (let p = tp[i]!; p < tp[i + 1]!; p++) {
+      const j = trow[p]!
+      if (own[j] === -1 && mirror[j] === -1) touched.push(j)
+      if (mirror[j] === -1) mirror[j] = tk[p]!
+      b[j] = b[j]! + vs[tk[p]!]!
+    }
+    let bad = -1
+    for (const j of touched) {
+      // pairs with j < i were judged at row j
+      if (bad === -1 && j > i && asymmetric(a[j]!, b[j]!, diag[i]!, diag[j]!, tol, floor)) bad = mirror[j] !== -1 ? mirror[j]! : own[j]!
+      a[j] = 0; b[j] = 0; own[j] = -1; mirror[j] = -1
+    }
+    if (bad !== -1) return bad
+  }
+  return -1
 }
 
 const fmt = (x: number): string => String(x)
@@ -59,18 +171,24 @@ const validateDense = (u: unknown, c: t.Context): t.Validation<RawOperator> => {
   const { rows: n, cols, data } = r.right
   if (n === 0) return t.failure(u, c, 'expected at least one row (n ≥ 1)')
   if (cols !== n) return t.failure(u, c, `expected a square matrix, got ${n}×${cols}`)
-  const tol = SYMMETRY_TOLERANCE * maxAbs(data)
-  for (let i = 1; i < n; i++) {
-    for (let j = 0; j < i; j++) {
-      const a = data[i * n + j]!, b = data[j * n + i]!
-      if (Math.abs(a - b) > tol) {
-        const rows = u as unknown[][]
-        return t.failure(a, at(at(c, i, FiniteArray, rows[i]), j, Finite, a), `expected a symmetric matrix: entry [${i}][${j}] is ${fmt(a)} but [${j}][${i}] is ${fmt(b)}`)
-      }
-    }
+  const bad = denseAsymmetry(data, n)
+  if (bad !== undefined) {
+    const { i, j } = bad
+    const a = data[i * n + j]!, b = data[j * n + i]!
+    const rows = u as unknown[][]
+    return t.failure(a, at(at(c, i, FiniteArray, rows[i]), j, Finite, a), asymmetryMessage(i, j, a, b))
   }
   return t.success({ kind: 'dense', n, data })
 }
+
+/**
+ * The message of a symmetry failure at (i, j).
+ *
+ * @example
+ * asymmetryMessage(2, 1, 0, 1) // 'expected a symmetric matrix: entry [2][1] is 0 but [1][2] is 1 …'
+ */
+export const asymmetryMessage = (i: number, j: number, a: number, b: number, tol = SYMMETRY_TOLERANCE): string =>
+  `expected a symmetric matrix: entry [${i}][${j}] is ${fmt(a)} but [${j}][${i}] is ${fmt(b)} (entries must agree to ${tol} of max(|Pᵢⱼ|, |Pⱼᵢ|, √(|Pᵢᵢ|·|Pⱼⱼ|)))`
 
 const lowRankFields = strictStruct('a diagonal plus low rank { diag, U? }', { diag: FiniteArray }, { U: t.unknown })
 
@@ -95,39 +213,17 @@ const csrInner = strictStruct(
 )
 const csrOuter = strictStruct('a CSR operator { csr }', { csr: t.unknown }, {})
 
-/** The first pair (i, j) with |Pᵢⱼ − Pⱼᵢ| > tol, as the index of a stored value, or -1. */
-const csrAsymmetry = (n: number, rp: Int32Array, ci: Int32Array, vs: Float64Array, tol: number): number => {
-  const nnz = vs.length
-  // transpose: for each column j, the stored indices k with colIdx[k] = j, with their rows
-  const tp = new Int32Array(n + 1)
-  for (let k = 0; k < nnz; k++) tp[ci[k]! + 1]!++
-  for (let j = 0; j < n; j++) tp[j + 1] = tp[j + 1]! + tp[j]!
-  const fillAt = tp.slice(0, n), tk = new Int32Array(nnz), trow = new Int32Array(nnz)
-  for (let i = 0; i < n; i++) {
-    for (let k = rp[i]!; k < rp[i + 1]!; k++) { const p = fillAt[ci[k]!]!++; tk[p] = k; trow[p] = i }
-  }
-  const acc = new Float64Array(n), first = new Int32Array(n).fill(-1), touched: number[] = []
-  for (let i = 0; i < n; i++) {
-    touched.length = 0
-    for (let k = rp[i]!; k < rp[i + 1]!; k++) {
-      const j = ci[k]!
-      if (first[j] === -1) { first[j] = k; touched.push(j) }
-      acc[j] = acc[j]! + vs[k]!
-    }
-    for (let p = tp[i]!; p < tp[i + 1]!; p++) {
-      const j = trow[p]!
-      if (first[j] === -1) { first[j] = tk[p]!; touched.push(j) }
-      acc[j] = acc[j]! - vs[tk[p]!]!
-    }
-    let bad = -1
-    for (const j of touched) {
-      if (bad === -1 && Math.abs(acc[j]!) > tol) bad = first[j]!
-      acc[j] = 0
-      first[j] = -1
-    }
-    if (bad !== -1) return bad
-  }
-  return -1
+/**
+ * The message of a CSR symmetry failure at stored index k.
+ *
+ * @example
+ * csrAsymmetryMessage(rowPtr, colIdx, 4) // 'expected a symmetric matrix: the entries (1, 2) and (2, 1) differ …'
+ */
+export const csrAsymmetryMessage = (rp: ArrayLike<number>, ci: ArrayLike<number>, k: number, tol = SYMMETRY_TOLERANCE): string => {
+  let row = 0
+  while (rp[row + 1]! <= k) row++
+  const col = ci[k]!
+  return `expected a symmetric matrix: the entries (${row}, ${col}) and (${col}, ${row}) differ by more than ${tol} of max(|Pᵢⱼ|, |Pⱼᵢ|, √(|Pᵢᵢ|·|Pⱼⱼ|)) (repeated entries add up; a missing one is 0)`
 }
 
 const validateCsr = (u: unknown, c: t.Context): t.Validation<RawOperator> => {
@@ -144,13 +240,8 @@ const validateCsr = (u: unknown, c: t.Context): t.Validation<RawOperator> => {
     return t.failure(undefined, atPath(ic, inner, e.path), e.message)
   }
   const op = built.right
-  const bad = csrAsymmetry(n, op.rowPtr, op.colIdx, op.values, SYMMETRY_TOLERANCE * maxAbs(op.values))
-  if (bad !== -1) {
-    let row = 0
-    while (op.rowPtr[row + 1]! <= bad) row++
-    return t.failure(op.values[bad], atPath(ic, inner, `values[${bad}]`),
-      `expected a symmetric matrix: the entries (${row}, ${op.colIdx[bad]!}) and (${op.colIdx[bad]!}, ${row}) differ`)
-  }
+  const bad = csrAsymmetry(n, op.rowPtr, op.colIdx, op.values)
+  if (bad !== -1) return t.failure(op.values[bad], atPath(ic, inner, `values[${bad}]`), csrAsymmetryMessage(op.rowPtr, op.colIdx, bad))
   return t.success({ kind: 'csr', n, rowPtr: op.rowPtr, colIdx: op.colIdx, values: op.values })
 }
 

@@ -14,6 +14,7 @@ import type { Vec } from '../shapes/Vec.js'
 import type { Diff } from '../core/Diff.js'
 import type { Params, Problem, SetKind } from './Problem.js'
 import { dfwLayer, withCall, LayerError, type LayerOptions, type LayerResult } from './Layer.js'
+import { validateBatch } from './Validate.js'
 
 /** The message of anything thrown, for an error value. */
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
@@ -27,8 +28,9 @@ const messageOf = (e: unknown): string => (e instanceof Error ? e.message : Stri
  */
 export const dfwBatch = (options: LayerOptions = {}) => {
   const layer = dfwLayer(options)
-  return <N>(problems: ReadonlyArray<Problem<N>>): ReadonlyArray<E.Either<LayerError, LayerResult<N>>> => withCall(() =>
-    problems.map((p, i) => {
+  return <N>(problems: ReadonlyArray<Problem<N>>): ReadonlyArray<E.Either<LayerError, LayerResult<N>>> => {
+    validateBatch(problems, options)
+    return withCall(() => problems.map((p, i) => {
       try {
         return E.right(layer(p))
       } catch (e) {
@@ -36,6 +38,7 @@ export const dfwBatch = (options: LayerOptions = {}) => {
         return E.left(new LayerError(messageOf(e), path))
       }
     }))
+  }
 }
 
 /**

@@ -22,14 +22,14 @@ import type { Gradients, Params, ParamsTangent, Problem, SetKind, SetName } from
 import { type FwState, fwStep, initialState } from './Step.js'
 import { type Schedule, type ScheduleName, paperSchedule, defaultSchedule } from './Schedule.js'
 import { certificateAt, rowAbsSums, gapMet } from './Oracle.js'
-import { validateProblem } from './Validate.js'
-import { type BackwardMode, type LayerOptions, type Status, LayerError } from './Options.js'
+import { validateProblem, validateCotangent, validateTangent } from './Validate.js'
+import { type BackwardMode, type LayerOptions, type Status, LayerError, unrolledFoldOptions } from './Options.js'
 import { type ImplicitDerivative, quadraticDerivative } from './Implicit.js'
 import { type PolishResult, polishExact } from './Polish.js'
 import type { FaceModel, FaceReport } from './FaceModel.js'
 import { NegativeCurvatureError } from './Errors.js'
 import type { FeasibleSet } from './sets/FeasibleSet.js'
-import { resolveSet } from './sets/Sets.js'
+import { type SetStructure, resolveSet } from './sets/Sets.js'
 import { certifyConvex, negativeDiagonal } from './Convexity.js'
 import { type FastOptions, fastSolve, fastSolveSet } from './FastSolve.js'
 import { setCertificate, setSolver } from './SetStep.js'
@@ -101,10 +101,9 @@ export const resolveSchedule = <N>(set: SetName, theta: Params<N>, options: Laye
  * @example
  * const [state, lin] = solver<N>('l1', schedule)(theta)
  */
-export const solver = <N>(set: SetKind, schedule: Schedule, options: { readonly checkpoint?: number } = {}): Diff<Params<N>, FwState<N>> =>
+export const solver = <N>(set: SetKind, schedule: Schedule, options: D.FoldOptions = {}): Diff<Params<N>, FwState<N>> =>
   D.compose(
-    D.foldWhile(fwStep<N>(schedule.step), (s: FwState<N>) => schedule.go(s), schedule.maxIterations,
-      options.checkpoint !== undefined ? { checkpoint: options.checkpoint } : {}),
+    D.foldWhile(fwStep<N>(schedule.step), (s: FwState<N>) => schedule.go(s), schedule.maxIterations, options),
     D.withInit(initialState<N>(set))
   )
 
@@ -170,11 +169,10 @@ interface Run<N> {
   readonly lin: Linear<Params<N>, Vec<N>>
 }
 
-const unrolledRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>, checkpoint: number | undefined): Run<N> => {
-  const fold = checkpoint !== undefined ? { checkpoint } : {}
+const unrolledRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>, fold: D.FoldOptions, fs?: FeasibleSet): Run<N> => {
   const [state, lin] = isOriginal(set)
     ? solver<N>(set, schedule, fold)(theta)
-    : setSolver<N>(resolveSet(set, theta), (s) => schedule.go(s), schedule.maxIterations, fold)(theta)
+    : setSolver<N>(fs ?? resolveSet(set, theta), (s) => schedule.go(s), schedule.maxIterations, fold)(theta)
   return {
     x: state.x,
     iterations: state.k,
@@ -270,12 +268,12 @@ export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<
   return { x: { dim, data: p.x }, iterations: r.iterations, converged: p.certified, face: p.face }
 }
 
-const implicitRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>): Run<N> & { readonly face: FaceReport } => {
+const implicitRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>, fs?: FeasibleSet): Run<N> & { readonly face: FaceReport } => {
   let fw: Forward<N> | undefined
   let derivative: ImplicitDerivative<N> | undefined
   const map = D.custom<Params<N>, Vec<N>>(
     (th) => {
-      fw = implicitForward(set, schedule, th)
+      fw = implicitForward(set, schedule, th, fs ?? resolveSet(set, th))
       return fw.x
     },
     (th) => {
@@ -318,21 +316,22 @@ export const withCall = <R>(f: () => R): R => {
 }
 
 const layerCall = <N>(options: LayerOptions, problem: Problem<N>): LayerResult<N> => {
-  const { theta, set } = validateProblem(problem, options)
+  const { theta, set: resolved } = validateProblem(problem, options)
+  const set = resolved.kind, n = theta.q.data.length
   const schedule = resolveSchedule(set, theta, options)
   const implicit = (options.backward ?? 'implicit') === 'implicit'
   // a negative diagonal entry is negative curvature at no cost; the rest is certified
   // below, before a status claims a certificate
   const nd = negativeDiagonal(theta.P)
   if (nd !== undefined) refuseNonConvex(nd)
-  const fs = isOriginal(set) ? undefined : resolveSet(set, theta)
+  const fs = isOriginal(set) ? undefined : resolveSet(set, theta, resolved as SetStructure)
   let run: Run<N> & { readonly face?: FaceReport }
   try {
     if (fs?.solver !== undefined) {
       // a set that solves on its own (the polytope known by its oracle, the nuclear-norm ball)
       const r = fs.solver.solve(theta, { maxIterations: schedule.maxIterations, tolerance: schedule.tolerance }, implicit ? 'implicit' : 'unrolled')
       run = { x: { dim: theta.q.dim, data: r.x }, iterations: r.iterations, converged: r.converged, lin: r.linear, ...(r.face === undefined ? {} : { face: r.face }) }
-    } else run = implicit ? implicitRun<N>(set, schedule, theta) : unrolledRun<N>(set, schedule, theta, options.checkpoint)
+    } else run = implicit ? implicitRun<N>(set, schedule, theta, fs) : unrolledRun<N>(set, schedule, theta, unrolledFoldOptions(options, n), fs)
   } catch (e) {
     if (e instanceof NegativeCurvatureError) refuseNonConvex(e)
     throw e
@@ -357,8 +356,12 @@ const layerCall = <N>(options: LayerOptions, problem: Problem<N>): LayerResult<N
     iterations: run.iterations,
     status: converged ? 'converged' : 'maxIterations',
     ...(run.face === undefined ? {} : { face: run.face }),
-    vjp: (ct) => withCall(() => toGradients(theta, lin.bwd(ct))),
+    vjp: (ct) => {
+      validateCotangent(ct, n)
+      return withCall(() => toGradients(theta, lin.bwd(ct)))
+    },
     jvp: (tan) => withCall(() => {
+      validateTangent(tan, resolved, n)
       const d = lin.fwd(fromTangent(tan))
       return d === Zero ? zerosVec(theta.q) : ownedVec(d)
     }),

@@ -14,7 +14,7 @@
 import * as t from 'io-ts'
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
-import { isRecord, hasOwn, own, isFiniteNumber, at, list, describeExpected } from './internal.js'
+import { isRecord, hasOwn, own, isFiniteNumber, at, list, describeExpected, joinKey, quoteKey } from './internal.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -304,7 +304,7 @@ export const strictStruct = <R extends t.Props, O extends t.Props>(
       if (!isRecord(u)) return t.failure(u, c)
       for (const k of Object.keys(u)) {
         if (!allowed.includes(k)) {
-          return t.failure(u[k], at(c, k, t.unknown, u[k]), `unknown ${noun} ${JSON.stringify(k)}; expected one of ${list(allowed)}`)
+          return t.failure(u[k], at(c, k, t.unknown, u[k]), `unknown ${noun} ${quoteKey(k)}; expected one of ${list(allowed)}`)
         }
       }
       const out: Record<string, unknown> = {}
@@ -358,8 +358,10 @@ export const describeValue = (u: unknown): string => {
 
 /**
  * Renders an io-ts context as a path: object keys joined with `.`, array indices in
- * brackets (`problems[2].q[0]`). The root entry and the entries io-ts adds for union or
- * intersection members (same value as their parent) are skipped.
+ * brackets (`problems[2].q[0]`), and keys that are not identifiers quoted in brackets
+ * (`options["a.b"]`, `["q[0]"]`, `[""]`; cut when very long), so that no key reads as a
+ * path of its own. The root entry and the entries io-ts adds for union or intersection
+ * members (same value as their parent) are skipped.
  *
  * @example
  * pathOf(context) // 'P[3][1]'
@@ -369,7 +371,7 @@ export const pathOf = (c: t.Context): string => {
   for (let i = 1; i < c.length; i++) {
     const e = c[i]!, parent = c[i - 1]!
     if (Object.is(e.actual, parent.actual) && typeof e.actual === 'object' && e.actual !== null) continue
-    path = Array.isArray(parent.actual) && /^\d+$/.test(e.key) ? `${path}[${e.key}]` : path === '' ? e.key : `${path}.${e.key}`
+    path = Array.isArray(parent.actual) && /^\d+$/.test(e.key) ? `${path}[${e.key}]` : joinKey(path, e.key)
   }
   return path
 }

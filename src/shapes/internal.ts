@@ -1,8 +1,9 @@
 /**
  * Helpers of the io-ts codecs kept out of the public docs: record access, paths into the
- * input (contexts built from relative paths such as `rowPtr[3]`), and the phrases of
- * expected types in messages. Shared by the shape codecs (`codecs.ts`), the operator codec
- * (src/core/OperatorCodec.ts) and the problem codec (src/fw/ProblemCodec.ts).
+ * input (contexts built from relative paths such as `rowPtr[3]`), keys as path segments
+ * and in messages, and the phrases of expected types in messages. Shared by the shape
+ * codecs (`codecs.ts`), the operator codec (src/core/OperatorCodec.ts), the problem codec
+ * (src/fw/ProblemCodec.ts) and the layer's validation (src/fw/Validate.ts).
  */
 import * as t from 'io-ts'
 
@@ -49,3 +50,34 @@ const FRIENDLY: Record<string, string> = {
 
 /** The phrase for an expected type, from a codec's name. */
 export const describeExpected = (name: string): string => FRIENDLY[name] ?? name
+
+/** The longest key, in code points, that a path or a message quotes in full. */
+export const MAX_KEY = 64
+
+/**
+ * `s` cut to at most `max` UTF-16 units, ending in `…` when cut; never splits a surrogate
+ * pair.
+ */
+export const cut = (s: string, max: number): string => {
+  if (s.length <= max) return s
+  let end = Math.max(0, max - 1)
+  const c = s.charCodeAt(end - 1)
+  if (c >= 0xd800 && c <= 0xdbff) end--
+  return `${s.slice(0, end)}…`
+}
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/
+
+/** A key as JSON quotes it, cut to {@link MAX_KEY} code points (`"a.b"`, `""`, `"aaa…"`). */
+export const quoteKey = (key: string): string => {
+  const cps = Array.from(key)
+  return JSON.stringify(cps.length > MAX_KEY ? `${cps.slice(0, MAX_KEY - 1).join('')}…` : key)
+}
+
+/**
+ * A key appended to a path: `parent.name` when the key is an identifier of at most
+ * {@link MAX_KEY} characters, else quoted (and cut) in brackets, `parent["a.b"]`,
+ * `["q[0]"]`, `[""]`, `["kkk…"]`, so that a key never reads as a path of its own.
+ */
+export const joinKey = (parent: string, key: string): string =>
+  IDENTIFIER.test(key) && key.length <= MAX_KEY ? (parent === '' ? key : `${parent}.${key}`) : `${parent}[${quoteKey(key)}]`

@@ -6,6 +6,18 @@
  * `tf.grads` and the optimizers see the layer's own vector-Jacobian product (unrolled or
  * implicit, by `options.backward`) for q, w, t and a dense P.
  *
+ * Numbers: tensors are float32, and the layer solves in float64. Plain numbers (a number
+ * `t`) are checked in float64, never rounded to float32 first. P is judged symmetric by
+ * the library's entry-by-entry rule with float32's factor ({@link TF_SYMMETRY_TOLERANCE});
+ * the layer then solves with the symmetric part (P + Pᵀ)/2 (P itself when exactly
+ * symmetric, as a P built from symmetric data is), and P's gradient is the symmetric part
+ * of the library's, (G + Gᵀ)/2: the exact gradient of the op, and one that keeps a trained
+ * P symmetric. A result the op cannot write in float32 (an entry of x or of a gradient
+ * beyond ±3.4e38) is refused with a `LayerError`, never returned as ±Infinity: x at the
+ * input that bounds it (`w[b][i]` on the l1 ball when t/wᵢ is beyond float32, else `t`),
+ * a gradient at the input it is the gradient of (`w[0][2]`), and only when the caller's
+ * gradient goes through that input (`tf.grad` in q is not refused for w's overflow).
+ *
  * This entry imports `@tensorflow/tfjs-core` (an optional peer dependency); the package's
  * main entry never does. Bring a backend and the built-in ops' gradients yourself, for
  * example with `import '@tensorflow/tfjs'`.
@@ -17,6 +29,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { unsafeDim } from '../shapes/Dim.js'
 import type { Vec } from '../shapes/Vec.js'
 import { dense, type LinearOperator } from '../core/LinearOperator.js'
+import { denseAsymmetry, asymmetryMessage } from '../core/OperatorCodec.js'
 import { dfwBatch } from '../fw/Batch.js'
 import { LayerError, type LayerOptions, type LayerResult } from '../fw/Layer.js'
 import type { Problem, SetKind } from '../fw/Problem.js'
@@ -65,12 +78,29 @@ export interface TfLayerInputs {
 // -------------------------------------------------------------------------------------
 
 /**
- * The relative tolerance of the symmetry check of a P tensor (float32 data), against the largest |Pᵢⱼ|.
+ * The relative tolerance of the symmetry check of a P tensor: the library's entry-by-entry
+ * rule (src/core/OperatorCodec.ts, `SYMMETRY_TOLERANCE`) with float32's factor, about 84
+ * units in the last place of a float32 (2⁻²³ ≈ 1.2e-7), so that a P computed in float32
+ * (say A Aᵀ by a matMul) passes while a real asymmetry does not:
+ * |Pᵢⱼ − Pⱼᵢ| ≤ 1e-5·max(|Pᵢⱼ|, |Pⱼᵢ|, √(|Pᵢᵢ|·|Pⱼⱼ|)) or ≤ {@link TF_SYMMETRY_FLOOR}.
  *
  * @example
- * Math.abs(P[i][j] - P[j][i]) <= TF_SYMMETRY_TOLERANCE * maxAbs // accepted as symmetric
+ * asymmetric(P[i][j], P[j][i], P[i][i], P[j][j], TF_SYMMETRY_TOLERANCE, TF_SYMMETRY_FLOOR) // false: accepted
  */
 export const TF_SYMMETRY_TOLERANCE = 1e-5
+
+/**
+ * The absolute floor of the float32 symmetry check: float32's smallest normal number
+ * (2⁻¹²⁶ ≈ 1.18e-38), as the library's 1e-300 sits just above float64's.
+ *
+ * @example
+ * Math.abs(P[i][j] - P[j][i]) <= TF_SYMMETRY_FLOOR // always accepted
+ */
+export const TF_SYMMETRY_FLOOR = 2 ** -126
+
+/** The largest float32. */
+const F32_MAX = 3.4028234663852886e38
+const fitsF32 = (v: number): boolean => Number.isFinite(v) && Number.isFinite(Math.fround(v))
 
 const fmtShape = (s: ReadonlyArray<number>): string => `[${s.join(', ')}]`
 
@@ -136,17 +166,27 @@ const finiteAt = (data: ArrayLike<number>, k: number, path: () => string, positi
 
 /** Checks finiteness and symmetry of one n×n block at `off`; `at(i, j)` names an entry. */
 const checkSymmetric = (data: ArrayLike<number>, off: number, n: number, at: (i: number, j: number) => string): void => {
-  let m = 0
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) m = Math.max(m, Math.abs(finiteAt(data, off + i * n + j, () => at(i, j))))
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) finiteAt(data, off + i * n + j, () => at(i, j))
+  const bad = denseAsymmetry(data, n, off, TF_SYMMETRY_TOLERANCE, TF_SYMMETRY_FLOOR)
+  if (bad !== undefined) {
+    const { i, j } = bad
+    throw new LayerError(asymmetryMessage(i, j, data[off + i * n + j]!, data[off + j * n + i]!, TF_SYMMETRY_TOLERANCE), at(i, j))
   }
-  const tol = TF_SYMMETRY_TOLERANCE * m
-  for (let i = 1; i < n; i++) {
+}
+
+/** The symmetric part (A + Aᵀ)/2 of the n×n block of `src` at `off`, in float64 (A itself when exactly symmetric). */
+const symmetricPart = (src: ArrayLike<number>, off: number, n: number): Float64Array => {
+  const out = new Float64Array(n * n)
+  for (let i = 0; i < n; i++) {
+    out[i * n + i] = src[off + i * n + i]!
     for (let j = 0; j < i; j++) {
-      const a = data[off + i * n + j]!, b = data[off + j * n + i]!
-      if (Math.abs(a - b) > tol) throw new LayerError(`expected a symmetric matrix: entry [${i}][${j}] is ${a} but [${j}][${i}] is ${b}`, at(i, j))
+      const a = src[off + i * n + j]!, b = src[off + j * n + i]!
+      const m = a === b ? a : (a + b) / 2
+      out[i * n + j] = m
+      out[j * n + i] = m
     }
   }
+  return out
 }
 
 /** `[3].q[1]` (a path of `dfwBatch`) as `q[3][1]`, the path into the batched tensors. */
@@ -160,6 +200,20 @@ const tensorPath = (path: string, layout: Layout): string => {
   const shared = (name === 'w' && layout.wShared) || (name === 't' && layout.tShared) || (name === 'P' && layout.PShared)
   return shared ? `${name}${k[2]!}` : `${name}[${b}]${k[2]!}`
 }
+
+/** The differentiable inputs. */
+type Input = 'q' | 'w' | 't' | 'P'
+
+/** x itself, with a gradient that is dy, or the error `refusal()` holds when it holds one. */
+const guard = (x: tf.Tensor, refusal: () => LayerError | undefined): tf.Tensor =>
+  tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
+    value: (args[0] as tf.Tensor).clone(),
+    gradFunc: (dy: tf.Tensor) => {
+      const e = refusal()
+      if (e !== undefined) throw e
+      return [dy]
+    }
+  }))(x)
 
 // -------------------------------------------------------------------------------------
 // the operation
@@ -190,14 +244,14 @@ export const tfDfwLayer = (options: TfLayerOptions = {}) => {
     const layout = layoutOf(inputs)
     const { B, n, wShared, tShared, PShared } = layout
     // the differentiable inputs, in the order customGrad sees them
-    const names: Array<'q' | 'w' | 't' | 'P'> = ['q']
+    const names: Input[] = ['q']
     const tensors: tf.Tensor[] = [inputs.q]
     if (inputs.w !== undefined) { names.push('w'); tensors.push(inputs.w) }
     if (typeof inputs.t !== 'number') { names.push('t'); tensors.push(inputs.t) }
     if (isTensor(inputs.P)) { names.push('P'); tensors.push(inputs.P) }
 
     const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-      const read = (name: 'q' | 'w' | 't' | 'P'): Float32Array | undefined => {
+      const read = (name: Input): Float32Array | undefined => {
         const i = names.indexOf(name)
         return i < 0 ? undefined : ((args[i] as tf.Tensor).dataSync() as Float32Array)
       }
@@ -209,7 +263,8 @@ export const tfDfwLayer = (options: TfLayerOptions = {}) => {
           finiteAt(wd, k, () => (wShared ? `w[${k}]` : `w[${Math.floor(k / n)}][${k % n}]`), true)
         }
       }
-      const tv = td ?? Float32Array.of(inputs.t as number)
+      // a plain number t is checked and used in float64, as given
+      const tv: ArrayLike<number> = td ?? [inputs.t as number]
       for (let k = 0; k < tv.length; k++) finiteAt(tv, k, () => (td === undefined ? 't' : tShared ? 't' : `t[${k}]`), true)
       if (Pd !== undefined) {
         for (let b = 0; b < (PShared ? 1 : B); b++) {
@@ -220,10 +275,10 @@ export const tfDfwLayer = (options: TfLayerOptions = {}) => {
       const vec = (src: ArrayLike<number>, off: number): Vec<unknown> => ({ dim, data: Float64Array.from({ length: n }, (_, i) => src[off + i]!) })
       const sharedOp: LinearOperator<unknown> | undefined = Pd === undefined
         ? (inputs.P as LinearOperator<unknown>)
-        : PShared ? dense({ rows: dim, cols: dim, data: Float64Array.from(Pd) }) : undefined
+        : PShared ? dense({ rows: dim, cols: dim, data: symmetricPart(Pd, 0, n) }) : undefined
       const problems: Array<Problem<unknown>> = []
       for (let b = 0; b < B; b++) {
-        const P = sharedOp ?? dense({ rows: dim, cols: dim, data: Float64Array.from(Pd!.subarray(b * n * n, (b + 1) * n * n)) })
+        const P = sharedOp ?? dense({ rows: dim, cols: dim, data: symmetricPart(Pd!, b * n * n, n) })
         problems.push({
           P,
           q: vec(qd, b * n),
@@ -239,7 +294,17 @@ export const tfDfwLayer = (options: TfLayerOptions = {}) => {
       }
       onSolve?.(results)
       const x = new Float32Array(B * n)
-      results.forEach((r, b) => x.set(r.x.data, b * n))
+      results.forEach((r, b) => {
+        const xd = r.x.data
+        for (let i = 0; i < n; i++) {
+          if (fitsF32(xd[i]!)) continue
+          // on the l1 ball |xᵢ| ≤ t/wᵢ, so with t within float32 a small wᵢ is the cause
+          const tb = tShared ? tv[0]! : tv[b]!
+          const cause = set === 'l1' && wd !== undefined && tb <= F32_MAX ? (wShared ? `w[${i}]` : `w[${b}][${i}]`) : (td === undefined || tShared ? 't' : `t[${b}]`)
+          throw new LayerError(`x[${b}][${i}] = ${xd[i]} cannot be written in float32 (|x| ≤ 3.4e38): ${cause} allows entries that large; scale the problem down`, cause)
+        }
+        x.set(xd, b * n)
+      })
 
       const gradFunc = (dy: tf.Tensor2D): tf.Tensor[] => {
         const dyd = dy.dataSync()
@@ -262,18 +327,52 @@ export const tfDfwLayer = (options: TfLayerOptions = {}) => {
             for (let k = 0; k < n * n; k++) gP[o + k] = gP[o + k]! + d[k]!
           }
         })
+        // P's gradient is that of the symmetric part the layer solved with: (G + Gᵀ)/2
+        if (gP !== undefined) {
+          for (let o = 0; o < gP.length; o += n * n) {
+            for (let i = 0; i < n; i++) {
+              for (let j = 0; j < i; j++) {
+                const m = (gP[o + i * n + j]! + gP[o + j * n + i]!) / 2
+                gP[o + i * n + j] = m
+                gP[o + j * n + i] = m
+              }
+            }
+          }
+        }
+        /**
+         * The gradient as float32. An entry that does not fit is noted for the input's guard,
+         * which refuses it if (and only if) the caller's gradient goes through that input.
+         */
+        const out = (g: Float64Array, name: Input, shape: number[]): tf.Tensor => {
+          for (let k = 0; k < g.length; k++) {
+            if (fitsF32(g[k]!)) continue
+            let idx = '', rest = k
+            for (let a = shape.length - 1; a >= 0; a--) { idx = `[${rest % shape[a]!}]${idx}`; rest = Math.floor(rest / shape[a]!) }
+            const path = `${name}${idx}`
+            overflow.set(name, new LayerError(`the gradient with respect to ${path} is ${g[k]}, which cannot be written in float32 (|g| ≤ 3.4e38); scale the problem or the loss down`, path))
+            break
+          }
+          return tf.tensor(Float32Array.from(g), shape, 'float32')
+        }
         return names.map((name) => {
           switch (name) {
-            case 'q': return tf.tensor(Float32Array.from(gq), [B, n], 'float32')
-            case 'w': return tf.tensor(Float32Array.from(gw!), wShared ? [n] : [B, n], 'float32')
-            case 't': return tf.tensor(Float32Array.from(gt), tShared ? [] : [B], 'float32')
-            case 'P': return tf.tensor(Float32Array.from(gP!), PShared ? [n, n] : [B, n, n], 'float32')
+            case 'q': return out(gq, 'q', [B, n])
+            case 'w': return out(gw!, 'w', wShared ? [n] : [B, n])
+            case 't': return out(gt, 't', tShared ? [] : [B])
+            case 'P': return out(gP!, 'P', PShared ? [n, n] : [B, n, n])
           }
         })
       }
       return { value: tf.tensor2d(x, [B, n], 'float32'), gradFunc }
     })
-    return op(...tensors)
+    // each input passes through a guard whose gradient is the identity, or the refusal of
+    // a gradient that float32 cannot hold: tfjs calls it only for inputs on the path to
+    // what the caller differentiates, so `tf.grad` in q is not refused for w's overflow
+    // (only while a gradient is being recorded, inside tf.grad, tidied with it: a plain
+    // forward call creates no extra tensor)
+    const overflow = new Map<Input, LayerError>()
+    const recording = tf.engine().state.activeTape != null
+    return op(...(recording ? tensors.map((x, i) => guard(x, () => overflow.get(names[i]!))) : tensors))
   }
 }
 

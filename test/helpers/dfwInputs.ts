@@ -164,7 +164,7 @@ export const BAD_CASES: readonly BadCase[] = [
   bad('CSR n missing', withField(csrBase(), 'P', { csr: { rowPtr: [0, 1], colIdx: [0], values: [1] } }), 'P.csr.n', /missing/),
   bad('CSR n zero', withField(csrBase(), 'P', { csr: { n: 0, rowPtr: [0], colIdx: [], values: [] } }), 'P.csr.n'),
   bad('CSR value 1e999', withField(csrBase(), 'P', { csr: { n: 3, rowPtr: [0, 2, 5, 7], colIdx: [0, 1, 0, 1, 2, 1, 2], values: [4, 1, 1, INF, 1, 1, 4] } }), 'P.csr.values[3]'),
-  bad('CSR not symmetric', withField(csrBase(), 'P', { csr: { n: 3, rowPtr: [0, 2, 5, 7], colIdx: [0, 1, 0, 1, 2, 1, 2], values: [4, 2, 1, 4, 1, 1, 4] } }), 'P.csr.values[1]', /symmetric/),
+  bad('CSR not symmetric (the entry below the diagonal is named)', withField(csrBase(), 'P', { csr: { n: 3, rowPtr: [0, 2, 5, 7], colIdx: [0, 1, 0, 1, 2, 1, 2], values: [4, 2, 1, 4, 1, 1, 4] } }), 'P.csr.values[2]', /symmetric/),
   bad('CSR missing the mirror entry', withField(csrBase(), 'P', { csr: { n: 3, rowPtr: [0, 1, 3, 4], colIdx: [0, 1, 2, 2], values: [4, 4, 1, 4] } }), 'P.csr.values[2]', /symmetric/),
   bad('unknown key in csr', withField(csrBase(), 'P', { csr: { n: 1, rowPtr: [0, 1], colIdx: [0], values: [1], nnz: 1 } }), 'P.csr.nnz'),
   bad('csr next to diag', withField(csrBase(), 'P', { csr: { n: 1, rowPtr: [0, 1], colIdx: [0], values: [1] }, diag: [1] }), 'P.diag'),
@@ -185,12 +185,13 @@ export const BAD_CASES: readonly BadCase[] = [
   // batches that are malformed as a whole
   bad('problems not an array', { problems: { 0: denseBase() } }, 'problems', /expected an array/),
   bad('problems null', { problems: null }, 'problems'),
-  bad('a batch with an extra key', { problems: [denseBase()], options: {} }, 'options', /unknown field "options"/)
+  bad('a batch with an extra key', { problems: [denseBase()], t: 1 }, 't', /unknown field "t"/)
 ]
 
 /**
  * A stand-in solver for the CLI logic when the real one is absent: x = 0 (feasible for
- * l1/linf/l2), one iteration, zero derivatives. Labelled so no one mistakes it for a solver.
+ * l1/linf/l2), one iteration, zero derivatives (in every parameter any set has: the CLI
+ * writes the set's own). Labelled so no one mistakes it for a solver.
  */
 export const stubLayer: LayerFactory = () => (problem) => {
   const n = problem.P.dim
@@ -200,7 +201,7 @@ export const stubLayer: LayerFactory = () => (problem) => {
     gap: 0,
     iterations: 1,
     status: 'converged',
-    vjp: () => ({ q: fill(n, 0), w: fill(n, 0), t: 0, ...(problem.P.kind === 'dense' ? { P: zerosMat(n, n) } : {}) }),
+    vjp: () => ({ q: fill(n, 0), w: fill(n, 0), t: 0, lower: fill(n, 0), upper: fill(n, 0), k: 0, ...(problem.P.kind === 'dense' ? { P: zerosMat(n, n) } : {}) }),
     jvp: () => fill(n, 0)
   }
 }

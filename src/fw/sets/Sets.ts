@@ -13,6 +13,7 @@
  * @since 0.1.0
  */
 import type { Params, SetName } from '../Problem.js'
+import { LayerError } from '../Options.js'
 import type { Vec } from '../../shapes/Vec.js'
 import type { FeasibleSet, ParamMaps, SetGradient, SetTangent } from './FeasibleSet.js'
 import { type Polyhedron, AT_HI, AT_LO, polyViolation } from './Polyhedron.js'
@@ -304,6 +305,6 @@ export const resolveSet = <N>(kind: SetName, theta: Params<N>, structure: SetStr
     case 'l2': return l2Set(n, theta.t)
     case 'simplex': return simplexSet(n, theta.t)
     case 'box': return boxSet(theta.lower!.data, theta.upper!.data)
-    default: throw new Error(`the set ${kind} has no solver in this build`)
+    default: throw new LayerError(`the solver for the set "${kind}" is not available yet (the problem is valid)`, 'set')
   }
 }
