@@ -392,7 +392,7 @@ export const activeSet = <N>(
   const result = (certified: boolean, negative?: Curvature): ActiveSetResult =>
     ({ x, ws, nu, rounds: round, faceSolves, certified, stationarity, ...(negative === undefined ? {} : { negative }) })
   for (; round < maxRounds; round++) {
-    if (options.deadline !== undefined && performance.now() > options.deadline) break
+    if (round > 0 && options.deadline !== undefined && performance.now() > options.deadline) break
     const face = workingFace(poly, ws)
     const F = face.free, m = F.length, k = face.rows.length
     gradient(P, q, x, px, g)
