@@ -43,6 +43,7 @@ import { type KktSolver, kktSolver } from '../core/Kkt.js'
 import type { LinearOperator } from '../core/LinearOperator.js'
 import { applyInto } from '../core/LinearOperator.js'
 import { faceHessian } from './FaceHessian.js'
+import { faceMemo } from './CallMemo.js'
 import {
   type Polyhedron, type PolyRow, type WorkingSet, type CoordState,
   FREE, AT_LO, AT_HI, AT_ZERO, forRow, rowValue, rowScale, polyViolation
@@ -403,7 +404,7 @@ export const activeSet = <N>(
     if (m > 0) {
       const b = new Float64Array(m)
       for (let j = 0; j < m; j++) b[j] = -g[F[j]!]!
-      const solver: KktSolver = kktSolver({ H: faceHessian(P, F), ...(k > 0 ? { E: { k, rows: face.E } } : {}) })
+      const solver: KktSolver = faceMemo(P, F, k > 0 ? face.E : undefined, 0, () => kktSolver({ H: faceHessian(P, F), ...(k > 0 ? { E: { k, rows: face.E } } : {}) }))
       faceSolves++
       if (solver.info.negative !== undefined) return result(false, embed(solver.info.negative, F, n))
       const sol = solver.solve(b, c)

@@ -19,7 +19,8 @@
  *
  * @since 0.1.0
  */
-import { type KktHessian, type KktInfo, kktSolver } from '../core/Kkt.js'
+import { type KktHessian, type KktInfo, type KktSolver, kktSolver } from '../core/Kkt.js'
+import { faceMemo } from './CallMemo.js'
 import type { FaceModel, FaceReport } from './FaceModel.js'
 import { KINK_TOLERANCE } from './FaceModel.js'
 import type { SetGradient, SetTangent } from './sets/FeasibleSet.js'
@@ -71,10 +72,13 @@ export interface FaceDerivativeMap {
  * @example
  * const d = faceDerivative(polyhedralFace(set, ws, nu, x, px, q), { block: faceHessian(P, F), full })
  */
-export const faceDerivative = (face: FaceModel, H: FaceHessianPair): FaceDerivativeMap => {
+export const faceDerivative = (face: FaceModel, H: FaceHessianPair, owner?: object): FaceDerivativeMap => {
   const F = face.free, m = F.length, k = face.rows.length, n = face.x.length
   const x = face.x, maps = face.set.params, nu = face.nu
-  const solver = kktSolver({ H: H.block, ...(face.shift !== 0 ? { shift: face.shift } : {}), ...(k > 0 ? { E: { k, rows: face.E } } : {}) })
+  const build = (): KktSolver => kktSolver({ H: H.block, ...(face.shift !== 0 ? { shift: face.shift } : {}), ...(k > 0 ? { E: { k, rows: face.E } } : {}) })
+  // with the operator as `owner`, the factorization is shared within a call (a polish's
+  // last face, a batch's instances on one face of one P)
+  const solver = owner === undefined ? build() : faceMemo(owner, F, k > 0 ? face.E : undefined, face.shift, build)
   const neg = solver.info.negative
   if (neg !== undefined) {
     const d = new Float64Array(n)

@@ -31,6 +31,7 @@ import { resolveSet, projectSorted } from './sets/Sets.js'
 import { type Curvature, activeSet } from './ActiveSet.js'
 import { type FaceModel, polyhedralFace, sphereFace, gradientScale } from './FaceModel.js'
 import { faceHessian } from './FaceHessian.js'
+import { faceMemo } from './CallMemo.js'
 import { f64, f64From } from '../shapes/alloc.js'
 
 // -------------------------------------------------------------------------------------
@@ -185,7 +186,7 @@ const polishSphere = <N>(set: FeasibleSet, P: LinearOperator<N>, q: Float64Array
   const block = faceHessian(P, all)
   let faceSolves = 0
   const minusQ = Float64Array.from(q, (v) => -v)
-  const solverAt = (lambda: number) => { faceSolves++; return kktSolver({ H: block, ...(lambda !== 0 ? { shift: lambda } : {}) }) }
+  const solverAt = (lambda: number) => { faceSolves++; return faceMemo(P, all, undefined, lambda, () => kktSolver({ H: block, ...(lambda !== 0 ? { shift: lambda } : {}) })) }
   const done = (x: Float64Array, certified: boolean, negative?: Curvature): PolishResult => {
     const px = f64(n)
     applyInto(P, x, px)
