@@ -113,6 +113,13 @@ export interface KktSystem {
  * kktSolver(sys, { tolerance: 1e-10, maxIterations: 500 })
  */
 export interface KktOptions {
+  /**
+   * The smallest curvature scale ρ is taken against (H's units): ρ = max(max diag(H + σI),
+   * hFloor) / max diag(EᵀE). A caller that knows the problem's natural unit of curvature
+   * (|g|/|x|) passes a small multiple of it, so that a face whose H is negligible (a linear
+   * objective, to rounding) still gets an M of the rows' scale and a finite Schur step.
+   */
+  readonly hFloor?: number
   readonly pivotTol?: number
   readonly rowTol?: number
   readonly maxRefinements?: number
@@ -373,7 +380,8 @@ const denseSolver = (m: number, Hin: Float64Array, shift: number, R: Rows, optio
     if (s > normH) normH = s
   }
   const k = R.k
-  const rho = k === 0 || !(R.maxDiagEtE > 0) ? 0 : maxDiag > 0 ? maxDiag / R.maxDiagEtE : 1
+  const hd = Math.max(maxDiag, options.hFloor ?? 0)
+  const rho = k === 0 || !(R.maxDiagEtE > 0) ? 0 : hd > 0 ? hd / R.maxDiagEtE : 1
   const M = Hs.slice()
   if (rho > 0) {
     for (let l = 0; l < k; l++) {
@@ -412,7 +420,7 @@ const woodburySolver = (
   m: number, D: Float64Array, r: number, W: Float64Array, maxDiag: number, normH: number, R: Rows, options: KktOptions
 ): KktSolver => {
   const k = R.k
-  const rho = k === 0 || !(R.maxDiagEtE > 0) ? 0 : maxDiag / R.maxDiagEtE
+  const rho = k === 0 || !(R.maxDiagEtE > 0) ? 0 : Math.max(maxDiag, options.hFloor ?? 0) / R.maxDiagEtE
   const q = r + k
   const sr = Math.sqrt(rho)
   // W′ = [W, √ρ Eᵀ], m × q row-major
@@ -690,6 +698,38 @@ const pcgSolver = (
  * s.solve(new Float64Array([1, 0]), new Float64Array([0])).x // [0.25, −0.25]
  */
 export const kktSolver = (system: KktSystem, options: KktOptions = {}): KktSolver => {
+  // equilibrate E's rows by powers of two (exact): a row of entries 1e-160 (the l2 ball's
+  // xᵀ at t = 1e-160) would square to a subnormal in EᵀE and make ρ overflow; with each
+  // row's largest entry in [1, 2), Eᵀν = (SE)ᵀ(S⁻¹ν) and E x = c ⇔ (SE) x = S c
+  const E = system.E
+  if (E !== undefined && E.k > 0) {
+    const m = system.H.m, scale = new Float64Array(E.k)
+    let any = false
+    for (let a = 0; a < E.k; a++) {
+      let mx = 0
+      for (let j = 0; j < m; j++) mx = Math.max(mx, Math.abs(E.rows[a * m + j]!))
+      const e = mx > 0 && Number.isFinite(mx) ? Math.floor(Math.log2(mx)) : 0
+      scale[a] = e === 0 ? 1 : 2 ** -e
+      if (scale[a] !== 1) any = true
+    }
+    if (any) {
+      const rows = new Float64Array(E.k * m)
+      for (let a = 0; a < E.k; a++) for (let j = 0; j < m; j++) rows[a * m + j] = E.rows[a * m + j]! * scale[a]!
+      const inner = kktSolverEquilibrated({ ...system, E: { k: E.k, rows } }, options)
+      return {
+        info: inner.info,
+        solve: (b, c) => {
+          const cs = c === undefined ? undefined : Float64Array.from({ length: E.k }, (_, a) => c[a]! * scale[a]!)
+          const r = inner.solve(b, cs)
+          return { ...r, nu: Float64Array.from(r.nu, (v, a) => v * scale[a]!) }
+        }
+      }
+    }
+  }
+  return kktSolverEquilibrated(system, options)
+}
+
+const kktSolverEquilibrated = (system: KktSystem, options: KktOptions): KktSolver => {
   const H = system.H
   const m = H.m
   if (!Number.isInteger(m) || m < 0) throw new RangeError(`kktSolver: m must be a non-negative integer, got ${m}`)

@@ -75,6 +75,8 @@ export interface FaceModel {
   readonly shift: number
   /** Margin and the kink flag (the solver adds the non-unique one). */
   readonly margin: number
+  /** The problem's natural unit of curvature, |g|/|x| (the gradient's scale over the set's size), for the solver's ρ. */
+  readonly hUnit: number
 }
 
 // -------------------------------------------------------------------------------------
@@ -187,7 +189,7 @@ export const polyhedralFace = (
     set, x, free: face.free, fixed: face.fixed, state: ws.state, sign: ws.sign,
     rows: face.rows, abs, E: face.E, fixedTerms,
     nu: Float64Array.from(face.rows, (r) => nu0[r]!),
-    shift: 0, margin
+    shift: 0, margin, hUnit: gs / Math.max(set.size, normInf(x), 1e-300)
   }
 }
 
@@ -207,7 +209,7 @@ export const sphereFace = (set: FeasibleSet, x: Float64Array, px: Float64Array, 
     return {
       set, x: new Float64Array(n), free: new Int32Array(0), fixed: Int32Array.from({ length: n }, (_, i) => i),
       state: new Int8Array(n).fill(AT_ZERO), sign: new Int8Array(n), rows: new Int32Array(0), abs: new Uint8Array(0),
-      E: new Float64Array(0), fixedTerms: [], nu: new Float64Array(0), shift: 0, margin: 1
+      E: new Float64Array(0), fixedTerms: [], nu: new Float64Array(0), shift: 0, margin: 1, hUnit: 0
     }
   }
   const xm = normInf(x)
@@ -229,7 +231,8 @@ export const sphereFace = (set: FeasibleSet, x: Float64Array, px: Float64Array, 
     fixedTerms: onSphere ? [[]] : [],
     nu: onSphere ? Float64Array.of(lambda) : new Float64Array(0),
     shift: onSphere ? lambda : 0,
-    margin: Math.min(1, margin)
+    margin: Math.min(1, margin),
+    hUnit: gs / t
   }
 }
 

@@ -31,6 +31,7 @@ import { NegativeCurvatureError } from './Errors.js'
 import type { FeasibleSet } from './sets/FeasibleSet.js'
 import { type SetStructure, resolveSet } from './sets/Sets.js'
 import { certifyConvex, negativeDiagonal } from './Convexity.js'
+import { problemScaling, scaleParams, scaleOptions, unscaleLinear, mulPow2 } from './Scaling.js'
 import { type FastOptions, fastSolve, fastSolveSet } from './FastSolve.js'
 import { setCertificate, setSolver } from './SetStep.js'
 import { f64, f64From, owned } from '../shapes/alloc.js'
@@ -332,16 +333,20 @@ export const withCall = <R>(f: () => R): R => {
   try { return f() } finally { endCall() }
 }
 
-const layerCall = <N>(options: LayerOptions, problem: Problem<N>): LayerResult<N> => {
-  const { theta, set: resolved } = validateProblem(problem, options)
-  const set = resolved.kind, n = theta.q.data.length
-  const deadline = options.timeLimitMs === undefined ? Infinity : performance.now() + options.timeLimitMs
-  const schedule = resolveSchedule(set, theta, options)
-  const implicit = (options.backward ?? 'implicit') === 'implicit'
+const layerCall = <N>(options0: LayerOptions, problem: Problem<N>): LayerResult<N> => {
+  const { theta: theta0, set: resolved } = validateProblem(problem, options0)
+  const set = resolved.kind, n = theta0.q.data.length
+  const deadline = options0.timeLimitMs === undefined ? Infinity : performance.now() + options0.timeLimitMs
+  const implicit = (options0.backward ?? 'implicit') === 'implicit'
   // a negative diagonal entry is negative curvature at no cost; the rest is certified
   // below, before a status claims a certificate
-  const nd = negativeDiagonal(theta.P)
+  const nd = negativeDiagonal(theta0.P)
   if (nd !== undefined) refuseNonConvex(nd)
+  // at extreme scales the problem is solved rescaled (Scaling.ts): x = sₓ·y, f = s_f·f″
+  const sc = set === 'polytope' ? undefined : problemScaling(theta0, resolveSet(set, theta0, resolved as SetStructure).size)
+  const theta = sc === undefined ? theta0 : scaleParams(theta0, sc)
+  const options = sc === undefined ? options0 : scaleOptions(options0, sc)
+  const schedule = resolveSchedule(set, theta, options)
   const fs = isOriginal(set) ? undefined : resolveSet(set, theta, resolved as SetStructure)
   let run: Run<N> & { readonly face?: FaceReport }
   try {
@@ -357,7 +362,9 @@ const layerCall = <N>(options: LayerOptions, problem: Problem<N>): LayerResult<N
     if (e instanceof NegativeCurvatureError) refuseNonConvex(e)
     throw e
   }
-  const cert = certificate(set, theta, run.x, fs)
+  const cert0 = certificate(set, theta, run.x, fs)
+  const cert = sc === undefined ? cert0 : { objective: mulPow2(cert0.objective, sc.ef), gap: mulPow2(cert0.gap, sc.ef), gapFloor: mulPow2(cert0.gapFloor, sc.ef) }
+  if (sc !== undefined) run = { ...run, x: { dim: run.x.dim, data: Float64Array.from(run.x.data, (v) => mulPow2(v, sc.ex)) }, lin: unscaleLinear(run.lin, sc) }
   const lin = run.lin
   // the default schedule's status is its stop test on the returned point's own certificate
   // (the run's test reads P x as the steps updated it, which drifts by rounding); in
@@ -367,7 +374,7 @@ const layerCall = <N>(options: LayerOptions, problem: Problem<N>): LayerResult<N
   const converged = implicit ? run.converged || met : schedule.name === 'default' ? met : run.converged
   // `converged` claims the gap bounds f − f*: true for a convex problem only
   if (converged || implicit) {
-    const evidence = certifyConvex(theta.P)
+    const evidence = certifyConvex(theta0.P)
     if (evidence !== undefined) refuseNonConvex(evidence)
   }
   return {
@@ -379,12 +386,12 @@ const layerCall = <N>(options: LayerOptions, problem: Problem<N>): LayerResult<N
     ...(run.face === undefined ? {} : { face: run.face }),
     vjp: (ct) => {
       validateCotangent(ct, n)
-      return withCall(() => toGradients(theta, lin.bwd(ct)))
+      return withCall(() => toGradients(theta0, lin.bwd(ct)))
     },
     jvp: (tan) => withCall(() => {
       validateTangent(tan, resolved, n)
       const d = lin.fwd(fromTangent(tan))
-      return d === Zero ? zerosVec(theta.q) : ownedVec(d)
+      return d === Zero ? zerosVec(theta0.q) : ownedVec(d)
     }),
     linear: lin
   }
