@@ -406,7 +406,7 @@ export const activeSet = <N>(
       for (let j = 0; j < m; j++) b[j] = -g[F[j]!]!
       let gs = 0
       for (let i = 0; i < n; i++) gs = Math.max(gs, Math.abs(px[i]!) + Math.abs(q[i]!))
-      const hFloor = 1e-14 * gs / polyScale(poly, x)
+      const hFloor = gs / polyScale(poly, x)
       const solver: KktSolver = faceMemo(P, F, k > 0 ? face.E : undefined, 0, () => kktSolver({ H: faceHessian(P, F), ...(k > 0 ? { E: { k, rows: face.E } } : {}) }, { hFloor }))
       faceSolves++
       if (solver.info.negative !== undefined) return result(false, embed(solver.info.negative, F, n))

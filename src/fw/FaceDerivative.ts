@@ -75,7 +75,7 @@ export interface FaceDerivativeMap {
 export const faceDerivative = (face: FaceModel, H: FaceHessianPair, owner?: object): FaceDerivativeMap => {
   const F = face.free, m = F.length, k = face.rows.length, n = face.x.length
   const x = face.x, maps = face.set.params, nu = face.nu
-  const build = (): KktSolver => kktSolver({ H: H.block, ...(face.shift !== 0 ? { shift: face.shift } : {}), ...(k > 0 ? { E: { k, rows: face.E } } : {}) }, { hFloor: 1e-14 * face.hUnit })
+  const build = (): KktSolver => kktSolver({ H: H.block, ...(face.shift !== 0 ? { shift: face.shift } : {}), ...(k > 0 ? { E: { k, rows: face.E } } : {}) }, { hFloor: face.hUnit })
   // with the operator as `owner`, the factorization is shared within a call (a polish's
   // last face, a batch's instances on one face of one P)
   const solver = owner === undefined ? build() : faceMemo(owner, F, k > 0 ? face.E : undefined, face.shift, build)
@@ -127,7 +127,7 @@ export const faceDerivative = (face: FaceModel, H: FaceHessianPair, owner?: obje
       bot[a] = b
     }
     if (m > 0) {
-      const sol = solver.solve(top, bot)
+      const sol = solver.solve(top, bot, true)
       for (let j = 0; j < m; j++) dx[F[j]!] = sol.x[j]!
     }
     return dx
@@ -138,7 +138,7 @@ export const faceDerivative = (face: FaceModel, H: FaceHessianPair, owner?: obje
     if (m > 0) {
       const uF = new Float64Array(m)
       for (let j = 0; j < m; j++) uF[j] = u[F[j]!]!
-      const sol = solver.solve(uF)
+      const sol = solver.solve(uF, undefined, true)
       v = Float64Array.from(sol.x)
       mu = Float64Array.from(sol.nu)
     }

@@ -13,9 +13,11 @@
  * - `size`: the face's dimension, |F| minus the rank of E_F.
  * - `margin`: the smallest relative strict-complementarity margin: over the fixed
  *   coordinates and active inequality rows, the multiplier relative to the gradient's
- *   scale max(|Px|ᵢ + |qᵢ|); over the free coordinates and inactive rows, the distance to
- *   the nearest bound (or to 0 under an active abs row) relative to the set's size. 1 when
- *   there is nothing to switch.
+ *   scale max(|Px|ᵢ + |qᵢ|); over the free coordinates, the distance to the nearest bound
+ *   (or to 0 under an active abs row) relative to the coordinate's own reach (t/wᵢ on the
+ *   weighted l1 ball: a coordinate of weight 7e3 is not at 0 because 1.4e-4 is small
+ *   against another's reach 1.7e5); over inactive rows, the slack relative to the row's
+ *   scale. 1 when there is nothing to switch.
  * - `derivative`: `"non-unique"` when the face's KKT matrix is singular (the minimizer is
  *   not unique: the derivative is the minimum-norm least-squares solution of the face's
  *   linearized KKT system, the pseudo-inverse's); else `"kink"` when the margin is at most
@@ -122,7 +124,7 @@ const margins = (
     else {
       let d = Math.min(xi - poly.lo[i]!, poly.hi[i]! - xi)
       if (absActive[i] === 1) d = Math.min(d, Math.abs(xi))
-      coord[i] = d / size
+      coord[i] = d / Math.max(Math.min(size, set.reach[i]!), Math.abs(xi), 1e-300)
     }
   }
   poly.rows.forEach((pr, r) => {

@@ -128,6 +128,31 @@ export const rowScale = (row: PolyRow, n: number, x: Float64Array): number => {
 }
 
 /**
+ * Whether x lies in the polyhedron to a relative tolerance `rtol`: each bound's excess
+ * against max(|bound|, |xᵢ|) and each row's against its scale Σ|cᵢxᵢ| + |rhs| (so that a
+ * point at t = 1e-20 is judged in units of 1e-20, not of 1); rows marked in `active`
+ * must hold with equality to the same tolerance.
+ *
+ * @example
+ * polyFeasible(poly, x, 1e-12, ws.active) // what a certificate requires
+ */
+export const polyFeasible = (poly: Polyhedron, x: Float64Array, rtol: number, active?: Uint8Array): boolean => {
+  const n = poly.n
+  for (let i = 0; i < n; i++) {
+    const xi = x[i]!, lo = poly.lo[i]!, hi = poly.hi[i]!
+    if (!Number.isFinite(xi)) return false
+    if (lo - xi > rtol * Math.max(Math.abs(lo), Math.abs(xi))) return false
+    if (xi - hi > rtol * Math.max(Math.abs(hi), Math.abs(xi))) return false
+  }
+  for (let k = 0; k < poly.rows.length; k++) {
+    const row = poly.rows[k]!
+    const r = rowValue(row, n, x) - row.rhs, sc = rowScale(row, n, x)
+    if ((row.kind === 'eq' || active?.[k] === 1 ? Math.abs(r) : r) > rtol * sc) return false
+  }
+  return true
+}
+
+/**
  * How far x lies outside the polyhedron, relative to each constraint's scale: the largest
  * bound or row excess (0 when feasible).
  *

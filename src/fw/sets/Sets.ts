@@ -36,22 +36,26 @@ export const projectSorted = (l1: boolean, y: Float64Array, w: Float64Array, t: 
     for (let i = 0; i < n; i++) s += w[i]! * Math.abs(y[i]!)
     if (s <= t) { if (out !== y) out.set(y); return }
   }
-  // the threshold θ of x = sign(y)·max(|y| − θw, 0) (l1) or x = max(y − θ, 0) (simplex)
+  // the threshold θ of x = sign(y)·max(|y| − θw, 0) (l1) or x = max(y − θ, 0) (simplex),
+  // computed relative to the largest breakpoint b₀ (θ′ = θ − b₀): a step y = x − g/L̂ with
+  // |g/L̂| far beyond t keeps the t that the shifted sums still see (b₀ − θ = t at a vertex)
   const b = new Float64Array(n), order = new Int32Array(n)
-  for (let i = 0; i < n; i++) { b[i] = l1 ? Math.abs(y[i]!) / w[i]! : y[i]!; order[i] = i }
+  let b0 = -Infinity
+  for (let i = 0; i < n; i++) { b[i] = l1 ? Math.abs(y[i]!) / w[i]! : y[i]!; order[i] = i; if (b[i]! > b0) b0 = b[i]! }
   order.sort((i, j) => b[j]! - b[i]!)
   let s1 = 0, s2 = 0, theta = 0
   for (let k = 0; k < n; k++) {
     const i = order[k]!, wi = l1 ? w[i]! : 1
-    s1 += wi * (l1 ? Math.abs(y[i]!) : y[i]!)
+    s1 += wi * wi * (b[i]! - b0)
     s2 += wi * wi
     theta = (s1 - t) / s2
-    const next = k + 1 < n ? b[order[k + 1]!]! : -Infinity
+    const next = k + 1 < n ? b[order[k + 1]!]! - b0 : -Infinity
     if (theta >= next) break
   }
-  if (l1) theta = Math.max(theta, 0)
+  if (l1) theta = Math.max(theta, -b0)
   for (let i = 0; i < n; i++) {
-    out[i] = l1 ? Math.sign(y[i]!) * Math.max(Math.abs(y[i]!) - theta * w[i]!, 0) : Math.max(y[i]! - theta, 0)
+    const r = Math.max(b[i]! - b0 - theta, 0)
+    out[i] = l1 ? Math.sign(y[i]!) * w[i]! * r : r
   }
 }
 
