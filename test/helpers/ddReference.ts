@@ -609,6 +609,9 @@ const objectiveDD = (p: RefProblem, x: DDVec): DD => {
   return D.add(D.mul(D.dd(0.5), D.dotDD(x, Px)), D.dotDD(x, D.fromDoubles(p.q)))
 }
 
+/** f(x) = ½ xᵀP x + qᵀx at a double vector x, in double-double (rounded). */
+export const objectiveAt = (p: RefProblem, x: ArrayLike<number>): number => D.toNumber(objectiveDD(p, D.fromDoubles(x)))
+
 /** The solution of one face's KKT system (verified, but possibly not optimal: see `verification.ok`). */
 export const solveFace = (p: RefProblem, face: RefFace, start?: ArrayLike<number>): RefSolution & { readonly fac: Factored } => {
   let r: { x: DDVec; mult: DD; fac: Factored }
