@@ -107,10 +107,13 @@ const absDotScaled = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   return s * ma * mb
 }
 
-/** The library's a against the reference b; when b = 0, ‖a‖ over `unit`. */
+/**
+ * The library's a against the reference b; when b is 0 (below 1e-13 of its natural
+ * `unit`: rounding in the reference's own solve), ‖a‖ over `unit`.
+ */
 export const agree = (a: ArrayLike<number>, b: ArrayLike<number>, unit: number): Agreement => {
   const nb = norm2(b), na = norm2(a)
-  if (nb === 0) return { rel: na === 0 ? 0 : na / Math.max(unit, 1e-300), cos: na === 0 ? 1 : 0, refZero: true }
+  if (nb <= 1e-13 * unit) return { rel: na === 0 ? 0 : na / Math.max(unit, 1e-300), cos: na === 0 ? 1 : 0, refZero: true }
   const cos = na === 0 ? 0 : dotScaled(a, b) / (na * nb)
   return { rel: diffNorm(a, b) / nb, cos, refZero: false }
 }
