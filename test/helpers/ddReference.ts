@@ -277,30 +277,47 @@ const factorRaw = (K: DDVec, m: number, refined = false): Factored => {
 const pow2 = (v: number): number => 2 ** Math.round(Math.log2(v))
 
 /**
- * Factors K after a symmetric scaling by powers of two, K' = D K D, that puts the
- * Hessian block's diagonal near 1 and the border rows' largest entries near 1, so that
- * the singularity test and the pivot-ratio conditioning estimate do not depend on the
- * problem's units (P at 1e-100 against a border of weights near 1, say).
+ * Factors K after scaling by powers of two, K' = R K C (exact), so that neither the
+ * singularity test, nor the pivot-ratio conditioning estimate, nor the elimination's
+ * growth depend on the problem's units:
+ * - C: the unknowns' expected magnitudes when `colScale` is given (a bound of each x
+ *   coordinate, the multipliers' sizes), else the symmetric equilibration 1/√|Kᵢᵢ| (the
+ *   border rows: 1 over their largest scaled entry);
+ * - R: each row's largest entry of K C brought to 1.
+ * Without C from the magnitudes, a multiplier 1e200 times x (t = 1e-200 against q ≈ 1)
+ * would leave x to the elimination's cancellation between multiplier-sized numbers.
  */
-const factor = (K: DDVec, m: number, refined = false): Factored => {
+const factor = (K: DDVec, m: number, refined = false, colScale?: ArrayLike<number>): Factored => {
   if (m === 0) return factorRaw(K, m, refined)
-  const d = new Float64Array(m)
-  let dmax = 0
-  for (let i = 0; i < m; i++) {
-    const a = Math.abs(K.h[i * m + i]!)
-    if (a > 0) { d[i] = pow2(1 / Math.sqrt(a)); dmax = Math.max(dmax, d[i]!) }
+  const c = new Float64Array(m)
+  if (colScale !== undefined) {
+    for (let j = 0; j < m; j++) c[j] = pow2(Math.max(Math.abs(colScale[j]!), 1e-300))
+  } else {
+    let dmax = 0
+    for (let i = 0; i < m; i++) {
+      const a = Math.abs(K.h[i * m + i]!)
+      if (a > 0) { c[i] = pow2(1 / Math.sqrt(a)); dmax = Math.max(dmax, c[i]!) }
+    }
+    for (let i = 0; i < m; i++) {
+      if (c[i] !== 0) continue
+      let big = 0
+      for (let j = 0; j < m; j++) if (c[j] !== 0) big = Math.max(big, Math.abs(K.h[i * m + j]!) * c[j]!)
+      c[i] = big > 0 ? pow2(1 / big) : dmax > 0 ? dmax : 1
+    }
   }
+  const rs = new Float64Array(m)
   for (let i = 0; i < m; i++) {
-    if (d[i] !== 0) continue
     let big = 0
-    for (let j = 0; j < m; j++) if (d[j] !== 0) big = Math.max(big, Math.abs(K.h[i * m + j]!) * d[j]!)
-    d[i] = big > 0 ? pow2(1 / big) : dmax > 0 ? dmax : 1
+    for (let j = 0; j < m; j++) big = Math.max(big, Math.abs(K.h[i * m + j]!) * c[j]!)
+    rs[i] = big > 0 ? pow2(1 / big) : 1
   }
   const Ks = D.zeros(m * m)
-  for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) { const s = d[i]! * d[j]!; Ks.h[i * m + j] = K.h[i * m + j]! * s; Ks.l[i * m + j] = K.l[i * m + j]! * s }
+  for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) { const s = rs[i]! * c[j]!; Ks.h[i * m + j] = K.h[i * m + j]! * s; Ks.l[i * m + j] = K.l[i * m + j]! * s }
   const f = factorRaw(Ks, m, refined)
-  const scaled = (b: DDVec): DDVec => ({ h: b.h.map((v, i) => v * d[i]!), l: b.l.map((v, i) => v * d[i]!) })
-  return { m, nonsingular: f.nonsingular, cond: f.cond, solve: (b) => scaled(f.solve(scaled(b))), solveT: (b) => scaled(f.solveT(scaled(b))) }
+  const by = (v: Float64Array) => (b: DDVec): DDVec => ({ h: b.h.map((x, i) => x * v[i]!), l: b.l.map((x, i) => x * v[i]!) })
+  const byR = by(rs), byC = by(c)
+  // K⁻¹ = C K'⁻¹ R and K⁻ᵀ = R K'⁻ᵀ C
+  return { m, nonsingular: f.nonsingular, cond: f.cond, solve: (b) => byC(f.solve(byR(b))), solveT: (b) => byR(f.solveT(byC(b))) }
 }
 
 // -------------------------------------------------------------------------------------
@@ -341,13 +358,22 @@ const fixedPart = (p: RefProblem, face: RefFace): DDVec => {
 const solvePolyFace = (p: RefProblem, face: RefFace): { x: DDVec; mult: DD; fac: Factored } => {
   const n = p.n, F = face.free, mF = F.length
   const { K, m, k } = polyKkt(p, face)
-  const fac = factor(K, m)
+  let fac = factor(K, m)
   const xB = fixedPart(p, face)
   const PxB = D.matVecDD(pOf(p), xB, n)
   const b = D.zeros(m)
   for (let r = 0; r < mF; r++) D.put(b, r, D.neg(D.add(D.dd(p.q[F[r]!]!), D.at(PxB, F[r]!))))
   if (k === 1) b.h[mF] = p.t
-  const sol = fac.solve(b)
+  let sol = fac.solve(b)
+  if (k === 1) {
+    // again, with the unknowns' magnitudes: each free coordinate's reach, and the multiplier found
+    const reach = Float64Array.from(F, (i) => (p.set === 'l1' ? p.t / p.w[i]! : p.t))
+    const mu = Math.abs(sol.h[mF]!)
+    let big = 0
+    for (let j = 0; j < mF; j++) big = Math.max(big, Math.abs(K.h[j * m + j]!) * reach[j]!)
+    fac = factor(K, m, false, [...reach, Math.max(mu, big, 1e-300)])
+    sol = fac.solve(b)
+  }
   const x = D.zeros(n)
   x.h.set(xB.h); x.l.set(xB.l)
   for (let r = 0; r < mF; r++) D.put(x, F[r]!, D.at(sol, r))
@@ -413,7 +439,11 @@ const newtonSphere = (p: RefProblem, x0: Float64Array, lambda0: number): { x: DD
     fac = factor(sphereKkt(p, x, lambda), m, true)
   }
   // the derivative's factorization: double-double GEPP at the solution
-  return { x, mult: lambda, fac: factor(sphereKkt(p, x, lambda), m) }
+  // the unknowns' magnitudes: t for x, and λ (at least P's diagonal scale)
+  let big = 0
+  for (let i = 0; i < n; i++) big = Math.max(big, Math.abs(A.h[i * n + i]!))
+  const colScale = [...new Array<number>(n).fill(p.t), Math.max(Math.abs(lambda[0]), big, 1e-300)]
+  return { x, mult: lambda, fac: factor(sphereKkt(p, x, lambda), m, false, colScale) }
 }
 
 // -------------------------------------------------------------------------------------

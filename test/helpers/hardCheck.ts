@@ -114,7 +114,8 @@ const absDotScaled = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
 export const agree = (a: ArrayLike<number>, b: ArrayLike<number>, unit: number): Agreement => {
   const nb = norm2(b), na = norm2(a)
   if (nb <= 1e-13 * unit) return { rel: na === 0 ? 0 : na / Math.max(unit, 1e-300), cos: na === 0 ? 1 : 0, refZero: true }
-  const cos = na === 0 ? 0 : dotScaled(a, b) / (na * nb)
+  let cos = 0
+  if (na > 0) for (let i = 0; i < a.length; i++) cos += (a[i]! / na) * (b[i]! / nb)
   return { rel: diffNorm(a, b) / nb, cos, refZero: false }
 }
 

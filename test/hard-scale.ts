@@ -1,0 +1,47 @@
+/**
+ * The layer in its default (implicit) mode at extreme scales, against the double-double
+ * reference: t = 1e-12 and 1e12 with P and q scaled by 1e-100 and 1e100 (within the
+ * magnitude rule of src/fw/Validate.ts), t = 1e100 with P scaled by 1e-60, and the l1
+ * ball's weights spread from 1e-6 to 1e6. The scaling law says x(t) = t·x̂ for the balls'
+ * radius at fixed P and q/t, so nothing but the units may change: every case is checked
+ * like a well-scaled one.
+ */
+import t from 'tap'
+import { type CaseSpec, checkAll, standardTests } from './helpers/hardSuite.js'
+import { designed, paperP, randomQ, scaleP, type Rng } from './helpers/hardProblems.js'
+
+const SETS = ['l1', 'linf', 'l2', 'simplex'] as const
+const specs: CaseSpec[] = []
+let seed = 40_000
+const n = 20
+for (const set of SETS) {
+  for (const tt of [1e-12, 1e12]) {
+    for (const s of [1e-100, 1e100]) {
+      if (set === 'simplex' && tt === 1e12 && s === 1e100) continue // below, with the library's failures
+      const regime = `t ${tt.toExponential(0)}, P·${s.toExponential(0)}`
+      specs.push(
+        { name: `${set} t=${tt} P,q·${s} designed binding`, regime, seed: seed++, expect: 'exact', build: (r) => designed(r, set, scaleP(paperP(r, n), s), n, tt, { binding: true }) },
+        { name: `${set} t=${tt} P,q·${s} designed inside`, regime, seed: seed++, expect: 'exact', build: (r) => designed(r, set, scaleP(paperP(r, n), s), n, tt, { binding: false }) },
+        { name: `${set} t=${tt} P,q·${s} random q`, regime, seed: seed++, expect: 'any', build: (r) => randomQ(r, set, scaleP(paperP(r, n), s), n, tt, s * tt * n) }
+      )
+    }
+  }
+  specs.push(
+    { name: `${set} t=1e100 P·1e-60 designed binding`, regime: 't 1e100, P·1e-60', seed: seed++, expect: 'exact', build: (r) => designed(r, set, scaleP(paperP(r, n), 1e-60), n, 1e100, { binding: true }) },
+    { name: `${set} t=1e100 P·1e-60 random q`, regime: 't 1e100, P·1e-60', seed: seed++, expect: 'any', build: (r) => randomQ(r, set, scaleP(paperP(r, n), 1e-60), n, 1e100, 1e-60 * 1e100 * n) }
+  )
+}
+
+/** Weights log-spaced over 1e-6…1e6, in random order. */
+const skewed = (r: Rng, m: number): Float64Array => {
+  const w = Float64Array.from({ length: m }, (_, i) => 10 ** (-6 + (12 * i) / (m - 1)))
+  for (let i = m - 1; i > 0; i--) { const j = Math.floor(r.uniform() * (i + 1)); const tmp = w[i]!; w[i] = w[j]!; w[j] = tmp }
+  return w
+}
+for (const m of [20, 80]) {
+  for (const tt of [1e-3, 1, 1e3]) {
+    specs.push({ name: `l1 w over 1e-6…1e6 n=${m} t=${tt} random q`, regime: 'skewed w', seed: seed++, expect: 'any', build: (r) => { const w = skewed(r, m); return randomQ(r, 'l1', paperP(r, m), m, tt, 1, w) } })
+  }
+}
+
+standardTests(t, checkAll(specs))
