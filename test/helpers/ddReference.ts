@@ -727,12 +727,20 @@ const nextFace = (s: RefSolution & { readonly fac: Factored }, worstOnly: boolea
 
 const faceKey = (f: RefFace): string => `${f.binding ? 1 : 0}|${Array.from(f.free).join(',')}|${f.sign.join('')}|${f.bound.join('')}`
 
+/** Options of {@link solveReference}. */
+export interface ReferenceOptions {
+  /** The active-set loop's cap on faces tried (default 4n + 20). */
+  readonly maxRounds?: number
+  /** Coordinates of `start` with |xᵢ| ≤ zeroTol·‖x‖∞ count as 0 when its face is read (default 0: exact zeros only). */
+  readonly zeroTol?: number
+}
+
 /**
  * The verified minimizer, starting from the face of `start` (the library's x, say) and
  * correcting it by the active-set loop; then from projected gradient's face if that
  * fails. Throws when no face verifies (report it: the reference could not decide).
  */
-export const solveReference = (p: RefProblem, start?: ArrayLike<number>, options: { readonly maxRounds?: number } = {}): RefSolution => {
+export const solveReference = (p: RefProblem, start?: ArrayLike<number>, options: ReferenceOptions = {}): RefSolution => {
   // solve at t near 1: y = x/σ minimizes for q/σ and t/σ (σ a power of two, so exactly)
   const sigma = pow2(p.t)
   if (sigma === 1) return solveUnscaled(p, start, options)
@@ -747,7 +755,7 @@ export const solveReference = (p: RefProblem, start?: ArrayLike<number>, options
   }
 }
 
-const solveUnscaled = (p: RefProblem, start: ArrayLike<number> | undefined, options: { readonly maxRounds?: number }): RefSolution => {
+const solveUnscaled = (p: RefProblem, start: ArrayLike<number> | undefined, options: ReferenceOptions): RefSolution => {
   const maxRounds = options.maxRounds ?? 4 * p.n + 20
   const attempt = (face0: RefFace, x0: ArrayLike<number> | undefined): (RefSolution & { fac: Factored }) | undefined => {
     let face = face0
@@ -764,7 +772,7 @@ const solveUnscaled = (p: RefProblem, start: ArrayLike<number> | undefined, opti
     return undefined
   }
   if (start !== undefined) {
-    const r = attempt(faceOf(p, start), start)
+    const r = attempt(faceOf(p, start, 1e-9, options.zeroTol ?? 0), start)
     if (r !== undefined) return r
   }
   const xpg = projectedGradient(p)

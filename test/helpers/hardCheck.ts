@@ -73,6 +73,8 @@ export interface CaseOptions {
   readonly tangents?: number
   /** Skip the reference (e.g. non-unique or too large). */
   readonly noReference?: boolean
+  /** Read the library's face with coordinates below zeroTol·‖x‖∞ as 0 (default 0). */
+  readonly zeroTol?: number
   /** Layer options (default: the library's defaults). */
   readonly layer?: Parameters<typeof dfwLayer>[0]
 }
@@ -210,7 +212,7 @@ export const runCase = (name: string, p: RefProblem, r: Rng, options: CaseOption
   if (options.noReference === true) return { ...lib, refOk: false, refError: 'not computed' }
   let ref: RefSolution
   try {
-    ref = solveReference(p, x)
+    ref = solveReference(p, x, options.zeroTol !== undefined ? { zeroTol: options.zeroTol } : {})
   } catch (e) {
     return { ...lib, refOk: false, refError: String((e as Error).message ?? e) }
   }
