@@ -12,7 +12,7 @@
 import t, { type Test } from 'tap'
 import { dfwLayer } from '../src/fw/Layer.js'
 import type { RefP, RefProblem } from './helpers/ddReference.js'
-import { libProblem, lowRankP, randomQ, rng, spectralP } from './helpers/hardProblems.js'
+import { csrP, libProblem, lowRankP, randomQ, rng, spectralP } from './helpers/hardProblems.js'
 
 const SETS = ['l1', 'linf', 'l2', 'simplex'] as const
 type Set = (typeof SETS)[number]
@@ -41,6 +41,21 @@ const hiddenLowRank = (seed: number, set: Set): RefProblem => {
   return randomQ(r, set, { kind: 'lowRank', diag: d, rank: 3, U }, 30, tOf(set))
 }
 
+/** A tridiagonal CSR matrix, n = 30, whose block on {10, 11} is [[1, 1.01], [1.01, 1]] (eigenvalue −0.01). */
+const hiddenCsr = (seed: number, set: Set): RefProblem => {
+  const r = rng(seed)
+  const c = csrP(r, 30, 1, 1e-3) as Extract<RefP, { kind: 'csr' }>
+  const values = Float64Array.from(c.values)
+  for (let i = 10; i <= 11; i++) {
+    for (let k = c.rowPtr[i]!; k < c.rowPtr[i + 1]!; k++) {
+      const j = c.colIdx[k]!
+      if (j === i) values[k] = 1
+      else if (j === 21 - i) values[k] = 1.01
+    }
+  }
+  return randomQ(r, set, { kind: 'csr', rowPtr: c.rowPtr, colIdx: c.colIdx, values }, 30, tOf(set))
+}
+
 /** The layer's outcome: refused (with path and message) or answered (with status). */
 const outcome = (p: RefProblem): { refused: boolean; path?: string; message?: string; status?: string } => {
   try {
@@ -61,10 +76,10 @@ const expectRefused = (t: Test, name: string, p: RefProblem): void => {
   t.match(o.message ?? '', /dᵀPd = -[0-9.e+-]+ < 0/, `${name}: with the evidence dᵀPd < 0`)
 }
 
-// the cases the layer refuses today; the others follow in their own commit
-const ISSUE_SETS: readonly Set[] = ['l1', 'linf', 'l2']
-const DENSE_SETS: readonly Set[] = ['l2']
-const LOWRANK_SETS: readonly Set[] = ['linf', 'l2']
+const ISSUE_SETS = SETS
+const DENSE_SETS = SETS
+const LOWRANK_SETS = SETS
+const CSR_SETS = SETS
 
 t.test('the issue\'s 2 × 2 example is refused at P, with the evidence', async (t) => {
   for (const set of ISSUE_SETS) expectRefused(t, set, issueExample(set))
@@ -78,4 +93,9 @@ t.test('a dense 30 × 30 P with one eigenvalue −1e-3 or −1e-6 hidden in a ra
 t.test('diag + low rank with a negative diagonal entry that U Uᵀ does not cover is refused', async (t) => {
   let seed = 61_000
   for (const set of LOWRANK_SETS) for (let k = 0; k < 2; k++) expectRefused(t, `${set} (seed ${seed})`, hiddenLowRank(seed++, set))
+})
+
+t.test('CSR with an indefinite 2 × 2 block is refused', async (t) => {
+  let seed = 62_000
+  for (const set of CSR_SETS) for (let k = 0; k < 2; k++) expectRefused(t, `${set} (seed ${seed})`, hiddenCsr(seed++, set))
 })
