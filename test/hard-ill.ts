@@ -7,7 +7,7 @@
  * wrong by up to 100 %, derivatives with the wrong sign).
  */
 import t from 'tap'
-import { ALL_BEHAVIOURS, type CaseSpec, checkAll, standardTests } from './helpers/hardSuite.js'
+import { type CaseSpec, checkAll, standardTests } from './helpers/hardSuite.js'
 import { designed, randomQBinding, spectralP } from './helpers/hardProblems.js'
 
 const SETS = ['l1', 'linf', 'l2', 'simplex'] as const
@@ -26,4 +26,4 @@ for (const cond of [1e6, 1e8]) {
   }
 }
 
-standardTests(t, checkAll(specs), ALL_BEHAVIOURS.filter((b) => b !== 'transpose'))
+standardTests(t, checkAll(specs))

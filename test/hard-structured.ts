@@ -7,7 +7,7 @@
  * tangents and gradients are in q, w and t here.
  */
 import t from 'tap'
-import { ALL_BEHAVIOURS, type CaseSpec, checkAll, standardTests } from './helpers/hardSuite.js'
+import { type CaseSpec, checkAll, standardTests } from './helpers/hardSuite.js'
 import { csrP, designed, lowRankP, randomQBinding } from './helpers/hardProblems.js'
 import type { RefP } from './helpers/ddReference.js'
 import type { Rng } from './helpers/hardProblems.js'
@@ -31,4 +31,4 @@ for (const [regime, P] of KINDS) {
   }
 }
 
-standardTests(t, checkAll(specs), ALL_BEHAVIOURS.filter((b) => b !== 'transpose'))
+standardTests(t, checkAll(specs))
