@@ -778,6 +778,11 @@ const solveUnscaled = (p: RefProblem, start: ArrayLike<number> | undefined, opti
   const xpg = projectedGradient(p)
   const r = attempt(faceOf(p, xpg, 1e-7, 1e-10), xpg)
   if (r !== undefined) return r
+  // where q dominates P x beyond double precision (t tiny against q/P), the linear
+  // minimizer's face: the vertex (or, on l2, the point) that minimizes qᵀx
+  const xl = linearMinimizer(p)
+  const rl = attempt(faceOf(p, xl), xl)
+  if (rl !== undefined) return rl
   throw new Error(`the reference found no verified face (${p.set}, n = ${p.n})`)
 }
 
@@ -903,6 +908,30 @@ export const projectRef = (p: RefProblem, y: Float64Array): Float64Array => {
         if (theta >= next) break
       }
       return y.map((v, i) => Math.sign(v) * Math.max(Math.abs(v) - theta * p.w[i]!, 0))
+    }
+  }
+}
+
+/** argmin { qᵀx : x in the set } (one vertex; on l2 the point −t q/‖q‖). */
+export const linearMinimizer = (p: RefProblem): Float64Array => {
+  const n = p.n, x = new Float64Array(n), q = p.q
+  let j = 0
+  switch (p.set) {
+    case 'simplex':
+      for (let i = 1; i < n; i++) if (q[i]! < q[j]!) j = i
+      x[j] = p.t
+      return x
+    case 'l1':
+      for (let i = 1; i < n; i++) if (Math.abs(q[i]!) / p.w[i]! > Math.abs(q[j]!) / p.w[j]!) j = i
+      x[j] = (q[j]! > 0 ? -1 : 1) * (p.t / p.w[j]!)
+      return x
+    case 'linf':
+      for (let i = 0; i < n; i++) x[i] = q[i]! > 0 ? -p.t : p.t
+      return x
+    case 'l2': {
+      const nq = Math.hypot(...q)
+      for (let i = 0; i < n; i++) x[i] = nq > 0 ? (-q[i]! / nq) * p.t : 0
+      return x
     }
   }
 }
