@@ -100,13 +100,25 @@ t.test(`dfw solve's vjp and jvp obey the transpose law to ${TARGET.transpose}`, 
   }
 })
 
+t.test('the implicit result carries face { size, margin, derivative } (CONTRACT.md), "exact" on these samples', async (t) => {
+  for (const { s, res } of solved) {
+    if (!res) { t.fail(`${s.name}: no result`); continue }
+    t.ok(res.face !== undefined, `${s.name}: face is present`)
+    if (res.face === undefined) continue
+    t.ok(Number.isInteger(res.face.size) && res.face.size >= 0 && res.face.size <= s.p.n, `${s.name}: size ${res.face.size}`)
+    t.ok(Number.isFinite(res.face.margin) && res.face.margin >= 0, `${s.name}: margin ${res.face.margin}`)
+    t.equal(res.face.derivative, 'exact', `${s.name}: derivative`)
+  }
+})
+
 t.test('an indefinite P exits 2, prints nothing on standard output and one error line at path P', async (t) => {
-  for (const set of ['l1', 'linf', 'l2']) {
+  for (const set of ['l1', 'linf', 'l2', 'simplex']) {
     const out = runText(JSON.stringify({ P: [[-1, 0], [0, -10]], q: [-0.1, 0.01], t: 1, set }), dfwLayer)
     t.equal(out.code, 2, `${set}: exit code`)
     t.equal(out.stdout, '', `${set}: standard output`)
     const lines = out.stderr.trim().split('\n')
-    t.equal(lines.length, 1, `${set}: one line`)
+    t.ok(lines.length === 1 && lines[0] !== '', `${set}: one line`)
+    if (lines[0] === '') continue
     const e = JSON.parse(lines[0]!) as { error: { message: string; path: string } }
     t.equal(e.error.path, 'P', `${set}: path`)
     t.match(e.error.message, /not positive semidefinite/, `${set}: message`)
