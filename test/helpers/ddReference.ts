@@ -250,16 +250,20 @@ const factorRaw = (K: DDVec, m: number, refined = false): Factored => {
     return { m, nonsingular, cond: f.pivotMax / Math.max(f.pivotMin, 1e-300), solve: (b) => D.luSolveDD(f, b), solveT: (b) => D.luSolveTDD(f, b) }
   }
   const f = luDouble(Float64Array.from(K.h, (h, i) => h + K.l[i]!), m)
-  let pmin = Infinity, pmax = 0
+  let pmin = Infinity, pmax = 0, kn = 0
   for (let i = 0; i < m; i++) { const d = Math.abs(f.a[i * m + i]!); pmin = Math.min(pmin, d); pmax = Math.max(pmax, d) }
+  for (let i = 0; i < m; i++) { let s = 0; for (let j = 0; j < m; j++) s += Math.abs(K.h[i * m + j]!); kn = Math.max(kn, s) }
   let KT: DDVec | undefined
   const refine = (A: DDVec, b: DDVec, transposed: boolean): DDVec => {
     let x = D.zeros(m)
     const bn = D.normInfDD(b)
+    let last = Infinity
     for (let it = 0; it < 40; it++) {
       const r = D.residualDD(A, x, b, m)
       const rn = D.normInfDD(r)
-      if (rn === 0 || rn <= 1e-31 * bn) break
+      // done at double-double rounding of b and of K x, or when the residual stops falling
+      if (rn === 0 || rn <= 1e-31 * (bn + kn * D.normInfDD(x)) || rn >= 0.5 * last) break
+      last = rn
       const d = luDoubleSolve(f, D.toDoubles(r), m, transposed)
       if (!d.every(Number.isFinite)) break
       x = D.addVec(x, D.fromDoubles(d))
@@ -425,6 +429,7 @@ const newtonSphere = (p: RefProblem, x0: Float64Array, lambda0: number): { x: DD
   let x = D.fromDoubles(x0)
   let lambda: DD = D.dd(lambda0)
   let fac = factor(sphereKkt(p, x, lambda), m, true)
+  let lastStep = Infinity
   for (let it = 0; it < 40; it++) {
     const Px = D.matVecDD(A, x, n)
     const F = D.zeros(m)
@@ -435,7 +440,9 @@ const newtonSphere = (p: RefProblem, x0: Float64Array, lambda0: number): { x: DD
     for (let i = 0; i < n; i++) sx = Math.max(sx, Math.abs(step.h[i]!))
     for (let i = 0; i < n; i++) D.put(x, i, D.add(D.at(x, i), D.at(step, i)))
     lambda = D.add(lambda, D.at(step, n))
-    if (sx <= 1e-30 * Math.max(xn, 1e-300)) break
+    // converged to double-double rounding, or no longer converging quadratically
+    if (sx <= 1e-30 * Math.max(xn, 1e-300) || (it >= 3 && sx >= 0.5 * lastStep)) break
+    lastStep = sx
     fac = factor(sphereKkt(p, x, lambda), m, true)
   }
   // the derivative's factorization: double-double GEPP at the solution
