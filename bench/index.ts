@@ -12,6 +12,7 @@ import * as matvec from './matvec.js'
 import * as fold from './fold.js'
 import * as parse from './parse.js'
 import * as workers from './workers.js'
+import * as conditioning from './conditioning.js'
 
 const args = process.argv.slice(2)
 const json = args.includes('--json')
@@ -26,7 +27,8 @@ const benches = {
   matvec: { run: () => matvec.run(), table: matvec.table },
   fold: { run: () => fold.run(), table: fold.table },
   parse: { run: () => parse.run(), table: parse.table },
-  workers: { run: () => workers.run(), table: workers.table }
+  workers: { run: () => workers.run(), table: workers.table },
+  conditioning: { run: () => conditioning.run({ quick }), table: conditioning.table }
 } as const
 const names = Object.keys(benches) as (keyof typeof benches)[]
 if (only !== undefined && !names.includes(only as keyof typeof benches)) {
