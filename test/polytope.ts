@@ -427,6 +427,29 @@ t.test('a degenerate optimal face is a kink; the derivative is the smallest face
   t.same(r4.face, { ...r4.face, size: 1, derivative: 'exact' }, 'off the kink: exact')
 })
 
+t.test('small and flat cases: a segment in R¹, a single point, the cube\'s centre in one step', async (t) => {
+  const seg: Poly = { name: 'segment', n: 1, vertices: [Float64Array.of(0), Float64Array.of(1)], lmo: (g) => Float64Array.of(g[0]! < 0 ? 1 : 0) }
+  const P1 = Float64Array.of(2)
+  for (const [q, x, face, dx] of [[-1, 0.5, { size: 1, margin: 0.5, derivative: 'exact' }, -0.5], [1, 0, { size: 0, margin: 1, derivative: 'exact' }, 0],
+    [-5, 1, { size: 0, margin: 1, derivative: 'exact' }, 0], [0, 0, { size: 0, margin: 0, derivative: 'kink' }, 0]] as const) {
+    const res = layer(problemOf(seg, P1, Float64Array.of(q)))
+    t.same([res.x.data[0], res.face, res.jvp({ q: vecOf([1]) }).data[0]], [x, face, dx], `q = ${q}`)
+  }
+  const point: Poly = { name: 'point', n: 3, vertices: [Float64Array.of(0.2, 0.3, 0.5)], lmo: () => Float64Array.of(0.2, 0.3, 0.5) }
+  const I3 = new Float64Array([1, 0, 0, 0, 1, 0, 0, 0, 1])
+  const pt = layer(problemOf(point, I3, Float64Array.of(1, 2, 3)))
+  t.same([Array.from(pt.x.data), pt.face, Array.from(pt.vjp(vecOf([1, 1, 1])).q.data)], [[0.2, 0.3, 0.5], { size: 0, margin: 1, derivative: 'exact' }, [0, 0, 0]], 'a single point: x fixed, no derivative')
+  const flat = layer(problemOf(cubePoly(3), new Float64Array(9), new Float64Array(3)))
+  t.equal(flat.face?.derivative, 'non-unique', 'f ≡ 0: every point is optimal')
+  // from the corner (1, 1, 1) one exact line search lands on the centre: the two atoms span a
+  // segment, and the probes find the whole cube
+  const centre = layer(problemOf(cubePoly(3), I3, Float64Array.of(-0.5, -0.5, -0.5)))
+  t.same([Array.from(centre.x.data), centre.iterations, centre.face?.size, centre.face?.derivative], [[0.5, 0.5, 0.5], 1, 3, 'exact'])
+  t.ok(diffMax(centre.jvp({ q: vecOf([1, 0, 0]) }).data, [-1, 0, 0]) <= 1e-12, 'dx = −dq in the interior')
+  const un = dfwLayer({ backward: 'unrolled' })(problemOf(cubePoly(3), I3, Float64Array.of(-0.5, -0.5, -0.5)))
+  t.ok(diffMax(un.jvp({ q: vecOf([1, 0, 0]) }).data, [-1 / 3, -1 / 3, -1 / 3]) <= 1e-15, 'unrolled: the derivative of the one diagonal step')
+})
+
 t.test('P singular on the optimal face: non-unique', async (t) => {
   const cube = cubePoly(3)
   const P = new Float64Array([0, 0, 0, 0, 0, 0, 0, 0, 1]), q = Float64Array.of(0, 0, 0.5)
