@@ -29,7 +29,8 @@
  * exposed face G ⊇ F_x (the smallest face containing x), and the atoms may span less than
  * F_x (x the centre of a square reached from two opposite corners). The oracle is the only
  * window on G, so the layer asks it at slightly perturbed gradients g ± δr, δ = 1e-6 ·
- * maxᵢ(|(Px)ᵢ| + |qᵢ|), with r a random unit direction orthogonal to the span found so
+ * maxᵢ(|(Px)ᵢ| + |qᵢ|) (1 when that is 0), with r a random unit direction (a fixed seed:
+ * results are reproducible) orthogonal to the span found so
  * far: each answer in G outside that span joins S. A pair ±r that finds nothing new ends
  * the probing: a random r orthogonal to the span is orthogonal to G's directions only if
  * G has none beyond the span (with probability 1, for δ below G's second-best gap). At
@@ -53,7 +54,9 @@
  * relative reduced cost ρ(v) of each one outside aff S: for the vertices not in G an
  * estimate from above of the oracle's second-best value (which an oracle cannot give), and
  * ≈ 0 for a vertex of G left out (a degenerate face). `derivative`: `"non-unique"` when P
- * is singular on the face's span or along a vertex of G left out; else `"kink"` when the
+ * is singular on the face's span (the factorization's nullity) or along a vertex v of G
+ * left out (uᵀPu ≤ 1e-12·Σᵢ|uᵢ|aᵢ·‖u‖∞, u = v − x, aᵢ = Σⱼ|Pᵢⱼ|: f is flat from x to v, so
+ * every point between is optimal too); else `"kink"` when the
  * margin is at most `KINK_TOLERANCE`; else `"exact"`. At a kink the derivative is taken
  * on the smallest face found (the vertices of G at their switching point held at weight
  * zero), one of the one-sided derivatives.

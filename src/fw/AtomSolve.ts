@@ -145,8 +145,9 @@ const normInf = (a: Float64Array): number => {
 }
 
 /**
- * Whether ⟨d, Pd⟩ (with Pd formed from the products `pa`, `pb` of two vectors of sup-norm
- * at most `vmax`) is below minus its rounding bound: negative curvature of P along d.
+ * Whether c = ⟨d, Pd⟩ is below minus its rounding bound, (n + 4)·ε·Σᵢ |dᵢ|(aᵢ·vmax + |(Pd)ᵢ|)
+ * with aᵢ = Σⱼ|Pᵢⱼ| (`pAbs`) and Pd formed from products of vectors whose sup-norms sum to
+ * at most `vmax`: negative curvature of P along d, not rounding.
  *
  * @example
  * if (curvedDown(d, pd, c, pAbs, vmax)) throw new NegativeCurvatureError(unit(d), c / (d·d))
@@ -356,7 +357,7 @@ export const atomSolve = <N>(problem: AtomProblem<N>, oracle: VertexOracle, opti
     let gd = 0, c = 0
     for (let i = 0; i < n; i++) { const di = vs[i]! - va[i]!, pdi = ps[i]! - pa[i]!; d[i] = di; pd[i] = pdi; gd += g[i]! * di; c += di * pdi }
     if (!(gd < 0)) return false
-    if (curvedDown(d, pd, c, pAbs, Math.max(normInf(vs), normInf(va)))) throw curvatureError(d, c)
+    if (curvedDown(d, pd, c, pAbs, normInf(vs) + normInf(va))) throw curvatureError(d, c)
     const la = lam[a]!
     const gStar = c > 0 ? -gd / c : Infinity
     const drop = !(gStar < la)
