@@ -9,6 +9,7 @@
  * - `box` (lowerᵢ ≤ xᵢ ≤ upperᵢ): bounds, no row; Rᵢ = max(|lowerᵢ|, |upperᵢ|).
  * - `l2` (‖x‖ ≤ t): not polyhedral; its face (the sphere) is handled by the sphere polish.
  *   Its one "row" in the face derivative is the linearized sphere xᵀdx = t·dt.
+ * - `polytope` ({ lmo }): known only by its oracle; it solves on its own (`Polytope.ts`).
  *
  * @since 0.1.0
  */
@@ -17,6 +18,7 @@ import { LayerError } from '../Options.js'
 import type { Vec } from '../../shapes/Vec.js'
 import type { FeasibleSet, ParamMaps, SetGradient, SetTangent } from './FeasibleSet.js'
 import { type Polyhedron, AT_HI, AT_LO, polyViolation } from './Polyhedron.js'
+import { resolvePolytope } from './Polytope.js'
 
 // -------------------------------------------------------------------------------------
 // projections
@@ -301,7 +303,6 @@ export interface SetStructure {
  * resolveSet('simplex', theta).kind // 'simplex'
  */
 export const resolveSet = <N>(kind: SetName, theta: Params<N>, structure: SetStructure = {}): FeasibleSet => {
-  void structure
   const n = theta.q.data.length
   switch (kind) {
     case 'l1': return l1Set(theta.w.data, theta.t)
@@ -309,6 +310,7 @@ export const resolveSet = <N>(kind: SetName, theta: Params<N>, structure: SetStr
     case 'l2': return l2Set(n, theta.t)
     case 'simplex': return simplexSet(n, theta.t)
     case 'box': return boxSet(theta.lower!.data, theta.upper!.data)
+    case 'polytope': return resolvePolytope(theta, structure)
     default: throw new LayerError(`the solver for the set "${kind}" is not available yet (the problem is valid)`, 'set')
   }
 }
