@@ -437,7 +437,9 @@ export const activeSet = <N>(
       if (solver.info.negative !== undefined) return result(false, embed(solver.info.negative, F, n))
       const sol = solver.solve(b, c)
       if (sol.negative !== undefined) return result(false, embed(sol.negative, F, n))
-      d = Float64Array.from(sol.x)
+      // a face that is a single point (E_F of rank |F|) on which x already lies: the step is
+      // 0 exactly, not the solve's rounding (a vertex stays on its bounds' values)
+      d = k > 0 && solver.info.rowRank === m && c.every((v) => v === 0) ? new Float64Array(m) : Float64Array.from(sol.x)
       if (solver.info.nullity > 0) {
         // a singular face: if g has a component in its null space, f falls linearly along it
         const res = residualOf(P, F, face, sol.x, sol.nu, b, n)
