@@ -92,8 +92,9 @@ export const identity = (idx: Int32Array): Int32Array => {
 /**
  * The θ with Σᵢ clip(aᵢ − θ, 0, c) = s, for c > 0 and 0 ≤ s ≤ n·c: the sum is piecewise
  * linear and non-increasing in θ with breakpoints aᵢ (a coordinate starts) and aᵢ − c
- * (it saturates). The 2n breakpoints are sorted (O(n log n)) and the segment that
- * crosses s is interpolated; the sum at each breakpoint is accumulated from the one
+ * (it saturates). The 2n breakpoints are sorted (O(n log n): one native sort of a, the
+ * saturations aᵢ − c follow in the same order) and the segment that crosses s is
+ * interpolated; the sum at each breakpoint is accumulated from the one
  * before, so θ is exact up to O(n ε) relative rounding. At s = 0 the largest θ with sum 0
  * (max aᵢ) is returned, at s = n c the smallest with sum n c (min aᵢ − c).
  *
@@ -102,20 +103,20 @@ export const identity = (idx: Int32Array): Int32Array => {
  */
 export const cappedThreshold = (a: Float64Array, c: number, s: number): number => {
   const n = a.length
-  const bp = new Float64Array(2 * n)
-  for (let i = 0; i < n; i++) { bp[2 * i] = a[i]!; bp[2 * i + 1] = a[i]! - c }
-  // sort descending, keeping each breakpoint's kind: +1 when a coordinate starts, −1 when it saturates
-  const order = Int32Array.from({ length: 2 * n }, (_, e) => e)
-  order.sort((p, q) => bp[q]! - bp[p]! || (p & 1) - (q & 1))
-  let sum = 0, slope = 0, prev = bp[order[0]!]!
+  // the starts aᵢ sorted (a native numeric sort), and the saturations aᵢ − c in the same
+  // order; merged from the top, a start raises the slope by 1 and a saturation lowers it
+  const A = Float64Array.from(a).sort()
+  let ia = n - 1, ib = n - 1
+  let sum = 0, slope = 0, prev = A[n - 1]!
   if (s <= 0) return prev
-  for (let e = 0; e < 2 * n; e++) {
-    const b = bp[order[e]!]!
+  while (ia >= 0 || ib >= 0) {
+    const start = ib < 0 || (ia >= 0 && A[ia]! >= A[ib]! - c)
+    const b = start ? A[ia]! : A[ib]! - c
     const next = sum + slope * (prev - b)
     if (next >= s && slope > 0) return prev - (s - sum) / slope
     sum = next
     prev = b
-    slope += (order[e]! & 1) === 0 ? 1 : -1
+    if (start) { slope++; ia-- } else { slope--; ib-- }
   }
   return prev
 }
