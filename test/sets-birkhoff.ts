@@ -339,3 +339,41 @@ t.test('dfw solve: a birkhoff problem with vjp (q, P only) and jvp, and a batch 
   t.match(runText(JSON.stringify({ P, q: p.q, t: 1, set: { kind: 'birkhoff' } }), dfwLayer).stderr, /"path":"t"/)
   t.match(runText(JSON.stringify({ P, q: p.q, set: { kind: 'birkhoff' }, tangent: { t: 1 } }), dfwLayer).stderr, /"path":"tangent\.t"/)
 })
+
+t.test('directionLinear: dγmax is the away cell\'s dx, bwd its transpose; the Frank-Wolfe fallback off a valid support', async (t) => {
+  const r = rng(16)
+  for (let trial = 0; trial < 20; trial++) {
+    const m = 3 + (trial % 3), n = m * m, perms = permutations(m)
+    const x = new Float64Array(n)
+    for (let u = 0; u < 3; u++) { const p = perms[Math.floor(r.uniform() * perms.length)]!; const w = [0.5, 0.3, 0.2][u]!; for (let i = 0; i < m; i++) x[i * m + p[i]!] = x[i * m + p[i]!]! + w }
+    const g = Float64Array.from({ length: n }, () => r.normal())
+    const fs = birkhoffSet(m)
+    const d = fs.direction!(x, g)
+    if (d === undefined) continue
+    t.ok(d.snap!.length >= 1 && d.snap!.every(([c, v]) => v === 0 && x[c] === d.gmax), 'the cells at γmax snap to 0')
+    const lin = fs.directionLinear!(x, d)
+    const dx = Float64Array.from({ length: n }, () => r.normal())
+    const { dgmax } = lin.fwd(dx, { t: 0, k: 0 })
+    t.equal(dgmax, dx[d.snap![0]![0]]!, 'dγmax = dx at the first away cell at the minimum')
+    const cx = new Float64Array(n), cg = r.normal()
+    lin.bwd(new Float64Array(d.vals.length), cg, cx, { w: new Float64Array(n), t: 0, k: 0 })
+    t.ok(Math.abs(cg * dgmax - dot(cx, dx)) <= 1e-15, 'bwd is the transpose')
+  }
+  // a support with no permutation (not a feasible x: an empty row): the Frank-Wolfe step towards S
+  const m = 3, x = Float64Array.of(0.5, 0.5, 0, 0.5, 0.5, 0, 0, 0, 0), g = Float64Array.from({ length: 9 }, (_, c) => Math.sin(c))
+  t.equal(awayPermutation(x, g, m), undefined, 'no permutation inside the support')
+  const fs = birkhoffSet(m), d = fs.direction!(x, g)!
+  t.equal(d.idx, undefined, 'a dense direction')
+  t.equal(d.gmax, 1)
+  const s = new Float64Array(9)
+  fs.vertex!(g, s)
+  t.same(Array.from(d.vals), Array.from(s, (v, c) => v - x[c]!), 'u = S − x')
+  const lin = fs.directionLinear!(x, d)
+  const dx = Float64Array.from({ length: 9 }, (_, c) => Math.cos(c)), cv = Float64Array.from({ length: 9 }, (_, c) => c - 4)
+  const { dvals, dgmax } = lin.fwd(dx, { t: 0, k: 0 })
+  t.equal(dgmax, 0)
+  const cx = new Float64Array(9)
+  lin.bwd(cv, 0, cx, { w: new Float64Array(9), t: 0, k: 0 })
+  t.ok(Math.abs(dot(cv, dvals) - dot(cx, dx)) <= 1e-14, 'its linearization (du = −dx) and transpose')
+  t.same(Array.from(lin.fwd(undefined, { t: 0, k: 0 }).dvals), new Array(9).fill(0), 'no tangent of x')
+})

@@ -350,3 +350,31 @@ t.test('dfw solve: a capped-simplex problem with vjp (q, k, P) and jvp, and a ba
   const paper = runText(JSON.stringify({ P, q: [1, 2, 3], set: { kind: 'capped-simplex', k: 1 }, options: { schedule: 'paper' } }), dfwLayer)
   t.match(paper.stderr, /"path":"options\.schedule"/)
 })
+
+t.test('directionLinear: dγmax agrees with central differences in x (choice held), and bwd is its transpose', async (t) => {
+  const r = rng(12)
+  let checked = 0
+  for (let trial = 0; trial < 200 && checked < 40; trial++) {
+    const n = 4 + (trial % 6), k = 0.5 + (trial % (n - 1))
+    const x = new Float64Array(n)
+    projectCappedSimplex(Float64Array.from({ length: n }, () => r.normal()), k, x)
+    const g = Float64Array.from({ length: n }, () => r.normal())
+    const fs = cappedSimplexSet(n, k)
+    const d = fs.direction!(x, g)
+    if (d === undefined) continue
+    const lin = fs.directionLinear!(x, d)
+    const dx = Float64Array.from({ length: n }, () => r.normal()), h = 1e-7
+    const dp = fs.direction!(Float64Array.from(x, (v, i) => v + h * dx[i]!), g), dm = fs.direction!(Float64Array.from(x, (v, i) => v - h * dx[i]!), g)
+    if (dp === undefined || dm === undefined || dp.idx!.join() !== d.idx!.join() || dm.idx!.join() !== d.idx!.join()) continue
+    // a kink of γmax (xᵢ = 1 − xⱼ: the two limits tied): one-sided differences disagree
+    if (Math.abs((dp.gmax - d.gmax) - (d.gmax - dm.gmax)) > 1e-4 * h * Math.max(1, Math.abs(dp.gmax - dm.gmax) / h)) continue
+    checked++
+    const fd = (dp.gmax - dm.gmax) / (2 * h)
+    const { dgmax } = lin.fwd(dx, { t: 0, k: 0 })
+    t.ok(Math.abs(dgmax - fd) <= 1e-6 * Math.max(1, Math.abs(fd)), `dγmax ${dgmax} vs FD ${fd}`)
+    const cg = r.normal(), cx = new Float64Array(n)
+    lin.bwd(new Float64Array(2), cg, cx, { w: new Float64Array(n), t: 0, k: 0 })
+    t.ok(Math.abs(cg * dgmax - dot(cx, dx)) <= 1e-12 * Math.max(1, Math.abs(cg * dgmax)), 'bwd is the transpose of fwd')
+  }
+  t.ok(checked >= 30, `${checked} directions`)
+})

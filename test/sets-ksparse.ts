@@ -340,3 +340,50 @@ t.test('dfw solve: a ksparse problem with vjp (q, t, P) and jvp, and a batch sha
   t.match(runText(JSON.stringify({ P, q: [1, 2, 3], t: 1, set: { kind: 'ksparse', k: 1.5 } }), dfwLayer).stderr, /"path":"set\.k"/)
   t.match(runText(JSON.stringify({ P, q: [1, 2, 3], set: { kind: 'ksparse', k: 1 } }), dfwLayer).stderr, /"path":"t"/)
 })
+
+t.test('directionLinear: dγmax agrees with central differences in x and t (choice held), and bwd is its transpose', async (t) => {
+  const r = rng(13)
+  let checked = 0
+  const limits = new Set<string>()
+  for (let trial = 0; trial < 300 && checked < 60; trial++) {
+    const n = 4 + (trial % 6), k = 1 + (trial % n), rad = 0.7
+    const x = new Float64Array(n)
+    projectKSparse(Float64Array.from({ length: n }, () => 1.5 * r.normal()), k, rad, x)
+    if (trial % 3 === 0) for (let i = 0; i < n; i++) x[i] = x[i]! * 0.6 // a slack row
+    const g = Float64Array.from({ length: n }, () => r.normal())
+    const d = ksparseDirection(x, g, k, rad)
+    if (d === undefined) continue
+    const fs = ksparseSet(n, k, rad)
+    const lin = fs.directionLinear!(x, d)
+    const dx = Float64Array.from({ length: n }, () => r.normal())
+    let dt = r.normal()
+    const l1x = x.reduce((a, v) => a + Math.abs(v), 0)
+    if (Math.abs(k * rad - l1x) < 1e-9) {
+      // a tight row stays tight along the tangent (the choice held fixed includes it):
+      // coordinates at 0 stay there, and k dt = Σ sign(xᵢ) dxᵢ
+      let s = 0
+      for (let i = 0; i < n; i++) { if (x[i] === 0) dx[i] = 0; s += Math.sign(x[i]!) * dx[i]! }
+      dt = s / k
+    }
+    const h = 1e-7
+    const at = (s: number) => ksparseDirection(Float64Array.from(x, (v, i) => v + s * dx[i]!), g, k, rad + s * dt)
+    const dp = at(h), dm = at(-h)
+    if (dp === undefined || dm === undefined || dp.idx!.join() !== d.idx!.join() || dm.idx!.join() !== d.idx!.join()) continue
+    // a kink of γmax: two limits tied, or a tight row that the perturbation may open
+    const j = d.idx![0]!, l1 = x.reduce((a, v) => a + Math.abs(v), 0), slack = k * rad - l1
+    const tied = d.idx!.length === 2
+      ? Math.abs(rad - Math.abs(x[j]!) - Math.abs(x[d.idx![1]!]!)) < 1e-9
+      : (slack >= 1e-9 || Math.abs(slack) < 1e-9) && Math.abs(rad - d.vals[0]! * x[j]! - (d.vals[0]! * x[j]! < 0 ? 2 * Math.abs(x[j]!) + Math.max(0, slack) : slack)) < 1e-9
+    if (tied) continue
+    checked++
+    limits.add(`${d.idx!.length}:${d.snap?.length ?? 0}`)
+    const fd = (dp.gmax - dm.gmax) / (2 * h)
+    const { dgmax } = lin.fwd(dx, { t: dt, k: 0 })
+    t.ok(Math.abs(dgmax - fd) <= 1e-6 * Math.max(1, Math.abs(fd)), `dγmax ${dgmax} vs FD ${fd}`, { x: Array.from(x), g: Array.from(g), k, idx: Array.from(d.idx!), gmax: d.gmax, gp: dp.gmax, gm: dm.gmax })
+    // transpose: ⟨cg, dγmax⟩ = ⟨cx, dx⟩ + acc.t·dt
+    const cg = r.normal(), cx = new Float64Array(n), acc = { w: new Float64Array(n), t: 0, k: 0 }
+    lin.bwd(new Float64Array(d.vals.length), cg, cx, acc)
+    t.ok(Math.abs(cg * dgmax - (dot(cx, dx) + acc.t * dt)) <= 1e-12 * Math.max(1, Math.abs(cg * dgmax)), 'bwd is the transpose of fwd')
+  }
+  t.ok(checked >= 25 && limits.size >= 3, `${checked} directions, ${limits.size} kinds of limit`)
+})
