@@ -66,6 +66,40 @@ export interface FaceDerivativeMap {
 // -------------------------------------------------------------------------------------
 
 /**
+ * Whether the face's linearized rows E_F dx_F = dr − Σ_B cᵣᵢ φ′(xᵢ) dxᵢ have a solution
+ * along the set-parameter tangent `st` (to 1e-9 of the terms' scale): always when E_F has
+ * full row rank; with dependent rows, only when the parameter moves their right-hand
+ * sides consistently.
+ */
+const rowsFollow = (face: FaceModel, maps: FaceModel['set']['params'], st: SetTangent, H: FaceHessianPair, solver: KktSolver): boolean => {
+  const F = face.free, m = F.length, k = face.rows.length, n = face.x.length
+  const dx = new Float64Array(n)
+  for (const i of face.fixed) dx[i] = maps.bound(st, i, face.state[i] as 1 | 2 | 3)
+  const bot = new Float64Array(k)
+  let scale = 0, any = false
+  for (let a = 0; a < k; a++) {
+    let b = maps.rhs(st, face.rows[a]!), sc = Math.abs(b)
+    for (const [i, c, , dphi] of face.fixedTerms[a]!) { const v = c * dphi * dx[i]!; b -= v; sc += Math.abs(v) }
+    bot[a] = b
+    scale = Math.max(scale, sc)
+    any ||= b !== 0
+  }
+  if (!any) return true
+  let x = new Float64Array(m)
+  if (m > 0) {
+    const top = new Float64Array(m)
+    if (dx.some((v) => v !== 0)) { const pb = H.full(dx); for (let j = 0; j < m; j++) top[j] = -pb[F[j]!]! }
+    x = Float64Array.from(solver.solve(top, bot).x)
+  }
+  for (let a = 0; a < k; a++) {
+    let r = -bot[a]!
+    for (let j = 0; j < m; j++) r += face.E[a * m + j]! * x[j]!
+    if (Math.abs(r) > 1e-9 * scale) return false
+  }
+  return true
+}
+
+/**
  * The derivative on a face (see the module notes). Throws a {@link NegativeCurvatureError}
  * when H curves downwards on the face.
  *
@@ -84,11 +118,6 @@ export const faceDerivative = (face: FaceModel, H: FaceHessianPair, owner?: obje
     const d = new Float64Array(n)
     for (let j = 0; j < m; j++) d[F[j]!] = neg.direction[j]!
     throw new NegativeCurvatureError(d, neg.curvature)
-  }
-  const report: FaceReport = {
-    size: m - (k > 0 ? solver.info.rowRank : 0),
-    margin: face.margin,
-    derivative: solver.info.nullity > 0 ? 'non-unique' : face.margin <= KINK_TOLERANCE ? 'kink' : 'exact'
   }
   const sgn = (a: number, i: number): number => (face.abs[a] === 1 ? face.sign[i]! : 1)
   const hasFixed = face.fixed.length > 0
@@ -168,5 +197,14 @@ export const faceDerivative = (face: FaceModel, H: FaceHessianPair, owner?: obje
     return v
   }
 
+  // dependent rows (rank E_F < k) whose right-hand sides a scalar parameter (t, k) moves
+  // apart from what the face can follow: the linearized rows have no solution along it,
+  // so x* has only one-sided derivatives there (the capped simplex at an integer-k vertex)
+  const stuck = k > 0 && solver.info.rowRank < k && [{ t: 1, k: 0 }, { t: 0, k: 1 }].some((st) => !rowsFollow(face, maps, st, H, solver))
+  const report: FaceReport = {
+    size: m - (k > 0 ? solver.info.rowRank : 0),
+    margin: face.margin,
+    derivative: solver.info.nullity > 0 ? 'non-unique' : face.margin <= KINK_TOLERANCE || stuck ? 'kink' : 'exact'
+  }
   return { report, info: solver.info, jvp, vjp }
 }

@@ -49,6 +49,17 @@ export interface Polyhedron {
   readonly lo: Float64Array
   readonly hi: Float64Array
   readonly rows: readonly PolyRow[]
+  /**
+   * Optional, for a polyhedron whose free coordinates F may leave the rows' multipliers
+   * undetermined (a degenerate face): given the least-squares multipliers ν (every row's,
+   * in the polish's convention), the one of ν + null(E_Fᵀ) — the multipliers that keep
+   * F's stationarity g_F + E_Fᵀν = 0 — that maximizes the smallest multiplier of the
+   * fixed coordinates (their reduced gradients). A KKT multiplier exists iff that smallest
+   * one is ≥ 0, and the face is stable (strictly complementary) iff it is > 0. The
+   * Birkhoff polytope has it: the potentials of each connected component of the free
+   * cells shift freely.
+   */
+  readonly refineMultipliers?: (g: Float64Array, free: Int32Array, nu: Float64Array) => Float64Array
 }
 
 /**

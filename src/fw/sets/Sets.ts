@@ -7,6 +7,8 @@
  * - `linf` (|xᵢ| ≤ t): bounds ±t; Rᵢ = t.
  * - `simplex` (x ≥ 0, Σ x = t): bound 0 below, one equality row; Rᵢ = t.
  * - `box` (lowerᵢ ≤ xᵢ ≤ upperᵢ): bounds, no row; Rᵢ = max(|lowerᵢ|, |upperᵢ|).
+ * - `capped-simplex`, `ksparse`, `birkhoff`: in their own modules (`CappedSimplex.ts`,
+ *   `KSparse.ts`, `Birkhoff.ts`), each with its oracle and its own steps.
  * - `l2` (‖x‖ ≤ t): not polyhedral; its face (the sphere) is handled by the sphere polish.
  *   Its one "row" in the face derivative is the linearized sphere xᵀdx = t·dt.
  * - `polytope` ({ lmo }): known only by its oracle; it solves on its own (`Polytope.ts`).
@@ -19,6 +21,9 @@ import type { Vec } from '../../shapes/Vec.js'
 import type { FeasibleSet, ParamMaps, SetGradient, SetTangent } from './FeasibleSet.js'
 import { type Polyhedron, AT_HI, AT_LO, polyViolation } from './Polyhedron.js'
 import { resolvePolytope } from './Polytope.js'
+import { cappedSimplexSet } from './CappedSimplex.js'
+import { ksparseSet } from './KSparse.js'
+import { birkhoffSet } from './Birkhoff.js'
 
 // -------------------------------------------------------------------------------------
 // projections
@@ -311,6 +316,9 @@ export const resolveSet = <N>(kind: SetName, theta: Params<N>, structure: SetStr
     case 'simplex': return simplexSet(n, theta.t)
     case 'box': return boxSet(theta.lower!.data, theta.upper!.data)
     case 'polytope': return resolvePolytope(theta, structure)
+    case 'capped-simplex': return cappedSimplexSet(n, theta.k!)
+    case 'ksparse': return ksparseSet(n, theta.k!, theta.t)
+    case 'birkhoff': return birkhoffSet(structure.rows ?? Math.round(Math.sqrt(n)))
     default: throw new LayerError(`the solver for the set "${kind}" is not available yet (the problem is valid)`, 'set')
   }
 }
