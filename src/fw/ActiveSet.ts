@@ -37,8 +37,10 @@
  *
  * Tolerances: a multiplier is wrong when it is off by more than
  * vtol = max(1e-11·‖g‖∞, 1e-13·max(|Px|ᵢ + |qᵢ|)); the result is `certified` when no
- * multiplier is wrong, the face's stationarity ‖g_F + E_Fᵀν‖∞ is at most 1e-10 of that
- * scale and x is feasible to 1e-12 of the set's size.
+ * multiplier is wrong, the face's stationarity ‖g_F + E_Fᵀν‖∞ is at most 1e-10 of g's
+ * rounding scale on F (max(|Px|ᵢ + |qᵢ|, Σⱼ|Pᵢⱼ|·‖x‖∞ + |qᵢ|): Px may cancel far below
+ * its terms on an ill-conditioned P) and x is feasible to 1e-12 of the set's size. A face
+ * minimizer reached from far away is refined by up to three more steps on the same face.
  *
  * @since 0.1.0
  */
@@ -47,6 +49,7 @@ import type { LinearOperator } from '../core/LinearOperator.js'
 import { applyInto } from '../core/LinearOperator.js'
 import { faceHessian } from './FaceHessian.js'
 import { faceMemo } from './CallMemo.js'
+import { operatorRowAbs } from './Oracle.js'
 import {
   type Polyhedron, type PolyRow, type WorkingSet, type CoordState,
   FREE, AT_LO, AT_HI, AT_ZERO, forRow, rowValue, rowScale, polyViolation
@@ -416,7 +419,7 @@ export const activeSet = <N>(
   const ws = workingSetOf(poly, x)
   const px = new Float64Array(n), g = new Float64Array(n)
   const maxRounds = options.maxRounds ?? 4 * n + 60
-  let faceSolves = 0, round = 0
+  let faceSolves = 0, round = 0, refines = 0
   let nu: Float64Array = new Float64Array(nr)
   let stationarity = Infinity
   const result = (certified: boolean, negative?: Curvature): ActiveSetResult =>
@@ -477,12 +480,14 @@ export const activeSet = <N>(
     if (!Number.isFinite(alpha)) return result(false) // an unbounded face: cannot happen for a bounded set
     for (let j = 0; j < m; j++) x[F[j]!] = x[F[j]!]! + alpha * d[j]!
     if (block >= 0) {
+      refines = 0
       ws.state[block] = blockTo
       x[block] = blockTo === AT_ZERO ? 0 : blockTo === AT_HI ? poly.hi[block]! : poly.lo[block]!
       if (blockTo === AT_ZERO) ws.sign[block] = 0
       continue
     }
     if (blockRow >= 0) {
+      refines = 0
       ws.active[blockRow] = 1
       if (poly.rows[blockRow]!.abs) signsUnderAbs(poly, ws, x, 0)
       continue
@@ -492,7 +497,7 @@ export const activeSet = <N>(
     gradient(P, q, x, px, g)
     const f2 = workingFace(poly, ws)
     nu = multipliers(poly, ws, f2, x, g)
-    stationarity = faceStationarity(f2, g, nu, px, q)
+    stationarity = faceStationarity(f2, g, nu, px, q, operatorRowAbs(P), normInf(x))
     const v = violations(poly, ws, x, g, nu)
     let scale = 0, gmax = 0
     for (let i = 0; i < n; i++) { scale = Math.max(scale, Math.abs(px[i]!) + Math.abs(q[i]!)); gmax = Math.max(gmax, Math.abs(g[i]!)) }
@@ -501,8 +506,13 @@ export const activeSet = <N>(
     for (let i = 0; i < n; i++) worst = Math.max(worst, v.coord[i]!)
     for (let r = 0; r < nr; r++) worst = Math.max(worst, v.row[r]!)
     if (worst <= vtol) {
+      // a face minimizer found from far away keeps the solve's rounding of the whole step
+      // (κε of it on an ill-conditioned face): a step more on the same face (its factors
+      // memoized) from the fresh gradient is a refinement, as many as three
+      if (stationarity > 1e-10 && refines < 3) { refines++; continue }
       return result(stationarity <= 1e-10 && polyViolation(poly, x) <= 1e-12 * polyScale(poly, x))
     }
+    refines = 0
     const cut = Math.max(vtol, 0.5 * worst)
     for (let i = 0; i < n; i++) {
       if (v.coord[i]! < cut) continue
@@ -561,8 +571,14 @@ const residualOf = <N>(P: LinearOperator<N>, F: Int32Array, face: WorkingFace, p
   return r
 }
 
-/** ‖g_F + E_Fᵀν‖∞ relative to max(|Px|ᵢ + |qᵢ|) over F. */
-const faceStationarity = (face: WorkingFace, g: Float64Array, nu: Float64Array, px: Float64Array, q: Float64Array): number => {
+/**
+ * ‖g_F + E_Fᵀν‖∞ relative to the scale of g's rounding over F: max(|Px|ᵢ + |qᵢ|), or
+ * Σⱼ|Pᵢⱼ|·‖x‖∞ + |qᵢ| where Px cancels (an ill-conditioned P whose product is far below
+ * its terms: g is then known only to that scale's ε, and no solve can do better).
+ */
+const faceStationarity = (
+  face: WorkingFace, g: Float64Array, nu: Float64Array, px: Float64Array, q: Float64Array, rowAbs: Float64Array, xInf: number
+): number => {
   const F = face.free, m = F.length
   let res = 0, sc = 0
   for (let j = 0; j < m; j++) {
@@ -570,7 +586,7 @@ const faceStationarity = (face: WorkingFace, g: Float64Array, nu: Float64Array, 
     let s = g[i]!
     face.rows.forEach((r, a) => { s += face.E[a * m + j]! * nu[r]! })
     res = Math.max(res, Math.abs(s))
-    sc = Math.max(sc, Math.abs(px[i]!) + Math.abs(q[i]!))
+    sc = Math.max(sc, Math.abs(px[i]!) + Math.abs(q[i]!), rowAbs[i]! * xInf + Math.abs(q[i]!))
   }
   return sc > 0 ? res / sc : res === 0 ? 0 : Infinity
 }

@@ -365,6 +365,15 @@ export const rowAbsSums = <N>(p: Params<N>): Float64Array => {
   return a
 }
 
+/**
+ * Σⱼ |Pᵢⱼ| of an operator, memoized within the call (`CallMemo.ts`); the rounding of
+ * (Px)ᵢ is at most about n·ε·Σⱼ |Pᵢⱼ|·‖x‖∞ whatever the cancellation inside the sum.
+ *
+ * @example
+ * operatorRowAbs(P)[i] * xInf // the scale of (Px)ᵢ's rounding
+ */
+export const operatorRowAbs = <N>(P: Params<N>['P']): Float64Array => callMemo(P, 'rowAbs', () => rowAbsOf(P))
+
 const rowAbsOf = <N>(P: Params<N>['P']): Float64Array => {
   const n = P.dim as number, a = new Float64Array(n)
   switch (P.kind) {
