@@ -470,6 +470,13 @@ const denseSolver = (m: number, Hin: Float64Array, shift: number, R: Rows, optio
     }
   }
   const f = cholesky(M, m, options.pivotTol === undefined ? {} : { pivotTol: options.pivotTol })
+  return denseFromFactor(m, Hs, normH, f, R, rho, options, fallback)
+}
+
+const denseFromFactor = (
+  m: number, Hs: Float64Array, normH: number, f: CholeskyFactor, R: Rows, rho: number, options: KktOptions, fallback: boolean
+): KktSolver => {
+  const k = R.k
   const applyH = (x: Float64Array): Float64Array => {
     const y = new Float64Array(m)
     for (let i = 0; i < m; i++) y[i] = dotN(Hs, i * m, x, 0, m)
@@ -496,6 +503,33 @@ const denseSolver = (m: number, Hin: Float64Array, shift: number, R: Rows, optio
   }
   const maxRef = options.maxRefinements ?? 3
   return { info, solve: (b, c, precise) => (precise === true ? preciseRefined : refined)(eng, R, m, maxRef, b, c ?? new Float64Array(k)) }
+}
+
+/**
+ * The dense solver of a system whose factor the caller keeps up to date itself (an active
+ * set's face, grown and shrunk by `appendIndex` and `removeIndex` of `Cholesky.ts` in
+ * O(m²) per change instead of a new O(m³) factorization): `f` factors
+ * M = H + ρ EᵀE in H's coordinates, for the ρ ≥ 0 given; H is m × m, symmetric, in those
+ * coordinates. E's rows should be of moderate scale (this entry does not equilibrate
+ * them; `kktSolver` does). The solves are those of {@link kktSolver} on the same system:
+ * the Schur step on E and up to `maxRefinements` residual refinements against H itself.
+ *
+ * @example
+ * const s = kktSolverFactored({ H: { kind: 'dense', m, H }, E: { k: 1, rows } }, f, rho)
+ */
+export const kktSolverFactored = (
+  system: { readonly H: { readonly kind: 'dense'; readonly m: number; readonly H: Float64Array }; readonly E?: KktSystem['E'] },
+  f: CholeskyFactor, rho: number, options: KktOptions = {}
+): KktSolver => {
+  const m = system.H.m, Hin = system.H.H
+  if (f.m !== m || Hin.length < m * m) throw new RangeError(`kktSolverFactored: a factor of ${f.m} for H of ${m}`)
+  let normH = 0
+  for (let i = 0; i < m; i++) {
+    let v = 0
+    for (let j = 0; j < m; j++) v += Math.abs(Hin[i * m + j]!)
+    if (v > normH) normH = v
+  }
+  return denseFromFactor(m, Hin, normH, f, rowsOf(m, system.E), rho, options, false)
 }
 
 // -------------------------------------------------------------------------------------

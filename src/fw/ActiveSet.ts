@@ -35,6 +35,10 @@
  *   the polyhedron chooses among them itself (`Polyhedron.refineMultipliers`: the
  *   Birkhoff polytope takes the most complementary of its potentials).
  *
+ * For a dense P the faces of 48 coordinates or more are solved through one factor kept
+ * across the rounds and updated in O(m²) as coordinates enter and leave (`FaceFactor.ts`),
+ * instead of a factorization per face.
+ *
  * Tolerances: a multiplier is wrong when it is off by more than
  * vtol = max(1e-11·‖g‖∞, 1e-13·max(|Px|ᵢ + |qᵢ|)); the result is `certified` when no
  * multiplier is wrong, the face's stationarity ‖g_F + E_Fᵀν‖∞ is at most 1e-10 of g's
@@ -49,6 +53,7 @@ import type { LinearOperator } from '../core/LinearOperator.js'
 import { applyInto } from '../core/LinearOperator.js'
 import { faceHessian } from './FaceHessian.js'
 import { faceMemo } from './CallMemo.js'
+import { faceFactorCache } from './FaceFactor.js'
 import { operatorRowAbs } from './Oracle.js'
 import {
   type Polyhedron, type PolyRow, type WorkingSet, type CoordState,
@@ -419,6 +424,7 @@ export const activeSet = <N>(
   const ws = workingSetOf(poly, x)
   const px = new Float64Array(n), g = new Float64Array(n)
   const maxRounds = options.maxRounds ?? 4 * n + 60
+  const incremental = P.kind === 'dense' ? faceFactorCache(P.mat.data, n) : undefined
   let faceSolves = 0, round = 0, refines = 0
   let nu: Float64Array = new Float64Array(nr)
   let stationarity = Infinity
@@ -439,7 +445,8 @@ export const activeSet = <N>(
       let gs = 0
       for (let i = 0; i < n; i++) gs = Math.max(gs, Math.abs(px[i]!) + Math.abs(q[i]!))
       const hFloor = gs / polyScale(poly, x)
-      const solver: KktSolver = faceMemo(P, F, k > 0 ? face.E : undefined, 0, () => kktSolver({ H: faceHessian(P, F), ...(k > 0 ? { E: { k, rows: face.E } } : {}) }, { hFloor }))
+      const kept = incremental !== undefined && m >= INCREMENTAL_MIN && k < m ? incremental.solverFor(F, face.rows, face.E, hFloor) : undefined
+      const solver: KktSolver = kept ?? faceMemo(P, F, k > 0 ? face.E : undefined, 0, () => kktSolver({ H: faceHessian(P, F), ...(k > 0 ? { E: { k, rows: face.E } } : {}) }, { hFloor }))
       faceSolves++
       if (solver.info.negative !== undefined) return result(false, embed(solver.info.negative, F, n))
       const sol = solver.solve(b, c)
@@ -524,6 +531,9 @@ export const activeSet = <N>(
   }
   return result(false)
 }
+
+/** The smallest face kept in an updated factor (`FaceFactor.ts`); below it a fresh one costs little. */
+const INCREMENTAL_MIN = 48
 
 /** The scale of the polyhedron's constraints at x: the largest finite bound, right-hand side or |xᵢ|. */
 const polyScale = (poly: Polyhedron, x: Float64Array): number => {
