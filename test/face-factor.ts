@@ -8,12 +8,18 @@
 import t from 'tap'
 import { rng, type Rng } from '../src/core/Random.js'
 import { kktSolver } from '../src/core/Kkt.js'
-import { faceFactorCache } from '../src/fw/FaceFactor.js'
+import { denseEntries, faceFactorCache } from '../src/fw/FaceFactor.js'
 import { activeSet } from '../src/fw/ActiveSet.js'
 import { dense } from '../src/core/LinearOperator.js'
 import { unsafeDim } from '../src/shapes/Dim.js'
 import { resolveSet } from '../src/fw/sets/Sets.js'
-import { spectralP, rankDeficientP } from './helpers/hardProblems.js'
+import { type RefP, solveReference } from './helpers/ddReference.js'
+import { spectralP, rankDeficientP, randomQBinding } from './helpers/hardProblems.js'
+
+const denseOf = (p: RefP): Float64Array => {
+  if (p.kind !== 'dense') throw new Error('a dense P expected')
+  return p.data
+}
 
 const gather = (A: Float64Array, n: number, F: Int32Array): Float64Array => {
   const m = F.length, H = new Float64Array(m * m)
@@ -69,9 +75,9 @@ for (const cond of [1e2, 1e8]) {
   t.test(`along a walk of faces the kept factor solves as a fresh one does (n = 90, cond ${cond})`, async (t) => {
     const r = rng(7100 + Math.log10(cond))
     const n = 90
-    const A = spectralP(r, n, cond).data as Float64Array
+    const A = denseOf(spectralP(r, n, cond))
     const w = Float64Array.from({ length: n }, () => 0.5 + r.uniform())
-    const cache = faceFactorCache(A, n)
+    const cache = faceFactorCache(denseEntries(A, n), n)
     let served = 0, worst = 0, worstFresh = 0, agree = 0
     for (const { F, signs, k } of walk(r, n, 60)) {
       const m = F.length
@@ -102,26 +108,29 @@ for (const cond of [1e2, 1e8]) {
 t.test('the kept factor declines a singular face and a row of extreme scale, and recovers after', async (t) => {
   const r = rng(7200)
   const n = 60
-  const A = rankDeficientP(r, n, 20).data as Float64Array
-  const cache = faceFactorCache(A, n)
+  const A = denseOf(rankDeficientP(r, n, 20))
+  const cache = faceFactorCache(denseEntries(A, n), n)
   const F = Int32Array.from({ length: 50 }, (_, i) => i)
   t.equal(cache.solverFor(F, new Int32Array(0), new Float64Array(0), 0), undefined, 'rank 20 on a face of 50: declined')
-  const B = spectralP(r, n, 1e3).data as Float64Array
-  const c2 = faceFactorCache(B, n)
+  const B = denseOf(spectralP(r, n, 1e3))
+  const c2 = faceFactorCache(denseEntries(B, n), n)
   const E = new Float64Array(50).fill(1e-9)
   t.equal(c2.solverFor(F, Int32Array.of(0), E, 0), undefined, 'a row of entries 1e-9: declined (the fresh solver equilibrates it)')
   t.not(c2.solverFor(F, Int32Array.of(0), new Float64Array(50).fill(1), 0), undefined, 'the same face with a row of scale 1: served')
 })
 
-t.test('activeSet with and without the kept factor reaches the same minimizer (l1, simplex, linf; n = 80, cond 1e8)', async (t) => {
+t.test('activeSet with the kept factor reaches the exact minimizer (l1, simplex, linf; n = 80, cond 1e8)', async (t) => {
   for (const [i, set] of (['l1', 'simplex', 'linf'] as const).entries()) {
     const r = rng(7300 + i)
     const n = 80
-    const A = spectralP(r, n, 1e8).data as Float64Array
+    const Pref = spectralP(r, n, 1e8)
+    const A = denseOf(Pref)
     const dim = unsafeDim<'n'>(n)
     const P = dense({ rows: dim, cols: dim, data: A })
-    const q = { dim, data: Float64Array.from({ length: n }, () => r.normal()) }
-    const theta = { P, q, w: { dim, data: new Float64Array(n).fill(1) }, t: 0.3 * n ** 0.5 }
+    // t a fraction of the unconstrained minimizer's size: a solution of many nonzeros
+    const ref = randomQBinding(r, set, Pref, n, 0.3)
+    const q = { dim, data: Float64Array.from(ref.q) }
+    const theta = { P, q, w: { dim, data: Float64Array.from(ref.w) }, t: ref.t }
     const fs = resolveSet(set, theta)
     const x0 = new Float64Array(n)
     if (set === 'simplex') x0.fill(theta.t / n)
@@ -131,9 +140,42 @@ t.test('activeSet with and without the kept factor reaches the same minimizer (l
     const colIdx = Int32Array.from({ length: n * n }, (_, k) => k % n)
     const csr = { kind: 'csr' as const, dim, rowPtr, colIdx, values: Float64Array.from(A) }
     const without = activeSet(fs.polyhedron!, csr as never, q.data, x0)
+    let nnz = 0
+    for (const v of withIt.x) if (v !== 0 && Math.abs(v) !== theta.t) nnz++
     t.ok(withIt.certified, `${set}: certified (${withIt.rounds} rounds)`)
-    let d = 0, s = 0
-    for (let j = 0; j < n; j++) { d = Math.max(d, Math.abs(withIt.x[j]! - without.x[j]!)); s = Math.max(s, Math.abs(without.x[j]!)) }
-    t.ok(d <= 1e-6 * s, `${set}: the minimizers agree to ${(d / s).toExponential(2)}`)
+    t.ok(nnz >= 10, `${set}: ${nnz} coordinates strictly inside their bounds`)
+    const exact = solveReference(ref, withIt.x).x // a start only: the reference verifies its face itself
+    const err = (x: Float64Array): number => {
+      let d = 0, s = 0
+      for (let j = 0; j < n; j++) { d = Math.max(d, Math.abs(x[j]! - exact[j]!)); s = Math.max(s, Math.abs(exact[j]!)) }
+      return d / s
+    }
+    t.ok(!without.certified || err(without.x) <= 1e-6, `${set}: a point certified through CG is exact too`)
+    t.ok(err(withIt.x) <= 1e-8, `${set}: the kept factor's minimizer against the double-double reference: ${err(withIt.x).toExponential(2)} (through CSR and CG: ${err(without.x).toExponential(2)}, certified ${without.certified})`)
   }
+})
+
+t.test('diag + low rank with a diagonal too small for Woodbury: the kept factor reads its entries (the same minimizer as the dense matrix)', async (t) => {
+  const r = rng(7400)
+  const n = 80, rank = 4
+  const dim = unsafeDim<'n'>(n)
+  const d = Float64Array.from({ length: n }, (_, i) => 1e-9 ** (i / (n - 1)))
+  const U = Float64Array.from({ length: n * rank }, () => r.normal() / Math.sqrt(n))
+  const A = new Float64Array(n * n)
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+    let s = i === j ? d[i]! : 0
+    for (let k = 0; k < rank; k++) s += U[i * rank + k]! * U[j * rank + k]!
+    A[i * n + j] = s
+  }
+  const q = { dim, data: Float64Array.from({ length: n }, () => r.normal()) }
+  const lr = { kind: 'lowRank' as const, dim, diag: { dim, data: d }, rank, U }
+  const Pd = dense({ rows: dim, cols: dim, data: A })
+  const theta = { P: Pd, q, w: { dim, data: new Float64Array(n).fill(1) }, t: 2 }
+  const fs = resolveSet('l1', theta)
+  const a = activeSet(fs.polyhedron!, lr, q.data, new Float64Array(n))
+  const b = activeSet(fs.polyhedron!, Pd, q.data, new Float64Array(n))
+  t.ok(a.certified && b.certified, `both certified (${a.rounds} and ${b.rounds} rounds)`)
+  let e = 0, s = 0
+  for (let j = 0; j < n; j++) { e = Math.max(e, Math.abs(a.x[j]! - b.x[j]!)); s = Math.max(s, Math.abs(b.x[j]!)) }
+  t.ok(e <= 1e-7 * s, `the minimizers agree to ${(e / s).toExponential(2)}`)
 })

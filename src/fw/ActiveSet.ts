@@ -35,15 +35,17 @@
  *   the polyhedron chooses among them itself (`Polyhedron.refineMultipliers`: the
  *   Birkhoff polytope takes the most complementary of its potentials).
  *
- * For a dense P the faces of 48 coordinates or more are solved through one factor kept
+ * For a dense P (and diagonal plus low rank with a diagonal too small for Woodbury) the
+ * faces of 48 coordinates or more are solved through one factor kept
  * across the rounds and updated in O(m²) as coordinates enter and leave (`FaceFactor.ts`),
  * instead of a factorization per face.
  *
  * Tolerances: a multiplier is wrong when it is off by more than
  * vtol = max(1e-11·‖g‖∞, 1e-13·max(|Px|ᵢ + |qᵢ|)); the result is `certified` when no
- * multiplier is wrong, the face's stationarity ‖g_F + E_Fᵀν‖∞ is at most 1e-10 of g's
- * rounding scale on F (max(|Px|ᵢ + |qᵢ|, Σⱼ|Pᵢⱼ|·‖x‖∞ + |qᵢ|): Px may cancel far below
- * its terms on an ill-conditioned P) and x is feasible to 1e-12 of the set's size. A face
+ * multiplier is wrong, the face's stationarity ‖g_F + E_Fᵀν‖∞ is at most 1e-10 of
+ * max(|Px|ᵢ + |qᵢ|) on F or within g's own rounding, 64√n·ε·max(Σⱼ|Pᵢⱼ|·‖x‖∞ + |qᵢ|)
+ * (Px may cancel far below its terms on an ill-conditioned P; a backward-stable face solve
+ * reaches that floor, an iterative one must be refined to it), and x is feasible to 1e-12 of the set's size. A face
  * minimizer reached from far away is refined by up to three more steps on the same face.
  *
  * @since 0.1.0
@@ -53,7 +55,7 @@ import type { LinearOperator } from '../core/LinearOperator.js'
 import { applyInto } from '../core/LinearOperator.js'
 import { faceHessian } from './FaceHessian.js'
 import { faceMemo } from './CallMemo.js'
-import { faceFactorCache } from './FaceFactor.js'
+import { denseEntries, faceFactorCache, lowRankEntries } from './FaceFactor.js'
 import { operatorRowAbs } from './Oracle.js'
 import {
   type Polyhedron, type PolyRow, type WorkingSet, type CoordState,
@@ -107,7 +109,7 @@ export interface ActiveSetResult {
   readonly faceSolves: number
   /** A KKT point to the module's tolerances. */
   readonly certified: boolean
-  /** The face's stationarity ‖g_F + E_Fᵀν‖∞ relative to the gradient's scale. */
+  /** The face's stationarity ‖g_F + E_Fᵀν‖∞ as a multiple of its certification bound (≤ 1: certified; see the module notes). */
   readonly stationarity: number
   /** Present when P curves downwards on a face. */
   readonly negative?: Curvature
@@ -424,7 +426,9 @@ export const activeSet = <N>(
   const ws = workingSetOf(poly, x)
   const px = new Float64Array(n), g = new Float64Array(n)
   const maxRounds = options.maxRounds ?? 4 * n + 60
-  const incremental = P.kind === 'dense' ? faceFactorCache(P.mat.data, n) : undefined
+  const incremental = P.kind === 'dense' ? faceFactorCache(denseEntries(P.mat.data, n), n)
+    : P.kind === 'lowRank' && smallDiagonal(P.diag.data, P.U, P.rank) ? faceFactorCache(lowRankEntries(P.diag.data, P.U, P.rank), n)
+      : undefined
   let faceSolves = 0, round = 0, refines = 0
   let nu: Float64Array = new Float64Array(nr)
   let stationarity = Infinity
@@ -504,7 +508,7 @@ export const activeSet = <N>(
     gradient(P, q, x, px, g)
     const f2 = workingFace(poly, ws)
     nu = multipliers(poly, ws, f2, x, g)
-    stationarity = faceStationarity(f2, g, nu, px, q, operatorRowAbs(P), normInf(x))
+    stationarity = faceStationarity(f2, g, nu, px, q, operatorRowAbs(P), normInf(x), n)
     const v = violations(poly, ws, x, g, nu)
     let scale = 0, gmax = 0
     for (let i = 0; i < n; i++) { scale = Math.max(scale, Math.abs(px[i]!) + Math.abs(q[i]!)); gmax = Math.max(gmax, Math.abs(g[i]!)) }
@@ -516,8 +520,8 @@ export const activeSet = <N>(
       // a face minimizer found from far away keeps the solve's rounding of the whole step
       // (κε of it on an ill-conditioned face): a step more on the same face (its factors
       // memoized) from the fresh gradient is a refinement, as many as three
-      if (stationarity > 1e-10 && refines < 3) { refines++; continue }
-      return result(stationarity <= 1e-10 && polyViolation(poly, x) <= 1e-12 * polyScale(poly, x))
+      if (stationarity > 1 && refines < 3) { refines++; continue }
+      return result(stationarity <= 1 && polyViolation(poly, x) <= 1e-12 * polyScale(poly, x))
     }
     refines = 0
     const cut = Math.max(vtol, 0.5 * worst)
@@ -530,6 +534,21 @@ export const activeSet = <N>(
     for (let r = 0; r < nr; r++) if (v.row[r]! >= cut) ws.active[r] = 0
   }
   return result(false)
+}
+
+/**
+ * Whether diag(d) + U Uᵀ has a diagonal below Woodbury's threshold (`core/Kkt.ts`: min d ≤
+ * 1e-8 of the largest diagonal entry), so that its face solves would be densified.
+ */
+const smallDiagonal = (d: Float64Array, U: Float64Array, r: number): boolean => {
+  let minD = Infinity, maxDiag = 0
+  for (let i = 0; i < d.length; i++) {
+    let w = 0
+    for (let k = 0; k < r; k++) w += U[i * r + k]! * U[i * r + k]!
+    minD = Math.min(minD, d[i]!)
+    maxDiag = Math.max(maxDiag, d[i]! + w)
+  }
+  return !(minD > 1e-8 * maxDiag)
 }
 
 /** The smallest face kept in an updated factor (`FaceFactor.ts`); below it a fresh one costs little. */
@@ -582,23 +601,30 @@ const residualOf = <N>(P: LinearOperator<N>, F: Int32Array, face: WorkingFace, p
 }
 
 /**
- * ‖g_F + E_Fᵀν‖∞ relative to the scale of g's rounding over F: max(|Px|ᵢ + |qᵢ|), or
- * Σⱼ|Pᵢⱼ|·‖x‖∞ + |qᵢ| where Px cancels (an ill-conditioned P whose product is far below
- * its terms: g is then known only to that scale's ε, and no solve can do better).
+ * The face's stationarity ‖g_F + E_Fᵀν‖∞ as a multiple of what a certified point may
+ * leave (≤ 1 passes): the smaller of its ratios to 1e-10·max(|Px|ᵢ + |qᵢ|) and to g's
+ * rounding, 64√n·ε·max(Σⱼ|Pᵢⱼ|·‖x‖∞ + |qᵢ|) over F. The second is the one that matters on
+ * an ill-conditioned P, whose product cancels far below its terms: g is known only to
+ * that scale's ε there, and a direct face solve (backward stable) reaches it; an
+ * iterative one stopped at its tolerance does not, and its point, off by up to κ times
+ * that tolerance, is not certified.
  */
 const faceStationarity = (
-  face: WorkingFace, g: Float64Array, nu: Float64Array, px: Float64Array, q: Float64Array, rowAbs: Float64Array, xInf: number
+  face: WorkingFace, g: Float64Array, nu: Float64Array, px: Float64Array, q: Float64Array, rowAbs: Float64Array, xInf: number, n: number
 ): number => {
   const F = face.free, m = F.length
-  let res = 0, sc = 0
+  let res = 0, sc = 0, sa = 0
   for (let j = 0; j < m; j++) {
     const i = F[j]!
     let s = g[i]!
     face.rows.forEach((r, a) => { s += face.E[a * m + j]! * nu[r]! })
     res = Math.max(res, Math.abs(s))
-    sc = Math.max(sc, Math.abs(px[i]!) + Math.abs(q[i]!), rowAbs[i]! * xInf + Math.abs(q[i]!))
+    sc = Math.max(sc, Math.abs(px[i]!) + Math.abs(q[i]!))
+    sa = Math.max(sa, rowAbs[i]! * xInf + Math.abs(q[i]!))
   }
-  return sc > 0 ? res / sc : res === 0 ? 0 : Infinity
+  if (res === 0) return 0
+  const floor = 64 * Math.sqrt(n) * 2.220446049250313e-16
+  return Math.min(sc > 0 ? res / (1e-10 * sc) : Infinity, sa > 0 ? res / (floor * sa) : Infinity)
 }
 
 /** A face direction embedded in Rⁿ. */

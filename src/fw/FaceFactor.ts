@@ -1,5 +1,7 @@
 /**
- * The active set's face factor, kept across its rounds for a dense P. A round changes the
+ * The active set's face factor, kept across its rounds for a dense P (and for diagonal
+ * plus low rank whose diagonal is too small for Woodbury, which a face solve would
+ * otherwise densify). A round changes the
  * working face by a coordinate or a few (the primal rule fixes one blocking bound; a
  * release frees the few most wrong multipliers), so instead of a new O(m³) factorization
  * per face the factor of M = P_FF + ρ E_FᵀE_F is grown and shrunk by `appendIndex` and
@@ -44,20 +46,50 @@ export interface FaceFactorCache {
 const EXTREME = 2 ** 20
 
 /**
- * A face factor cache over the dense symmetric n × n matrix A (row-major; read, never
+ * The entries of a symmetric n × n matrix, P(i, j), as the cache reads them.
+ *
+ * @example
+ * const P: Entries = (i, j) => A[i * n + j]!
+ */
+export type Entries = (i: number, j: number) => number
+
+/**
+ * A dense row-major matrix's entries.
+ *
+ * @example
+ * faceFactorCache(denseEntries(A, n), n)
+ */
+export const denseEntries = (A: Float64Array, n: number): Entries => (i, j) => A[i * n + j]!
+
+/**
+ * The entries of diag(d) + U Uᵀ (U n × r row-major): O(r) each. For the diagonals too small
+ * for Woodbury, where a face would otherwise be densified and factored afresh every round.
+ *
+ * @example
+ * faceFactorCache(lowRankEntries(d, U, r), n)
+ */
+export const lowRankEntries = (d: Float64Array, U: Float64Array, r: number): Entries => (i, j) => {
+  let s = i === j ? d[i]! : 0
+  const a = i * r, b = j * r
+  for (let k = 0; k < r; k++) s += U[a + k]! * U[b + k]!
+  return s
+}
+
+/**
+ * A face factor cache over a symmetric n × n matrix given by its entries (read, never
  * written). Its state is private to the active set that owns it.
  *
  * @example
- * const cache = faceFactorCache(A, n)
+ * const cache = faceFactorCache(denseEntries(A, n), n)
  */
-export const faceFactorCache = (A: Float64Array, n: number): FaceFactorCache => {
+export const faceFactorCache = (A: Entries, n: number): FaceFactorCache => {
   let members: number[] = []
   let f: CholeskyFactor | undefined
   let rowsKey: Int32Array = new Int32Array(0)
   let coef = new Float64Array(0) // k × n: each active row's coefficient at each coordinate
   let rho = 0
   const mEntry = (i: number, j: number, k: number): number => {
-    let v = A[i * n + j]!
+    let v = A(i, j)
     if (rho > 0) for (let a = 0; a < k; a++) v += rho * coef[a * n + i]! * coef[a * n + j]!
     return v
   }
@@ -68,7 +100,7 @@ export const faceFactorCache = (A: Float64Array, n: number): FaceFactorCache => 
     let maxDiag = 0, maxEtE = 0
     for (let j = 0; j < m; j++) {
       const i = F[j]!
-      maxDiag = Math.max(maxDiag, A[i * n + i]!)
+      maxDiag = Math.max(maxDiag, A(i, i))
       let sq = 0
       for (let a = 0; a < k; a++) { const c = E[a * m + j]!; coef[a * n + i] = c; sq += c * c }
       maxEtE = Math.max(maxEtE, sq)
@@ -127,8 +159,8 @@ export const faceFactorCache = (A: Float64Array, n: number): FaceFactorCache => 
     const perm = Int32Array.from(members, (i) => posF[i]!)
     const H = new Float64Array(m * m)
     for (let a = 0; a < m; a++) {
-      const r = members[a]! * n, o = a * m
-      for (let b = 0; b < m; b++) H[o + b] = A[r + members[b]!]!
+      const i = members[a]!, o = a * m
+      for (let b = 0; b <= a; b++) { const v = A(i, members[b]!); H[o + b] = v; H[b * m + a] = v }
     }
     const Em = new Float64Array(k * m)
     for (let a = 0; a < k; a++) for (let l = 0; l < m; l++) Em[a * m + l] = E[a * m + perm[l]!]!
