@@ -9,6 +9,8 @@
  * - `box` (lowerᵢ ≤ xᵢ ≤ upperᵢ): bounds, no row; Rᵢ = max(|lowerᵢ|, |upperᵢ|).
  * - `l2` (‖x‖ ≤ t): not polyhedral; its face (the sphere) is handled by the sphere polish.
  *   Its one "row" in the face derivative is the linearized sphere xᵀdx = t·dt.
+ * - `nuclear` (‖X‖_* ≤ t, X rows × cols row-major, the shape from the structure): not
+ *   polyhedral; it solves on its own (`Nuclear.ts`).
  *
  * @since 0.1.0
  */
@@ -17,6 +19,7 @@ import { LayerError } from '../Options.js'
 import type { Vec } from '../../shapes/Vec.js'
 import type { FeasibleSet, ParamMaps, SetGradient, SetTangent } from './FeasibleSet.js'
 import { type Polyhedron, AT_HI, AT_LO, polyViolation } from './Polyhedron.js'
+import { nuclearSet } from './Nuclear.js'
 
 // -------------------------------------------------------------------------------------
 // projections
@@ -297,7 +300,6 @@ export interface SetStructure {
  * resolveSet('simplex', theta).kind // 'simplex'
  */
 export const resolveSet = <N>(kind: SetName, theta: Params<N>, structure: SetStructure = {}): FeasibleSet => {
-  void structure
   const n = theta.q.data.length
   switch (kind) {
     case 'l1': return l1Set(theta.w.data, theta.t)
@@ -305,6 +307,7 @@ export const resolveSet = <N>(kind: SetName, theta: Params<N>, structure: SetStr
     case 'l2': return l2Set(n, theta.t)
     case 'simplex': return simplexSet(n, theta.t)
     case 'box': return boxSet(theta.lower!.data, theta.upper!.data)
+    case 'nuclear': return nuclearSet(structure.rows ?? n, structure.cols ?? 1, theta.t)
     default: throw new LayerError(`the solver for the set "${kind}" is not available yet (the problem is valid)`, 'set')
   }
 }
