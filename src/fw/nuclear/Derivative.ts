@@ -23,7 +23,9 @@
  *   is from 0: a rank decrease) and λ/max|G|-scale (how far the ball is from letting go);
  *   inside, 1 − ‖X‖_* / t. Capped at 1.
  * - `derivative`: `non-unique` when P is singular on the face's directions
- *   {U Y Vᵀ : Y symmetric, tr Y = 0} (inside: P singular), `kink` when the margin is at most
+ *   {U Y Vᵀ : Y symmetric, tr Y = 0} (with N's top pair joining U and V when ‖W‖ = 1 to
+ *   within {@link KINK_TOLERANCE}: the exposed face is then larger; inside: P singular),
+ *   `kink` when the margin is at most
  *   {@link KINK_TOLERANCE}, else `exact`. At a kink the map is the one on the rank-r
  *   manifold the solver identified (every singular value still positive counts).
  *
@@ -32,14 +34,15 @@
 import { applyInto } from '../../core/LinearOperator.js'
 import { eigSym } from '../../core/Eigen.js'
 import { type KktSolver, kktSolver } from '../../core/Kkt.js'
-import { topSingularPair } from '../../core/Lanczos.js'
+import { type SingularPair, topSingularPair } from '../../core/Lanczos.js'
+import { rng } from '../../core/Random.js'
 import { faceHessian } from '../FaceHessian.js'
 import { KINK_TOLERANCE, gradientScale } from '../FaceModel.js'
 import type { FaceReport } from '../FaceReport.js'
 import type { NuclearProblem } from './Reduced.js'
 import type { NuclearSolution } from './Solve.js'
 import { type ManifoldPoint, type TangentSystem, fromAmbient, projectTangent, tangentSystem, toAmbient } from './Manifold.js'
-import { assembleInto, dot, norm2, projectOut, timesCols, transposeTimesCols } from './internal.js'
+import { type Cols, appendCol, assembleInto, dot, norm2, projectOut, timesCols, transposeTimesCols } from './internal.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -85,10 +88,10 @@ export interface NuclearDerivative {
 // the face
 // -------------------------------------------------------------------------------------
 
-/** ‖(I − UUᵀ) G (I − VVᵀ)‖₂ by Lanczos (0 when the complement is empty). */
-const normalNorm = (pb: NuclearProblem, pt: ManifoldPoint): number => {
+/** The top singular pair of N = (I − UUᵀ) G (I − VVᵀ) by Lanczos (undefined when the complement is empty). */
+const normalPair = (pb: NuclearProblem, pt: ManifoldPoint): SingularPair | undefined => {
   const m = pb.rows, p = pb.cols, r = pt.r
-  if (r >= Math.min(m, p)) return 0
+  if (r >= Math.min(m, p)) return undefined
   const apply = (v: Float64Array, out: Float64Array): void => {
     const w = projectOut({ len: p, k: 1, data: v }, pt.V)
     const y = projectOut(timesCols(pt.g, m, p, w), pt.U)
@@ -99,7 +102,12 @@ const normalNorm = (pb: NuclearProblem, pt: ManifoldPoint): number => {
     const y = projectOut(transposeTimesCols(pt.g, m, p, w), pt.V)
     out.set(y.data)
   }
-  return topSingularPair({ rows: m, cols: p, apply, applyT }, { tolerance: 1e-8 }).sigma
+  // a start of its own: the oracle's fixed start is orthogonal, by construction, to the
+  // other top singular vectors of a G whose top singular value is tied (its Krylov space
+  // found v along the start's part in the tied space)
+  const r0 = rng(0x6e75636c), v0 = new Float64Array(p)
+  for (let j = 0; j < p; j++) v0[j] = r0.normal()
+  return topSingularPair({ rows: m, cols: p, apply, applyT }, { tolerance: 1e-8, start: { v: v0 } })
 }
 
 /**
@@ -107,8 +115,8 @@ const normalNorm = (pb: NuclearProblem, pt: ManifoldPoint): number => {
  * matrix of P on an orthonormal basis of them, its smallest eigenvalue against 1e-10 times
  * its scale (the largest of its eigenvalues and of P's diagonal).
  */
-const faceSingular = (pb: NuclearProblem, pt: ManifoldPoint): boolean => {
-  const r = pt.r
+const faceSingular = (pb: NuclearProblem, U: Cols, V: Cols): boolean => {
+  const r = U.k
   const basis: Float64Array[] = []
   for (let a = 0; a < r; a++) for (let b = a + 1; b < r; b++) {
     const Y = new Float64Array(r * r)
@@ -125,7 +133,7 @@ const faceSingular = (pb: NuclearProblem, pt: ManifoldPoint): boolean => {
   }
   const f = basis.length
   if (f === 0) return false
-  const vecs = basis.map((Y) => { const x = new Float64Array(pb.n); assembleInto(pt.U, Y, pt.V, false, x); return x })
+  const vecs = basis.map((Y) => { const x = new Float64Array(pb.n); assembleInto(U, Y, V, false, x); return x })
   const F = new Float64Array(f * f), pv = new Float64Array(pb.n)
   for (let l = 0; l < f; l++) {
     applyInto(pb.P, vecs[l]!, pv)
@@ -177,11 +185,14 @@ export const nuclearDerivative = (pb: NuclearProblem, sol: NuclearSolution): Nuc
   }
   const pt = sol.point, r = pt.r, m = pb.rows, p = pb.cols
   const lam = pt.lambda
-  const normW = lam > 0 ? normalNorm(pb, pt) / lam : 1
+  const np = lam > 0 ? normalPair(pb, pt) : undefined
+  const normW = lam > 0 ? (np === undefined ? 0 : np.sigma / lam) : 1
   const sMin = r > 0 ? pt.s[r - 1]! / t : 0
   const gs = Math.max(gradientScale(pt.px, pb.q), 1e-300)
   const margin = Math.min(1, Math.max(0, Math.min(1 - normW, sMin, lam / gs)))
-  const singular = faceSingular(pb, pt)
+  // at ‖W‖ = 1 the exposed face is larger than the solution's: N's top pair joins it
+  const wide = np !== undefined && 1 - normW <= KINK_TOLERANCE
+  const singular = faceSingular(pb, wide ? appendCol(pt.U, np.u) : pt.U, wide ? appendCol(pt.V, np.v) : pt.V)
   const face: NuclearFaceReport = { size: r * (m + p - r) - 1, margin, derivative: status(margin, singular), rank: r, normW, sMin, lambda: lam }
   let sys: TangentSystem | undefined
   const get = (): TangentSystem => (sys ??= tangentSystem(pb, pt))
