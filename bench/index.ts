@@ -2,7 +2,7 @@
 // ratios against baselines measured in the same process; no test asserts a time.
 //   npm run bench                        # all benches
 //   npm run bench -- --json              # machine-readable rows, one object per bench
-//   npm run bench -- --only layer        # one bench: layer | scale | matvec | fold | parse | workers
+//   npm run bench -- --only layer        # one bench: layer | scale | matvec | fold | parse | workers | nuclear
 //   npm run bench -- --only layer --svg chart.svg   # plus the log-log chart of ms/iteration
 //   npm run bench -- --quick             # shorter sweeps (layer, scale)
 import { cpus, loadavg } from 'node:os'
@@ -12,6 +12,7 @@ import * as matvec from './matvec.js'
 import * as fold from './fold.js'
 import * as parse from './parse.js'
 import * as workers from './workers.js'
+import * as nuclear from './nuclear.js'
 
 const args = process.argv.slice(2)
 const json = args.includes('--json')
@@ -26,7 +27,8 @@ const benches = {
   matvec: { run: () => matvec.run(), table: matvec.table },
   fold: { run: () => fold.run(), table: fold.table },
   parse: { run: () => parse.run(), table: parse.table },
-  workers: { run: () => workers.run(), table: workers.table }
+  workers: { run: () => workers.run(), table: workers.table },
+  nuclear: { run: () => nuclear.run({ quick }), table: nuclear.table }
 } as const
 const names = Object.keys(benches) as (keyof typeof benches)[]
 if (only !== undefined && !names.includes(only as keyof typeof benches)) {

@@ -31,7 +31,6 @@
  *
  * @since 0.1.0
  */
-import { applyInto } from '../../core/LinearOperator.js'
 import { eigSym } from '../../core/Eigen.js'
 import { type KktSolver, kktSolver } from '../../core/Kkt.js'
 import { type SingularPair, topSingularPair } from '../../core/Lanczos.js'
@@ -39,10 +38,10 @@ import { rng } from '../../core/Random.js'
 import { faceHessian } from '../FaceHessian.js'
 import { KINK_TOLERANCE, gradientScale } from '../FaceModel.js'
 import type { FaceReport } from '../FaceReport.js'
-import type { NuclearProblem } from './Reduced.js'
-import type { NuclearSolution } from './Solve.js'
+import { type NuclearProblem, reducedProblem } from './Reduced.js'
+import { type NuclearSolution, allIndices } from './Solve.js'
 import { type ManifoldPoint, type TangentSystem, fromAmbient, projectTangent, tangentSystem, toAmbient } from './Manifold.js'
-import { type Cols, appendCol, assembleInto, dot, norm2, projectOut, timesCols, transposeTimesCols } from './internal.js'
+import { type Cols, appendCol, dot, norm2, projectOut, scaled, timesCols, transposeTimesCols } from './internal.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -117,6 +116,9 @@ const normalPair = (pb: NuclearProblem, pt: ManifoldPoint): SingularPair | undef
  */
 const faceSingular = (pb: NuclearProblem, U: Cols, V: Cols): boolean => {
   const r = U.k
+  if (r <= 1) return false
+  if (pb.scalar !== undefined) return !(pb.scalar > 0)
+  // the sym traceless Y: (E_ab + E_ba)/√2 for a < b, and the Helmert basis of the diagonals
   const basis: Float64Array[] = []
   for (let a = 0; a < r; a++) for (let b = a + 1; b < r; b++) {
     const Y = new Float64Array(r * r)
@@ -124,22 +126,17 @@ const faceSingular = (pb: NuclearProblem, U: Cols, V: Cols): boolean => {
     Y[b * r + a] = Math.SQRT1_2
     basis.push(Y)
   }
-  // the Helmert basis of the trace-zero diagonals
   for (let k = 1; k < r; k++) {
     const Y = new Float64Array(r * r), c = 1 / Math.sqrt(k * (k + 1))
     for (let a = 0; a < k; a++) Y[a * r + a] = c
     Y[k * r + k] = -k * c
     basis.push(Y)
   }
-  const f = basis.length
-  if (f === 0) return false
-  const vecs = basis.map((Y) => { const x = new Float64Array(pb.n); assembleInto(U, Y, V, false, x); return x })
-  const F = new Float64Array(f * f), pv = new Float64Array(pb.n)
-  for (let l = 0; l < f; l++) {
-    applyInto(pb.P, vecs[l]!, pv)
-    for (let k = 0; k < f; k++) F[k * f + l] = dot(vecs[k]!, pv)
-  }
-  for (let k = 0; k < f; k++) for (let l = k + 1; l < f; l++) { const v = 0.5 * (F[k * f + l]! + F[l * f + k]!); F[k * f + l] = v; F[l * f + k] = v }
+  // P on them: Yₖᵀ H Yₗ with H = Kᵀ P K the reduced Hessian on span U × span V
+  const H = reducedProblem(pb, U, V).H, d = r * r, f = basis.length
+  const HY = basis.map((Y) => { const o = new Float64Array(d); for (let i = 0; i < d; i++) o[i] = dot(H.subarray(i * d, (i + 1) * d), Y); return o })
+  const F = new Float64Array(f * f)
+  for (let k = 0; k < f; k++) for (let l = 0; l < f; l++) F[k * f + l] = 0.5 * (dot(basis[k]!, HY[l]!) + dot(basis[l]!, HY[k]!))
   const ev = eigSym(F, f).values
   let scale = ev[f - 1]!
   for (let i = 0; i < pb.n; i++) scale = Math.max(scale, pb.pDiag[i]!)
@@ -164,9 +161,8 @@ const status = (margin: number, singular: boolean): FaceReport['derivative'] =>
 export const nuclearDerivative = (pb: NuclearProblem, sol: NuclearSolution): NuclearDerivative => {
   const n = pb.n, t = pb.t
   if (sol.kind === 'interior') {
-    const all = Int32Array.from({ length: n }, (_, i) => i)
     let solver: KktSolver | undefined
-    const get = (): KktSolver => (solver ??= kktSolver({ H: faceHessian(pb.P, all) }))
+    const get = (): KktSolver => (solver ??= kktSolver({ H: faceHessian(pb.P, allIndices(n)) }))
     const nn = sol.nuclearNorm ?? Math.sqrt(Math.min(pb.rows, pb.cols)) * norm2(sol.x, 0, n)
     const margin = Math.min(1, Math.max(0, 1 - nn / t))
     let singular = false
@@ -177,7 +173,7 @@ export const nuclearDerivative = (pb: NuclearProblem, sol: NuclearSolution): Nuc
       face,
       jvp: (e) => {
         if (e === undefined) return new Float64Array(n)
-        return Float64Array.from(get().solve(Float64Array.from(e, (v) => -v)).x)
+        return Float64Array.from(get().solve(scaled(e, -1)).x)
       },
       vjp: (ct) => ({ v: Float64Array.from(get().solve(ct).x), t: 0 }),
       method: () => get().info.method

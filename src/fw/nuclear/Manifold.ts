@@ -42,7 +42,7 @@ import { svd, eigSym } from '../../core/Eigen.js'
 import { type KktSolver, kktSolver } from '../../core/Kkt.js'
 import type { NuclearProblem } from './Reduced.js'
 import {
-  type Cols, assembleInto, col, dot, dotAt, norm2, pickCols, projectOut, thinQr, timesCols, timesSmall, transposeTimesCols
+  type Cols, assembleInto, bothProducts, scaled, diagSandwich, dot, dotAt, norm2, pickCols, projectOut, rowMajor, thinQr, timesCols, timesSmall
 } from './internal.js'
 
 // -------------------------------------------------------------------------------------
@@ -138,7 +138,7 @@ export const manifoldPoint = (pb: NuclearProblem, U: Cols, V: Cols, s: Float64Ar
  */
 export const tangentResidual = (pb: NuclearProblem, pt: ManifoldPoint): Float64Array => {
   const m = pb.rows, p = pb.cols, r = pt.r
-  const GV = timesCols(pt.g, m, p, pt.V), GtU = transposeTimesCols(pt.g, m, p, pt.U)
+  const { YB: GV, YtA: GtU } = bothProducts(pt.g, m, p, pt.U, pt.V)
   const out = new Float64Array(r * r + r * (m + p))
   for (let a = 0; a < r; a++) for (let b = 0; b < r; b++) out[a * r + b] = dotAt(pt.U.data, a * m, GV.data, b * m, m) + (a === b ? pt.lambda : 0)
   out.set(projectOut(GV, pt.U).data, r * r)
@@ -172,9 +172,26 @@ export const residualFloor = (pb: NuclearProblem, pt: ManifoldPoint, pAbs: Float
  * toAmbient(pb, pt, xi) // a rows·cols vector
  */
 export const toAmbient = (pb: NuclearProblem, pt: ManifoldPoint, xi: Float64Array): Float64Array => {
-  const m = pb.rows, p = pb.cols, r = pt.r, U = pt.U.data, V = pt.V.data
-  const oU = r * r, oV = r * r + r * m
-  // W = V Mᵀ + V_p (column a: Σ_b M_ab v_b + vp_a)
+  const m = pb.rows, p = pb.cols, r = pt.r
+  const W = wOf(pb, pt, xi)
+  const Ur = rowMajor(pt.U), Upr = rowMajor({ len: m, k: r, data: xi.subarray(r * r, r * r + r * m) })
+  const Wr = rowMajor(W), Vr = rowMajor(pt.V)
+  const out = new Float64Array(m * p)
+  for (let i = 0; i < m; i++) {
+    const row = i * p, oi = i * r
+    for (let j = 0; j < p; j++) {
+      const oj = j * r
+      let s = 0
+      for (let a = 0; a < r; a++) s += Ur[oi + a]! * Wr[oj + a]! + Upr[oi + a]! * Vr[oj + a]!
+      out[row + j] = s
+    }
+  }
+  return out
+}
+
+/** W = V Mᵀ + V_p (cols × r, as columns): column a is Σ_b M_ab v_b + vp_a, so that B ξ = U Wᵀ + U_p Vᵀ. */
+const wOf = (pb: NuclearProblem, pt: ManifoldPoint, xi: Float64Array): Cols => {
+  const m = pb.rows, p = pb.cols, r = pt.r, V = pt.V.data, oV = r * r + r * m
   const W = new Float64Array(r * p)
   for (let a = 0; a < r; a++) {
     const o = a * p
@@ -185,16 +202,7 @@ export const toAmbient = (pb: NuclearProblem, pt: ManifoldPoint, xi: Float64Arra
       for (let j = 0; j < p; j++) W[o + j] = W[o + j]! + c * V[b * p + j]!
     }
   }
-  const out = new Float64Array(m * p)
-  for (let i = 0; i < m; i++) {
-    const row = i * p
-    for (let a = 0; a < r; a++) {
-      const u = U[a * m + i]!, up = xi[oU + a * m + i]!
-      if (u !== 0) for (let j = 0; j < p; j++) out[row + j] = out[row + j]! + u * W[a * p + j]!
-      if (up !== 0) for (let j = 0; j < p; j++) out[row + j] = out[row + j]! + up * V[a * p + j]!
-    }
-  }
-  return out
+  return { len: p, k: r, data: W }
 }
 
 /**
@@ -204,8 +212,13 @@ export const toAmbient = (pb: NuclearProblem, pt: ManifoldPoint, xi: Float64Arra
  * fromAmbient(pb, pt, y)
  */
 export const fromAmbient = (pb: NuclearProblem, pt: ManifoldPoint, y: Float64Array): Float64Array => {
+  const { YB: YV, YtA: YtU } = bothProducts(y, pb.rows, pb.cols, pt.U, pt.V)
+  return coordinates(pb, pt, YV, YtU)
+}
+
+/** The coordinates (Uᵀ YV, YV, YtU) from the products Y V and Yᵀ U. */
+const coordinates = (pb: NuclearProblem, pt: ManifoldPoint, YV: Cols, YtU: Cols): Float64Array => {
   const m = pb.rows, p = pb.cols, r = pt.r
-  const YV = timesCols(y, m, p, pt.V), YtU = transposeTimesCols(y, m, p, pt.U)
   const out = new Float64Array(r * r + r * (m + p))
   for (let a = 0; a < r; a++) for (let b = 0; b < r; b++) out[a * r + b] = dotAt(pt.U.data, a * m, YV.data, b * m, m)
   out.set(YV.data, r * r)
@@ -245,8 +258,8 @@ export const curvature = (pb: NuclearProblem, pt: ManifoldPoint, xi: Float64Arra
   }
   const Up: Cols = { len: m, k: r, data: xi.subarray(oU, oV) }
   const Vp: Cols = { len: p, k: r, data: xi.subarray(oV) }
-  const NVp = projectOut(timesCols(pt.g, m, p, Vp), pt.U)
-  const NtUp = projectOut(transposeTimesCols(pt.g, m, p, Up), pt.V)
+  const both = bothProducts(pt.g, m, p, Up, Vp)
+  const NVp = projectOut(both.YB, pt.U), NtUp = projectOut(both.YtA, pt.V)
   for (let a = 0; a < r; a++) {
     const inv = 1 / s[a]!
     for (let i = 0; i < m; i++) out[oU + a * m + i] = (lam * Up.data[a * m + i]! + NVp.data[a * m + i]!) * inv
@@ -257,22 +270,52 @@ export const curvature = (pb: NuclearProblem, pt: ManifoldPoint, xi: Float64Arra
 
 /**
  * The tangent Hessian's product on tangent coordinates (already projected): P̂BᵀPBξ plus
- * the curvature.
+ * the curvature. For P = c·I the first term is cξ; for a diagonal part of P it is one pass
+ * over P's diagonal (`diagSandwich`), plus (BᵀZ)(BᵀZ)ᵀξ for a low-rank part Z Zᵀ; for a
+ * dense or sparse P, a product with P between `toAmbient` and `fromAmbient`.
  *
  * @example
  * hessianTimes(pb, pt, projectTangent(pb, pt, xi))
  */
-export const hessianTimes = (pb: NuclearProblem, pt: ManifoldPoint, xh: Float64Array): Float64Array => {
-  const out = curvature(pb, pt, xh)
-  if (pb.scalar !== undefined) {
-    for (let i = 0; i < out.length; i++) out[i] = out[i]! + pb.scalar * xh[i]!
+export const hessianTimes = (pb: NuclearProblem, pt: ManifoldPoint, xh: Float64Array): Float64Array => tangentOperator(pb, pt)(xh)
+
+/** {@link hessianTimes} at a point, with what it reuses across products (the low-rank part's coordinates). */
+const tangentOperator = (pb: NuclearProblem, pt: ManifoldPoint): ((xh: Float64Array) => Float64Array) => {
+  const m = pb.rows, p = pb.cols, r = pt.r, P = pb.P
+  let lowRankCoords: Float64Array[] | undefined
+  if (pb.scalar === undefined && pb.diag !== undefined && P.kind === 'lowRank' && P.rank > 0) {
+    lowRankCoords = []
+    const z = new Float64Array(pb.n)
+    for (let l = 0; l < P.rank; l++) {
+      for (let i = 0; i < pb.n; i++) z[i] = P.U[i * P.rank + l]!
+      lowRankCoords.push(projectTangent(pb, pt, fromAmbient(pb, pt, z)))
+    }
+  }
+  return (xh) => {
+    const out = curvature(pb, pt, xh)
+    if (pb.scalar !== undefined) {
+      for (let i = 0; i < out.length; i++) out[i] = out[i]! + pb.scalar * xh[i]!
+      return out
+    }
+    let back: Float64Array
+    if (pb.diag !== undefined) {
+      const Up: Cols = { len: m, k: r, data: xh.subarray(r * r, r * r + r * m) }
+      const { YB, YtA } = diagSandwich(pb.diag, m, p, pt.U, wOf(pb, pt, xh), Up, pt.V, pt.U)
+      back = projectTangent(pb, pt, coordinates(pb, pt, YB, YtA))
+      if (lowRankCoords !== undefined) {
+        for (const c of lowRankCoords) {
+          const w = dot(c, xh)
+          for (let i = 0; i < back.length; i++) back[i] = back[i]! + w * c[i]!
+        }
+      }
+    } else {
+      const z = toAmbient(pb, pt, xh), pz = new Float64Array(pb.n)
+      applyInto(P, z, pz)
+      back = projectTangent(pb, pt, fromAmbient(pb, pt, pz))
+    }
+    for (let i = 0; i < out.length; i++) out[i] = out[i]! + back[i]!
     return out
   }
-  const z = toAmbient(pb, pt, xh), pz = new Float64Array(pb.n)
-  applyInto(pb.P, z, pz)
-  const back = projectTangent(pb, pt, fromAmbient(pb, pt, pz))
-  for (let i = 0; i < out.length; i++) out[i] = out[i]! + back[i]!
-  return out
 }
 
 /**
@@ -341,9 +384,10 @@ const productCost = (pb: NuclearProblem, r: number): number => {
 export const tangentSystem = (pb: NuclearProblem, pt: ManifoldPoint, options: SystemOptions = {}): TangentSystem => {
   const r = pt.r, m = pb.rows, p = pb.cols, d = r * r + r * (m + p)
   const { diag, c0 } = tangentDiagonal(pb, pt)
+  const H = tangentOperator(pb, pt)
   const apply = (xi: Float64Array, out: Float64Array): void => {
     const xh = projectTangent(pb, pt, xi)
-    const h = hessianTimes(pb, pt, xh)
+    const h = H(xh)
     const hp = projectTangent(pb, pt, h)
     for (let i = 0; i < d; i++) out[i] = hp[i]! + c0 * (xi[i]! - xh[i]!)
   }
@@ -477,7 +521,8 @@ const normOf = (v: Float64Array): number => norm2(v, 0, v.length)
  * Newton's method on the rank-r manifold intersected with the sphere ‖X‖_* = t, from
  * U diag(σ) Vᵀ: each step solves the bordered system for −(the tangent residual), retracts,
  * and takes λ as the least-squares multiplier; a step that does not lower the residual is
- * halved (three times at most). A step that would push an eigenvalue of Σ + sym(M) to ≤ 0
+ * halved (three times at most). On the PCG path the solve is inexact (a backward error of
+ * 1e-2·ρ/(λ√r), within [1e-13, 1e-3]), which keeps the convergence superlinear. A step that would push an eigenvalue of Σ + sym(M) to ≤ 0
  * drops the smallest singular triplet (the face's S ⪰ 0 becomes active: the rank is lower).
  * It converges quadratically near a strictly complementary solution of rank r.
  *
@@ -500,7 +545,8 @@ export const newtonPolish = (
     const floor = residualFloor(pb, pt, pAbs)
     if (rho <= floor) return done('converged')
     it++
-    const sys = tangentSystem(pb, pt, { tolerance: 1e-13 })
+    // inexact Newton: PCG to a backward error of 1e-2·ρ/(λ√r), between 1e-13 and 1e-3
+    const sys = tangentSystem(pb, pt, { tolerance: Math.min(1e-3, Math.max(1e-13, 1e-2 * rho / (pt.lambda * Math.sqrt(pt.r)))) })
     if (sys.negative !== undefined) {
       const d = toAmbient(pb, pt, sys.negative), nd = normOf(d)
       if (nd > 0) {
@@ -532,7 +578,7 @@ export const newtonPolish = (
     let accepted = false
     let step = 1
     for (let k = 0; k < 4 && !accepted; k++, step /= 2) {
-      const trial = step === 1 ? xi : Float64Array.from(xi, (v) => v * step)
+      const trial = step === 1 ? xi : scaled(xi, step)
       const next = retract(pb, pt, trial)
       const cand = manifoldPoint(pb, next.U, next.V, next.s)
       const rc = normOf(tangentResidual(pb, cand))
@@ -549,11 +595,3 @@ export const newtonPolish = (
   }
   return done(bestRho <= 1e3 * residualFloor(pb, best, pAbs) ? 'converged' : 'stalled')
 }
-
-/**
- * Column a of a point's U (a view), for callers that read the singular vectors.
- *
- * @example
- * leftVector(pt, 0) // u₁
- */
-export const leftVector = (pt: ManifoldPoint, a: number): Float64Array => col(pt.U, a)

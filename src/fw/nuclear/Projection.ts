@@ -126,29 +126,44 @@ export const projectNuclear = (y: Float64Array, rows: number, cols: number, t: n
 // the derivative
 // -------------------------------------------------------------------------------------
 
-/** D = Uᵀ Z V (l × l) for Z rows × cols, U rows × l, V cols × l (row-major). */
-const innerBlock = (pr: NuclearProjection, z: Float64Array): Float64Array => {
-  const { rows, cols, U, V } = pr, l = pr.sigma.length
-  const ZV = new Float64Array(rows * l)
+/**
+ * The products the derivative needs with the active vectors (the first a = |A| columns of
+ * U and V): Z V_A (rows × a), Zᵀ U_A (cols × a), D[A, :] = U_Aᵀ Z V (a × l) and
+ * D[:, A] = Uᵀ Z V_A (l × a), in O(rows·cols·a + (rows + cols)·l·a).
+ */
+const activeBlocks = (pr: NuclearProjection, z: Float64Array): { ZV: Float64Array; ZtU: Float64Array; Drow: Float64Array; Dcol: Float64Array } => {
+  const { rows, cols, U, V } = pr, l = pr.sigma.length, a = pr.active
+  const ZV = new Float64Array(rows * a), ZtU = new Float64Array(cols * a)
   for (let i = 0; i < rows; i++) {
+    const ri = i * cols
     for (let j = 0; j < cols; j++) {
-      const zij = z[i * cols + j]!
+      const zij = z[ri + j]!
       if (zij === 0) continue
-      for (let b = 0; b < l; b++) ZV[i * l + b] = ZV[i * l + b]! + zij * V[j * l + b]!
+      for (let b = 0; b < a; b++) {
+        ZV[i * a + b] = ZV[i * a + b]! + zij * V[j * l + b]!
+        ZtU[j * a + b] = ZtU[j * a + b]! + zij * U[i * l + b]!
+      }
     }
   }
-  const D = new Float64Array(l * l)
-  for (let i = 0; i < rows; i++) for (let a = 0; a < l; a++) {
-    const u = U[i * l + a]!
-    if (u === 0) continue
-    for (let b = 0; b < l; b++) D[a * l + b] = D[a * l + b]! + u * ZV[i * l + b]!
+  const Drow = new Float64Array(a * l), Dcol = new Float64Array(l * a)
+  for (let j = 0; j < cols; j++) for (let c = 0; c < l; c++) {
+    const v = V[j * l + c]!
+    if (v === 0) continue
+    for (let b = 0; b < a; b++) Drow[b * l + c] = Drow[b * l + c]! + ZtU[j * a + b]! * v
   }
-  return D
+  for (let i = 0; i < rows; i++) for (let c = 0; c < l; c++) {
+    const u = U[i * l + c]!
+    if (u === 0) continue
+    for (let b = 0; b < a; b++) Dcol[c * a + b] = Dcol[c * a + b]! + u * ZV[i * a + b]!
+  }
+  return { ZV, ZtU, Drow, Dcol }
 }
 
 /**
  * The derivative of the projection at Y along (dY, dt): dΠ (rows × cols, row-major), by
- * the closed form of the module notes.
+ * the closed form of the module notes. Only the rows and columns of E in the active set A
+ * are nonzero (the weights vanish for i, j both outside A, and f/σ outside A), so it costs
+ * O(rows·cols·|A| + (rows + cols)·min(rows, cols)·|A|) given the SVD.
  *
  * @example
  * const pr = projectNuclear(y, m, p, t)
@@ -156,59 +171,67 @@ const innerBlock = (pr: NuclearProjection, z: Float64Array): Float64Array => {
  * projectionJvp(pr, new Float64Array(m * p), 1) // ∂Π/∂t
  */
 export const projectionJvp = (pr: NuclearProjection, dy: Float64Array, dt: number): Float64Array => {
-  const { rows, cols, U, V, sigma: s, projected: f, tau } = pr, l = s.length
+  const { rows, cols, U, V, sigma: s, projected: f } = pr, l = s.length, a = pr.active
   if (pr.inside) return Float64Array.from(dy)
-  const act = (i: number): boolean => s[i]! > tau
-  const D = innerBlock(pr, dy)
-  let trA = 0
-  for (let i = 0; i < l; i++) if (act(i)) trA += D[i * l + i]!
-  const dtau = pr.active > 0 ? (trA - dt) / pr.active : 0
-  const E = new Float64Array(l * l)
-  for (let i = 0; i < l; i++) {
-    E[i * l + i] = act(i) ? D[i * l + i]! - dtau : 0
-    for (let j = 0; j < l; j++) {
-      if (i === j) continue
-      const ai = act(i), aj = act(j)
-      const sym = ai && aj ? 1 : !ai && !aj ? 0 : (f[i]! - f[j]!) / (s[i]! - s[j]!)
-      const sum = s[i]! + s[j]!
-      const skew = sum > 0 ? (f[i]! + f[j]!) / sum : 0
-      const dij = D[i * l + j]!, dji = D[j * l + i]!
-      E[i * l + j] = 0.5 * sym * (dij + dji) + 0.5 * skew * (dij - dji)
-    }
-  }
-  const ratio = new Float64Array(l)
-  for (let i = 0; i < l; i++) ratio[i] = act(i) && s[i]! > 0 ? f[i]! / s[i]! : 0
-  // dΠ = U E Vᵀ + (I − UUᵀ) dY V R Vᵀ + U R Uᵀ dY (I − VVᵀ) with R = diag(ratio)
-  //    = U (E − D R − R D) Vᵀ + Y1 Vᵀ + U Y2,  Y1 = dY V R,  Y2 = R Uᵀ dY
   const out = new Float64Array(rows * cols)
-  // Y1 = dY V diag(ratio) (rows × l), Y2 = diag(ratio) Uᵀ dY (l × cols)
-  const Y1 = new Float64Array(rows * l), Y2 = new Float64Array(l * cols)
+  if (a === 0) return out
+  const { ZV, ZtU, Drow, Dcol } = activeBlocks(pr, dy)
+  let trA = 0
+  for (let i = 0; i < a; i++) trA += Drow[i * l + i]!
+  const dtau = (trA - dt) / a
+  // E[A, :] (a × l) and E[:, A] for the rows outside A ((l − a) × a)
+  const weights = (i: number, j: number): { sym: number; skew: number } => {
+    const ai = i < a, aj = j < a
+    const sym = ai && aj ? 1 : !ai && !aj ? 0 : (f[i]! - f[j]!) / (s[i]! - s[j]!)
+    const sum = s[i]! + s[j]!
+    return { sym, skew: sum > 0 ? (f[i]! + f[j]!) / sum : 0 }
+  }
+  const D = (i: number, j: number): number => (i < a ? Drow[i * l + j]! : Dcol[i * a + j]!) // defined for i < a or j < a
+  const Erow = new Float64Array(a * l), Ecol = new Float64Array(l * a)
+  for (let i = 0; i < a; i++) for (let j = 0; j < l; j++) {
+    if (i === j) { Erow[i * l + j] = D(i, i) - dtau; continue }
+    const { sym, skew } = weights(i, j)
+    const dij = D(i, j), dji = D(j, i)
+    Erow[i * l + j] = 0.5 * sym * (dij + dji) + 0.5 * skew * (dij - dji)
+  }
+  for (let i = a; i < l; i++) for (let j = 0; j < a; j++) {
+    const { sym, skew } = weights(i, j)
+    const dij = D(i, j), dji = D(j, i)
+    Ecol[i * a + j] = 0.5 * sym * (dij + dji) + 0.5 * skew * (dij - dji)
+  }
+  // dΠ = U E Vᵀ + (I − UUᵀ) dY V_A R Vᵀ_A + U_A R U_Aᵀ dY (I − VVᵀ), R = diag(f/σ) on A
+  //    = U_A (E[A, :] Vᵀ) + U[:, ∉A] E[∉A, A] V_Aᵀ + (ZV R − U (D[:, A] R)) V_Aᵀ + U_A (R ZtUᵀ − R D[A, :] Vᵀ)
+  const ratio = new Float64Array(a)
+  for (let b = 0; b < a; b++) ratio[b] = f[b]! / s[b]!
+  // L (rows × a), the factor multiplying V_Aᵀ: U[:, ∉A] E[∉A, A] + ZV R − U D[:, A] R
+  const Lf = new Float64Array(rows * a)
+  // Rt (a × cols), the factor under U_A: E[A, :] Vᵀ + R ZtUᵀ − R D[A, :] Vᵀ
+  const C = new Float64Array(a * l)
+  for (let b = 0; b < a; b++) for (let c = 0; c < l; c++) C[b * l + c] = Erow[b * l + c]! - ratio[b]! * Drow[b * l + c]!
   for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) {
-      const z = dy[i * cols + j]!
-      if (z === 0) continue
-      for (let b = 0; b < l; b++) {
-        Y1[i * l + b] = Y1[i * l + b]! + z * V[j * l + b]! * ratio[b]!
-        Y2[b * cols + j] = Y2[b * cols + j]! + ratio[b]! * U[i * l + b]! * z
+    for (let b = 0; b < a; b++) {
+      let v = ZV[i * a + b]! * ratio[b]!
+      for (let c = 0; c < l; c++) {
+        const u = U[i * l + c]!
+        v -= u * Dcol[c * a + b]! * ratio[b]!
+        if (c >= a) v += u * Ecol[c * a + b]!
       }
+      Lf[i * a + b] = v
     }
   }
-  // the core C = E − D R − R D: Uᵀ Y1 = D R and Y2 V = R D are what the projections remove
-  const C = new Float64Array(l * l)
-  for (let a = 0; a < l; a++) for (let b = 0; b < l; b++) {
-    C[a * l + b] = E[a * l + b]! - D[a * l + b]! * ratio[b]! - ratio[a]! * D[a * l + b]!
+  const Rt = new Float64Array(a * cols)
+  for (let j = 0; j < cols; j++) {
+    for (let b = 0; b < a; b++) {
+      let v = ratio[b]! * ZtU[j * a + b]!
+      for (let c = 0; c < l; c++) v += C[b * l + c]! * V[j * l + c]!
+      Rt[b * cols + j] = v
+    }
   }
   for (let i = 0; i < rows; i++) {
     const r = i * cols
-    for (let b = 0; b < l; b++) {
-      let w = Y1[i * l + b]!
-      for (let a = 0; a < l; a++) w += U[i * l + a]! * C[a * l + b]!
-      if (w !== 0) for (let j = 0; j < cols; j++) out[r + j] = out[r + j]! + w * V[j * l + b]!
-    }
-    for (let a = 0; a < l; a++) {
-      const u = U[i * l + a]!
-      if (u === 0) continue
-      for (let j = 0; j < cols; j++) out[r + j] = out[r + j]! + u * Y2[a * cols + j]!
+    for (let b = 0; b < a; b++) {
+      const lb = Lf[i * a + b]!, ub = U[i * l + b]!
+      for (let j = 0; j < cols; j++) out[r + j] = out[r + j]! + lb * V[j * l + b]! + ub * Rt[b * cols + j]!
     }
   }
   return out
@@ -223,8 +246,11 @@ export const projectionJvp = (pr: NuclearProjection, dy: Float64Array, dt: numbe
  */
 export const projectionVjp = (pr: NuclearProjection, ct: Float64Array): { readonly y: Float64Array; readonly t: number } => {
   if (pr.inside) return { y: Float64Array.from(ct), t: 0 }
-  const D = innerBlock(pr, ct), l = pr.sigma.length
+  const l = pr.sigma.length, a = pr.active
   let s = 0
-  for (let i = 0; i < l; i++) if (pr.sigma[i]! > pr.tau) s += D[i * l + i]!
-  return { y: projectionJvp(pr, ct, 0), t: pr.active > 0 ? s / pr.active : 0 }
+  if (a > 0) {
+    const { Drow } = activeBlocks(pr, ct)
+    for (let i = 0; i < a; i++) s += Drow[i * l + i]!
+  }
+  return { y: projectionJvp(pr, ct, 0), t: a > 0 ? s / a : 0 }
 }

@@ -18,7 +18,11 @@
  * 3. **Polish.** Tried when the gap has fallen to 1e-3·|f| (then each time it has fallen
  *    100-fold more) and at steps 8, 16, 32, …, and once after the last step: Newton on the
  *    rank-r manifold (`Manifold.ts`) from the step's point. Its result is kept when the
- *    oracle certifies it: gap ≤ max(tolerance, 1e-9)·|f| + floor.
+ *    oracle certifies it: gap ≤ max(tolerance, 1e-9)·|f| + floor. The gap alone does
+ *    not make x exact (f − f* is quadratic in the error), the tangent residual does: a
+ *    point whose residual is already at its rounding floor costs the polish no Newton step
+ *    (for P = c·I the steps' small problems are exact projections, and the step that has
+ *    found the solution's subspaces lands on the solution).
  *
  * Bases are capped at {@link MAX_RANK} columns; solutions of higher rank are reached only as
  * far as that allows (status `maxIterations`).
@@ -35,7 +39,7 @@ import { NegativeCurvatureError } from '../Errors.js'
 import type { SolveLimits } from '../sets/FeasibleSet.js'
 import { type NuclearProblem, reducedProblem, reducedSolve } from './Reduced.js'
 import { type ManifoldPoint, newtonPolish } from './Manifold.js'
-import { type Cols, appendCol, assembleInto, dot, emptyCols, norm2, orthogonalUnit, timesSmall } from './internal.js'
+import { type Cols, appendCol, assembleInto, axpby, dot, emptyCols, norm2, orthogonalUnit, scaled, timesSmall } from './internal.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -129,6 +133,18 @@ export const nuclearNormOf = (x: Float64Array, m: number, p: number): number => 
 }
 
 /**
+ * 0, 1, …, n − 1.
+ *
+ * @example
+ * allIndices(3) // [0, 1, 2]
+ */
+export const allIndices = (n: number): Int32Array => {
+  const out = new Int32Array(n)
+  for (let i = 0; i < n; i++) out[i] = i
+  return out
+}
+
+/**
  * The unconstrained minimizer when it is cheap and inside the ball, else undefined.
  */
 const interiorSolution = (pb: NuclearProblem, pAbs: Float64Array): { x: Float64Array; norm?: number } | undefined => {
@@ -137,14 +153,16 @@ const interiorSolution = (pb: NuclearProblem, pAbs: Float64Array): { x: Float64A
   let big = 0
   for (let i = 0; i < n; i++) big = Math.max(big, pAbs[i]!)
   if (norm2(pb.q, 0, n) > t * big) return undefined // ‖P⁻¹q‖ ≥ ‖q‖/‖P‖ > t
-  if (P.kind !== 'lowRank' && n > 1500) return undefined
-  const all = Int32Array.from({ length: n }, (_, i) => i)
-  const solver = kktSolver({ H: faceHessian(P, all) })
-  if (solver.info.nullity > 0 || solver.info.negative !== undefined) return undefined
-  const rhs = Float64Array.from(pb.q, (v) => -v)
-  const sol = solver.solve(rhs)
-  if (!(sol.residual <= 1e-10)) return undefined
-  const x = sol.x
+  let x: Float64Array
+  if (pb.scalar !== undefined) x = scaled(pb.q, -1 / pb.scalar)
+  else {
+    if (P.kind !== 'lowRank' && n > 1500) return undefined
+    const solver = kktSolver({ H: faceHessian(P, allIndices(n)) })
+    if (solver.info.nullity > 0 || solver.info.negative !== undefined) return undefined
+    const sol = solver.solve(scaled(pb.q, -1))
+    if (!(sol.residual <= 1e-10)) return undefined
+    x = sol.x
+  }
   const fro = norm2(x, 0, n), l = Math.min(m, p)
   if (fro > t) return undefined
   // ‖X‖_* ≥ ‖X‖_F²/σ₁ (Σσᵢ² ≤ σ₁ Σσᵢ), with σ₁ by Lanczos
@@ -190,7 +208,7 @@ export const solveNuclear = (pb: NuclearProblem, limits: SolveLimits, pAbs: Floa
   if (inner !== undefined) {
     const px = new Float64Array(n)
     applyInto(pb.P, inner.x, px)
-    const g = Float64Array.from(px, (v, i) => v + pb.q[i]!)
+    const g = axpby(px, 1, pb.q)
     const pair = oraclePair(g, m, p, warm)
     const c = certificateOf(pb, inner.x, px, pAbs, pair.sigma)
     return {
@@ -237,7 +255,7 @@ export const solveNuclear = (pb: NuclearProblem, limits: SolveLimits, pAbs: Floa
     assembleInto(U, sig, V, true, x)
     px = new Float64Array(n)
     applyInto(pb.P, x, px)
-    const g = Float64Array.from(px, (v, i) => v + pb.q[i]!)
+    const g = axpby(px, 1, pb.q)
     pair = oraclePair(g, m, p, pair.v)
     cert = certificateOf(pb, x, px, pAbs, pair.sigma)
     const met = tol > 0 && cert.gap <= tol * Math.abs(cert.f) + cert.floor
@@ -268,7 +286,7 @@ export const solveNuclear = (pb: NuclearProblem, limits: SolveLimits, pAbs: Floa
   if (sig.length === 0 || nn < t * (1 - 1e-12)) {
     return { kind: 'interior', x, iterations: k, converged, gap: cert.gap, sigma1: pair.sigma, pair, polishes }
   }
-  const g = Float64Array.from(px, (v, i) => v + pb.q[i]!)
+  const g = axpby(px, 1, pb.q)
   // λ = −tr(Uᵀ G V)/r
   let tr = 0
   for (let a = 0; a < sig.length; a++) {

@@ -288,3 +288,113 @@ export const thinQr = (Y: Cols, tol: number): { readonly Q: Cols; readonly R: Fl
  * dot(x, g)
  */
 export const dot = (a: Float64Array, b: Float64Array): number => dotAt(a, 0, b, 0, Math.min(a.length, b.length))
+
+/**
+ * The basis as a row-major len × k matrix: out[i·k + a] = U's column a at i.
+ *
+ * @example
+ * rowMajor(U)[i * U.k + a] === col(U, a)[i]
+ */
+export const rowMajor = (U: Cols): Float64Array => {
+  const n = U.len, k = U.k, out = new Float64Array(n * k)
+  for (let a = 0; a < k; a++) {
+    const o = a * n
+    for (let i = 0; i < n; i++) out[i * k + a] = U.data[o + i]!
+  }
+  return out
+}
+
+/** The columns of a row-major len × k matrix, as `Cols`. */
+const fromRowMajor = (R: Float64Array, len: number, k: number): Cols => {
+  const out = new Float64Array(len * k)
+  for (let i = 0; i < len; i++) for (let a = 0; a < k; a++) out[a * len + i] = R[i * k + a]!
+  return { len, k, data: out }
+}
+
+/**
+ * Y B and Yᵀ A in one pass over Y (rows × cols, row-major) for A with `len` = rows and B
+ * with `len` = cols and as many columns: 2k multiply-adds per entry of Y, which is read once.
+ *
+ * @example
+ * const { YB, YtA } = bothProducts(g, m, p, U, V) // G V and Gᵀ U
+ */
+export const bothProducts = (y: Float64Array, rows: number, cols: number, A: Cols, B: Cols): { readonly YB: Cols; readonly YtA: Cols } => {
+  const k = A.k
+  const Ar = rowMajor(A), Br = rowMajor(B)
+  const YB = new Float64Array(rows * k), YtA = new Float64Array(cols * k)
+  const acc = new Float64Array(k), ai = new Float64Array(k)
+  for (let i = 0; i < rows; i++) {
+    const yi = i * cols, oi = i * k
+    for (let a = 0; a < k; a++) { acc[a] = 0; ai[a] = Ar[oi + a]! }
+    for (let j = 0; j < cols; j++) {
+      const v = y[yi + j]!
+      if (v === 0) continue
+      const oj = j * k
+      for (let a = 0; a < k; a++) {
+        acc[a] = acc[a]! + v * Br[oj + a]!
+        YtA[oj + a] = YtA[oj + a]! + v * ai[a]!
+      }
+    }
+    for (let a = 0; a < k; a++) YB[oi + a] = acc[a]!
+  }
+  return { YB: fromRowMajor(YB, rows, k), YtA: fromRowMajor(YtA, cols, k) }
+}
+
+/**
+ * For a diagonal D (rows × cols, row-major): with Z = Σₐ (aₐ wₐᵀ + bₐ vₐᵀ) (A, Bm with
+ * `len` = rows, W, V with `len` = cols, k columns each), the products (D ⊙ Z) V and
+ * (D ⊙ Z)ᵀ C in one pass, without forming Z: 4k multiply-adds per entry.
+ *
+ * @example
+ * const { YB, YtA } = diagSandwich(d, m, p, U, W, Up, V, U) // the P-part of the tangent Hessian for diagonal P
+ */
+export const diagSandwich = (
+  d: Float64Array, rows: number, cols: number, A: Cols, W: Cols, Bm: Cols, V: Cols, C: Cols
+): { readonly YB: Cols; readonly YtA: Cols } => {
+  const k = A.k
+  const Ar = rowMajor(A), Wr = rowMajor(W), Br = rowMajor(Bm), Vr = rowMajor(V), Cr = rowMajor(C)
+  const YB = new Float64Array(rows * k), YtA = new Float64Array(cols * k)
+  const acc = new Float64Array(k), ai = new Float64Array(k), bi = new Float64Array(k), ci = new Float64Array(k)
+  for (let i = 0; i < rows; i++) {
+    const di = i * cols, oi = i * k
+    for (let a = 0; a < k; a++) { acc[a] = 0; ai[a] = Ar[oi + a]!; bi[a] = Br[oi + a]!; ci[a] = Cr[oi + a]! }
+    for (let j = 0; j < cols; j++) {
+      const dij = d[di + j]!
+      if (dij === 0) continue
+      const oj = j * k
+      let z = 0
+      for (let a = 0; a < k; a++) z += ai[a]! * Wr[oj + a]! + bi[a]! * Vr[oj + a]!
+      const v = dij * z
+      for (let a = 0; a < k; a++) {
+        acc[a] = acc[a]! + v * Vr[oj + a]!
+        YtA[oj + a] = YtA[oj + a]! + v * ci[a]!
+      }
+    }
+    for (let a = 0; a < k; a++) YB[oi + a] = acc[a]!
+  }
+  return { YB: fromRowMajor(YB, rows, k), YtA: fromRowMajor(YtA, cols, k) }
+}
+
+/**
+ * a + c·b, fresh (a plain loop: `Float64Array.from` with a callback is slow in V8).
+ *
+ * @example
+ * axpby(px, 1, q) // g = P x + q
+ */
+export const axpby = (a: Float64Array, c: number, b: Float64Array): Float64Array => {
+  const n = a.length, out = new Float64Array(n)
+  for (let i = 0; i < n; i++) out[i] = a[i]! + c * b[i]!
+  return out
+}
+
+/**
+ * c·a, fresh.
+ *
+ * @example
+ * scaled(q, -1) // −q
+ */
+export const scaled = (a: Float64Array, c: number): Float64Array => {
+  const n = a.length, out = new Float64Array(n)
+  for (let i = 0; i < n; i++) out[i] = c * a[i]!
+  return out
+}
