@@ -109,7 +109,8 @@ export const nuclearSet = (rows: number, cols: number, t: number): FeasibleSet =
           if (ct === Zero) return Zero
           const c = (ct as Vec<N>).data
           const { v, t: gt } = d.vjp(c)
-          const gq = Float64Array.from(v, (a) => -a)
+          const gq = new Float64Array(n)
+          for (let i = 0; i < n; i++) gq[i] = -v[i]!
           const out: Record<string, unknown> = { q: { dim, data: gq }, w: { dim, data: new Float64Array(n) }, t: gt }
           if (dense) {
             const gp = new Float64Array(n * n)
