@@ -2,7 +2,7 @@
 // ratios against baselines measured in the same process; no test asserts a time.
 //   npm run bench                        # all benches
 //   npm run bench -- --json              # machine-readable rows, one object per bench
-//   npm run bench -- --only layer        # one bench: layer | scale | matvec | fold | parse | workers | sets
+//   npm run bench -- --only layer        # one bench: layer | scale | matvec | fold | parse | workers | conditioning | sets | nuclear | batch
 //   npm run bench -- --only layer --svg chart.svg   # plus the log-log chart of ms/iteration
 //   npm run bench -- --quick             # shorter sweeps (layer, scale, sets)
 import { cpus, loadavg } from 'node:os'
@@ -14,6 +14,7 @@ import * as parse from './parse.js'
 import * as workers from './workers.js'
 import * as conditioning from './conditioning.js'
 import * as sets from './oracles-vs-projection.js'
+import * as nuclear from './nuclear.js'
 
 const args = process.argv.slice(2)
 const json = args.includes('--json')
@@ -30,7 +31,8 @@ const benches = {
   parse: { run: () => parse.run(), table: parse.table },
   workers: { run: () => workers.run(), table: workers.table },
   conditioning: { run: () => conditioning.run({ quick }), table: conditioning.table },
-  sets: { run: () => sets.run({ quick }), table: sets.table }
+  sets: { run: () => sets.run({ quick }), table: sets.table },
+  nuclear: { run: () => nuclear.run({ quick }), table: nuclear.table }
 } as const
 const names = Object.keys(benches) as (keyof typeof benches)[]
 if (only !== undefined && !names.includes(only as keyof typeof benches)) {

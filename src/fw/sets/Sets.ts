@@ -12,6 +12,8 @@
  * - `l2` (‖x‖ ≤ t): not polyhedral; its face (the sphere) is handled by the sphere polish.
  *   Its one "row" in the face derivative is the linearized sphere xᵀdx = t·dt.
  * - `polytope` ({ lmo }): known only by its oracle; it solves on its own (`Polytope.ts`).
+ * - `nuclear` (‖X‖_* ≤ t, X rows × cols row-major, the shape from the structure): not
+ *   polyhedral; it solves on its own (`Nuclear.ts`).
  *
  * @since 0.1.0
  */
@@ -24,6 +26,7 @@ import { resolvePolytope } from './Polytope.js'
 import { cappedSimplexSet } from './CappedSimplex.js'
 import { ksparseSet } from './KSparse.js'
 import { birkhoffSet } from './Birkhoff.js'
+import { nuclearSet } from './Nuclear.js'
 
 // -------------------------------------------------------------------------------------
 // projections
@@ -319,6 +322,7 @@ export const resolveSet = <N>(kind: SetName, theta: Params<N>, structure: SetStr
     case 'capped-simplex': return cappedSimplexSet(n, theta.k!)
     case 'ksparse': return ksparseSet(n, theta.k!, theta.t)
     case 'birkhoff': return birkhoffSet(structure.rows ?? Math.round(Math.sqrt(n)))
+    case 'nuclear': return nuclearSet(structure.rows ?? n, structure.cols ?? 1, theta.t)
     default: throw new LayerError(`the solver for the set "${kind}" is not available yet (the problem is valid)`, 'set')
   }
 }
