@@ -22,7 +22,7 @@ import type { Gradients, Params, ParamsTangent, Problem, SetKind, SetName } from
 import { type FwState, fwStep, initialState } from './Step.js'
 import { type Schedule, type ScheduleName, paperSchedule, defaultSchedule } from './Schedule.js'
 import { certificateAt, rowAbsSums, gapMet } from './Oracle.js'
-import { validateProblem, validateCotangent, validateTangent } from './Validate.js'
+import { type ResolvedSet, validateProblem, validateCotangent, validateTangent } from './Validate.js'
 import { type BackwardMode, type LayerOptions, type Status, LayerError, unrolledFoldOptions } from './Options.js'
 import { type ImplicitDerivative, quadraticDerivative } from './Implicit.js'
 import { type PolishResult, polishExact } from './Polish.js'
@@ -248,13 +248,19 @@ export const nonPsdError = (d: Float64Array, curvature: number): LayerError => {
  * @example
  * const { x, iterations } = implicitForward('simplex', resolveSchedule('simplex', theta, {}), theta)
  */
-export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<N>, fs: FeasibleSet = resolveSet(set, th), deadline = Infinity): Forward<N> => {
+export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<N>, fs: FeasibleSet = resolveSet(set, th), deadline = Infinity, start?: Float64Array): Forward<N> => {
   const dim = th.q.dim
   const late = (): boolean => performance.now() > deadline
   const polished = (x: Float64Array): PolishResult => {
     const r = polishExact(fs, th, x, Number.isFinite(deadline) ? { deadline } : {})
     if (r.negative !== undefined) refuseNonConvex(r.negative)
     return r
+  }
+  // a warm start (a feasible point, the previous solve's x): polished first, and the run
+  // ends there when the polish certifies it
+  if (start !== undefined) {
+    const p = polished(start)
+    if (p.certified) return { x: { dim, data: p.x }, iterations: 0, converged: true, face: p.face }
   }
   if (schedule.name === 'paper' && isOriginal(set)) {
     const paper = Number.isFinite(deadline) ? { ...schedule, go: <M>(s: FwState<M>) => schedule.go(s) && !late() } : schedule
@@ -285,12 +291,12 @@ export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<
   return { x: { dim, data: p.x }, iterations: r.iterations, converged: p.certified, face: p.face, timedOut: late() && !p.certified }
 }
 
-const implicitRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>, fs?: FeasibleSet, deadline = Infinity): Run<N> & { readonly face: FaceReport } => {
+const implicitRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>, fs?: FeasibleSet, deadline = Infinity, start?: Float64Array): Run<N> & { readonly face: FaceReport } => {
   let fw: Forward<N> | undefined
   let derivative: ImplicitDerivative<N> | undefined
   const map = D.custom<Params<N>, Vec<N>>(
     (th) => {
-      fw = implicitForward(set, schedule, th, fs ?? resolveSet(set, th), deadline)
+      fw = implicitForward(set, schedule, th, fs ?? resolveSet(set, th), deadline, start)
       return fw.x
     },
     (th) => {
@@ -332,10 +338,31 @@ export const withCall = <R>(f: () => R): R => {
   try { return f() } finally { endCall() }
 }
 
-const layerCall = <N>(options: LayerOptions, problem: Problem<N>): LayerResult<N> => {
-  const { theta, set: resolved } = validateProblem(problem, options)
+/**
+ * What a batch hands one instance's call of the layer (`layerCall`): the instance already
+ * validated (its θ and set, exactly as `validateProblem` returns them), the batch's
+ * deadline, and a warm start for the implicit mode (a point of the set, polished first).
+ *
+ * @example
+ * layerCall(options, problem, { validated: { theta, set }, start: previousX })
+ */
+export interface CallGiven<N> {
+  readonly validated?: { readonly theta: Params<N>; readonly set: ResolvedSet<N> }
+  readonly deadline?: number
+  readonly start?: Float64Array
+}
+
+/**
+ * One call of the layer (`dfwLayer(options)(problem)` without opening a call of the
+ * kernels), with what a batch already knows about the instance (see {@link CallGiven}).
+ *
+ * @example
+ * withCall(() => problems.map((p, i) => layerCall(options, p, { validated: checked[i] })))
+ */
+export const layerCall = <N>(options: LayerOptions, problem: Problem<N>, given: CallGiven<N> = {}): LayerResult<N> => {
+  const { theta, set: resolved } = given.validated ?? validateProblem(problem, options)
   const set = resolved.kind, n = theta.q.data.length
-  const deadline = options.timeLimitMs === undefined ? Infinity : performance.now() + options.timeLimitMs
+  const deadline = given.deadline ?? (options.timeLimitMs === undefined ? Infinity : performance.now() + options.timeLimitMs)
   const schedule = resolveSchedule(set, theta, options)
   const implicit = (options.backward ?? 'implicit') === 'implicit'
   // a negative diagonal entry is negative curvature at no cost; the rest is certified
@@ -352,7 +379,7 @@ const layerCall = <N>(options: LayerOptions, problem: Problem<N>): LayerResult<N
         x: { dim: theta.q.dim, data: r.x }, iterations: r.iterations, converged: r.converged, lin: r.linear,
         ...(r.face === undefined ? {} : { face: r.face }), ...(!r.converged && performance.now() > deadline ? { timedOut: true } : {})
       }
-    } else run = implicit ? implicitRun<N>(set, schedule, theta, fs, deadline) : unrolledRun<N>(set, schedule, theta, unrolledFoldOptions(options, n), fs, deadline)
+    } else run = implicit ? implicitRun<N>(set, schedule, theta, fs, deadline, given.start) : unrolledRun<N>(set, schedule, theta, unrolledFoldOptions(options, n), fs, deadline)
   } catch (e) {
     if (e instanceof NegativeCurvatureError) refuseNonConvex(e)
     throw e
