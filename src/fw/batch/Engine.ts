@@ -96,7 +96,7 @@ export const batchedUnrolled = (options: LayerOptions): boolean =>
   (options.schedule ?? 'default') === 'paper' && (options.backward ?? 'implicit') === 'unrolled'
 
 /** A fact about an operator, once per operator object within a batch. */
-const perOperator = <T>(make: (P: LinearOperator<unknown>) => T) => {
+const perOperator = <T>(make: (P: LinearOperator<unknown>) => T): ((P: LinearOperator<unknown>) => T) => {
   const m = new Map<object, T>()
   return (P: LinearOperator<unknown>): T => {
     if (!m.has(P)) m.set(P, make(P))
@@ -191,15 +191,18 @@ const paperL1Batch = <N>(
   const out: Array<E.Either<LayerError, LayerResult<N>>> = new Array(items.length)
   const n = items[0]!.theta.q.data.length
   // what the layer does before its run, per instance, in its order: the schedule (L by
-  // power iteration, once per operator), a negative diagonal entry (once per operator)
-  const diagonalOf = perOperator((P) => negativeDiagonal(P))
+  // power iteration), a negative diagonal entry; both once per operator, and one schedule
+  // per value of L
+  const facts = perOperator((P) => ({ nd: negativeDiagonal(P), floor: NaN, rowAbs: undefined as Float64Array | undefined }))
+  const byL = new Map<number, ReturnType<typeof resolveSchedule>>()
   const keep: number[] = []
   const schedules: Array<ReturnType<typeof resolveSchedule>> = []
   items.forEach(({ theta }, i) => {
     try {
       const L = options.lipschitz ?? lipschitzOf(theta.P as LinearOperator<unknown>)
-      const schedule = resolveSchedule('l1', theta, { ...options, lipschitz: L })
-      const nd = diagonalOf(theta.P as LinearOperator<unknown>)
+      let schedule = byL.get(L)
+      if (schedule === undefined) { schedule = resolveSchedule('l1', theta, { ...options, lipschitz: L }); byL.set(L, schedule) }
+      const nd = facts(theta.P as LinearOperator<unknown>).nd
       if (nd !== undefined) throw refusal(nd)
       keep.push(i)
       schedules.push(schedule)
@@ -213,14 +216,21 @@ const paperL1Batch = <N>(
   const Q = new Float64Array(B * n), W = new Float64Array(B * n), T = new Float64Array(B), R = new Float64Array(B * n), IW = new Float64Array(B * n)
   const Ls = new Float64Array(B), floor = new Float64Array(B), dense = new Uint8Array(B)
   const ops: LinearOperator<N>[] = []
+  const rowAbs: Float64Array[] = []
   keep.forEach((i, b) => {
     const th = items[i]!.theta
     Q.set(th.q.data, b * n)
-    W.set(th.w.data, b * n)
-    T[b] = th.t
-    for (let k = 0; k < n; k++) { R[b * n + k] = th.t / th.w.data[k]!; IW[b * n + k] = 1 / th.w.data[k]! }
+    const w = th.w.data, t = th.t, o = b * n
+    W.set(w, o)
+    T[b] = t
+    for (let k = 0; k < n; k++) { R[o + k] = t / w[k]!; IW[o + k] = 1 / w[k]! }
     Ls[b] = schedules[b]!.step.lipschitz
-    floor[b] = curvatureFloor(th)
+    // the curvature floor and P's row sums depend on P alone (Oracle.ts memoizes them per
+    // operator within the call): taken once per operator
+    const f = facts(th.P as LinearOperator<unknown>)
+    if (Number.isNaN(f.floor)) { f.floor = curvatureFloor(th); f.rowAbs = rowAbsSums(th) }
+    floor[b] = f.floor
+    rowAbs.push(f.rowAbs!)
     dense[b] = th.P.kind === 'dense' ? 1 : 0
     ops.push(th.P)
   })
@@ -244,7 +254,7 @@ const paperL1Batch = <N>(
     try {
       const o = b * n
       const x = st.x.data.slice(o, o + n)
-      const cert = certificateAt('l1', PXc.subarray(o, o + n), th.q.data, x, th.w.data, th.t, rowAbsSums(th))
+      const cert = certificateAt('l1', PXc.subarray(o, o + n), th.q.data, x, th.w.data, th.t, rowAbs[b])
       const timedOut = run.timedOut && st.live[b] === 1
       const sch = schedules[b]!
       const converged = !timedOut && sch.tolerance > 0 && !sch.go({ f: st.f[b]!, fPrev: st.fPrev[b]! } as FwState<N>)

@@ -93,17 +93,19 @@ export interface BatchThetaTan<N> {
 
 /**
  * One step's terms of P's cotangent: γ c_{Ps} ⊗ s for the rows that have one, kept
- * unexpanded (as `OuterSum` keeps them for a single problem). Row a of `u` pairs with row
- * `vRow[a]` of `v` (the step's vertices) and belongs to selection position `pos[a]`.
+ * unexpanded (as `OuterSum` keeps them for a single problem). Term a is row `uRow[a]` of
+ * `u` times row `vRow[a]` of `v` (the step's vertices), and belongs to selection position
+ * `pos[a]`.
  *
  * @example
- * for (let a = 0; a < term.pos.length; a++) addOuter(G[term.pos[a]], term.u, a, term.v, term.vRow[a])
+ * for (let a = 0; a < term.pos.length; a++) addOuter(G[term.pos[a]], term.u, term.uRow[a], term.v, term.vRow[a])
  */
 export interface OuterTerms {
   /** The batch step the terms come from. */
   readonly k: number
   readonly pos: Int32Array
   readonly u: Float64Array
+  readonly uRow: Int32Array
   readonly v: Float64Array
   readonly vRow: Int32Array
 }

@@ -18,7 +18,6 @@ import { type Tan, Zero } from '../../core/Tangent.js'
 import type { Params } from '../Problem.js'
 import { checkCurvature } from '../Oracle.js'
 import { NegativeCurvatureError } from '../Errors.js'
-import { sgn } from '../StepTangent.js'
 import { f64, zerosView } from '../../shapes/alloc.js'
 import type { BatchProducts } from './Products.js'
 import type { BatchState, BatchStateTan, BatchTheta, BatchThetaCotan, BatchThetaTan, OuterTerms } from './Model.js'
@@ -51,6 +50,12 @@ export interface PaperL1Config {
 // -------------------------------------------------------------------------------------
 
 /**
+ * sign(v), 0 at ±0 and NaN: `StepTangent.sgn`'s values exactly, without a branch (the
+ * signs of g are random, and a mispredicted branch per entry cost about 12 ns here).
+ */
+const sgn = (v: number): number => +(v > 0) - +(v < 0)
+
+/**
  * The batched paper step on l1 (see the module notes).
  *
  * @example
@@ -66,8 +71,12 @@ export const paperL1BatchStep = <B, N>(cfg: PaperL1Config): Diff<readonly [Batch
   for (let b = 0; b < B; b++) if (st.live[b] === 1) m++
   const ints = new Int32Array(m + B), rows = ints.subarray(0, m), slot = ints.subarray(m).fill(-1)
   for (let b = 0, j = 0; b < B; b++) if (st.live[b] === 1) { rows[j] = b; slot[b] = j; j++ }
-  const E = f64(m * n), S = f64(m * n), PS = f64(m * n)
-  const gu = f64(m), uu = f64(m)
+  // one block for the step's arrays: E, S, PS (m × n, kept for the linear map), and per
+  // row gᵀu, uᵀu, γ, num, den
+  const mn = m * n, blk = f64(3 * mn + 5 * m)
+  const E = blk.subarray(0, mn), S = blk.subarray(mn, 2 * mn), PS = blk.subarray(2 * mn, 3 * mn)
+  const gu = blk.subarray(3 * mn, 3 * mn + m), uu = blk.subarray(3 * mn + m, 3 * mn + 2 * m)
+  const gamma = blk.subarray(3 * mn + 2 * m, 3 * mn + 3 * m), num = blk.subarray(3 * mn + 3 * m, 3 * mn + 4 * m), den = blk.subarray(3 * mn + 4 * m, 3 * mn + 5 * m)
   for (let j = 0; j < m; j++) {
     const o = rows[j]! * n, e = j * n
     let amax = -Infinity
@@ -93,9 +102,9 @@ export const paperL1BatchStep = <B, N>(cfg: PaperL1Config): Diff<readonly [Batch
     uu[j] = uub
   }
   cfg.products.apply(rows, m, S, PS)
-  const gamma = f64(m), num = f64(m), den = f64(m)
-  const Xn = f64(B * n), PXn = f64(B * n)
-  const steps = Int32Array.from(st.steps), f = f64(B), fPrev = f64(B)
+  const Bn = B * n, xs = f64(2 * Bn + 2 * B)
+  const Xn = xs.subarray(0, Bn), PXn = xs.subarray(Bn, 2 * Bn), f = xs.subarray(2 * Bn, 2 * Bn + B), fPrev = xs.subarray(2 * Bn + B)
+  const steps = Int32Array.from(st.steps)
   f.set(st.f)
   fPrev.set(st.fPrev)
   // per instance: live; per row: γ strictly inside (0, 1), and whether the row stepped (a
@@ -106,41 +115,40 @@ export const paperL1BatchStep = <B, N>(cfg: PaperL1Config): Diff<readonly [Batch
   for (let b = 0; b < B; b++) {
     if (slot[b] !== -1) continue
     const o = b * n
-    Xn.set(X.subarray(o, o + n), o)
-    PXn.set(PX.subarray(o, o + n), o)
+    for (let i = 0; i < n; i++) { Xn[o + i] = X[o + i]!; PXn[o + i] = PX[o + i]! }
   }
   for (let j = 0; j < m; j++) {
     const b = rows[j]!, o = b * n, e = j * n
-    let upu = 0
-    for (let i = 0; i < n; i++) upu += (S[e + i]! - X[o + i]!) * (PS[e + i]! - PX[o + i]!)
-    if (upu < -cfg.floor[b]! * uu[j]!) {
-      const err = curvatureError(th, b, upu, S, e, X, o)
-      if (err !== undefined) {
-        if (failed === st.failed) failed = st.failed.slice()
-        ;(failed as (NegativeCurvatureError | undefined)[])[b] = err
-        live[b] = 0
-        Xn.set(X.subarray(o, o + n), o)
-        PXn.set(PX.subarray(o, o + n), o)
-        continue
-      }
-    }
     const nu = -gu[j]!, de = Ls[b]! * uu[j]!
     // γ as the traced step takes it: constant at the clamps (derivative 0), the ratio inside
     let g: number, ins = 0
     if (!(de > 0) || !Number.isFinite(nu / de)) g = nu > 0 ? 1 : 0
     else if (nu / de >= 1) g = 1
     else if (nu / de > 0) { g = nu / de; ins = 1 } else g = 0
-    gamma[j] = g; inside[j] = ins; num[j] = nu; den[j] = de
-    moved[j] = 1
-    // the update and the objective (certificateAt's sum, in its order)
-    let fb = 0
+    // uᵀP u for the curvature check, the update and the objective (certificateAt's sum, in
+    // its order), in one pass
+    let upu = 0, fb = 0
     for (let i = 0; i < n; i++) {
-      const xi = X[o + i]! + g * (S[e + i]! - X[o + i]!)
-      const pi = PX[o + i]! + g * (PS[e + i]! - PX[o + i]!)
+      const su = S[e + i]! - X[o + i]!, pd = PS[e + i]! - PX[o + i]!
+      upu += su * pd
+      const xi = X[o + i]! + g * su
+      const pi = PX[o + i]! + g * pd
       Xn[o + i] = xi
       PXn[o + i] = pi
       fb += xi * (0.5 * pi + Q[o + i]!)
     }
+    if (upu < -cfg.floor[b]! * uu[j]!) {
+      const err = curvatureError(th, b, upu, S, e, X, o)
+      if (err !== undefined) {
+        if (failed === st.failed) failed = st.failed.slice()
+        ;(failed as (NegativeCurvatureError | undefined)[])[b] = err
+        live[b] = 0
+        for (let i = 0; i < n; i++) { Xn[o + i] = X[o + i]!; PXn[o + i] = PX[o + i]! }
+        continue
+      }
+    }
+    gamma[j] = g; inside[j] = ins; num[j] = nu; den[j] = de
+    moved[j] = 1
     steps[b] = steps[b]! + 1
     fPrev[b] = f[b]!
     f[b] = fb
@@ -291,8 +299,6 @@ const stepFwd = <B, N>(d: StepData, t: Tan<StepIn<B, N>>): Tan<BatchState<B, N>>
   return out as unknown as Tan<BatchState<B, N>>
 }
 
-/** −0 rows: adding them to a sum leaves every entry's bits as they are (x + −0 = x). */
-const negZeros = (len: number): Float64Array => f64(len).fill(-0)
 
 /** The transpose: (c_x', c_Px') ↦ (c_θ, c_x, c_Px) over the cotangent's selection. */
 const stepBwd = <B, N>(d: StepData, c: Tan<BatchState<B, N>>): Tan<StepIn<B, N>> => {
@@ -304,11 +310,15 @@ const stepBwd = <B, N>(d: StepData, c: Tan<BatchState<B, N>>): Tan<StepIn<B, N>>
   const set0 = cin.pxSet ?? new Uint8Array(ns)
   const { pos, at } = movedIn(d, sel)
   const ma = pos.length
-  // θ's cotangent: −0 where an instance did not move (the fold's sum then keeps its bits)
-  const cq = ma === ns ? f64(ns * n) : negZeros(ns * n)
-  const cw = ma === ns ? f64(ns * n) : negZeros(ns * n)
-  const ct = ma === ns ? f64(ns) : negZeros(ns)
-  const cxo = f64(ns * n), cpx = f64(ns * n)
+  // one block: θ's cotangent (q, w: ns × n; t: ns), the state's (x, Px: ns × n), and per
+  // moved row c_{Ps}, c_s (ma × n) and c_γ; θ's is −0 where an instance did not move (the
+  // fold's sum then keeps its bits: x + −0 = x)
+  const nsn = ns * n, man = ma * n, blk = f64(4 * nsn + ns + 2 * man + ma)
+  const cq = blk.subarray(0, nsn), cw = blk.subarray(nsn, 2 * nsn), ct = blk.subarray(2 * nsn, 2 * nsn + ns)
+  const cxo = blk.subarray(2 * nsn + ns, 3 * nsn + ns), cpx = blk.subarray(3 * nsn + ns, 4 * nsn + ns)
+  const CPS = blk.subarray(4 * nsn + ns, 4 * nsn + ns + man), CS = blk.subarray(4 * nsn + ns + man, 4 * nsn + ns + 2 * man)
+  const cgamma = blk.subarray(4 * nsn + ns + 2 * man)
+  if (ma < ns) { cq.fill(-0); cw.fill(-0); ct.fill(-0) }
   const pxSet = Uint8Array.from(set0)
   if (ma < ns) {
     const mv = new Uint8Array(ns)
@@ -320,7 +330,7 @@ const stepBwd = <B, N>(d: StepData, c: Tan<BatchState<B, N>>): Tan<StepIn<B, N>>
   }
   const { E, S, PS, X, PX, Q, R, IW } = d
   // through x' = x + γu and Px' = Px + γ(Ps − Px)
-  const CPS = f64(ma * n), CS = f64(ma * n), rowsOf = new Int32Array(ma), cgamma = f64(ma)
+  const ints = new Int32Array(ma), rowsOf = ints
   let terms = 0
   for (let a = 0; a < ma; a++) {
     const p = pos[a]!, j = at[a]!, b = d.rows[j]!
@@ -338,19 +348,10 @@ const stepBwd = <B, N>(d: StepData, c: Tan<BatchState<B, N>>): Tan<StepIn<B, N>>
   // through Ps = P s
   d.products.applyT(rowsOf, ma, CPS, CS)
   // P's terms γ c_{Ps} ⊗ s (dense P, γ ≠ 0, and a cotangent of P x that a later step wrote)
-  const tpos = new Int32Array(terms), vRow = new Int32Array(terms)
+  const tints = new Int32Array(3 * terms), tpos = tints.subarray(0, terms), uRow = tints.subarray(terms, 2 * terms), vRow = tints.subarray(2 * terms)
   for (let a = 0, k = 0; a < ma; a++) {
     const p = pos[a]!, j = at[a]!, b = d.rows[j]!
-    if (d.dense[b] === 1 && d.gamma[j] !== 0 && set0[p] === 1) { tpos[k] = p; vRow[k] = j; k++ }
-  }
-  let tu: Float64Array
-  if (terms === ma) tu = CPS
-  else {
-    tu = f64(terms * n)
-    for (let a = 0, k = 0; a < ma; a++) {
-      const p = pos[a]!, j = at[a]!, b = d.rows[j]!
-      if (d.dense[b] === 1 && d.gamma[j] !== 0 && set0[p] === 1) { tu.set(CPS.subarray(a * n, a * n + n), k * n); k++ }
-    }
+    if (d.dense[b] === 1 && d.gamma[j] !== 0 && set0[p] === 1) { tpos[k] = p; uRow[k] = a; vRow[k] = j; k++ }
   }
   for (let a = 0; a < ma; a++) {
     const p = pos[a]!, j = at[a]!, b = d.rows[j]!
@@ -386,7 +387,7 @@ const stepBwd = <B, N>(d: StepData, c: Tan<BatchState<B, N>>): Tan<StepIn<B, N>>
     ct[p] = ctb
     pxSet[p] = 1
   }
-  const Pterms: Record<string, OuterTerms> = terms === 0 ? {} : { [`s${d.k}`]: { k: d.k, pos: tpos, u: tu, v: S, vRow } }
+  const Pterms: Record<string, OuterTerms> = terms === 0 ? {} : { [`s${d.k}`]: { k: d.k, pos: tpos, u: CPS, uRow, v: S, vRow } }
   const cth: BatchThetaCotan = { q: { data: cq }, w: { data: cw }, t: { data: ct }, Pterms }
   const cst: BatchStateTan = { sel, x: cxo, px: cpx, pxSet }
   return [cth, cst] as unknown as Tan<StepIn<B, N>>

@@ -159,7 +159,7 @@ export const batchJvp = <B, N>(run: UnrolledBatch<B, N>, theta: BatchTheta<B, N>
 export const pGradientOf = <N>(terms: ReadonlyArray<OuterTerms>, p: number, n: number): Mat<N, N> => {
   const mine: Array<{ readonly k: number; readonly u: Float64Array; readonly uo: number; readonly v: Float64Array; readonly vo: number }> = []
   for (const t of terms) {
-    for (let a = 0; a < t.pos.length; a++) if (t.pos[a] === p) mine.push({ k: t.k, u: t.u, uo: a * n, v: t.v, vo: t.vRow[a]! * n })
+    for (let a = 0; a < t.pos.length; a++) if (t.pos[a] === p) mine.push({ k: t.k, u: t.u, uo: t.uRow[a]! * n, v: t.v, vo: t.vRow[a]! * n })
   }
   mine.sort((a, b) => a.k - b.k)
   const o = new Float64Array(n * n), M = mine.length
@@ -191,13 +191,13 @@ export const pGradientOf = <N>(terms: ReadonlyArray<OuterTerms>, p: number, n: n
 export const pGradientSum = <N>(terms: ReadonlyArray<OuterTerms>, group: Uint8Array, n: number): Mat<N, N> => {
   const o = new Float64Array(n * n)
   for (const t of terms) {
-    const { u, v, pos, vRow } = t
+    const { u, v, pos, uRow, vRow } = t
     // the rows of the group, four rank-one terms per pass over the matrix
     const at: number[] = []
     for (let a = 0; a < pos.length; a++) if (group[pos[a]!] === 1) at.push(a)
     let k = 0
     for (; k + 4 <= at.length; k += 4) {
-      const u0 = at[k]! * n, u1 = at[k + 1]! * n, u2 = at[k + 2]! * n, u3 = at[k + 3]! * n
+      const u0 = uRow[at[k]!]! * n, u1 = uRow[at[k + 1]!]! * n, u2 = uRow[at[k + 2]!]! * n, u3 = uRow[at[k + 3]!]! * n
       const v0 = vRow[at[k]!]! * n, v1 = vRow[at[k + 1]!]! * n, v2 = vRow[at[k + 2]!]! * n, v3 = vRow[at[k + 3]!]! * n
       for (let r = 0; r < n; r++) {
         const a0 = u[u0 + r]!, a1 = u[u1 + r]!, a2 = u[u2 + r]!, a3 = u[u3 + r]!
@@ -206,7 +206,7 @@ export const pGradientSum = <N>(terms: ReadonlyArray<OuterTerms>, group: Uint8Ar
         for (let c = 0; c < n; c++) o[ro + c] = o[ro + c]! + ((a0 * v[v0 + c]! + a1 * v[v1 + c]!) + (a2 * v[v2 + c]! + a3 * v[v3 + c]!))
       }
     }
-    for (; k < at.length; k++) addRank1(o, n, u, at[k]! * n, v, vRow[at[k]!]! * n)
+    for (; k < at.length; k++) addRank1(o, n, u, uRow[at[k]!]! * n, v, vRow[at[k]!]! * n)
   }
   return { rows: n as Mat<N, N>['rows'], cols: n as Mat<N, N>['cols'], data: o }
 }
