@@ -29,8 +29,11 @@
  * - Negative curvature on a face (P not PSD) ends the method with the evidence: a
  *   direction d with dᵀPd < 0.
  * - A degenerate vertex whose row multipliers are not determined by F: one row's
- *   multiplier is chosen to best satisfy the fixed coordinates' conditions; with several
- *   rows, the least-squares one, and the releases it implies enlarge the face.
+ *   multiplier is chosen to best satisfy the fixed coordinates' conditions (the most
+ *   complementary one: it maximizes the smallest margin); with several
+ *   rows, the least-squares one, and the releases it implies enlarge the face — unless
+ *   the polyhedron chooses among them itself (`Polyhedron.refineMultipliers`: the
+ *   Birkhoff polytope takes the most complementary of its potentials).
  *
  * Tolerances: a multiplier is wrong when it is off by more than
  * vtol = max(1e-11·‖g‖∞, 1e-13·max(|Px|ᵢ + |qᵢ|)); the result is `certified` when no
@@ -250,6 +253,8 @@ const multipliers = (poly: Polyhedron, ws: WorkingSet, face: WorkingFace, x: Flo
     determined = solver.info.rank === k
     face.rows.forEach((r, a) => { nu[r] = ls.x[a]! })
   } else determined = false
+  // the set's own choice among the multipliers F does not determine (the most complementary one)
+  if (!determined && poly.refineMultipliers !== undefined) return poly.refineMultipliers(g, face.free, nu)
   if (determined || k !== 1) return nu
   // one row, not determined by F: choose ν to minimize the largest violation of the fixed
   // coordinates' conditions (each is linear in ν, or |a| ≤ ν c for a kink)
@@ -263,12 +268,36 @@ const multipliers = (poly: Polyhedron, ws: WorkingSet, face: WorkingFace, x: Flo
     if (s === AT_LO) terms.push({ a: g[i]!, b: d, kink: false })
     else if (s === AT_HI) terms.push({ a: -g[i]!, b: -d, kink: false })
   })
+  // each margin (the negated violation) is a line a + ν b (a kink's: ν c − |a|; an
+  // inequality row's own: ν): the smallest is concave, highest where the lowest rising
+  // line meets the lowest falling one, found by bisection on their difference (it rises
+  // with ν) within [−S, S], S the largest |a/b|; the most complementary ν, so that a face
+  // with a strictly complementary multiplier is not reported as a kink
+  const lines = terms.map((t) => (t.kink ? { a: -Math.abs(t.a), b: t.b } : { a: t.a, b: t.b }))
+  if (row.kind === 'le') lines.push({ a: 0, b: 1 })
+  const lowest = (v: number, rising: boolean): number => {
+    let e = Infinity
+    for (const l of lines) if (rising ? l.b > 0 : l.b < 0) e = Math.min(e, l.a + v * l.b)
+    return e
+  }
+  let span = 0, up = false, down = false
+  for (const l of lines) { if (l.b !== 0) span = Math.max(span, Math.abs(l.a / l.b)); up ||= l.b > 0; down ||= l.b < 0 }
+  if (up && down && Number.isFinite(span)) {
+    let lo = -span, hi = span
+    for (let it = 0; it < 200; it++) {
+      const mid = 0.5 * (lo + hi)
+      if (mid <= lo || mid >= hi) break
+      if (lowest(mid, true) < lowest(mid, false)) lo = mid; else hi = mid
+    }
+    nu[r0] = 0.5 * (lo + hi)
+    return nu
+  }
   const worst = (v: number): number => {
     let w = row.kind === 'le' ? Math.max(0, -v) : 0
     for (const t of terms) w = Math.max(w, t.kink ? Math.abs(t.a) - v * t.b : -(t.a + v * t.b))
     return w
   }
-  // the worst violation is convex piecewise linear in ν: minimize it over the breakpoints' hull
+  // one side only: the worst violation is convex piecewise linear in ν: minimize it over the breakpoints' hull
   const cands = [0]
   for (const t of terms) if (t.b !== 0) cands.push(t.kink ? Math.abs(t.a) / t.b : -t.a / t.b)
   cands.sort((p, q) => p - q)
@@ -404,12 +433,17 @@ export const activeSet = <N>(
     if (m > 0) {
       const b = new Float64Array(m)
       for (let j = 0; j < m; j++) b[j] = -g[F[j]!]!
-      const solver: KktSolver = faceMemo(P, F, k > 0 ? face.E : undefined, 0, () => kktSolver({ H: faceHessian(P, F), ...(k > 0 ? { E: { k, rows: face.E } } : {}) }))
+      let gs = 0
+      for (let i = 0; i < n; i++) gs = Math.max(gs, Math.abs(px[i]!) + Math.abs(q[i]!))
+      const hFloor = gs / polyScale(poly, x)
+      const solver: KktSolver = faceMemo(P, F, k > 0 ? face.E : undefined, 0, () => kktSolver({ H: faceHessian(P, F), ...(k > 0 ? { E: { k, rows: face.E } } : {}) }, { hFloor }))
       faceSolves++
       if (solver.info.negative !== undefined) return result(false, embed(solver.info.negative, F, n))
       const sol = solver.solve(b, c)
       if (sol.negative !== undefined) return result(false, embed(sol.negative, F, n))
-      d = Float64Array.from(sol.x)
+      // a face that is a single point (E_F of rank |F|) on which x already lies: the step is
+      // 0 exactly, not the solve's rounding (a vertex stays on its bounds' values)
+      d = k > 0 && solver.info.rowRank === m && c.every((v) => v === 0) ? new Float64Array(m) : Float64Array.from(sol.x)
       if (solver.info.nullity > 0) {
         // a singular face: if g has a component in its null space, f falls linearly along it
         const res = residualOf(P, F, face, sol.x, sol.nu, b, n)

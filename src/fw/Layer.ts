@@ -31,6 +31,7 @@ import { NegativeCurvatureError } from './Errors.js'
 import type { FeasibleSet } from './sets/FeasibleSet.js'
 import { type SetStructure, resolveSet } from './sets/Sets.js'
 import { certifyConvex, negativeDiagonal } from './Convexity.js'
+import { problemScaling, scaleParams, scaleOptions, unscaleLinear, mulPow2 } from './Scaling.js'
 import { type FastOptions, fastSolve, fastSolveSet } from './FastSolve.js'
 import { setCertificate, setSolver } from './SetStep.js'
 import { f64, f64From, owned } from '../shapes/alloc.js'
@@ -359,17 +360,23 @@ export interface CallGiven<N> {
  * @example
  * withCall(() => problems.map((p, i) => layerCall(options, p, { validated: checked[i] })))
  */
-export const layerCall = <N>(options: LayerOptions, problem: Problem<N>, given: CallGiven<N> = {}): LayerResult<N> => {
-  const { theta, set: resolved } = given.validated ?? validateProblem(problem, options)
-  const set = resolved.kind, n = theta.q.data.length
-  const deadline = given.deadline ?? (options.timeLimitMs === undefined ? Infinity : performance.now() + options.timeLimitMs)
-  const schedule = resolveSchedule(set, theta, options)
-  const implicit = (options.backward ?? 'implicit') === 'implicit'
+export const layerCall = <N>(options0: LayerOptions, problem: Problem<N>, given: CallGiven<N> = {}): LayerResult<N> => {
+  const { theta: theta0, set: resolved } = given.validated ?? validateProblem(problem, options0)
+  const set = resolved.kind, n = theta0.q.data.length
+  const deadline = given.deadline ?? (options0.timeLimitMs === undefined ? Infinity : performance.now() + options0.timeLimitMs)
+  const implicit = (options0.backward ?? 'implicit') === 'implicit'
   // a negative diagonal entry is negative curvature at no cost; the rest is certified
   // below, before a status claims a certificate
-  const nd = negativeDiagonal(theta.P)
+  const nd = negativeDiagonal(theta0.P)
   if (nd !== undefined) refuseNonConvex(nd)
+  // at extreme scales the problem is solved rescaled (Scaling.ts): x = sₓ·y, f = s_f·f″
+  const sc = set === 'polytope' ? undefined : problemScaling(theta0, resolveSet(set, theta0, resolved as SetStructure).size)
+  const theta = sc === undefined ? theta0 : scaleParams(theta0, sc)
+  const options = sc === undefined ? options0 : scaleOptions(options0, sc)
+  const schedule = resolveSchedule(set, theta, options)
   const fs = isOriginal(set) ? undefined : resolveSet(set, theta, resolved as SetStructure)
+  // a warm start is a point of the set as the caller sees it: y = x / sₓ in the rescaled problem
+  const start = given.start === undefined || sc === undefined ? given.start : Float64Array.from(given.start, (v) => mulPow2(v, -sc.ex))
   let run: Run<N> & { readonly face?: FaceReport }
   try {
     if (fs?.solver !== undefined) {
@@ -379,12 +386,14 @@ export const layerCall = <N>(options: LayerOptions, problem: Problem<N>, given: 
         x: { dim: theta.q.dim, data: r.x }, iterations: r.iterations, converged: r.converged, lin: r.linear,
         ...(r.face === undefined ? {} : { face: r.face }), ...(!r.converged && performance.now() > deadline ? { timedOut: true } : {})
       }
-    } else run = implicit ? implicitRun<N>(set, schedule, theta, fs, deadline, given.start) : unrolledRun<N>(set, schedule, theta, unrolledFoldOptions(options, n), fs, deadline)
+    } else run = implicit ? implicitRun<N>(set, schedule, theta, fs, deadline, start) : unrolledRun<N>(set, schedule, theta, unrolledFoldOptions(options, n), fs, deadline)
   } catch (e) {
     if (e instanceof NegativeCurvatureError) refuseNonConvex(e)
     throw e
   }
-  const cert = certificate(set, theta, run.x, fs)
+  const cert0 = certificate(set, theta, run.x, fs)
+  const cert = sc === undefined ? cert0 : { objective: mulPow2(cert0.objective, sc.ef), gap: mulPow2(cert0.gap, sc.ef), gapFloor: mulPow2(cert0.gapFloor, sc.ef) }
+  if (sc !== undefined) run = { ...run, x: { dim: run.x.dim, data: Float64Array.from(run.x.data, (v) => mulPow2(v, sc.ex)) }, lin: unscaleLinear(run.lin, sc) }
   const lin = run.lin
   // the default schedule's status is its stop test on the returned point's own certificate
   // (the run's test reads P x as the steps updated it, which drifts by rounding); in
@@ -394,7 +403,7 @@ export const layerCall = <N>(options: LayerOptions, problem: Problem<N>, given: 
   const converged = implicit ? run.converged || met : schedule.name === 'default' ? met : run.converged
   // `converged` claims the gap bounds f − f*: true for a convex problem only
   if (converged || implicit) {
-    const evidence = certifyConvex(theta.P)
+    const evidence = certifyConvex(theta0.P)
     if (evidence !== undefined) refuseNonConvex(evidence)
   }
   return {
@@ -406,12 +415,12 @@ export const layerCall = <N>(options: LayerOptions, problem: Problem<N>, given: 
     ...(run.face === undefined ? {} : { face: run.face }),
     vjp: (ct) => {
       validateCotangent(ct, n)
-      return withCall(() => toGradients(theta, lin.bwd(ct)))
+      return withCall(() => toGradients(theta0, lin.bwd(ct)))
     },
     jvp: (tan) => withCall(() => {
       validateTangent(tan, resolved, n)
       const d = lin.fwd(fromTangent(tan))
-      return d === Zero ? zerosVec(theta.q) : ownedVec(d)
+      return d === Zero ? zerosVec(theta0.q) : ownedVec(d)
     }),
     linear: lin
   }

@@ -28,6 +28,7 @@ import { kktSolver } from '../core/Kkt.js'
 import type { Params, SetName } from './Problem.js'
 import type { FeasibleSet } from './sets/FeasibleSet.js'
 import { resolveSet, projectSorted } from './sets/Sets.js'
+import { polyFeasible } from './sets/Polyhedron.js'
 import { type Curvature, activeSet } from './ActiveSet.js'
 import { type FaceModel, polyhedralFace, sphereFace, gradientScale } from './FaceModel.js'
 import { faceHessian } from './FaceHessian.js'
@@ -53,6 +54,15 @@ export interface PolishResult {
   readonly faceSolves: number
   readonly negative?: Curvature
 }
+
+/**
+ * The relative feasibility a certified point must have (`polyFeasible`): 1e-12 of each
+ * constraint's scale.
+ *
+ * @example
+ * polyFeasible(set.polyhedron!, x, FEASIBILITY_TOLERANCE)
+ */
+export const FEASIBILITY_TOLERANCE = 1e-12
 
 /**
  * Options of {@link polishExact}.
@@ -88,7 +98,7 @@ export const polishExact = <N>(set: FeasibleSet, theta: Params<N>, x0: Float64Ar
   const px = f64(set.n)
   applyInto(P, r.x, px)
   return {
-    x: r.x, face: polyhedralFace(set, r.ws, r.nu, r.x, px, q), certified: r.certified,
+    x: r.x, face: polyhedralFace(set, r.ws, r.nu, r.x, px, q), certified: r.certified && polyFeasible(set.polyhedron, r.x, FEASIBILITY_TOLERANCE, r.ws.active),
     rounds: r.rounds, faceSolves: r.faceSolves, ...(r.negative === undefined ? {} : { negative: r.negative })
   }
 }
