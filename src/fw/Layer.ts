@@ -31,7 +31,7 @@ import { NegativeCurvatureError } from './Errors.js'
 import type { FeasibleSet } from './sets/FeasibleSet.js'
 import { type SetStructure, resolveSet } from './sets/Sets.js'
 import { certifyConvex, negativeDiagonal } from './Convexity.js'
-import { problemScaling, scaleParams, scaleOptions, unscaleLinear, mulPow2 } from './Scaling.js'
+import { type ProblemScaling, problemScaling, scaleParams, scaleOptions, unscaleLinear, mulPow2 } from './Scaling.js'
 import { type FastOptions, fastSolve, fastSolveSet } from './FastSolve.js'
 import { setCertificate, setSolver } from './SetStep.js'
 import { f64, f64From, owned } from '../shapes/alloc.js'
@@ -340,6 +340,17 @@ export const withCall = <R>(f: () => R): R => {
 }
 
 /**
+ * The rescaling a call of the layer solves an instance with (`Scaling.ts`), or undefined
+ * when it runs as given (every problem at ordinary scales). A batch runs the instances
+ * that need one through the layer's own path.
+ *
+ * @example
+ * callScaling(theta, { kind: 'l1' }) // undefined unless t, w, q or P is extreme
+ */
+export const callScaling = <N>(theta: Params<N>, resolved: ResolvedSet<N>): ProblemScaling | undefined =>
+  resolved.kind === 'polytope' ? undefined : problemScaling(theta, resolveSet(resolved.kind, theta, resolved as SetStructure).size)
+
+/**
  * What a batch hands one instance's call of the layer (`layerCall`): the instance already
  * validated (its θ and set, exactly as `validateProblem` returns them), the batch's
  * deadline, and a warm start for the implicit mode (a point of the set, polished first).
@@ -370,7 +381,7 @@ export const layerCall = <N>(options0: LayerOptions, problem: Problem<N>, given:
   const nd = negativeDiagonal(theta0.P)
   if (nd !== undefined) refuseNonConvex(nd)
   // at extreme scales the problem is solved rescaled (Scaling.ts): x = sₓ·y, f = s_f·f″
-  const sc = set === 'polytope' ? undefined : problemScaling(theta0, resolveSet(set, theta0, resolved as SetStructure).size)
+  const sc = callScaling(theta0, resolved)
   const theta = sc === undefined ? theta0 : scaleParams(theta0, sc)
   const options = sc === undefined ? options0 : scaleOptions(options0, sc)
   const schedule = resolveSchedule(set, theta, options)

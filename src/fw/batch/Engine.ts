@@ -6,7 +6,8 @@
  *   fold (`Unrolled.ts`): one batched product per step for the instances that share an
  *   operator, one pass over the batch for the elementwise work, per-instance masks and stop
  *   tests, and the derivatives batched over any selection of instances;
- * - every other configuration runs instance by instance through the layer's own path
+ * - every other configuration, and an instance at scales the layer solves rescaled
+ *   (`Scaling.ts`), runs instance by instance through the layer's own path
  *   (`dfwLayer`), inside the one call of the kernels that the batch opens, so that the
  *   instances sharing an operator share what the call memoizes about it (row sums, the
  *   convexity certificate, the factorizations of its faces).
@@ -31,7 +32,7 @@ import type { FwState } from '../State.js'
 import { certificateAt, curvatureFloor, rowAbsSums } from '../Oracle.js'
 import { certifyConvex, negativeDiagonal, type NonConvexity } from '../Convexity.js'
 import { validateCotangent, validateTangent, type ResolvedSet } from '../Validate.js'
-import { type LayerResult, layerCall, nonPsdError, resolveSchedule, withCall } from '../Layer.js'
+import { type LayerResult, callScaling, layerCall, nonPsdError, resolveSchedule, withCall } from '../Layer.js'
 import type { FeasibleSet } from '../sets/FeasibleSet.js'
 import { type SetStructure, resolveSet } from '../sets/Sets.js'
 import type { BatchTheta, BatchThetaTan } from './Model.js'
@@ -127,12 +128,15 @@ export const solveValidated = <N>(options: LayerOptions, items: ReadonlyArray<Va
     const it = items[i]!
     if (E.isLeft(it)) { out[i] = it; continue }
     const { theta, set, problem } = it.right
-    if (batchedUnrolled(options) && set.kind === 'l1' && (batched.length === 0 || lengthOf(items[batched[0]!]!) === theta.q.data.length)) {
+    // an instance the layer solves rescaled (extreme scales) runs through the layer's own
+    // path, its L from the rescaled P as the layer takes it alone
+    const scaled = isScaled(theta, set)
+    if (batchedUnrolled(options) && set.kind === 'l1' && !scaled && (batched.length === 0 || lengthOf(items[batched[0]!]!) === theta.q.data.length)) {
       batched.push(i)
       continue
     }
     try {
-      const o = paper ? { ...options, lipschitz: lipschitzOf(theta.P as LinearOperator<unknown>) } : options
+      const o = paper && !scaled ? { ...options, lipschitz: lipschitzOf(theta.P as LinearOperator<unknown>) } : options
       const x0 = starts?.[i]
       const start = implicit && x0 !== undefined ? feasibleStart(theta, set, x0) : undefined
       out[i] = E.right(layerCall(o, problem, { validated: { theta, set }, ...(start === undefined ? {} : { start }) }))
@@ -167,6 +171,11 @@ export const feasibleStart = <N>(theta: Params<N>, set: ResolvedSet<N>, x: Float
     return out
   }
   return fs.violation(x) <= 1e-12 * Math.max(fs.size, 1) ? Float64Array.from(x) : undefined
+}
+
+/** Whether the layer solves the instance rescaled (a set it cannot resolve: let its own call say why). */
+const isScaled = <N>(theta: Params<N>, set: ResolvedSet<N>): boolean => {
+  try { return callScaling(theta, set) !== undefined } catch { return true }
 }
 
 const lengthOf = <N>(v: Validated<N>): number => (E.isRight(v) ? v.right.theta.q.data.length : -1)
