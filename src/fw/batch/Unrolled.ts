@@ -121,14 +121,9 @@ export const batchVjp = <B, N>(run: UnrolledBatch<B, N>, theta: BatchTheta<B, N>
   const g = (r === Zero ? Zero : (r as unknown as readonly [BatchThetaCotan | Zero, unknown])[0])
   if (g === Zero) return { q: new Float64Array(ns * n), w: new Float64Array(ns * n), t: new Float64Array(ns), terms: [] }
   const terms = Object.values(g.Pterms)
-  return { q: plusZero(g.q.data), w: plusZero(g.w.data), t: plusZero(g.t.data), terms }
-}
-
-/** A copy with −0 as +0 (an instance no step touched has the zero gradient, as alone). */
-const plusZero = (a: Float64Array): Float64Array => {
-  const o = new Float64Array(a.length)
-  for (let i = 0; i < a.length; i++) o[i] = a[i]! + 0
-  return o
+  // copies, zeros with their signs: the single layer's transpose gives −0 where the
+  // batched one does (a zero cotangent gives −0 entries alone too)
+  return { q: g.q.data.slice(), w: g.w.data.slice(), t: g.t.data.slice(), terms }
 }
 
 /**
