@@ -12,10 +12,11 @@ import type { Mat } from '../src/shapes/Mat.js'
 import type { Vec } from '../src/shapes/Vec.js'
 import { type LinearOperator, dense, lowRank, csr } from '../src/core/LinearOperator.js'
 import { dfwBatch, dfwBatchSolve, dfwLayer, LayerError, type BatchProblem, type BatchTangent, type LayerOptions, type LayerResult } from '../src/fw/index.js'
-import type { Gradients, ParamsTangent, Problem, SetSpec } from '../src/fw/Problem.js'
+import type { Gradients, Params, ParamsTangent, Problem, SetSpec } from '../src/fw/Problem.js'
 import { batchValidator } from '../src/fw/batch/Validate.js'
 import { solveValidated, type Validated } from '../src/fw/batch/Engine.js'
-import { withCall } from '../src/fw/Layer.js'
+import { withCall, toGradients, fromTangent } from '../src/fw/Layer.js'
+import { Zero } from '../src/core/Tangent.js'
 import { tfDfwLayer } from '../src/tfjs/index.js'
 import { type N, matOf, randomPlain, rng, vec, dot, maxAbs, maxAbsDiff } from './helpers/layerFixtures.js'
 import type { Rng } from '../src/core/Random.js'
@@ -108,6 +109,7 @@ const differences = (got: LayerResult<N>, alone: LayerResult<N>, ct: Vec<N>, tan
   // a random cotangent, a zero one and one with zero entries: the signs of zeros too
   const n = ct.data.length
   const cts: Array<[string, Vec<N>]> = [['', ct], [' (ct = 0)', vec(new Float64Array(n))], [' (ct sparse)', vec(Float64Array.from(ct.data, (v, i) => (i % 3 === 0 ? v : 0)))]]
+  const a0 = alone.vjp(ct)
   for (const [c, cv] of cts) {
     const g: Gradients<N> = got.vjp(cv), a: Gradients<N> = alone.vjp(cv)
     note(`vjp.q${c}`, bits(g.q.data, a.q.data))
@@ -119,6 +121,21 @@ const differences = (got: LayerResult<N>, alone: LayerResult<N>, ct: Vec<N>, tan
     note(`vjp.k${c}`, num(g.k, a.k))
   }
   note('jvp', bits(got.jvp(tan).data, alone.jvp(tan).data))
+  // the linear map the result carries (for composing with other maps), both ways
+  const dataOf = (v: unknown): Float64Array | undefined => (v === Zero ? undefined : (v as Vec<N>).data)
+  note('linear.fwd', bits(dataOf(got.linear.fwd(fromTangent(tan))), dataOf(alone.linear.fwd(fromTangent(tan)))))
+  // toGradients reads only the shapes of θ (n, and whether P is dense): q, w, t and P, expanded
+  const hasP = a0.P !== undefined
+  const shape: Params<N> = { P: hasP ? dense(matOf(n, new Float64Array(n * n))) : lowRank(vec(new Float64Array(n)), 0, new Float64Array(0)), q: alone.x, w: alone.x, t: 1 }
+  const lb = toGradients(shape, got.linear.bwd(ct)), la = toGradients(shape, alone.linear.bwd(ct))
+  note('linear.bwd q', bits(lb.q.data, la.q.data))
+  note('linear.bwd w', bits(lb.w.data, la.w.data))
+  note('linear.bwd t', num(lb.t, la.t))
+  note('linear.bwd P', bits(lb.P?.data, la.P?.data))
+  // and of the symbolic zero
+  note('linear.fwd(Zero)', bits(dataOf(got.linear.fwd(Zero)), dataOf(alone.linear.fwd(Zero))))
+  const zb = toGradients(shape, got.linear.bwd(Zero)), za = toGradients(shape, alone.linear.bwd(Zero))
+  note('linear.bwd(Zero)', bits([...zb.q.data, ...zb.w.data, zb.t, ...(zb.P?.data ?? [])], [...za.q.data, ...za.w.data, za.t, ...(za.P?.data ?? [])]))
   return out
 }
 
