@@ -348,7 +348,19 @@ export const withCall = <R>(f: () => R): R => {
  * callScaling(theta, { kind: 'l1' }) // undefined unless t, w, q or P is extreme
  */
 export const callScaling = <N>(theta: Params<N>, resolved: ResolvedSet<N>): ProblemScaling | undefined =>
-  resolved.kind === 'polytope' ? undefined : problemScaling(theta, resolveSet(resolved.kind, theta, resolved as SetStructure).size)
+  resolved.kind === 'polytope' ? undefined : problemScaling(theta, setSize(theta, resolved))
+
+/**
+ * The set's size (its largest |xᵢ|), as its FeasibleSet states it; the l1 ball's max t/wᵢ
+ * without building the set (a batch asks for every instance).
+ */
+const setSize = <N>(theta: Params<N>, resolved: ResolvedSet<N>): number => {
+  if (resolved.kind !== 'l1') return resolveSet(resolved.kind, theta, resolved as SetStructure).size
+  const w = theta.w.data, t = theta.t
+  let m = 0
+  for (let i = 0; i < w.length; i++) { const r = t / w[i]!; if (r > m) m = r }
+  return m
+}
 
 /**
  * What a batch hands one instance's call of the layer (`layerCall`): the instance already
