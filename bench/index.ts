@@ -4,7 +4,7 @@
 //   npm run bench -- --json              # machine-readable rows, one object per bench
 //   npm run bench -- --only layer        # one bench: layer | scale | matvec | fold | parse | workers | conditioning | sets | nuclear | batch
 //   npm run bench -- --only layer --svg chart.svg   # plus the log-log chart of ms/iteration
-//   npm run bench -- --quick             # shorter sweeps (layer, scale, sets)
+//   npm run bench -- --quick             # shorter sweeps (layer, scale, conditioning, sets, batch)
 import { cpus, loadavg } from 'node:os'
 import * as layer from './layer.js'
 import * as scale from './scale.js'
@@ -15,6 +15,7 @@ import * as workers from './workers.js'
 import * as conditioning from './conditioning.js'
 import * as sets from './oracles-vs-projection.js'
 import * as nuclear from './nuclear.js'
+import * as batch from './batch.js'
 
 const args = process.argv.slice(2)
 const json = args.includes('--json')
@@ -32,7 +33,8 @@ const benches = {
   workers: { run: () => workers.run(), table: workers.table },
   conditioning: { run: () => conditioning.run({ quick }), table: conditioning.table },
   sets: { run: () => sets.run({ quick }), table: sets.table },
-  nuclear: { run: () => nuclear.run({ quick }), table: nuclear.table }
+  nuclear: { run: () => nuclear.run({ quick }), table: nuclear.table },
+  batch: { run: () => batch.run({ quick }), table: batch.table }
 } as const
 const names = Object.keys(benches) as (keyof typeof benches)[]
 if (only !== undefined && !names.includes(only as keyof typeof benches)) {
@@ -47,7 +49,7 @@ const main = async (): Promise<void> => {
   for (const name of names) {
     if (only !== undefined && name !== only) continue
     process.stderr.write(`bench: ${name}…\n`)
-    const b = benches[name] as { run: () => readonly unknown[] | Promise<readonly unknown[]>; table: (rows: never) => string }
+    const b = benches[name] as { run: () => unknown; table: (rows: never) => string }
     const rows = await b.run()
     if (json) out[name] = rows
     else console.log(`\n## ${name}\n${b.table(rows as never)}`)

@@ -1,45 +1,357 @@
 /**
  * The layer over a batch, and the layer as a differentiable map.
  *
- * - `dfwBatch(options)(problems)` solves each problem on its own: one invalid or failing
- *   instance gives a `Left` at its index, with the path prefixed by `[i]`, and never spoils
- *   the others. A `Right` is exactly what `dfwLayer(options)` returns for that problem alone.
+ * - `dfwBatch(options)(problems)` solves a batch: one invalid or failing instance gives a
+ *   `Left` at its index, with the path prefixed by `[i]`, and never spoils the others. A
+ *   `Right` is exactly what `dfwLayer(options)` returns for that problem alone (bitwise:
+ *   x, the certificate, the status, `vjp`, `jvp`).
+ * - `dfwBatchSolve(options)(batch)` takes the batch as structure of arrays (q as a B × n
+ *   matrix, the batch a dimension `Dim<B>` of its own; P, w and t shared or per instance)
+ *   and adds the batched derivatives: `vjp` for every instance's cotangent at once (P's
+ *   gradient per instance or summed, computed only when asked for) and `jvp` for every
+ *   instance's tangent.
  * - `layerMap(options, fixed)` is θ ↦ x as a `Diff<Params<N>, Vec<N>>`, so the layer composes
  *   with other maps (a network producing q, say) and `jvp`/`vjp` see through it.
+ *
+ * Both batch functions run the batched engine (`batch/Engine.ts`) inside one call of the
+ * kernels: the paper schedule with the unrolled backward on the l1 ball runs as one
+ * batched fold (one product per step for the instances sharing an operator); every other
+ * configuration runs instance by instance through the layer's own path, sharing what the
+ * call memoizes about a shared operator.
  *
  * @since 0.1.0
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type { Vec } from '../shapes/Vec.js'
+import type { Mat } from '../shapes/Mat.js'
+import type { Dim } from '../shapes/Dim.js'
 import type { Diff } from '../core/Diff.js'
-import type { Params, Problem, SetKind } from './Problem.js'
+import type { LinearOperator } from '../core/LinearOperator.js'
+import type { Params, Problem, SetKind, SetSpec } from './Problem.js'
 import { dfwLayer, withCall, LayerError, type LayerOptions, type LayerResult } from './Layer.js'
-import { validateBatch } from './Validate.js'
+import { validateBatch, validateOptions } from './Validate.js'
+import { batchValidator } from './batch/Validate.js'
+import { type Solved, type Validated, solveValidated } from './batch/Engine.js'
+import { batchJvp, batchVjp, pGradientOf, pGradientSum } from './batch/Unrolled.js'
+import type { OuterTerms } from './batch/Model.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/**
+ * A batch as structure of arrays: B instances of dimension n, row b of `q` (and of `w`
+ * when it is B × n) belonging to instance b.
+ *
+ * - `P`: one operator for the whole batch (its products are shared), or one per instance
+ *   (instances that share an operator object share its products too);
+ * - `q`: B × n;
+ * - `w`: n (shared) or B × n; all ones when omitted (the l1 ball's weights);
+ * - `t`: a number (shared) or a `Vec<B>`; required by the sets with a radius;
+ * - `set`: the set of every instance (default `"l1"`).
+ *
+ * @example
+ * withDim(64, (B) => dfwBatchSolve({ schedule: 'paper', backward: 'unrolled' })({ P, q: matrixOfRows(B, n, qs), t: 0.5 }))
+ */
+export interface BatchProblem<B, N> {
+  readonly P: LinearOperator<N> | ReadonlyArray<LinearOperator<N>>
+  readonly q: Mat<B, N>
+  readonly w?: Vec<N> | Mat<B, N>
+  readonly t?: number | Vec<B>
+  readonly set?: SetSpec<N>
+}
+
+/**
+ * A tangent of a whole batch: any subset of directions, each shaped as in
+ * {@link BatchProblem} (`P` one n × n matrix for every instance, or one per instance).
+ *
+ * @example
+ * sol.jvp({ q: dq }) // dx of every instance along its row of dq
+ */
+export interface BatchTangent<B, N> {
+  readonly q?: Mat<B, N>
+  readonly w?: Mat<B, N>
+  readonly t?: Vec<B>
+  readonly P?: Mat<N, N> | ReadonlyArray<Mat<N, N>>
+}
+
+/**
+ * The gradients of Σ_b ⟨ct_b, x_b⟩, row b belonging to instance b (zeros for an instance
+ * that failed). P's gradients are computed only when asked for, from what the backward
+ * pass kept: `pEach()` one n × n matrix per instance (undefined where P is not dense or
+ * the instance failed), `pSum()` their sum, the gradient of a P the instances share (for
+ * the batched fold, one accumulation of every step's γ c_{Ps} ⊗ s terms, not B matrices).
+ *
+ * @example
+ * const g = sol.vjp(ct)
+ * g.q.data  // B × n
+ * g.pSum()  // n × n, only now computed
+ */
+export interface BatchGradients<B, N> {
+  readonly q: Mat<B, N>
+  readonly w: Mat<B, N>
+  readonly t: Vec<B>
+  readonly pEach: () => ReadonlyArray<Mat<N, N> | undefined>
+  readonly pSum: () => Mat<N, N>
+}
+
+/**
+ * A solved batch: x row by row (zeros where an instance failed), each instance's result
+ * (a `Left` with the path `[b]…` of its error, as `dfwBatch` gives), and the batched
+ * derivatives. Rows of the derivatives belong to the instances.
+ *
+ * @example
+ * const sol = dfwBatchSolve(options)(batch)
+ * sol.x.data; sol.results[3]; sol.vjp(ct).q
+ */
+export interface BatchSolution<B, N> {
+  readonly x: Mat<B, N>
+  readonly results: ReadonlyArray<E.Either<LayerError, LayerResult<N>>>
+  /** The gradients of Σ_b ⟨ct_b, x_b⟩ (`ct` B × n, finite). */
+  readonly vjp: (ct: Mat<B, N>) => BatchGradients<B, N>
+  /** dx of every instance along the tangent. */
+  readonly jvp: (tangent: BatchTangent<B, N>) => Mat<B, N>
+}
+
+/**
+ * A warm start for the next solve of a batch of the same shape: the previous solution
+ * (any `{ x }` of B × n). In the implicit mode (the default), instance b starts from row b
+ * of x, projected onto its set (l1, linf, simplex, box: the Euclidean projection; other
+ * sets: x itself when it lies in the set); the exact polish runs from there first, and when
+ * it certifies the point the solve ends without a Frank-Wolfe step (`iterations` 0).
+ * Otherwise, and in the unrolled modes, the solve runs as without one. The answer is the
+ * same minimizer either way (to the polish's tolerances).
+ *
+ * @example
+ * let sol = dfwBatchSolve(options)(batch)
+ * sol = dfwBatchSolve(options)(nextBatch, sol) // q moved a little: the polish finishes from sol.x
+ */
+export interface WarmStart<B, N> {
+  readonly x: Mat<B, N>
+}
+
+// -------------------------------------------------------------------------------------
+// batches of problems
+// -------------------------------------------------------------------------------------
 
 /** The message of anything thrown, for an error value. */
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
+const asError = (e: unknown): LayerError => (e instanceof LayerError ? e : new LayerError(messageOf(e), ''))
+
+/** The instance's error with the path prefixed by its index. */
+const atIndex = (i: number, e: LayerError): LayerError => new LayerError(e.message, e.path === '' ? `[${i}]` : `[${i}].${e.path}`)
+
+/** Validates every problem (an error is that instance's `Left`) and runs the engine, in one call. */
+const solveProblems = <N>(options: LayerOptions, problems: ReadonlyArray<Problem<N>>, starts?: ReadonlyArray<Float64Array | undefined>): Solved<N> => {
+  const deadline = options.timeLimitMs === undefined ? Infinity : performance.now() + options.timeLimitMs
+  const validator = batchValidator(options)
+  const items: Validated<N>[] = problems.map((p) => {
+    try {
+      const { theta, set } = validator.check(p)
+      return E.right({ theta, set, problem: p })
+    } catch (e) {
+      return E.left(asError(e))
+    }
+  })
+  const solved = solveValidated(options, items, deadline, starts)
+  return { results: solved.results.map((r, i) => (E.isRight(r) ? r : E.left(atIndex(i, r.left)))), groups: solved.groups }
+}
+
 /**
- * Solves every problem of a batch independently.
+ * Solves every problem of a batch: each instance on its own as far as its result goes (a
+ * `Right` is bitwise `dfwLayer(options)`'s result for it alone), the work batched (see the
+ * module notes).
  *
  * @example
  * const rs = dfwBatch({ backward: 'implicit' })([p0, p1, p2])
  * rs.map((r) => E.isRight(r) ? r.right.objective : r.left.path) // e.g. [-1.2, '[1].t', -0.4]
  */
-export const dfwBatch = (options: LayerOptions = {}) => {
-  const layer = dfwLayer(options)
-  return <N>(problems: ReadonlyArray<Problem<N>>): ReadonlyArray<E.Either<LayerError, LayerResult<N>>> => {
-    validateBatch(problems, options)
-    return withCall(() => problems.map((p, i) => {
-      try {
-        return E.right(layer(p))
-      } catch (e) {
-        const path = e instanceof LayerError ? (e.path === '' ? `[${i}]` : `[${i}].${e.path}`) : `[${i}]`
-        return E.left(new LayerError(messageOf(e), path))
-      }
-    }))
-  }
+export const dfwBatch = (options: LayerOptions = {}) => <N>(problems: ReadonlyArray<Problem<N>>): ReadonlyArray<E.Either<LayerError, LayerResult<N>>> => {
+  validateBatch(problems, options)
+  return withCall(() => solveProblems(options, problems).results)
 }
+
+// -------------------------------------------------------------------------------------
+// batches as arrays
+// -------------------------------------------------------------------------------------
+
+const isMat = (m: unknown, rows: number, cols: number): boolean =>
+  typeof m === 'object' && m !== null && (m as Mat<unknown, unknown>).data instanceof Float64Array &&
+  (m as Mat<unknown, unknown>).rows === rows && (m as Mat<unknown, unknown>).cols === cols && (m as Mat<unknown, unknown>).data.length === rows * cols
+
+const isVecOf = (v: unknown, n: number): boolean =>
+  typeof v === 'object' && v !== null && (v as Vec<unknown>).data instanceof Float64Array && (v as Vec<unknown>).data.length === n
+
+/** Instance b of a batch as a `Problem` (views into the batch's arrays). */
+const instancesOf = <B, N>(batch: BatchProblem<B, N>): { readonly B: number; readonly n: number; readonly problems: ReadonlyArray<Problem<N>> } => {
+  if (typeof batch !== 'object' || batch === null) throw new LayerError('expected a batch { P, q, w?, t?, set? }', '')
+  const q = batch.q as Mat<B, N> | undefined
+  if (q === undefined || typeof q !== 'object' || !(q.data instanceof Float64Array) || !Number.isSafeInteger(q.rows) || !Number.isSafeInteger(q.cols) || q.data.length !== q.rows * q.cols || q.cols < 1) {
+    throw new LayerError('expected q to be a B × n Mat (rows B, cols n ≥ 1, data of B·n numbers)', 'q')
+  }
+  const B = q.rows as number, n = q.cols as number
+  const Ps = batch.P
+  if (Array.isArray(Ps) && Ps.length !== B) throw new LayerError(`expected one operator per instance (${B}), got ${Ps.length}`, 'P')
+  const w = batch.w
+  const wShared = w !== undefined && isVecOf(w, n) && !isMat(w, B, n)
+  if (w !== undefined && !wShared && !isMat(w, B, n)) throw new LayerError(`expected w to be a Vec of ${n} entries or a ${B} × ${n} Mat`, 'w')
+  const t = batch.t
+  if (t !== undefined && typeof t !== 'number' && !isVecOf(t, B)) throw new LayerError(`expected t to be a number or a Vec of ${B} entries`, 't')
+  const problems: Problem<N>[] = []
+  const dim = q.cols
+  for (let b = 0; b < B; b++) {
+    const P = (Array.isArray(Ps) ? Ps[b] : Ps) as LinearOperator<N>
+    const wb = w === undefined ? undefined : wShared ? (w as Vec<N>) : { dim, data: (w as Mat<B, N>).data.subarray(b * n, b * n + n) }
+    const tb = t === undefined ? undefined : typeof t === 'number' ? t : (t as Vec<B>).data[b]!
+    problems.push({
+      P, q: { dim, data: q.data.subarray(b * n, b * n + n) },
+      ...(wb === undefined ? {} : { w: wb }), ...(tb === undefined ? {} : { t: tb }), ...(batch.set === undefined ? {} : { set: batch.set })
+    })
+  }
+  return { B, n, problems }
+}
+
+/** The rows of a warm start, or a `LayerError` at `warm`. */
+const startsOf = <B, N>(warm: WarmStart<B, N>, B: number, n: number): ReadonlyArray<Float64Array | undefined> => {
+  if (typeof warm !== 'object' || warm === null || !isMat(warm.x, B, n)) throw new LayerError(`expected a warm start { x } with x a ${B} × ${n} Mat (a previous solution of this batch's shape)`, 'warm')
+  const X = warm.x.data
+  return Array.from({ length: B }, (_, b) => X.subarray(b * n, b * n + n))
+}
+
+/** A finite B × n cotangent or tangent field, or a `LayerError` at `path`. */
+const checkRows = (m: unknown, B: number, n: number, path: string): Float64Array => {
+  if (!isMat(m, B, n)) throw new LayerError(`expected a ${B} × ${n} Mat`, path)
+  const d = (m as Mat<unknown, unknown>).data
+  for (let k = 0; k < d.length; k++) if (!Number.isFinite(d[k]!)) throw new LayerError(`expected a finite number, got ${String(d[k])}`, `${path}[${Math.floor(k / n)}][${k % n}]`)
+  return d
+}
+
+/**
+ * Solves a batch given as structure of arrays (see {@link BatchProblem}); every instance's
+ * result is what `dfwLayer(options)` gives for it alone, and `vjp`/`jvp` are batched: for
+ * the paper schedule with the unrolled backward on l1, one transposed (or tangent) pass of
+ * the batched fold for every instance at once (P's gradient only when asked for, and
+ * summed term by term for a shared P); otherwise the instances' own maps, one by one.
+ * Throws a `LayerError` for a batch whose shapes do not fit (`q`, `P`, `w`, `t`); an
+ * instance's bad value is that instance's `Left`.
+ *
+ * @example
+ * const sol = withDim(B, (b) => dfwBatchSolve({ schedule: 'paper', backward: 'unrolled', maxIterations: 60, tolerance: 0 })({ P, q: { rows: b, cols: n, data: qs }, t: 0.5 }))
+ * const g = sol.vjp({ rows: sol.x.rows, cols: sol.x.cols, data: ones }) // ∇_q Σ x, B × n
+ */
+export const dfwBatchSolve = (options: LayerOptions = {}) => <B, N>(batch: BatchProblem<B, N>, warm?: WarmStart<B, N>): BatchSolution<B, N> => {
+  validateOptions(options)
+  const { B, n, problems } = instancesOf(batch)
+  const rows = batch.q.rows, cols = batch.q.cols
+  const starts = warm === undefined ? undefined : startsOf(warm, B, n)
+  return withCall(() => {
+    const solved = solveProblems(options, problems, starts)
+    const { results, groups } = solved
+    const X = new Float64Array(B * n)
+    results.forEach((r, b) => { if (E.isRight(r)) X.set(r.right.x.data, b * n) })
+    // which instances a batched fold produced (their derivatives are batched), and where
+    const inGroup = new Int32Array(B).fill(-1), position = new Int32Array(B)
+    groups.forEach((g, gi) => g.items.forEach((b, p) => { inGroup[b] = gi; position[b] = p }))
+    const denseP = problems.map((p) => p.P !== undefined && (p.P as LinearOperator<N>).kind === 'dense')
+    const vjp = (ct: Mat<B, N>): BatchGradients<B, N> => withCall(() => {
+      const C = checkRows(ct, B, n, 'cotangent')
+      const gq = new Float64Array(B * n), gw = new Float64Array(B * n), gt = new Float64Array(B)
+      // what P's gradients are made of: the folds' terms, and the instances' own gradients
+      const folds: Array<{ readonly items: readonly number[]; readonly sel: Int32Array; readonly terms: ReadonlyArray<OuterTerms> }> = []
+      const own: Array<Mat<N, N> | undefined> = new Array(B).fill(undefined)
+      groups.forEach((g) => {
+        // the fold's instances that succeeded, as one selection
+        const sel: number[] = []
+        g.items.forEach((b, p) => { if (E.isRight(results[b]!)) sel.push(p) })
+        if (sel.length === 0) return
+        const cx = new Float64Array(sel.length * n)
+        sel.forEach((p, k) => cx.set(C.subarray(g.items[p]! * n, g.items[p]! * n + n), k * n))
+        const c = batchVjp(g.run, g.theta, Int32Array.from(sel), cx)
+        sel.forEach((p, k) => {
+          const b = g.items[p]!
+          gq.set(c.q.subarray(k * n, k * n + n), b * n)
+          gw.set(c.w.subarray(k * n, k * n + n), b * n)
+          gt[b] = c.t[k]!
+        })
+        folds.push({ items: sel.map((p) => g.items[p]!), sel: Int32Array.from(sel), terms: c.terms })
+      })
+      results.forEach((r, b) => {
+        if (E.isLeft(r) || inGroup[b] !== -1) return
+        const dim = r.right.x.dim
+        const g = r.right.vjp({ dim, data: C.slice(b * n, b * n + n) })
+        gq.set(g.q.data, b * n)
+        gw.set(g.w.data, b * n)
+        gt[b] = g.t
+        own[b] = g.P
+      })
+      const nDim = cols as unknown as Dim<N>
+      let each: ReadonlyArray<Mat<N, N> | undefined> | undefined
+      let sum: Mat<N, N> | undefined
+      const pEach = (): ReadonlyArray<Mat<N, N> | undefined> => {
+        if (each !== undefined) return each
+        const e = own.slice()
+        for (const f of folds) f.items.forEach((b, k) => { if (denseP[b]) e[b] = pGradientOf<N>(f.terms, k, n) })
+        each = e
+        return e
+      }
+      const pSum = (): Mat<N, N> => {
+        if (sum !== undefined) return sum
+        const o = new Float64Array(n * n)
+        for (const f of folds) {
+          const s = pGradientSum<N>(f.terms, new Uint8Array(f.items.length).fill(1), n).data
+          for (let k = 0; k < s.length; k++) o[k] = o[k]! + s[k]!
+        }
+        for (const g of own) if (g !== undefined) { const d = g.data; for (let k = 0; k < d.length; k++) o[k] = o[k]! + d[k]! }
+        sum = { rows: nDim, cols: nDim, data: o }
+        return sum
+      }
+      return { q: { rows, cols, data: gq }, w: { rows, cols, data: gw }, t: { dim: rows, data: gt }, pEach, pSum }
+    })
+    const jvp = (tan: BatchTangent<B, N>): Mat<B, N> => withCall(() => {
+      if (typeof tan !== 'object' || tan === null) throw new LayerError('expected a tangent { q?, w?, t?, P? }', 'tangent')
+      const dq = tan.q === undefined ? undefined : checkRows(tan.q, B, n, 'tangent.q')
+      const dw = tan.w === undefined ? undefined : checkRows(tan.w, B, n, 'tangent.w')
+      const dt = tan.t === undefined ? undefined : (isVecOf(tan.t, B) ? tan.t.data : (() => { throw new LayerError(`expected a Vec of ${B} entries`, 'tangent.t') })())
+      const dP = tan.P
+      const dPOf = (b: number): Mat<N, N> | undefined => dP === undefined ? undefined : Array.isArray(dP) ? (dP as ReadonlyArray<Mat<N, N>>)[b] : (dP as Mat<N, N>)
+      const DX = new Float64Array(B * n)
+      groups.forEach((g) => {
+        const sel: number[] = []
+        g.items.forEach((b, p) => { if (E.isRight(results[b]!)) sel.push(p) })
+        if (sel.length === 0) return
+        const pick = (a: Float64Array | undefined): Float64Array | undefined => {
+          if (a === undefined) return undefined
+          const o = new Float64Array(sel.length * n)
+          sel.forEach((p, k) => o.set(a.subarray(g.items[p]! * n, g.items[p]! * n + n), k * n))
+          return o
+        }
+        const d = {
+          ...(dq !== undefined ? { q: pick(dq)! } : {}),
+          ...(dw !== undefined ? { w: pick(dw)! } : {}),
+          ...(dt !== undefined ? { t: Float64Array.from(sel, (p) => dt[g.items[p]!]!) } : {}),
+          ...(dP !== undefined ? { P: sel.map((p) => dPOf(g.items[p]!)) } : {})
+        }
+        const dx = batchJvp(g.run, g.theta, Int32Array.from(sel), d)
+        sel.forEach((p, k) => DX.set(dx.subarray(k * n, k * n + n), g.items[p]! * n))
+      })
+      results.forEach((r, b) => {
+        if (E.isLeft(r) || inGroup[b] !== -1) return
+        const dim = r.right.x.dim
+        const row = (a: Float64Array | undefined): Vec<N> | undefined => (a === undefined ? undefined : { dim, data: a.slice(b * n, b * n + n) })
+        const q = row(dq), w = row(dw), Pb = dPOf(b)
+        const dx = r.right.jvp({ ...(q !== undefined ? { q } : {}), ...(w !== undefined ? { w } : {}), ...(dt !== undefined ? { t: dt[b]! } : {}), ...(Pb !== undefined ? { P: Pb } : {}) })
+        DX.set(dx.data, b * n)
+      })
+      return { rows, cols, data: DX }
+    })
+    return { x: { rows, cols, data: X }, results, vjp, jvp }
+  })
+}
+
+// -------------------------------------------------------------------------------------
+// the layer as a map
+// -------------------------------------------------------------------------------------
 
 /**
  * The layer θ ↦ x as a differentiable map, for one set. Its linear map is the layer's

@@ -22,7 +22,7 @@ import type { Gradients, Params, ParamsTangent, Problem, SetKind, SetName } from
 import { type FwState, fwStep, initialState } from './Step.js'
 import { type Schedule, type ScheduleName, paperSchedule, defaultSchedule } from './Schedule.js'
 import { certificateAt, rowAbsSums, gapMet } from './Oracle.js'
-import { validateProblem, validateCotangent, validateTangent } from './Validate.js'
+import { type ResolvedSet, validateProblem, validateCotangent, validateTangent } from './Validate.js'
 import { type BackwardMode, type LayerOptions, type Status, LayerError, unrolledFoldOptions } from './Options.js'
 import { type ImplicitDerivative, quadraticDerivative } from './Implicit.js'
 import { type PolishResult, polishExact } from './Polish.js'
@@ -31,7 +31,7 @@ import { NegativeCurvatureError } from './Errors.js'
 import type { FeasibleSet } from './sets/FeasibleSet.js'
 import { type SetStructure, resolveSet } from './sets/Sets.js'
 import { certifyConvex, negativeDiagonal } from './Convexity.js'
-import { problemScaling, scaleParams, scaleOptions, unscaleLinear, mulPow2 } from './Scaling.js'
+import { type ProblemScaling, problemScaling, scaleParams, scaleOptions, unscaleLinear, mulPow2 } from './Scaling.js'
 import { type FastOptions, fastSolve, fastSolveSet } from './FastSolve.js'
 import { setCertificate, setSolver } from './SetStep.js'
 import { f64, f64From, owned } from '../shapes/alloc.js'
@@ -249,13 +249,19 @@ export const nonPsdError = (d: Float64Array, curvature: number): LayerError => {
  * @example
  * const { x, iterations } = implicitForward('simplex', resolveSchedule('simplex', theta, {}), theta)
  */
-export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<N>, fs: FeasibleSet = resolveSet(set, th), deadline = Infinity): Forward<N> => {
+export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<N>, fs: FeasibleSet = resolveSet(set, th), deadline = Infinity, start?: Float64Array): Forward<N> => {
   const dim = th.q.dim
   const late = (): boolean => performance.now() > deadline
   const polished = (x: Float64Array): PolishResult => {
     const r = polishExact(fs, th, x, Number.isFinite(deadline) ? { deadline } : {})
     if (r.negative !== undefined) refuseNonConvex(r.negative)
     return r
+  }
+  // a warm start (a feasible point, the previous solve's x): polished first, and the run
+  // ends there when the polish certifies it
+  if (start !== undefined) {
+    const p = polished(start)
+    if (p.certified) return { x: { dim, data: p.x }, iterations: 0, converged: true, face: p.face }
   }
   if (schedule.name === 'paper' && isOriginal(set)) {
     const paper = Number.isFinite(deadline) ? { ...schedule, go: <M>(s: FwState<M>) => schedule.go(s) && !late() } : schedule
@@ -286,12 +292,12 @@ export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<
   return { x: { dim, data: p.x }, iterations: r.iterations, converged: p.certified, face: p.face, timedOut: late() && !p.certified }
 }
 
-const implicitRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>, fs?: FeasibleSet, deadline = Infinity): Run<N> & { readonly face: FaceReport } => {
+const implicitRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>, fs?: FeasibleSet, deadline = Infinity, start?: Float64Array): Run<N> & { readonly face: FaceReport } => {
   let fw: Forward<N> | undefined
   let derivative: ImplicitDerivative<N> | undefined
   const map = D.custom<Params<N>, Vec<N>>(
     (th) => {
-      fw = implicitForward(set, schedule, th, fs ?? resolveSet(set, th), deadline)
+      fw = implicitForward(set, schedule, th, fs ?? resolveSet(set, th), deadline, start)
       return fw.x
     },
     (th) => {
@@ -333,21 +339,67 @@ export const withCall = <R>(f: () => R): R => {
   try { return f() } finally { endCall() }
 }
 
-const layerCall = <N>(options0: LayerOptions, problem: Problem<N>): LayerResult<N> => {
-  const { theta: theta0, set: resolved } = validateProblem(problem, options0)
+/**
+ * The rescaling a call of the layer solves an instance with (`Scaling.ts`), or undefined
+ * when it runs as given (every problem at ordinary scales). A batch runs the instances
+ * that need one through the layer's own path.
+ *
+ * @example
+ * callScaling(theta, { kind: 'l1' }) // undefined unless t, w, q or P is extreme
+ */
+export const callScaling = <N>(theta: Params<N>, resolved: ResolvedSet<N>): ProblemScaling | undefined =>
+  resolved.kind === 'polytope' ? undefined : problemScaling(theta, setSize(theta, resolved))
+
+/**
+ * The set's size (its largest |xᵢ|), as its FeasibleSet states it; the l1 ball's max t/wᵢ
+ * without building the set (a batch asks for every instance).
+ */
+const setSize = <N>(theta: Params<N>, resolved: ResolvedSet<N>): number => {
+  if (resolved.kind !== 'l1') return resolveSet(resolved.kind, theta, resolved as SetStructure).size
+  const w = theta.w.data, t = theta.t
+  let m = 0
+  for (let i = 0; i < w.length; i++) { const r = t / w[i]!; if (r > m) m = r }
+  return m
+}
+
+/**
+ * What a batch hands one instance's call of the layer (`layerCall`): the instance already
+ * validated (its θ and set, exactly as `validateProblem` returns them), the batch's
+ * deadline, and a warm start for the implicit mode (a point of the set, polished first).
+ *
+ * @example
+ * layerCall(options, problem, { validated: { theta, set }, start: previousX })
+ */
+export interface CallGiven<N> {
+  readonly validated?: { readonly theta: Params<N>; readonly set: ResolvedSet<N> }
+  readonly deadline?: number
+  readonly start?: Float64Array
+}
+
+/**
+ * One call of the layer (`dfwLayer(options)(problem)` without opening a call of the
+ * kernels), with what a batch already knows about the instance (see {@link CallGiven}).
+ *
+ * @example
+ * withCall(() => problems.map((p, i) => layerCall(options, p, { validated: checked[i] })))
+ */
+export const layerCall = <N>(options0: LayerOptions, problem: Problem<N>, given: CallGiven<N> = {}): LayerResult<N> => {
+  const { theta: theta0, set: resolved } = given.validated ?? validateProblem(problem, options0)
   const set = resolved.kind, n = theta0.q.data.length
-  const deadline = options0.timeLimitMs === undefined ? Infinity : performance.now() + options0.timeLimitMs
+  const deadline = given.deadline ?? (options0.timeLimitMs === undefined ? Infinity : performance.now() + options0.timeLimitMs)
   const implicit = (options0.backward ?? 'implicit') === 'implicit'
   // a negative diagonal entry is negative curvature at no cost; the rest is certified
   // below, before a status claims a certificate
   const nd = negativeDiagonal(theta0.P)
   if (nd !== undefined) refuseNonConvex(nd)
   // at extreme scales the problem is solved rescaled (Scaling.ts): x = sₓ·y, f = s_f·f″
-  const sc = set === 'polytope' ? undefined : problemScaling(theta0, resolveSet(set, theta0, resolved as SetStructure).size)
+  const sc = callScaling(theta0, resolved)
   const theta = sc === undefined ? theta0 : scaleParams(theta0, sc)
   const options = sc === undefined ? options0 : scaleOptions(options0, sc)
   const schedule = resolveSchedule(set, theta, options)
   const fs = isOriginal(set) ? undefined : resolveSet(set, theta, resolved as SetStructure)
+  // a warm start is a point of the set as the caller sees it: y = x / sₓ in the rescaled problem
+  const start = given.start === undefined || sc === undefined ? given.start : Float64Array.from(given.start, (v) => mulPow2(v, -sc.ex))
   let run: Run<N> & { readonly face?: FaceReport }
   try {
     if (fs?.solver !== undefined) {
@@ -357,7 +409,7 @@ const layerCall = <N>(options0: LayerOptions, problem: Problem<N>): LayerResult<
         x: { dim: theta.q.dim, data: r.x }, iterations: r.iterations, converged: r.converged, lin: r.linear,
         ...(r.face === undefined ? {} : { face: r.face }), ...(!r.converged && performance.now() > deadline ? { timedOut: true } : {})
       }
-    } else run = implicit ? implicitRun<N>(set, schedule, theta, fs, deadline) : unrolledRun<N>(set, schedule, theta, unrolledFoldOptions(options, n), fs, deadline)
+    } else run = implicit ? implicitRun<N>(set, schedule, theta, fs, deadline, start) : unrolledRun<N>(set, schedule, theta, unrolledFoldOptions(options, n), fs, deadline)
   } catch (e) {
     if (e instanceof NegativeCurvatureError) refuseNonConvex(e)
     throw e

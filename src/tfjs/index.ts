@@ -27,12 +27,11 @@
 import * as tf from '@tensorflow/tfjs-core'
 import * as E from 'fp-ts/lib/Either.js'
 import { unsafeDim } from '../shapes/Dim.js'
-import type { Vec } from '../shapes/Vec.js'
 import { dense, type LinearOperator } from '../core/LinearOperator.js'
 import { denseAsymmetry, asymmetryMessage } from '../core/OperatorCodec.js'
-import { dfwBatch } from '../fw/Batch.js'
+import { type BatchProblem, dfwBatchSolve } from '../fw/Batch.js'
 import { LayerError, type LayerOptions, type LayerResult } from '../fw/Layer.js'
-import type { Problem, SetKind } from '../fw/Problem.js'
+import type { SetKind } from '../fw/Problem.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -50,6 +49,11 @@ export interface TfLayerOptions extends LayerOptions {
   readonly set?: SetKind
   /** Called after each forward pass with the layer's result per instance (gap, iterations, status, …). */
   readonly onSolve?: (results: ReadonlyArray<LayerResult<unknown>>) => void
+  /**
+   * Start each forward pass's solve from the previous pass's x when the batch has the same
+   * shape `[B, n]` (the implicit mode polishes it first; see `WarmStart`). Default false.
+   */
+  readonly warmStart?: boolean
 }
 
 /**
@@ -204,14 +208,19 @@ const tensorPath = (path: string, layout: Layout): string => {
 /** The differentiable inputs. */
 type Input = 'q' | 'w' | 't' | 'P'
 
-/** x itself, with a gradient that is dy, or the error `refusal()` holds when it holds one. */
-const guard = (x: tf.Tensor, refusal: () => LayerError | undefined): tf.Tensor =>
+/**
+ * x itself, with a gradient that is dy (or `replace()`, for an input whose gradient the
+ * operation computes only when tfjs asks for it), or the error `refusal()` holds when it
+ * holds one.
+ */
+const guard = (x: tf.Tensor, replace: (() => tf.Tensor) | undefined, refusal: () => LayerError | undefined): tf.Tensor =>
   tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
     value: (args[0] as tf.Tensor).clone(),
     gradFunc: (dy: tf.Tensor) => {
+      const g = replace === undefined ? dy : replace()
       const e = refusal()
       if (e !== undefined) throw e
-      return [dy]
+      return [g]
     }
   }))(x)
 
@@ -219,10 +228,38 @@ const guard = (x: tf.Tensor, refusal: () => LayerError | undefined): tf.Tensor =
 // the operation
 // -------------------------------------------------------------------------------------
 
+/** The index of the first entry of `data` that is not finite (or not > 0 with `positive`), or −1. */
+const firstBad = (data: ArrayLike<number>, positive: boolean): number => {
+  for (let k = 0; k < data.length; k++) {
+    const v = data[k]!
+    if (!Number.isFinite(v) || (positive && !(v > 0))) return k
+  }
+  return -1
+}
+
+/** Checks every entry; the first bad one is a `LayerError` at `path(k)`. */
+const checkAll = (data: ArrayLike<number>, path: (k: number) => string, positive = false): void => {
+  const k = firstBad(data, positive)
+  if (k >= 0) finiteAt(data, k, () => path(k), positive)
+}
+
+/** `src` (float32) as float64, once. */
+const f64Of = (src: ArrayLike<number>): Float64Array => Float64Array.from(src as Float32Array)
+
 /**
  * The layer as a tfjs operation: `tfDfwLayer(options)(inputs)` returns x, `[B, n]`
- * float32. The forward pass reads the tensors synchronously and solves each instance in
- * float64 with `dfwBatch`; the gradient of the operation is the layer's VJP per instance.
+ * float32. The forward pass reads each tensor once, converts it to float64 once, and
+ * hands the whole batch to the batched engine (`dfwBatchSolve`, one call of the kernels:
+ * the paper schedule's unrolled fold runs as one batched fold, one product per step for a
+ * shared P). The gradient is the batched VJP, computed once per backward pass for every
+ * instance; P's gradient only when the caller's gradient goes through P (`tf.grad` in q
+ * alone computes none), and for a shared `[n, n]` P as one accumulation of the batch's
+ * terms (the sum of the instances' gradients), not one matrix per instance.
+ *
+ * With `warmStart: true` the op keeps the last forward pass's x and starts the next one's
+ * solve from it when the batch has the same shape (`WarmStart` of src/fw/Batch.ts: the
+ * implicit mode polishes it first; q moving a little between training steps then costs
+ * the polish alone).
  *
  * Throws a `LayerError` whose `path` points into the tensors (`q[3][1]`, `t[0]`,
  * `P[2][0][1]`, `w`, `options.maxIterations`) for a bad shape, dtype or value: a
@@ -238,8 +275,9 @@ const guard = (x: tf.Tensor, refusal: () => LayerError | undefined): tf.Tensor =
  * const dq = tf.grad((q: tf.Tensor) => layer({ q, P: tf.eye(2), t: 0.5 }).sum())(q)
  */
 export const tfDfwLayer = (options: TfLayerOptions = {}) => {
-  const { set = 'l1', onSolve, ...layerOptions } = options
-  const batch = dfwBatch(layerOptions)
+  const { set = 'l1', onSolve, warmStart = false, ...layerOptions } = options
+  const solve = dfwBatchSolve(layerOptions)
+  let last: { readonly B: number; readonly n: number; readonly x: Float64Array } | undefined
   return (inputs: TfLayerInputs): tf.Tensor2D => {
     const layout = layoutOf(inputs)
     const { B, n, wShared, tShared, PShared } = layout
@@ -249,6 +287,9 @@ export const tfDfwLayer = (options: TfLayerOptions = {}) => {
     if (inputs.w !== undefined) { names.push('w'); tensors.push(inputs.w) }
     if (typeof inputs.t !== 'number') { names.push('t'); tensors.push(inputs.t) }
     if (isTensor(inputs.P)) { names.push('P'); tensors.push(inputs.P) }
+    // P's gradient, computed by P's guard from the backward pass's kept terms (only when
+    // the caller's gradient goes through P)
+    let pGradient: (() => tf.Tensor) | undefined
 
     const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const read = (name: Input): Float32Array | undefined => {
@@ -257,78 +298,79 @@ export const tfDfwLayer = (options: TfLayerOptions = {}) => {
       }
       const qd = read('q')!, wd = read('w'), td = read('t'), Pd = read('P')
       // values: every problem is checked before any solve, with paths into the tensors
-      for (let b = 0; b < B; b++) for (let i = 0; i < n; i++) finiteAt(qd, b * n + i, () => `q[${b}][${i}]`)
-      if (wd !== undefined) {
-        for (let k = 0; k < wd.length; k++) {
-          finiteAt(wd, k, () => (wShared ? `w[${k}]` : `w[${Math.floor(k / n)}][${k % n}]`), true)
-        }
-      }
+      checkAll(qd, (k) => `q[${Math.floor(k / n)}][${k % n}]`)
+      if (wd !== undefined) checkAll(wd, (k) => (wShared ? `w[${k}]` : `w[${Math.floor(k / n)}][${k % n}]`), true)
       // a plain number t is checked and used in float64, as given
       const tv: ArrayLike<number> = td ?? [inputs.t as number]
-      for (let k = 0; k < tv.length; k++) finiteAt(tv, k, () => (td === undefined ? 't' : tShared ? 't' : `t[${k}]`), true)
+      checkAll(tv, (k) => (td === undefined ? 't' : tShared ? 't' : `t[${k}]`), true)
       if (Pd !== undefined) {
         for (let b = 0; b < (PShared ? 1 : B); b++) {
           checkSymmetric(Pd, b * n * n, n, (i, j) => (PShared ? `P[${i}][${j}]` : `P[${b}][${i}][${j}]`))
         }
       }
-      const dim = unsafeDim<unknown>(n)
-      const vec = (src: ArrayLike<number>, off: number): Vec<unknown> => ({ dim, data: Float64Array.from({ length: n }, (_, i) => src[off + i]!) })
-      const sharedOp: LinearOperator<unknown> | undefined = Pd === undefined
+      const dim = unsafeDim<unknown>(n), bDim = unsafeDim<unknown>(B)
+      const P: LinearOperator<unknown> | ReadonlyArray<LinearOperator<unknown>> = Pd === undefined
         ? (inputs.P as LinearOperator<unknown>)
-        : PShared ? dense({ rows: dim, cols: dim, data: symmetricPart(Pd, 0, n) }) : undefined
-      const problems: Array<Problem<unknown>> = []
-      for (let b = 0; b < B; b++) {
-        const P = sharedOp ?? dense({ rows: dim, cols: dim, data: symmetricPart(Pd!, b * n * n, n) })
-        problems.push({
-          P,
-          q: vec(qd, b * n),
-          t: tShared ? tv[0]! : tv[b]!,
-          set,
-          ...(wd === undefined ? {} : { w: vec(wd, wShared ? 0 : b * n) })
-        })
+        : PShared ? dense({ rows: dim, cols: dim, data: symmetricPart(Pd, 0, n) })
+          : Array.from({ length: B }, (_, b) => dense({ rows: dim, cols: dim, data: symmetricPart(Pd, b * n * n, n) }))
+      const batch: BatchProblem<unknown, unknown> = {
+        P,
+        q: { rows: bDim, cols: dim, data: f64Of(qd) },
+        t: td === undefined ? (inputs.t as number) : tShared ? td[0]! : { dim: bDim, data: f64Of(td) },
+        set,
+        ...(wd === undefined ? {} : { w: wShared ? { dim, data: f64Of(wd) } : { rows: bDim, cols: dim, data: f64Of(wd) } })
       }
+      const warm = warmStart && last !== undefined && last.B === B && last.n === n ? { x: { rows: bDim, cols: dim, data: last.x } } : undefined
+      const sol = solve(batch, warm)
       const results: Array<LayerResult<unknown>> = []
-      for (const r of batch(problems)) {
+      for (const r of sol.results) {
         if (E.isLeft(r)) throw new LayerError(r.left.message, tensorPath(r.left.path, layout))
         results.push(r.right)
       }
       onSolve?.(results)
-      const x = new Float32Array(B * n)
-      results.forEach((r, b) => {
-        const xd = r.x.data
-        for (let i = 0; i < n; i++) {
-          if (fitsF32(xd[i]!)) continue
-          // on the l1 ball |xᵢ| ≤ t/wᵢ, so with t within float32 a small wᵢ is the cause
-          const tb = tShared ? tv[0]! : tv[b]!
-          const cause = set === 'l1' && wd !== undefined && tb <= F32_MAX ? (wShared ? `w[${i}]` : `w[${b}][${i}]`) : (td === undefined || tShared ? 't' : `t[${b}]`)
-          throw new LayerError(`x[${b}][${i}] = ${xd[i]} cannot be written in float32 (|x| ≤ 3.4e38): ${cause} allows entries that large; scale the problem down`, cause)
-        }
-        x.set(xd, b * n)
-      })
+      const xd = sol.x.data
+      for (let k = 0; k < xd.length; k++) {
+        if (fitsF32(xd[k]!)) continue
+        const b = Math.floor(k / n), i = k % n
+        // on the l1 ball |xᵢ| ≤ t/wᵢ, so with t within float32 a small wᵢ is the cause
+        const tb = tShared ? tv[0]! : tv[b]!
+        const cause = set === 'l1' && wd !== undefined && tb <= F32_MAX ? (wShared ? `w[${i}]` : `w[${b}][${i}]`) : (td === undefined || tShared ? 't' : `t[${b}]`)
+        throw new LayerError(`x[${b}][${i}] = ${xd[k]} cannot be written in float32 (|x| ≤ 3.4e38): ${cause} allows entries that large; scale the problem down`, cause)
+      }
+      if (warmStart) last = { B, n, x: xd }
+      const x = Float32Array.from(xd)
 
+      /**
+       * The gradient as float32. An entry that does not fit is noted for the input's guard,
+       * which refuses it if (and only if) the caller's gradient goes through that input.
+       */
+      const out = (g: Float64Array, name: Input, shape: number[]): tf.Tensor => {
+        for (let k = 0; k < g.length; k++) {
+          if (fitsF32(g[k]!)) continue
+          let idx = '', rest = k
+          for (let a = shape.length - 1; a >= 0; a--) { idx = `[${rest % shape[a]!}]${idx}`; rest = Math.floor(rest / shape[a]!) }
+          const path = `${name}${idx}`
+          overflow.set(name, new LayerError(`the gradient with respect to ${path} is ${g[k]}, which cannot be written in float32 (|g| ≤ 3.4e38); scale the problem or the loss down`, path))
+          break
+        }
+        return tf.tensor(Float32Array.from(g), shape, 'float32')
+      }
       const gradFunc = (dy: tf.Tensor2D): tf.Tensor[] => {
         const dyd = dy.dataSync()
-        for (let k = 0; k < dyd.length; k++) finiteAt(dyd, k, () => `dy[${Math.floor(k / n)}][${k % n}]`)
-        const gq = new Float64Array(B * n)
-        const gw = wd === undefined ? undefined : new Float64Array(wShared ? n : B * n)
-        const gt = new Float64Array(tShared ? 1 : B)
-        const gP = Pd === undefined ? undefined : new Float64Array(PShared ? n * n : B * n * n)
-        results.forEach((r, b) => {
-          const g = r.vjp(vec(dyd, b * n))
-          gq.set(g.q.data, b * n)
-          if (gw !== undefined) {
-            const o = wShared ? 0 : b * n
-            for (let i = 0; i < n; i++) gw[o + i] = gw[o + i]! + g.w.data[i]!
-          }
-          const ot = tShared ? 0 : b
-          gt[ot] = gt[ot]! + g.t
-          if (gP !== undefined && g.P !== undefined) {
-            const o = PShared ? 0 : b * n * n, d = g.P.data
-            for (let k = 0; k < n * n; k++) gP[o + k] = gP[o + k]! + d[k]!
-          }
-        })
-        // P's gradient is that of the symmetric part the layer solved with: (G + Gᵀ)/2
-        if (gP !== undefined) {
+        checkAll(dyd, (k) => `dy[${Math.floor(k / n)}][${k % n}]`)
+        // one batched VJP for every instance: q, w and t now, P's terms kept for P's guard
+        const g = sol.vjp({ rows: bDim, cols: dim, data: f64Of(dyd) })
+        const sumRows = (a: Float64Array): Float64Array => {
+          const o = new Float64Array(n)
+          for (let b = 0; b < B; b++) for (let i = 0; i < n; i++) o[i] = o[i]! + a[b * n + i]!
+          return o
+        }
+        let gtSum = 0
+        if (tShared) for (let b = 0; b < B; b++) gtSum += g.t.data[b]!
+        pGradient = () => {
+          // P's gradient is that of the symmetric part the layer solved with: (G + Gᵀ)/2
+          const gP = PShared ? Float64Array.from(g.pSum().data) : new Float64Array(B * n * n)
+          if (!PShared) g.pEach().forEach((m, b) => { if (m !== undefined) gP.set(m.data, b * n * n) })
           for (let o = 0; o < gP.length; o += n * n) {
             for (let i = 0; i < n; i++) {
               for (let j = 0; j < i; j++) {
@@ -338,28 +380,15 @@ export const tfDfwLayer = (options: TfLayerOptions = {}) => {
               }
             }
           }
-        }
-        /**
-         * The gradient as float32. An entry that does not fit is noted for the input's guard,
-         * which refuses it if (and only if) the caller's gradient goes through that input.
-         */
-        const out = (g: Float64Array, name: Input, shape: number[]): tf.Tensor => {
-          for (let k = 0; k < g.length; k++) {
-            if (fitsF32(g[k]!)) continue
-            let idx = '', rest = k
-            for (let a = shape.length - 1; a >= 0; a--) { idx = `[${rest % shape[a]!}]${idx}`; rest = Math.floor(rest / shape[a]!) }
-            const path = `${name}${idx}`
-            overflow.set(name, new LayerError(`the gradient with respect to ${path} is ${g[k]}, which cannot be written in float32 (|g| ≤ 3.4e38); scale the problem or the loss down`, path))
-            break
-          }
-          return tf.tensor(Float32Array.from(g), shape, 'float32')
+          return out(gP, 'P', PShared ? [n, n] : [B, n, n])
         }
         return names.map((name) => {
           switch (name) {
-            case 'q': return out(gq, 'q', [B, n])
-            case 'w': return out(gw!, 'w', wShared ? [n] : [B, n])
-            case 't': return out(gt, 't', tShared ? [] : [B])
-            case 'P': return out(gP!, 'P', PShared ? [n, n] : [B, n, n])
+            case 'q': return out(g.q.data, 'q', [B, n])
+            case 'w': return out(wShared ? sumRows(g.w.data) : g.w.data, 'w', wShared ? [n] : [B, n])
+            case 't': return out(tShared ? Float64Array.of(gtSum) : g.t.data, 't', tShared ? [] : [B])
+            // a placeholder: P's guard replaces it with the gradient, when tfjs asks for it
+            case 'P': return tf.zeros(PShared ? [n, n] : [B, n, n])
           }
         })
       }
@@ -368,11 +397,13 @@ export const tfDfwLayer = (options: TfLayerOptions = {}) => {
     // each input passes through a guard whose gradient is the identity, or the refusal of
     // a gradient that float32 cannot hold: tfjs calls it only for inputs on the path to
     // what the caller differentiates, so `tf.grad` in q is not refused for w's overflow
-    // (only while a gradient is being recorded, inside tf.grad, tidied with it: a plain
-    // forward call creates no extra tensor)
+    // and computes no gradient in P (only while a gradient is being recorded, inside
+    // tf.grad, tidied with it: a plain forward call creates no extra tensor)
     const overflow = new Map<Input, LayerError>()
     const recording = tf.engine().state.activeTape != null
-    return op(...(recording ? tensors.map((x, i) => guard(x, () => overflow.get(names[i]!))) : tensors))
+    return op(...(recording
+      ? tensors.map((x, i) => guard(x, names[i] === 'P' ? () => pGradient!() : undefined, () => overflow.get(names[i]!)))
+      : tensors))
   }
 }
 

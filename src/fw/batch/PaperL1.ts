@@ -1,0 +1,394 @@
+/**
+ * The paper's step on the weighted l1 ball over a whole batch, as one differentiable map
+ * (θ, state) ↦ state: the fused step of `FusedStep.ts` (its arithmetic, in its order) for
+ * every live instance, with one batched product P S per step for the instances that share
+ * an operator (`Products.ts`), and its tangent and transpose rules batched the same way
+ * (one batched P dS, one batched Pᵀ(γ c_{Ps})). Instances that have stopped pass through
+ * unchanged (their derivative is the identity); each one's stop test (the paper's relative
+ * change of f, the cap) is applied after its step, so the state says which instances step
+ * next. Row b of the result is bitwise what `FusedStep.ts` computes for instance b alone.
+ *
+ * With g = Px + q, r = t/w, h = g⊙r, e = softmax(β|h|), s = −r⊙sign(h)⊙e, u = s − x,
+ * γ = clamp(−gᵀu / (L uᵀu), 0, 1):  x' = x + γu,  Px' = Px + γ(Ps − Px), per row.
+ *
+ * @since 0.1.0
+ */
+import type { Diff, Linear } from '../../core/Diff.js'
+import { type Tan, Zero } from '../../core/Tangent.js'
+import type { Params } from '../Problem.js'
+import { checkCurvature } from '../Oracle.js'
+import { NegativeCurvatureError } from '../Errors.js'
+import { f64, zerosView } from '../../shapes/alloc.js'
+import type { BatchProducts } from './Products.js'
+import type { BatchState, BatchStateTan, BatchTheta, BatchThetaCotan, BatchThetaTan, OuterTerms } from './Model.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/**
+ * What the batched paper step needs besides θ and the state: the products, each
+ * instance's L and curvature floor (`Oracle.curvatureFloor`), the temperature of the
+ * batch's step i, whether each instance's P is dense (P's cotangent is kept only then),
+ * and the stop test applied to an instance after its step (the schedule's test and the
+ * cap on steps).
+ *
+ * @example
+ * const cfg: PaperL1Config = { products, L, floor, dense, beta: (i) => 2 ** Math.floor(i / 30), go: (f, fPrev, k) => k < K }
+ */
+export interface PaperL1Config {
+  readonly products: BatchProducts
+  readonly L: Float64Array
+  readonly floor: Float64Array
+  readonly dense: Uint8Array
+  readonly beta: (i: number) => number
+  readonly go: (f: number, fPrev: number, k: number) => boolean
+}
+
+// -------------------------------------------------------------------------------------
+// the step
+// -------------------------------------------------------------------------------------
+
+/**
+ * sign(v), 0 at ±0 and NaN: `StepTangent.sgn`'s values exactly, without a branch (the
+ * signs of g are random, and a mispredicted branch per entry cost about 12 ns here).
+ */
+const sgn = (v: number): number => +(v > 0) - +(v < 0)
+
+/**
+ * The batched paper step on l1 (see the module notes).
+ *
+ * @example
+ * const step = paperL1BatchStep<B, N>(cfg)
+ * const [s1, lin] = step([theta, s0])
+ */
+export const paperL1BatchStep = <B, N>(cfg: PaperL1Config): Diff<readonly [BatchTheta<B, N>, BatchState<B, N>], BatchState<B, N>> => ([th, st]) => {
+  const n = th.n as number, B = th.B as number
+  const beta = cfg.beta(st.k + 1)
+  const Q = th.q.data, R = th.r, X = st.x.data, PX = st.px.data, Ls = cfg.L
+  // the live instances, compacted: row j of E, S, PS belongs to instance rows[j]
+  let m = 0
+  for (let b = 0; b < B; b++) if (st.live[b] === 1) m++
+  const ints = new Int32Array(m + B), rows = ints.subarray(0, m), slot = ints.subarray(m).fill(-1)
+  for (let b = 0, j = 0; b < B; b++) if (st.live[b] === 1) { rows[j] = b; slot[b] = j; j++ }
+  // one block for the step's arrays: E, S, PS (m × n, kept for the linear map), and per
+  // row gᵀu, uᵀu, γ, num, den
+  const mn = m * n, blk = f64(3 * mn + 5 * m)
+  const E = blk.subarray(0, mn), S = blk.subarray(mn, 2 * mn), PS = blk.subarray(2 * mn, 3 * mn)
+  const gu = blk.subarray(3 * mn, 3 * mn + m), uu = blk.subarray(3 * mn + m, 3 * mn + 2 * m)
+  const gamma = blk.subarray(3 * mn + 2 * m, 3 * mn + 3 * m), num = blk.subarray(3 * mn + 3 * m, 3 * mn + 4 * m), den = blk.subarray(3 * mn + 4 * m, 3 * mn + 5 * m)
+  for (let j = 0; j < m; j++) {
+    const o = rows[j]! * n, e = j * n
+    let amax = -Infinity
+    for (let i = 0; i < n; i++) {
+      const a = beta * Math.abs((PX[o + i]! + Q[o + i]!) * R[o + i]!)
+      E[e + i] = a
+      if (a > amax) amax = a
+    }
+    let z = 0
+    for (let i = 0; i < n; i++) { const v = Math.exp(E[e + i]! - amax); E[e + i] = v; z += v }
+    let gub = 0, uub = 0
+    for (let i = 0; i < n; i++) {
+      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!
+      const ei = E[e + i]! / z
+      E[e + i] = ei
+      const si = -ri * sgn(gi * ri) * ei
+      S[e + i] = si
+      const ui = si - X[o + i]!
+      gub += gi * ui
+      uub += ui * ui
+    }
+    gu[j] = gub
+    uu[j] = uub
+  }
+  cfg.products.apply(rows, m, S, PS)
+  const Bn = B * n, xs = f64(2 * Bn + 2 * B)
+  const Xn = xs.subarray(0, Bn), PXn = xs.subarray(Bn, 2 * Bn), f = xs.subarray(2 * Bn, 2 * Bn + B), fPrev = xs.subarray(2 * Bn + B)
+  const steps = Int32Array.from(st.steps)
+  f.set(st.f)
+  fPrev.set(st.fPrev)
+  // per instance: live; per row: γ strictly inside (0, 1), and whether the row stepped (a
+  // row that met negative curvature did not: it keeps its state)
+  const flags = new Uint8Array(B + 2 * m), live = flags.subarray(0, B), inside = flags.subarray(B, B + m), moved = flags.subarray(B + m)
+  live.set(st.live)
+  let failed = st.failed
+  for (let b = 0; b < B; b++) {
+    if (slot[b] !== -1) continue
+    const o = b * n
+    for (let i = 0; i < n; i++) { Xn[o + i] = X[o + i]!; PXn[o + i] = PX[o + i]! }
+  }
+  for (let j = 0; j < m; j++) {
+    const b = rows[j]!, o = b * n, e = j * n
+    const nu = -gu[j]!, de = Ls[b]! * uu[j]!
+    // γ as the traced step takes it: constant at the clamps (derivative 0), the ratio inside
+    let g: number, ins = 0
+    if (!(de > 0) || !Number.isFinite(nu / de)) g = nu > 0 ? 1 : 0
+    else if (nu / de >= 1) g = 1
+    else if (nu / de > 0) { g = nu / de; ins = 1 } else g = 0
+    // uᵀP u for the curvature check, the update and the objective (certificateAt's sum, in
+    // its order), in one pass
+    let upu = 0, fb = 0
+    for (let i = 0; i < n; i++) {
+      const su = S[e + i]! - X[o + i]!, pd = PS[e + i]! - PX[o + i]!
+      upu += su * pd
+      const xi = X[o + i]! + g * su
+      const pi = PX[o + i]! + g * pd
+      Xn[o + i] = xi
+      PXn[o + i] = pi
+      fb += xi * (0.5 * pi + Q[o + i]!)
+    }
+    if (upu < -cfg.floor[b]! * uu[j]!) {
+      const err = curvatureError(th, b, upu, S, e, X, o)
+      if (err !== undefined) {
+        if (failed === st.failed) failed = st.failed.slice()
+        ;(failed as (NegativeCurvatureError | undefined)[])[b] = err
+        live[b] = 0
+        for (let i = 0; i < n; i++) { Xn[o + i] = X[o + i]!; PXn[o + i] = PX[o + i]! }
+        continue
+      }
+    }
+    gamma[j] = g; inside[j] = ins; num[j] = nu; den[j] = de
+    moved[j] = 1
+    steps[b] = steps[b]! + 1
+    fPrev[b] = f[b]!
+    f[b] = fb
+    if (!cfg.go(fb, fPrev[b]!, steps[b]!)) live[b] = 0
+  }
+  const next: BatchState<B, N> = {
+    x: { rows: th.B, cols: th.n, data: Xn }, px: { rows: th.B, cols: th.n, data: PXn },
+    k: st.k + 1, steps, f, fPrev, live, failed
+  }
+  const data: StepData = { n, beta, rows, slot, moved, E, S, PS, X, PX, Q, R, IW: th.iw, L: Ls, gamma, inside, num, den, k: st.k, dense: cfg.dense, products: cfg.products }
+  return [next, stepLinear<B, N>(data, th)]
+}
+
+/** The NegativeCurvatureError of instance b's step, when `checkCurvature` confirms it. */
+const curvatureError = <B, N>(th: BatchTheta<B, N>, b: number, upu: number, S: Float64Array, e: number, X: Float64Array, o: number): NegativeCurvatureError | undefined => {
+  const n = th.n as number, u = new Float64Array(n)
+  for (let i = 0; i < n; i++) u[i] = S[e + i]! - X[o + i]!
+  try {
+    checkCurvature({ P: th.P[b]! } as Params<N>, upu, undefined, u)
+  } catch (err) {
+    if (err instanceof NegativeCurvatureError) return err
+    throw err
+  }
+  return undefined
+}
+
+// -------------------------------------------------------------------------------------
+// the linear map
+// -------------------------------------------------------------------------------------
+
+/** What one step keeps for its linear map (rows compacted by `rows`; `slot[b]` is b's row or −1). */
+interface StepData {
+  readonly n: number
+  readonly beta: number
+  readonly rows: Int32Array
+  readonly slot: Int32Array
+  readonly moved: Uint8Array
+  readonly E: Float64Array
+  readonly S: Float64Array
+  readonly PS: Float64Array
+  readonly X: Float64Array
+  readonly PX: Float64Array
+  readonly Q: Float64Array
+  readonly R: Float64Array
+  readonly IW: Float64Array
+  readonly L: Float64Array
+  readonly gamma: Float64Array
+  readonly inside: Uint8Array
+  readonly num: Float64Array
+  readonly den: Float64Array
+  readonly k: number
+  readonly dense: Uint8Array
+  readonly products: BatchProducts
+}
+
+type StepIn<B, N> = readonly [BatchTheta<B, N>, BatchState<B, N>]
+
+const stepLinear = <B, N>(d: StepData, _th: BatchTheta<B, N>): Linear<StepIn<B, N>, BatchState<B, N>> => ({
+  fwd: (t) => stepFwd<B, N>(d, t),
+  bwd: (c) => stepBwd<B, N>(d, c)
+})
+
+/** The positions p of the selection whose instance moved in this step, and their rows. */
+const movedIn = (d: StepData, sel: Int32Array): { readonly pos: Int32Array; readonly at: Int32Array } => {
+  let c = 0
+  for (let p = 0; p < sel.length; p++) { const j = d.slot[sel[p]!]!; if (j >= 0 && d.moved[j] === 1) c++ }
+  const pos = new Int32Array(c), at = new Int32Array(c)
+  for (let p = 0, a = 0; p < sel.length; p++) {
+    const j = d.slot[sel[p]!]!
+    if (j >= 0 && d.moved[j] === 1) { pos[a] = p; at[a] = j; a++ }
+  }
+  return { pos, at }
+}
+
+/** The tangent map: (dθ, dx, dPx) ↦ (dx', dPx') over the tangent's selection. */
+const stepFwd = <B, N>(d: StepData, t: Tan<StepIn<B, N>>): Tan<BatchState<B, N>> => {
+  if (t === Zero) return Zero
+  const [dp0, ds0] = t as unknown as readonly [BatchThetaTan<N> | Zero, BatchStateTan | Zero]
+  if (ds0 === Zero) throw new Error('batched tangent without a selection')
+  const sel = ds0.sel, ns = sel.length, n = d.n, beta = d.beta
+  const dp: BatchThetaTan<N> = dp0 === Zero ? {} : dp0
+  const Z = zerosView(ns * n)
+  const dq = dp.q ?? Z, dw = dp.w ?? Z, dx = ds0.x ?? Z, dpx = ds0.px ?? Z
+  const dtv = dp.t
+  const { pos, at } = movedIn(d, sel)
+  const ma = pos.length
+  const dxn = f64(ns * n), dpxn = f64(ns * n)
+  // instances that did not move pass their tangent through
+  if (ma < ns) {
+    const mv = new Uint8Array(ns)
+    for (let a = 0; a < ma; a++) mv[pos[a]!] = 1
+    for (let p = 0; p < ns; p++) {
+      if (mv[p] === 1) continue
+      for (let i = 0; i < n; i++) { dxn[p * n + i] = dx[p * n + i]!; dpxn[p * n + i] = dpx[p * n + i]! }
+    }
+  }
+  const { E, S, PS, X, PX, Q, R, IW } = d
+  const DS = f64(ma * n), DPS = f64(ma * n), rowsOf = new Int32Array(ma)
+  const dgu = f64(ma), udu = f64(ma)
+  for (let a = 0; a < ma; a++) {
+    const p = pos[a]!, j = at[a]!, b = d.rows[j]!
+    rowsOf[a] = b
+    const o = b * n, e = j * n, tp = p * n
+    const dt = dtv === undefined ? 0 : dtv[p]!
+    // da = β sign(h) dh, dh = dg⊙r + g⊙dr with dr = dt/w − t dw/w²; kept in dxn until it is overwritten below
+    let eda = 0
+    for (let i = 0; i < n; i++) {
+      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!, iwi = IW[o + i]!
+      const dgi = dpx[tp + i]! + dq[tp + i]!
+      const dri = dt * iwi - ri * dw[tp + i]! * iwi
+      const da = beta * sgn(gi * ri) * (dgi * ri + gi * dri)
+      dxn[tp + i] = da
+      eda += E[e + i]! * da
+    }
+    let dg = 0, ud = 0
+    for (let i = 0; i < n; i++) {
+      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!, iwi = IW[o + i]!, sgi = sgn(gi * ri)
+      const dgi = dpx[tp + i]! + dq[tp + i]!
+      const dri = dt * iwi - ri * dw[tp + i]! * iwi
+      const de = E[e + i]! * (dxn[tp + i]! - eda)
+      const ds = -sgi * (dri * E[e + i]! + ri * de)
+      DS[a * n + i] = ds
+      const ui = S[e + i]! - X[o + i]!, du = ds - dx[tp + i]!
+      dg += dgi * ui + gi * du
+      ud += ui * du
+    }
+    dgu[a] = dg
+    udu[a] = ud
+  }
+  d.products.apply(rowsOf, ma, DS, DPS)
+  for (let a = 0; a < ma; a++) {
+    const p = pos[a]!, j = at[a]!, b = d.rows[j]!
+    const o = b * n, e = j * n, tp = p * n, an = a * n
+    const dP = dp.P?.[p]
+    if (dP !== undefined) {
+      const A = dP.data
+      for (let i = 0; i < n; i++) { let v = 0; for (let c = 0; c < n; c++) v += A[i * n + c]! * S[e + c]!; DPS[an + i] = DPS[an + i]! + v }
+    }
+    const g = d.gamma[j]!, den = d.den[j]!, num = d.num[j]!, L = d.L[b]!
+    const dgamma = d.inside[j] === 1 ? (-dgu[a]! * den - num * 2 * L * udu[a]!) / (den * den) : 0
+    for (let i = 0; i < n; i++) {
+      const dpi = dpx[tp + i]!, dxi = dx[tp + i]!
+      dxn[tp + i] = dxi + dgamma * (S[e + i]! - X[o + i]!) + g * (DS[an + i]! - dxi)
+      dpxn[tp + i] = dpi + dgamma * (PS[e + i]! - PX[o + i]!) + g * (DPS[an + i]! - dpi)
+    }
+  }
+  const out: BatchStateTan = { sel, x: dxn, px: dpxn }
+  return out as unknown as Tan<BatchState<B, N>>
+}
+
+
+/** The transpose: (c_x', c_Px') ↦ (c_θ, c_x, c_Px) over the cotangent's selection. */
+const stepBwd = <B, N>(d: StepData, c: Tan<BatchState<B, N>>): Tan<StepIn<B, N>> => {
+  if (c === Zero) return Zero
+  const cin = c as unknown as BatchStateTan
+  const sel = cin.sel, ns = sel.length, n = d.n, beta = d.beta
+  const Z = zerosView(ns * n)
+  const cxa = cin.x ?? Z, cpa = cin.px ?? Z
+  const set0 = cin.pxSet ?? new Uint8Array(ns)
+  const { pos, at } = movedIn(d, sel)
+  const ma = pos.length
+  // one block: θ's cotangent (q, w: ns × n; t: ns), the state's (x, Px: ns × n), and per
+  // moved row c_{Ps}, c_s (ma × n) and c_γ; θ's is −0 where an instance did not move (the
+  // fold's sum then keeps its bits: x + −0 = x)
+  const nsn = ns * n, man = ma * n, blk = f64(4 * nsn + ns + 2 * man + ma)
+  const cq = blk.subarray(0, nsn), cw = blk.subarray(nsn, 2 * nsn), ct = blk.subarray(2 * nsn, 2 * nsn + ns)
+  const cxo = blk.subarray(2 * nsn + ns, 3 * nsn + ns), cpx = blk.subarray(3 * nsn + ns, 4 * nsn + ns)
+  const CPS = blk.subarray(4 * nsn + ns, 4 * nsn + ns + man), CS = blk.subarray(4 * nsn + ns + man, 4 * nsn + ns + 2 * man)
+  const cgamma = blk.subarray(4 * nsn + ns + 2 * man)
+  if (ma < ns) { cq.fill(-0); cw.fill(-0); ct.fill(-0) }
+  const pxSet = Uint8Array.from(set0)
+  if (ma < ns) {
+    const mv = new Uint8Array(ns)
+    for (let a = 0; a < ma; a++) mv[pos[a]!] = 1
+    for (let p = 0; p < ns; p++) {
+      if (mv[p] === 1) continue
+      for (let i = 0; i < n; i++) { cxo[p * n + i] = cxa[p * n + i]!; cpx[p * n + i] = cpa[p * n + i]! }
+    }
+  }
+  const { E, S, PS, X, PX, Q, R, IW } = d
+  // through x' = x + γu and Px' = Px + γ(Ps − Px)
+  const ints = new Int32Array(ma), rowsOf = ints
+  let terms = 0
+  for (let a = 0; a < ma; a++) {
+    const p = pos[a]!, j = at[a]!, b = d.rows[j]!
+    rowsOf[a] = b
+    const o = b * n, e = j * n, tp = p * n, g = d.gamma[j]!
+    let cg = 0
+    for (let i = 0; i < n; i++) {
+      const av = cxa[tp + i]!, bv = cpa[tp + i]!
+      cg += av * (S[e + i]! - X[o + i]!) + bv * (PS[e + i]! - PX[o + i]!)
+      CPS[a * n + i] = g * bv
+    }
+    cgamma[a] = cg
+    if (d.dense[b] === 1 && g !== 0 && set0[p] === 1) terms++
+  }
+  // through Ps = P s
+  d.products.applyT(rowsOf, ma, CPS, CS)
+  // P's terms γ c_{Ps} ⊗ s (dense P, γ ≠ 0, and a cotangent of P x that a later step wrote)
+  const tints = new Int32Array(3 * terms), tpos = tints.subarray(0, terms), uRow = tints.subarray(terms, 2 * terms), vRow = tints.subarray(2 * terms)
+  for (let a = 0, k = 0; a < ma; a++) {
+    const p = pos[a]!, j = at[a]!, b = d.rows[j]!
+    if (d.dense[b] === 1 && d.gamma[j] !== 0 && set0[p] === 1) { tpos[k] = p; uRow[k] = a; vRow[k] = j; k++ }
+  }
+  for (let a = 0; a < ma; a++) {
+    const p = pos[a]!, j = at[a]!, b = d.rows[j]!
+    const o = b * n, e = j * n, tp = p * n, an = a * n
+    const g = d.gamma[j]!, den = d.den[j]!, num = d.num[j]!, L = d.L[b]!
+    // through γ = num/den (inside the interval only), num = −gᵀu, den = L uᵀu; then
+    // u = s − x and s = −r⊙sign(h)⊙e. cq holds c_g and cw holds c_r until the last loop.
+    const cnum = d.inside[j] === 1 ? cgamma[a]! / den : 0, cden = d.inside[j] === 1 ? (-cgamma[a]! * num) / (den * den) : 0
+    let ece = 0
+    for (let i = 0; i < n; i++) {
+      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!, sgi = sgn(gi * ri), ui = S[e + i]! - X[o + i]!, cxi = cxa[tp + i]!
+      const cu = g * cxi - cnum * gi + 2 * L * cden * ui
+      cq[tp + i] = -cnum * ui
+      const csi = CS[an + i]! + cu
+      CS[an + i] = csi
+      cxo[tp + i] = cxi - cu
+      cw[tp + i] = -sgi * E[e + i]! * csi
+      ece += E[e + i]! * (-sgi * ri * csi)
+    }
+    // through e = softmax(β|h|), h = g⊙r, r = t/w, g = Px + q
+    let ctb = 0
+    for (let i = 0; i < n; i++) {
+      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!, iwi = IW[o + i]!, sgi = sgn(gi * ri)
+      const ca = E[e + i]! * (-sgi * ri * CS[an + i]! - ece)
+      const ch = beta * sgi * ca
+      const cg = cq[tp + i]! + ch * ri
+      const cr = cw[tp + i]! + ch * gi
+      ctb += cr * iwi
+      cw[tp + i] = -cr * ri * iwi
+      cpx[tp + i] = (1 - g) * cpa[tp + i]! + cg
+      cq[tp + i] = cg
+    }
+    ct[p] = ctb
+    pxSet[p] = 1
+  }
+  const Pterms: Record<string, OuterTerms> = terms === 0 ? {} : { [`s${d.k}`]: { k: d.k, pos: tpos, u: CPS, uRow, v: S, vRow } }
+  const cth: BatchThetaCotan = { q: { data: cq }, w: { data: cw }, t: { data: ct }, Pterms }
+  const cst: BatchStateTan = { sel, x: cxo, px: cpx, pxSet }
+  return [cth, cst] as unknown as Tan<StepIn<B, N>>
+}

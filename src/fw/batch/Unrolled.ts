@@ -1,0 +1,216 @@
+/**
+ * The unrolled run of a whole batch: the early-stopping fold (`Diff.foldWhile`, with the
+ * layer's tape budget scaled by the batch) of the batched paper step on l1
+ * (`PaperL1.ts`), from x₀ = 0, and its derivatives over any selection of instances:
+ * - `vjp`: the fold's transpose for the selected instances' cotangents of x, giving q, w
+ *   and t row by row, and P's cotangent as unexpanded terms, expanded per instance in the
+ *   single layer's order (`pGradientOf`, bitwise what `OuterSum` and the fold's sum give)
+ *   or summed over the instances that share an operator (`pGradientSum`: one
+ *   accumulation of Σ γ c_{Ps} ⊗ s, not one matrix per instance);
+ * - `jvp`: the fold's tangent map for the selected instances.
+ *
+ * @since 0.1.0
+ */
+import * as D from '../../core/Diff.js'
+import type { Linear } from '../../core/Diff.js'
+import { type Tan, Zero } from '../../core/Tangent.js'
+import type { Mat } from '../../shapes/Mat.js'
+import type { FoldOptions } from '../../core/Diff.js'
+import type { BatchState, BatchStateTan, BatchTheta, BatchThetaCotan, BatchThetaTan, OuterTerms } from './Model.js'
+import { type PaperL1Config, paperL1BatchStep } from './PaperL1.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/**
+ * A batch's unrolled run: the final state, whether the deadline stopped it, and the
+ * fold's linear map.
+ *
+ * @example
+ * const run = unrolledBatch(theta, cfg, 1000, fold)
+ * run.state.steps[b] // steps instance b took
+ */
+export interface UnrolledBatch<B, N> {
+  readonly state: BatchState<B, N>
+  /** The deadline stopped the instances that were still live. */
+  readonly timedOut: boolean
+  readonly lin: Linear<readonly [BatchTheta<B, N>, BatchState<B, N>], BatchState<B, N>>
+}
+
+/**
+ * θ's cotangent over a selection: q, w (|sel| × n) and t (|sel|), and P's unexpanded
+ * terms (see {@link pGradientOf}, {@link pGradientSum}).
+ *
+ * @example
+ * const g = batchVjp(run, theta, sel, cx)
+ * g.q.subarray(p * n, p * n + n) // ∇_q of instance sel[p]
+ */
+export interface BatchCotangent {
+  readonly q: Float64Array
+  readonly w: Float64Array
+  readonly t: Float64Array
+  readonly terms: ReadonlyArray<OuterTerms>
+}
+
+// -------------------------------------------------------------------------------------
+// the run
+// -------------------------------------------------------------------------------------
+
+/**
+ * The initial state: x₀ = 0 (P x₀ = 0), the paper's sentinels f = −100 and f_prev = 1000,
+ * and each instance live when its stop test lets the first step run.
+ *
+ * @example
+ * initialBatchState(theta, cfg).live // all 1 for the paper's test
+ */
+export const initialBatchState = <B, N>(theta: BatchTheta<B, N>, cfg: PaperL1Config): BatchState<B, N> => {
+  const B = theta.B as number, n = theta.n as number
+  const live = new Uint8Array(B)
+  for (let b = 0; b < B; b++) live[b] = cfg.go(-100, 1000, 0) ? 1 : 0
+  return {
+    x: { rows: theta.B, cols: theta.n, data: new Float64Array(B * n) },
+    px: { rows: theta.B, cols: theta.n, data: new Float64Array(B * n) },
+    k: 0,
+    steps: new Int32Array(B),
+    f: new Float64Array(B).fill(-100),
+    fPrev: new Float64Array(B).fill(1000),
+    live,
+    failed: new Array<undefined>(B).fill(undefined)
+  }
+}
+
+/**
+ * Runs the batch: the fold of the batched step while any instance is live, at most
+ * `maxIterations` steps, until `deadline` (performance.now(); the instances still live
+ * then stop together).
+ *
+ * @example
+ * const run = unrolledBatch(theta, cfg, 1000, { tape: { limit: 2 ** 29, perStep: B * (72 * n + 4096) } })
+ */
+export const unrolledBatch = <B, N>(theta: BatchTheta<B, N>, cfg: PaperL1Config, maxIterations: number, fold: FoldOptions, deadline = Infinity): UnrolledBatch<B, N> => {
+  let timedOut = false
+  const anyLive = (s: BatchState<B, N>): boolean => {
+    for (let b = 0; b < s.live.length; b++) if (s.live[b] === 1) return true
+    return false
+  }
+  const go = (s: BatchState<B, N>): boolean => {
+    if (!anyLive(s)) return false
+    if (performance.now() > deadline) { timedOut = true; return false }
+    return true
+  }
+  const [state, lin] = D.foldWhile(paperL1BatchStep<B, N>(cfg), go, maxIterations, fold)([theta, initialBatchState(theta, cfg)])
+  return { state, timedOut, lin }
+}
+
+// -------------------------------------------------------------------------------------
+// derivatives
+// -------------------------------------------------------------------------------------
+
+/**
+ * The transpose of the run for the instances `sel`, with `cx` (|sel| × n) their
+ * cotangents of x.
+ *
+ * @example
+ * batchVjp(run, theta, Int32Array.of(3), ct.data).q // ∇_q ⟨ct, x₃⟩
+ */
+export const batchVjp = <B, N>(run: UnrolledBatch<B, N>, theta: BatchTheta<B, N>, sel: Int32Array, cx: Float64Array): BatchCotangent => {
+  const n = theta.n as number, ns = sel.length
+  const ct: BatchStateTan = { sel, x: cx, px: undefined, pxSet: new Uint8Array(ns) }
+  const r = run.lin.bwd(ct as unknown as Tan<BatchState<B, N>>)
+  const g = (r === Zero ? Zero : (r as unknown as readonly [BatchThetaCotan | Zero, unknown])[0])
+  if (g === Zero) return { q: new Float64Array(ns * n), w: new Float64Array(ns * n), t: new Float64Array(ns), terms: [] }
+  const terms = Object.values(g.Pterms)
+  // copies, zeros with their signs: the single layer's transpose gives −0 where the
+  // batched one does (a zero cotangent gives −0 entries alone too)
+  return { q: g.q.data.slice(), w: g.w.data.slice(), t: g.t.data.slice(), terms }
+}
+
+/**
+ * The tangent map of the run for the instances `sel`, along `d` (rows by selection
+ * position); the tangents of x, |sel| × n.
+ *
+ * @example
+ * batchJvp(run, theta, sel, { q: dq }) // dx of the selected instances
+ */
+export const batchJvp = <B, N>(run: UnrolledBatch<B, N>, theta: BatchTheta<B, N>, sel: Int32Array, d: BatchThetaTan<N>): Float64Array => {
+  const n = theta.n as number
+  const s0: BatchStateTan = { sel, x: undefined, px: undefined }
+  const r = run.lin.fwd([d, s0] as unknown as Tan<readonly [BatchTheta<B, N>, BatchState<B, N>]>)
+  const x = r === Zero ? undefined : (r as unknown as BatchStateTan).x
+  return x === undefined ? new Float64Array(sel.length * n) : Float64Array.from(x)
+}
+
+/**
+ * P's gradient of selection position p, expanded as the single layer expands it: the
+ * fold sums the steps' outer products γ c_{Ps} ⊗ s from the last step back, unexpanded
+ * while they hold fewer numbers than the matrix (⌊n/2⌋ terms), then expanded (the kept
+ * terms in step order) and the earlier ones added one by one; a sum that never grew that
+ * long is expanded in step order when read. Bitwise what `dfwLayer` gives alone.
+ *
+ * @example
+ * pGradientOf(g.terms, 0, n) // n × n
+ */
+export const pGradientOf = <N>(terms: ReadonlyArray<OuterTerms>, p: number, n: number): Mat<N, N> => {
+  const mine: Array<{ readonly k: number; readonly u: Float64Array; readonly uo: number; readonly v: Float64Array; readonly vo: number }> = []
+  for (const t of terms) {
+    for (let a = 0; a < t.pos.length; a++) if (t.pos[a] === p) mine.push({ k: t.k, u: t.u, uo: t.uRow[a]! * n, v: t.v, vo: t.vRow[a]! * n })
+  }
+  mine.sort((a, b) => a.k - b.k)
+  const o = new Float64Array(n * n), M = mine.length
+  const add = (i: number): void => {
+    const { u, uo, v, vo } = mine[i]!
+    for (let r = 0; r < n; r++) {
+      const ur = u[uo + r]!
+      if (ur === 0) continue
+      const ro = r * n
+      for (let c = 0; c < n; c++) o[ro + c] = o[ro + c]! + ur * v[vo + c]!
+    }
+  }
+  const cap = Math.floor((n * n) / (n + n)), at = Math.max(2, cap + 1)
+  if (M >= at) {
+    for (let i = M - at; i < M; i++) add(i)
+    for (let i = M - at - 1; i >= 0; i--) add(i)
+  } else for (let i = 0; i < M; i++) add(i)
+  return { rows: n as Mat<N, N>['rows'], cols: n as Mat<N, N>['cols'], data: o }
+}
+
+/**
+ * Σ over the selection positions in `group` of their P gradients, accumulated term by
+ * term into one matrix (the gradient of a P the instances share); the order of the sums
+ * differs from the instances' own, so it agrees with their sum to rounding.
+ *
+ * @example
+ * pGradientSum(g.terms, all, n) // the gradient of the shared P
+ */
+export const pGradientSum = <N>(terms: ReadonlyArray<OuterTerms>, group: Uint8Array, n: number): Mat<N, N> => {
+  const o = new Float64Array(n * n)
+  for (const t of terms) {
+    const { u, v, pos, uRow, vRow } = t
+    // the rows of the group, four rank-one terms per pass over the matrix
+    const at: number[] = []
+    for (let a = 0; a < pos.length; a++) if (group[pos[a]!] === 1) at.push(a)
+    let k = 0
+    for (; k + 4 <= at.length; k += 4) {
+      const u0 = uRow[at[k]!]! * n, u1 = uRow[at[k + 1]!]! * n, u2 = uRow[at[k + 2]!]! * n, u3 = uRow[at[k + 3]!]! * n
+      const v0 = vRow[at[k]!]! * n, v1 = vRow[at[k + 1]!]! * n, v2 = vRow[at[k + 2]!]! * n, v3 = vRow[at[k + 3]!]! * n
+      for (let r = 0; r < n; r++) {
+        const a0 = u[u0 + r]!, a1 = u[u1 + r]!, a2 = u[u2 + r]!, a3 = u[u3 + r]!
+        if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue
+        const ro = r * n
+        for (let c = 0; c < n; c++) o[ro + c] = o[ro + c]! + ((a0 * v[v0 + c]! + a1 * v[v1 + c]!) + (a2 * v[v2 + c]! + a3 * v[v3 + c]!))
+      }
+    }
+    for (; k < at.length; k++) addRank1(o, n, u, uRow[at[k]!]! * n, v, vRow[at[k]!]! * n)
+  }
+  return { rows: n as Mat<N, N>['rows'], cols: n as Mat<N, N>['cols'], data: o }
+}
+
+const addRank1 = (o: Float64Array, n: number, u: Float64Array, uo: number, v: Float64Array, vo: number): void => {
+  for (let r = 0; r < n; r++) {
+    const ur = u[uo + r]!
+    if (ur === 0) continue
+    const ro = r * n
+    for (let c = 0; c < n; c++) o[ro + c] = o[ro + c]! + ur * v[vo + c]!
+  }
+}
