@@ -15,8 +15,8 @@
  * the x error against the double-double reference of test/helpers/ddReference.ts (its
  * verified minimizer; at n = 1000 by double LU with double-double refinement), the VJP's
  * error against the reference VJP, and the transpose-law residual of one JVP against the
- * VJP. The layer's result does not expose the polish's face solves or rounds, so there is
- * no column for them.
+ * VJP, and the polish's cost from the result (`polish`: its attempts and the face solves
+ * over all of them).
  *
  * n = 1000 dense runs only cond 1 and 1e8 (a forward there takes about a minute on a
  * shared two-core machine); `--quick` runs n = 100 only, at cond 1, 1e4 and 1e8.
@@ -48,6 +48,9 @@ export interface Row {
   readonly cond: number
   readonly set: RefSet
   readonly iterations: number
+  /** The polish's attempts and face solves over all attempts (`LayerResult.polish`). */
+  readonly polishAttempts: number
+  readonly faceSolves: number
   readonly status: string
   readonly face: string
   readonly forwardMs: number
@@ -103,7 +106,7 @@ export const measure = (kind: Row['kind'], p: RefProblem, cond: number, seed: nu
   try {
     res = dfwLayer()(libProblem(p))
   } catch (e) {
-    return { ...base, iterations: 0, status: 'error', face: '-', forwardMs: performance.now() - t0, backwardMs: NaN, xErr: NaN, vjpErr: NaN, transpose: NaN, load: loadavg()[0]!, note: String((e as Error).message).slice(0, 80) }
+    return { ...base, iterations: 0, polishAttempts: 0, faceSolves: 0, status: 'error', face: '-', forwardMs: performance.now() - t0, backwardMs: NaN, xErr: NaN, vjpErr: NaN, transpose: NaN, load: loadavg()[0]!, note: String((e as Error).message).slice(0, 80) }
   }
   const forwardMs = performance.now() - t0
   const c = Float64Array.from({ length: p.n }, () => r.normal())
@@ -126,7 +129,7 @@ export const measure = (kind: Row['kind'], p: RefProblem, cond: number, seed: nu
     note = `no reference: ${String((e as Error).message).slice(0, 60)}`
   }
   const face = res.face ? `${res.face.derivative}/${res.face.size}` : '-'
-  return { ...base, iterations: res.iterations, status: res.status, face, forwardMs, backwardMs, xErr, vjpErr, transpose, load: loadavg()[0]!, ...(note !== undefined ? { note } : {}) }
+  return { ...base, iterations: res.iterations, polishAttempts: res.polish?.attempts ?? 0, faceSolves: res.polish?.faceSolves ?? 0, status: res.status, face, forwardMs, backwardMs, xErr, vjpErr, transpose, load: loadavg()[0]!, ...(note !== undefined ? { note } : {}) }
 }
 
 /** Runs the sweep (see the module notes). */
@@ -161,11 +164,11 @@ const ms = (v: number): string => (Number.isNaN(v) ? '–' : v < 10 ? v.toFixed(
 /** The rows as a table, its header with the load average over the rows. */
 export const table = (rows: ReadonlyArray<Row>): string => {
   const loads = rows.map((r) => r.load)
-  const headLine = `load average (1 min) while measuring: ${loads.length ? `${Math.min(...loads).toFixed(2)}…${Math.max(...loads).toFixed(2)}` : '–'} (now ${loadavg().map((l) => l.toFixed(2)).join(' ')}); no face-solve column: the result does not expose it`
-  const head = ['P', 'n', 'cond', 'set', 'steps', 'status', 'face', 'fwd ms', 'vjp ms', 'x err', 'vjp.q err', 'transpose', 'note']
-  const body = rows.map((r) => [r.kind, String(r.n), fmt(r.cond, 0), r.set, String(r.iterations), r.status, r.face, ms(r.forwardMs), ms(r.backwardMs), fmt(r.xErr), fmt(r.vjpErr), fmt(r.transpose), r.note ?? ''])
+  const headLine = `load average (1 min) while measuring: ${loads.length ? `${Math.min(...loads).toFixed(2)}…${Math.max(...loads).toFixed(2)}` : '–'} (now ${loadavg().map((l) => l.toFixed(2)).join(' ')}); polish: attempts/face solves over them`
+  const head = ['P', 'n', 'cond', 'set', 'steps', 'polish', 'status', 'face', 'fwd ms', 'vjp ms', 'x err', 'vjp.q err', 'transpose', 'note']
+  const body = rows.map((r) => [r.kind, String(r.n), fmt(r.cond, 0), r.set, String(r.iterations), `${r.polishAttempts}/${r.faceSolves}`, r.status, r.face, ms(r.forwardMs), ms(r.backwardMs), fmt(r.xErr), fmt(r.vjpErr), fmt(r.transpose), r.note ?? ''])
   const w = head.map((h, k) => Math.max(h.length, ...body.map((b) => b[k]!.length)))
-  const left = new Set([0, 3, 5, 6, 12])
+  const left = new Set([0, 3, 6, 7, 13])
   const line = (cs: ReadonlyArray<string>): string => cs.map((c, k) => (left.has(k) ? c.padEnd(w[k]!) : c.padStart(w[k]!))).join('  ').trimEnd()
   return [headLine, line(head), w.map((x) => '-'.repeat(x)).join('  '), ...body.map(line)].join('\n')
 }

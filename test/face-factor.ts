@@ -179,3 +179,19 @@ t.test('diag + low rank with a diagonal too small for Woodbury: the kept factor 
   for (let j = 0; j < n; j++) { e = Math.max(e, Math.abs(a.x[j]! - b.x[j]!)); s = Math.max(s, Math.abs(b.x[j]!)) }
   t.ok(e <= 1e-7 * s, `the minimizers agree to ${(e / s).toExponential(2)}`)
 })
+
+t.test('the layer reports what its polish cost (implicit only), and its status says whether the polish certified', async (t) => {
+  const { dfwLayer } = await import('../src/fw/Layer.js')
+  const r = rng(7500)
+  const n = 60
+  const dim = unsafeDim<'n'>(n)
+  const Pref = spectralP(r, n, 1e6)
+  const ref = randomQBinding(r, 'l1', Pref, n, 0.3)
+  const problem = { P: dense({ rows: dim, cols: dim, data: denseOf(Pref) }), q: { dim, data: Float64Array.from(ref.q) }, t: ref.t }
+  const imp = dfwLayer()(problem)
+  t.equal(imp.status, 'converged')
+  t.ok(imp.polish !== undefined && imp.polish.attempts >= 1 && imp.polish.faceSolves >= imp.polish.attempts, `polish ${JSON.stringify(imp.polish)}`)
+  t.ok(imp.polish!.rounds <= imp.polish!.faceSolves + imp.polish!.attempts, 'a round solves at most one face')
+  const unr = dfwLayer({ backward: 'unrolled', maxIterations: 50 })(problem)
+  t.equal(unr.polish, undefined, 'the unrolled mode does not polish')
+})

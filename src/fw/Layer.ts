@@ -67,6 +67,22 @@ export interface LayerResult<N> {
   readonly linear: Linear<Params<N>, Vec<N>>
   /** With the implicit backward: the face the derivative is taken on (size, margin, exact | kink | non-unique). */
   readonly face?: FaceReport
+  /** With the implicit backward on the sets the layer polishes itself: what the exact polish cost. */
+  readonly polish?: PolishStats
+}
+
+/**
+ * What the implicit mode's exact polish cost, over all its attempts: how often it ran,
+ * its active-set rounds (Newton steps on the l2 ball) and its face solves (a face system
+ * solved directly; with a kept factor, an O(m²) update counts as one).
+ *
+ * @example
+ * dfwLayer()(problem).polish // { attempts: 1, rounds: 12, faceSolves: 13 }
+ */
+export interface PolishStats {
+  readonly attempts: number
+  readonly rounds: number
+  readonly faceSolves: number
 }
 
 // -------------------------------------------------------------------------------------
@@ -170,6 +186,7 @@ interface Run<N> {
   readonly lin: Linear<Params<N>, Vec<N>>
   /** The deadline stopped the run. */
   readonly timedOut?: boolean
+  readonly polish?: PolishStats
 }
 
 const unrolledRun = <N>(set: SetName, schedule0: Schedule, theta: Params<N>, fold: D.FoldOptions, fs?: FeasibleSet, deadline = Infinity): Run<N> => {
@@ -216,6 +233,8 @@ export interface Forward<N> {
   readonly timedOut?: boolean
   /** The polished point's face (for the implicit derivative and the `face` report). */
   readonly face: FaceModel
+  /** What the polish cost over all its attempts. */
+  readonly polish: PolishStats
 }
 
 /** Refuses a P that curved downwards somewhere the solver looked. */
@@ -252,22 +271,26 @@ export const nonPsdError = (d: Float64Array, curvature: number): LayerError => {
 export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<N>, fs: FeasibleSet = resolveSet(set, th), deadline = Infinity, start?: Float64Array): Forward<N> => {
   const dim = th.q.dim
   const late = (): boolean => performance.now() > deadline
+  const polish = { attempts: 0, rounds: 0, faceSolves: 0 }
   const polished = (x: Float64Array): PolishResult => {
     const r = polishExact(fs, th, x, Number.isFinite(deadline) ? { deadline } : {})
     if (r.negative !== undefined) refuseNonConvex(r.negative)
+    polish.attempts++
+    polish.rounds += r.rounds
+    polish.faceSolves += r.faceSolves
     return r
   }
   // a warm start (a feasible point, the previous solve's x): polished first, and the run
   // ends there when the polish certifies it
   if (start !== undefined) {
     const p = polished(start)
-    if (p.certified) return { x: { dim, data: p.x }, iterations: 0, converged: true, face: p.face }
+    if (p.certified) return { x: { dim, data: p.x }, iterations: 0, converged: true, face: p.face, polish }
   }
   if (schedule.name === 'paper' && isOriginal(set)) {
     const paper = Number.isFinite(deadline) ? { ...schedule, go: <M>(s: FwState<M>) => schedule.go(s) && !late() } : schedule
     const [s] = solver<N>(set, paper, { checkpoint: Infinity })(th)
     const r = polished(s.x.data)
-    return { x: { dim, data: r.x }, iterations: s.k, converged: r.certified, face: r.face, timedOut: late() && !r.certified }
+    return { x: { dim, data: r.x }, iterations: s.k, converged: r.certified, face: r.face, timedOut: late() && !r.certified, polish }
   }
   const tol = schedule.tolerance
   let nextTry = 1e-3
@@ -287,9 +310,9 @@ export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<
     }
   })
   if (r.negative !== undefined) refuseNonConvex(r.negative)
-  if (done !== undefined) return { x: { dim, data: done.x }, iterations: r.iterations, converged: true, face: done.face }
+  if (done !== undefined) return { x: { dim, data: done.x }, iterations: r.iterations, converged: true, face: done.face, polish }
   const p = polished(r.x.data)
-  return { x: { dim, data: p.x }, iterations: r.iterations, converged: p.certified, face: p.face, timedOut: late() && !p.certified }
+  return { x: { dim, data: p.x }, iterations: r.iterations, converged: p.certified, face: p.face, timedOut: late() && !p.certified, polish }
 }
 
 const implicitRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>, fs?: FeasibleSet, deadline = Infinity, start?: Float64Array): Run<N> & { readonly face: FaceReport } => {
@@ -311,7 +334,7 @@ const implicitRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>, fs?:
     }
   )
   const [x, lin] = map(theta)
-  return { x, iterations: fw!.iterations, converged: fw!.converged, lin, face: derivative!.face, ...(fw!.timedOut === true ? { timedOut: true } : {}) }
+  return { x, iterations: fw!.iterations, converged: fw!.converged, lin, face: derivative!.face, polish: fw!.polish, ...(fw!.timedOut === true ? { timedOut: true } : {}) }
 }
 
 /**
@@ -436,6 +459,7 @@ export const layerCall = <N>(options0: LayerOptions, problem: Problem<N>, given:
     iterations: run.iterations,
     status: converged ? 'converged' : run.timedOut === true ? 'timeLimit' : 'maxIterations',
     ...(run.face === undefined ? {} : { face: run.face }),
+    ...(run.polish === undefined ? {} : { polish: run.polish }),
     vjp: (ct) => {
       validateCotangent(ct, n)
       return withCall(() => toGradients(theta0, lin.bwd(ct)))
