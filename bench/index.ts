@@ -2,9 +2,9 @@
 // ratios against baselines measured in the same process; no test asserts a time.
 //   npm run bench                        # all benches
 //   npm run bench -- --json              # machine-readable rows, one object per bench
-//   npm run bench -- --only layer        # one bench: layer | scale | matvec | fold | parse | workers | nuclear
+//   npm run bench -- --only layer        # one bench: layer | scale | matvec | fold | parse | workers | conditioning | sets | nuclear | batch
 //   npm run bench -- --only layer --svg chart.svg   # plus the log-log chart of ms/iteration
-//   npm run bench -- --quick             # shorter sweeps (layer, scale)
+//   npm run bench -- --quick             # shorter sweeps (layer, scale, sets)
 import { cpus, loadavg } from 'node:os'
 import * as layer from './layer.js'
 import * as scale from './scale.js'
@@ -12,6 +12,8 @@ import * as matvec from './matvec.js'
 import * as fold from './fold.js'
 import * as parse from './parse.js'
 import * as workers from './workers.js'
+import * as conditioning from './conditioning.js'
+import * as sets from './oracles-vs-projection.js'
 import * as nuclear from './nuclear.js'
 
 const args = process.argv.slice(2)
@@ -28,6 +30,8 @@ const benches = {
   fold: { run: () => fold.run(), table: fold.table },
   parse: { run: () => parse.run(), table: parse.table },
   workers: { run: () => workers.run(), table: workers.table },
+  conditioning: { run: () => conditioning.run({ quick }), table: conditioning.table },
+  sets: { run: () => sets.run({ quick }), table: sets.table },
   nuclear: { run: () => nuclear.run({ quick }), table: nuclear.table }
 } as const
 const names = Object.keys(benches) as (keyof typeof benches)[]

@@ -75,17 +75,26 @@ Usage:
 Problem (the full format, the sets and the result: README.md of this package, section
 "The \`dfw\` command"; it sits next to package.json, e.g. node_modules/dfwlayer/README.md):
   { "P": number[][] | { "diag": number[], "U"?: number[][] }
-       | { "csr": { "n", "rowPtr", "colIdx", "values" } },
-    "q": number[], "t": number > 0, "w"?: number[] > 0,
-    "set"?: "l1" | "linf" | "l2" | "simplex" | { "kind": "box" | "capped-simplex"
-           | "ksparse" | "birkhoff" | "nuclear" | ..., ... },
-    "options"?: { "schedule"?, "backward"?, "maxIterations"?, "tolerance"?,
-                  "lipschitz"?, "beta0"? },
-    "cotangent"?: number[], "tangent"?: { "q"?, "w"?, "t"?, "P"? } }
+       | { "csr": { "n", "rowPtr", "colIdx", "values" } },   symmetric PSD
+    "q": number[], "t"?: number > 0 (the sets that use it), "w"?: number[] > 0 (l1 only),
+    "set"?: "l1" | "linf" | "l2" | "simplex"
+          | { "kind": "box", "lower": number[], "upper": number[] }
+          | { "kind": "capped-simplex", "k": number }     0 < k < n, no t
+          | { "kind": "ksparse", "k": int }                with t
+          | { "kind": "birkhoff" }                         n = m², no t
+          | { "kind": "nuclear", "rows": int, "cols": int } with t,
+    "options"?: { "schedule"?: "default" | "paper", "backward"?: "implicit" | "unrolled",
+                  "maxIterations"?, "tolerance"?, "lipschitz"?, "beta0"?,
+                  "timeLimitMs"?, "tapeBudgetMB"? },
+    "cotangent"?: number[], "tangent"?: { "q"?, "w"?, "t"?, "P"?, the set's parameters } }
+  A batch {"problems": [...]} may carry "P", "set", "options" and "w" for every entry
+  that omits them. With the implicit backward the result has "face": {"size", "margin",
+  "derivative": "exact" | "kink" | "non-unique"}.
 
 Example:
   echo '{"P":[[2,0],[0,1]],"q":[-1,1],"t":1,"cotangent":[1,0]}' | dfw solve -
   -> {"x":[...],"objective":...,"gap":...,"iterations":...,"status":"converged",
+      (or "maxIterations", "timeLimit"),
       "timings":{"forwardMs":...,"backwardMs":...},"vjp":{"q":[...],"w":[...],"t":...}}
 
 Exit codes:

@@ -113,6 +113,15 @@ export interface KktSystem {
  * kktSolver(sys, { tolerance: 1e-10, maxIterations: 500 })
  */
 export interface KktOptions {
+  /**
+   * The smallest curvature scale ρ is taken against (H's units): ρ = max(max diag(H + σI),
+   * hFloor) / max diag(EᵀE). A caller that knows the problem's natural unit of curvature
+   * (|g|/|x|) passes it, so that a face whose H is negligible (a linear objective, to
+   * rounding) still gets an M of the rows' scale: with ρ‖E‖² far below |g|/|x| the Schur
+   * step x = M⁻¹(b − Eᵀν) cancels b against Eᵀν and loses |b|ε/(ρ‖E‖²) in x (1 % at
+   * H = 1e-199, ρ = 1e-14).
+   */
+  readonly hFloor?: number
   readonly pivotTol?: number
   readonly rowTol?: number
   readonly maxRefinements?: number
@@ -191,7 +200,13 @@ export interface KktInfo {
  * const { x, nu } = kktSolver(sys).solve(b, c)
  */
 export interface KktSolver {
-  readonly solve: (b: Float64Array, c?: Float64Array) => KktSolution
+  /**
+   * The solution for (b, c); `precise` (the direct methods) refines with residuals in
+   * double-double, so x is accurate to a few ulps at any conditioning below 1/ε (the
+   * derivatives' solves: then a JVP and a VJP through one solver are transposes to
+   * rounding, not to κε).
+   */
+  readonly solve: (b: Float64Array, c?: Float64Array, precise?: boolean) => KktSolution
   readonly info: KktInfo
 }
 
@@ -283,6 +298,48 @@ interface Direct {
   readonly map: (b: Float64Array, c: Float64Array) => { x: Float64Array; nu: Float64Array }
   readonly applyH: (x: Float64Array) => Float64Array
   readonly normH: number
+  /** rb ← b − (H + σI)x − Eᵀν in double-double arithmetic, rounded once (the precise refinement's residual). */
+  readonly residualBDD: (b: Float64Array, x: Float64Array, nu: Float64Array) => Float64Array
+}
+
+// -------------------------------------------------------------------------------------
+// internals: sums in double-double (Dekker's products, Knuth's sums)
+// -------------------------------------------------------------------------------------
+
+const SPLIT = 134217729 // 2^27 + 1
+
+/** A running double-double sum hi + lo; `add(a, b)` adds the exact product a·b. */
+class DDSum {
+  hi = 0
+  lo = 0
+  reset(v: number): void { this.hi = v; this.lo = 0 }
+  addProduct(a: number, b: number): void {
+    const p = a * b
+    const ta = SPLIT * a, ah = ta - (ta - a), al = a - ah
+    const tb = SPLIT * b, bh = tb - (tb - b), bl = b - bh
+    const e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    const s = this.hi + p, bb = s - this.hi
+    this.lo += (this.hi - (s - bb)) + (p - bb) + e
+    this.hi = s
+  }
+  value(): number { return this.hi + this.lo }
+}
+
+/** rc ← c − E x in double-double, rounded once. */
+const rowsResidualDD = (R: Rows, m: number, c: Float64Array, x: Float64Array): Float64Array => {
+  const acc = new DDSum(), rc = new Float64Array(R.k)
+  for (let l = 0; l < R.k; l++) {
+    acc.reset(c[l]!)
+    const o = l * m
+    for (let j = 0; j < m; j++) acc.addProduct(-R.E[o + j]!, x[j]!)
+    rc[l] = acc.value()
+  }
+  return rc
+}
+
+/** acc −= Σₗ Eₗᵢ νₗ. */
+const subEtDD = (acc: DDSum, R: Rows, m: number, i: number, nu: Float64Array): void => {
+  for (let l = 0; l < R.k; l++) acc.addProduct(-R.E[l * m + i]!, nu[l]!)
 }
 
 /** (b − (H + σI)x − Eᵀν, c − E x). */
@@ -318,6 +375,31 @@ const refined = (eng: Direct, R: Rows, m: number, maxRef: number, b: Float64Arra
     if (!halved) break
   }
   return { x, nu, residual: res, refinements: steps, iterations: 0, stop: 'direct' }
+}
+
+/**
+ * Refinement with the residual in double-double (mixed-precision refinement): while
+ * κε < 1 each step gains a factor κε in the forward error, so the solution is accurate
+ * to a few ulps whatever the conditioning, not to κε. Stops when a correction is below
+ * 2ε of x (or of ν), when it no longer halves, or after `maxRef` steps.
+ */
+const preciseRefined = (eng: Direct, R: Rows, m: number, maxRef: number, b: Float64Array, c: Float64Array): KktSolution => {
+  const base = refined(eng, R, m, maxRef, b, c)
+  let x = base.x, nu = base.nu, prev = Infinity, steps = base.refinements
+  for (let it = 0; it < maxRef + 2; it++) {
+    const rb = eng.residualBDD(b, x, nu), rc = rowsResidualDD(R, m, c, x)
+    if (!rb.every(Number.isFinite) || !rc.every(Number.isFinite)) break
+    const d = eng.map(rb, rc)
+    const dn = Math.max(normInf(d.x) / Math.max(normInf(x), 1e-300), normInf(d.nu) / Math.max(normInf(nu), 1e-300))
+    if (!(dn < 0.5 * prev) && it > 0) break
+    const x2 = new Float64Array(m), nu2 = new Float64Array(R.k)
+    for (let i = 0; i < m; i++) x2[i] = x[i]! + d.x[i]!
+    for (let l = 0; l < R.k; l++) nu2[l] = nu[l]! + d.nu[l]!
+    x = x2; nu = nu2; prev = dn; steps++
+    if (dn <= 2 * EPS) break
+  }
+  const r = residualOf(eng, R, m, b, c, x, nu)
+  return { x, nu, residual: omega(R, eng.normH, b, c, x, nu, r.rb, r.rc), refinements: steps, iterations: 0, stop: 'direct' }
 }
 
 /**
@@ -373,7 +455,8 @@ const denseSolver = (m: number, Hin: Float64Array, shift: number, R: Rows, optio
     if (s > normH) normH = s
   }
   const k = R.k
-  const rho = k === 0 || !(R.maxDiagEtE > 0) ? 0 : maxDiag > 0 ? maxDiag / R.maxDiagEtE : 1
+  const hd = Math.max(maxDiag, options.hFloor ?? 0)
+  const rho = k === 0 || !(R.maxDiagEtE > 0) ? 0 : hd > 0 ? hd / R.maxDiagEtE : 1
   const M = Hs.slice()
   if (rho > 0) {
     for (let l = 0; l < k; l++) {
@@ -387,13 +470,31 @@ const denseSolver = (m: number, Hin: Float64Array, shift: number, R: Rows, optio
     }
   }
   const f = cholesky(M, m, options.pivotTol === undefined ? {} : { pivotTol: options.pivotTol })
+  return denseFromFactor(m, Hs, normH, f, R, rho, options, fallback)
+}
+
+const denseFromFactor = (
+  m: number, Hs: Float64Array, normH: number, f: CholeskyFactor, R: Rows, rho: number, options: KktOptions, fallback: boolean
+): KktSolver => {
+  const k = R.k
   const applyH = (x: Float64Array): Float64Array => {
     const y = new Float64Array(m)
     for (let i = 0; i < m; i++) y[i] = dotN(Hs, i * m, x, 0, m)
     return y
   }
   const { map, rowRank } = schurFromHalf(f, R, m, rho, options.rowTol)
-  const eng: Direct = { map, applyH, normH }
+  const residualBDD = (b: Float64Array, x: Float64Array, nu: Float64Array): Float64Array => {
+    const acc = new DDSum(), rb = new Float64Array(m)
+    for (let i = 0; i < m; i++) {
+      acc.reset(b[i]!)
+      const o = i * m
+      for (let j = 0; j < m; j++) acc.addProduct(-Hs[o + j]!, x[j]!)
+      subEtDD(acc, R, m, i, nu)
+      rb[i] = acc.value()
+    }
+    return rb
+  }
+  const eng: Direct = { map, applyH, normH, residualBDD }
   const negative = evidence(f.negative, applyH)
   const info: KktInfo = {
     method: 'cholesky', m, k, rank: f.rank, nullity: m - f.rank, rowRank, rho,
@@ -401,7 +502,34 @@ const denseSolver = (m: number, Hin: Float64Array, shift: number, R: Rows, optio
     ...(negative === undefined ? {} : { negative })
   }
   const maxRef = options.maxRefinements ?? 3
-  return { info, solve: (b, c) => refined(eng, R, m, maxRef, b, c ?? new Float64Array(k)) }
+  return { info, solve: (b, c, precise) => (precise === true ? preciseRefined : refined)(eng, R, m, maxRef, b, c ?? new Float64Array(k)) }
+}
+
+/**
+ * The dense solver of a system whose factor the caller keeps up to date itself (an active
+ * set's face, grown and shrunk by `appendIndex` and `removeIndex` of `Cholesky.ts` in
+ * O(m²) per change instead of a new O(m³) factorization): `f` factors
+ * M = H + ρ EᵀE in H's coordinates, for the ρ ≥ 0 given; H is m × m, symmetric, in those
+ * coordinates. E's rows should be of moderate scale (this entry does not equilibrate
+ * them; `kktSolver` does). The solves are those of {@link kktSolver} on the same system:
+ * the Schur step on E and up to `maxRefinements` residual refinements against H itself.
+ *
+ * @example
+ * const s = kktSolverFactored({ H: { kind: 'dense', m, H }, E: { k: 1, rows } }, f, rho)
+ */
+export const kktSolverFactored = (
+  system: { readonly H: { readonly kind: 'dense'; readonly m: number; readonly H: Float64Array }; readonly E?: KktSystem['E'] },
+  f: CholeskyFactor, rho: number, options: KktOptions = {}
+): KktSolver => {
+  const m = system.H.m, Hin = system.H.H
+  if (f.m !== m || Hin.length < m * m) throw new RangeError(`kktSolverFactored: a factor of ${f.m} for H of ${m}`)
+  let normH = 0
+  for (let i = 0; i < m; i++) {
+    let v = 0
+    for (let j = 0; j < m; j++) v += Math.abs(Hin[i * m + j]!)
+    if (v > normH) normH = v
+  }
+  return denseFromFactor(m, Hin, normH, f, rowsOf(m, system.E), rho, options, false)
 }
 
 // -------------------------------------------------------------------------------------
@@ -412,7 +540,7 @@ const woodburySolver = (
   m: number, D: Float64Array, r: number, W: Float64Array, maxDiag: number, normH: number, R: Rows, options: KktOptions
 ): KktSolver => {
   const k = R.k
-  const rho = k === 0 || !(R.maxDiagEtE > 0) ? 0 : maxDiag / R.maxDiagEtE
+  const rho = k === 0 || !(R.maxDiagEtE > 0) ? 0 : Math.max(maxDiag, options.hFloor ?? 0) / R.maxDiagEtE
   const q = r + k
   const sr = Math.sqrt(rho)
   // W′ = [W, √ρ Eᵀ], m × q row-major
@@ -473,10 +601,27 @@ const woodburySolver = (
     return { x, nu }
   }
   const applyH = (x: Float64Array): Float64Array => lowRankApply(m, D, r, W, x)
-  const eng: Direct = { map, applyH, normH }
+  const residualBDD = (b: Float64Array, x: Float64Array, nu: Float64Array): Float64Array => {
+    // Wᵀx in double-double, kept as hi + lo pairs
+    const acc = new DDSum(), th = new Float64Array(r), tl = new Float64Array(r), rb = new Float64Array(m)
+    for (let a = 0; a < r; a++) {
+      acc.reset(0)
+      for (let i = 0; i < m; i++) acc.addProduct(W[i * r + a]!, x[i]!)
+      th[a] = acc.hi; tl[a] = acc.lo
+    }
+    for (let i = 0; i < m; i++) {
+      acc.reset(b[i]!)
+      acc.addProduct(-D[i]!, x[i]!)
+      for (let a = 0; a < r; a++) { acc.addProduct(-W[i * r + a]!, th[a]!); acc.addProduct(-W[i * r + a]!, tl[a]!) }
+      subEtDD(acc, R, m, i, nu)
+      rb[i] = acc.value()
+    }
+    return rb
+  }
+  const eng: Direct = { map, applyH, normH, residualBDD }
   const info: KktInfo = { method: 'woodbury', m, k, rank: m, nullity: 0, rowRank: fS.rank, rho }
   const maxRef = options.maxRefinements ?? 3
-  return { info, solve: (b, c) => refined(eng, R, m, maxRef, b, c ?? new Float64Array(k)) }
+  return { info, solve: (b, c, precise) => (precise === true ? preciseRefined : refined)(eng, R, m, maxRef, b, c ?? new Float64Array(k)) }
 }
 
 /** (diag(D) + W Wᵀ) x. */
@@ -690,6 +835,38 @@ const pcgSolver = (
  * s.solve(new Float64Array([1, 0]), new Float64Array([0])).x // [0.25, −0.25]
  */
 export const kktSolver = (system: KktSystem, options: KktOptions = {}): KktSolver => {
+  // equilibrate E's rows by powers of two (exact): a row of entries 1e-160 (the l2 ball's
+  // xᵀ at t = 1e-160) would square to a subnormal in EᵀE and make ρ overflow; with each
+  // row's largest entry in [1, 2), Eᵀν = (SE)ᵀ(S⁻¹ν) and E x = c ⇔ (SE) x = S c
+  const E = system.E
+  if (E !== undefined && E.k > 0) {
+    const m = system.H.m, scale = new Float64Array(E.k)
+    let any = false
+    for (let a = 0; a < E.k; a++) {
+      let mx = 0
+      for (let j = 0; j < m; j++) mx = Math.max(mx, Math.abs(E.rows[a * m + j]!))
+      const e = mx > 0 && Number.isFinite(mx) ? Math.floor(Math.log2(mx)) : 0
+      scale[a] = e === 0 ? 1 : 2 ** -e
+      if (scale[a] !== 1) any = true
+    }
+    if (any) {
+      const rows = new Float64Array(E.k * m)
+      for (let a = 0; a < E.k; a++) for (let j = 0; j < m; j++) rows[a * m + j] = E.rows[a * m + j]! * scale[a]!
+      const inner = kktSolverEquilibrated({ ...system, E: { k: E.k, rows } }, options)
+      return {
+        info: inner.info,
+        solve: (b, c, precise) => {
+          const cs = c === undefined ? undefined : Float64Array.from({ length: E.k }, (_, a) => c[a]! * scale[a]!)
+          const r = inner.solve(b, cs, precise)
+          return { ...r, nu: Float64Array.from(r.nu, (v, a) => v * scale[a]!) }
+        }
+      }
+    }
+  }
+  return kktSolverEquilibrated(system, options)
+}
+
+const kktSolverEquilibrated = (system: KktSystem, options: KktOptions): KktSolver => {
   const H = system.H
   const m = H.m
   if (!Number.isInteger(m) || m < 0) throw new RangeError(`kktSolver: m must be a non-negative integer, got ${m}`)
@@ -697,10 +874,10 @@ export const kktSolver = (system: KktSystem, options: KktOptions = {}): KktSolve
   const R = rowsOf(m, system.E)
   const checked = (s: KktSolver): KktSolver => ({
     info: s.info,
-    solve: (b, c) => {
+    solve: (b, c, precise) => {
       if (b.length < m) throw new RangeError(`kktSolver: b needs ${m} entries, got ${b.length}`)
       if (c !== undefined && c.length < R.k) throw new RangeError(`kktSolver: c needs ${R.k} entries, got ${c.length}`)
-      return s.solve(b, c)
+      return s.solve(b, c, precise)
     }
   })
   switch (H.kind) {

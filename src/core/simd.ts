@@ -657,6 +657,16 @@ export const endCall = (): void => {
 }
 
 /**
+ * The current call's number while a call is open, −1 outside calls: what a cache of facts
+ * about the inputs may be keyed on, so that it is trusted within one call only (as the
+ * resident copies are).
+ *
+ * @example
+ * beginCall(); callEpoch() // a positive number, the same until endCall
+ */
+export const callEpoch = (): number => (inCall ? epoch : -1)
+
+/**
  * Whether a call is open (the kernels reuse resident copies; for tests and benches).
  *
  * @example

@@ -29,13 +29,24 @@
  * - Negative curvature on a face (P not PSD) ends the method with the evidence: a
  *   direction d with dᵀPd < 0.
  * - A degenerate vertex whose row multipliers are not determined by F: one row's
- *   multiplier is chosen to best satisfy the fixed coordinates' conditions; with several
- *   rows, the least-squares one, and the releases it implies enlarge the face.
+ *   multiplier is chosen to best satisfy the fixed coordinates' conditions (the most
+ *   complementary one: it maximizes the smallest margin); with several
+ *   rows, the least-squares one, and the releases it implies enlarge the face — unless
+ *   the polyhedron chooses among them itself (`Polyhedron.refineMultipliers`: the
+ *   Birkhoff polytope takes the most complementary of its potentials).
+ *
+ * For a dense P (and diagonal plus low rank with a diagonal too small for Woodbury) the
+ * faces of 48 coordinates or more are solved through one factor kept
+ * across the rounds and updated in O(m²) as coordinates enter and leave (`FaceFactor.ts`),
+ * instead of a factorization per face.
  *
  * Tolerances: a multiplier is wrong when it is off by more than
  * vtol = max(1e-11·‖g‖∞, 1e-13·max(|Px|ᵢ + |qᵢ|)); the result is `certified` when no
- * multiplier is wrong, the face's stationarity ‖g_F + E_Fᵀν‖∞ is at most 1e-10 of that
- * scale and x is feasible to 1e-12 of the set's size.
+ * multiplier is wrong, the face's stationarity ‖g_F + E_Fᵀν‖∞ is at most 1e-10 of
+ * max(|Px|ᵢ + |qᵢ|) on F or within g's own rounding, 64√n·ε·max(Σⱼ|Pᵢⱼ|·‖x‖∞ + |qᵢ|)
+ * (Px may cancel far below its terms on an ill-conditioned P; a backward-stable face solve
+ * reaches that floor, an iterative one must be refined to it), and x is feasible to 1e-12 of the set's size. A face
+ * minimizer reached from far away is refined by up to three more steps on the same face.
  *
  * @since 0.1.0
  */
@@ -43,6 +54,9 @@ import { type KktSolver, kktSolver } from '../core/Kkt.js'
 import type { LinearOperator } from '../core/LinearOperator.js'
 import { applyInto } from '../core/LinearOperator.js'
 import { faceHessian } from './FaceHessian.js'
+import { faceMemo } from './CallMemo.js'
+import { denseEntries, faceFactorCache, lowRankEntries } from './FaceFactor.js'
+import { operatorRowAbs } from './Oracle.js'
 import {
   type Polyhedron, type PolyRow, type WorkingSet, type CoordState,
   FREE, AT_LO, AT_HI, AT_ZERO, forRow, rowValue, rowScale, polyViolation
@@ -95,7 +109,7 @@ export interface ActiveSetResult {
   readonly faceSolves: number
   /** A KKT point to the module's tolerances. */
   readonly certified: boolean
-  /** The face's stationarity ‖g_F + E_Fᵀν‖∞ relative to the gradient's scale. */
+  /** The face's stationarity ‖g_F + E_Fᵀν‖∞ as a multiple of its certification bound (≤ 1: certified; see the module notes). */
   readonly stationarity: number
   /** Present when P curves downwards on a face. */
   readonly negative?: Curvature
@@ -249,6 +263,8 @@ const multipliers = (poly: Polyhedron, ws: WorkingSet, face: WorkingFace, x: Flo
     determined = solver.info.rank === k
     face.rows.forEach((r, a) => { nu[r] = ls.x[a]! })
   } else determined = false
+  // the set's own choice among the multipliers F does not determine (the most complementary one)
+  if (!determined && poly.refineMultipliers !== undefined) return poly.refineMultipliers(g, face.free, nu)
   if (determined || k !== 1) return nu
   // one row, not determined by F: choose ν to minimize the largest violation of the fixed
   // coordinates' conditions (each is linear in ν, or |a| ≤ ν c for a kink)
@@ -262,12 +278,36 @@ const multipliers = (poly: Polyhedron, ws: WorkingSet, face: WorkingFace, x: Flo
     if (s === AT_LO) terms.push({ a: g[i]!, b: d, kink: false })
     else if (s === AT_HI) terms.push({ a: -g[i]!, b: -d, kink: false })
   })
+  // each margin (the negated violation) is a line a + ν b (a kink's: ν c − |a|; an
+  // inequality row's own: ν): the smallest is concave, highest where the lowest rising
+  // line meets the lowest falling one, found by bisection on their difference (it rises
+  // with ν) within [−S, S], S the largest |a/b|; the most complementary ν, so that a face
+  // with a strictly complementary multiplier is not reported as a kink
+  const lines = terms.map((t) => (t.kink ? { a: -Math.abs(t.a), b: t.b } : { a: t.a, b: t.b }))
+  if (row.kind === 'le') lines.push({ a: 0, b: 1 })
+  const lowest = (v: number, rising: boolean): number => {
+    let e = Infinity
+    for (const l of lines) if (rising ? l.b > 0 : l.b < 0) e = Math.min(e, l.a + v * l.b)
+    return e
+  }
+  let span = 0, up = false, down = false
+  for (const l of lines) { if (l.b !== 0) span = Math.max(span, Math.abs(l.a / l.b)); up ||= l.b > 0; down ||= l.b < 0 }
+  if (up && down && Number.isFinite(span)) {
+    let lo = -span, hi = span
+    for (let it = 0; it < 200; it++) {
+      const mid = 0.5 * (lo + hi)
+      if (mid <= lo || mid >= hi) break
+      if (lowest(mid, true) < lowest(mid, false)) lo = mid; else hi = mid
+    }
+    nu[r0] = 0.5 * (lo + hi)
+    return nu
+  }
   const worst = (v: number): number => {
     let w = row.kind === 'le' ? Math.max(0, -v) : 0
     for (const t of terms) w = Math.max(w, t.kink ? Math.abs(t.a) - v * t.b : -(t.a + v * t.b))
     return w
   }
-  // the worst violation is convex piecewise linear in ν: minimize it over the breakpoints' hull
+  // one side only: the worst violation is convex piecewise linear in ν: minimize it over the breakpoints' hull
   const cands = [0]
   for (const t of terms) if (t.b !== 0) cands.push(t.kink ? Math.abs(t.a) / t.b : -t.a / t.b)
   cands.sort((p, q) => p - q)
@@ -386,13 +426,16 @@ export const activeSet = <N>(
   const ws = workingSetOf(poly, x)
   const px = new Float64Array(n), g = new Float64Array(n)
   const maxRounds = options.maxRounds ?? 4 * n + 60
-  let faceSolves = 0, round = 0
+  const incremental = P.kind === 'dense' ? faceFactorCache(denseEntries(P.mat.data, n), n)
+    : P.kind === 'lowRank' && smallDiagonal(P.diag.data, P.U, P.rank) ? faceFactorCache(lowRankEntries(P.diag.data, P.U, P.rank), n)
+      : undefined
+  let faceSolves = 0, round = 0, refines = 0
   let nu: Float64Array = new Float64Array(nr)
   let stationarity = Infinity
   const result = (certified: boolean, negative?: Curvature): ActiveSetResult =>
     ({ x, ws, nu, rounds: round, faceSolves, certified, stationarity, ...(negative === undefined ? {} : { negative }) })
   for (; round < maxRounds; round++) {
-    if (options.deadline !== undefined && performance.now() > options.deadline) break
+    if (round > 0 && options.deadline !== undefined && performance.now() > options.deadline) break
     const face = workingFace(poly, ws)
     const F = face.free, m = F.length, k = face.rows.length
     gradient(P, q, x, px, g)
@@ -403,12 +446,18 @@ export const activeSet = <N>(
     if (m > 0) {
       const b = new Float64Array(m)
       for (let j = 0; j < m; j++) b[j] = -g[F[j]!]!
-      const solver: KktSolver = kktSolver({ H: faceHessian(P, F), ...(k > 0 ? { E: { k, rows: face.E } } : {}) })
+      let gs = 0
+      for (let i = 0; i < n; i++) gs = Math.max(gs, Math.abs(px[i]!) + Math.abs(q[i]!))
+      const hFloor = gs / polyScale(poly, x)
+      const kept = incremental !== undefined && m >= INCREMENTAL_MIN && k < m ? incremental.solverFor(F, face.rows, face.E, hFloor) : undefined
+      const solver: KktSolver = kept ?? faceMemo(P, F, k > 0 ? face.E : undefined, 0, () => kktSolver({ H: faceHessian(P, F), ...(k > 0 ? { E: { k, rows: face.E } } : {}) }, { hFloor }))
       faceSolves++
       if (solver.info.negative !== undefined) return result(false, embed(solver.info.negative, F, n))
       const sol = solver.solve(b, c)
       if (sol.negative !== undefined) return result(false, embed(sol.negative, F, n))
-      d = Float64Array.from(sol.x)
+      // a face that is a single point (E_F of rank |F|) on which x already lies: the step is
+      // 0 exactly, not the solve's rounding (a vertex stays on its bounds' values)
+      d = k > 0 && solver.info.rowRank === m && c.every((v) => v === 0) ? new Float64Array(m) : Float64Array.from(sol.x)
       if (solver.info.nullity > 0) {
         // a singular face: if g has a component in its null space, f falls linearly along it
         const res = residualOf(P, F, face, sol.x, sol.nu, b, n)
@@ -442,12 +491,14 @@ export const activeSet = <N>(
     if (!Number.isFinite(alpha)) return result(false) // an unbounded face: cannot happen for a bounded set
     for (let j = 0; j < m; j++) x[F[j]!] = x[F[j]!]! + alpha * d[j]!
     if (block >= 0) {
+      refines = 0
       ws.state[block] = blockTo
       x[block] = blockTo === AT_ZERO ? 0 : blockTo === AT_HI ? poly.hi[block]! : poly.lo[block]!
       if (blockTo === AT_ZERO) ws.sign[block] = 0
       continue
     }
     if (blockRow >= 0) {
+      refines = 0
       ws.active[blockRow] = 1
       if (poly.rows[blockRow]!.abs) signsUnderAbs(poly, ws, x, 0)
       continue
@@ -457,7 +508,7 @@ export const activeSet = <N>(
     gradient(P, q, x, px, g)
     const f2 = workingFace(poly, ws)
     nu = multipliers(poly, ws, f2, x, g)
-    stationarity = faceStationarity(f2, g, nu, px, q)
+    stationarity = faceStationarity(f2, g, nu, px, q, operatorRowAbs(P), normInf(x), n)
     const v = violations(poly, ws, x, g, nu)
     let scale = 0, gmax = 0
     for (let i = 0; i < n; i++) { scale = Math.max(scale, Math.abs(px[i]!) + Math.abs(q[i]!)); gmax = Math.max(gmax, Math.abs(g[i]!)) }
@@ -466,8 +517,13 @@ export const activeSet = <N>(
     for (let i = 0; i < n; i++) worst = Math.max(worst, v.coord[i]!)
     for (let r = 0; r < nr; r++) worst = Math.max(worst, v.row[r]!)
     if (worst <= vtol) {
-      return result(stationarity <= 1e-10 && polyViolation(poly, x) <= 1e-12 * polyScale(poly, x))
+      // a face minimizer found from far away keeps the solve's rounding of the whole step
+      // (κε of it on an ill-conditioned face): a step more on the same face (its factors
+      // memoized) from the fresh gradient is a refinement, as many as three
+      if (stationarity > 1 && refines < 3) { refines++; continue }
+      return result(stationarity <= 1 && polyViolation(poly, x) <= 1e-12 * polyScale(poly, x))
     }
+    refines = 0
     const cut = Math.max(vtol, 0.5 * worst)
     for (let i = 0; i < n; i++) {
       if (v.coord[i]! < cut) continue
@@ -479,6 +535,24 @@ export const activeSet = <N>(
   }
   return result(false)
 }
+
+/**
+ * Whether diag(d) + U Uᵀ has a diagonal below Woodbury's threshold (`core/Kkt.ts`: min d ≤
+ * 1e-8 of the largest diagonal entry), so that its face solves would be densified.
+ */
+const smallDiagonal = (d: Float64Array, U: Float64Array, r: number): boolean => {
+  let minD = Infinity, maxDiag = 0
+  for (let i = 0; i < d.length; i++) {
+    let w = 0
+    for (let k = 0; k < r; k++) w += U[i * r + k]! * U[i * r + k]!
+    minD = Math.min(minD, d[i]!)
+    maxDiag = Math.max(maxDiag, d[i]! + w)
+  }
+  return !(minD > 1e-8 * maxDiag)
+}
+
+/** The smallest face kept in an updated factor (`FaceFactor.ts`); below it a fresh one costs little. */
+const INCREMENTAL_MIN = 48
 
 /** The scale of the polyhedron's constraints at x: the largest finite bound, right-hand side or |xᵢ|. */
 const polyScale = (poly: Polyhedron, x: Float64Array): number => {
@@ -526,18 +600,31 @@ const residualOf = <N>(P: LinearOperator<N>, F: Int32Array, face: WorkingFace, p
   return r
 }
 
-/** ‖g_F + E_Fᵀν‖∞ relative to max(|Px|ᵢ + |qᵢ|) over F. */
-const faceStationarity = (face: WorkingFace, g: Float64Array, nu: Float64Array, px: Float64Array, q: Float64Array): number => {
+/**
+ * The face's stationarity ‖g_F + E_Fᵀν‖∞ as a multiple of what a certified point may
+ * leave (≤ 1 passes): the smaller of its ratios to 1e-10·max(|Px|ᵢ + |qᵢ|) and to g's
+ * rounding, 64√n·ε·max(Σⱼ|Pᵢⱼ|·‖x‖∞ + |qᵢ|) over F. The second is the one that matters on
+ * an ill-conditioned P, whose product cancels far below its terms: g is known only to
+ * that scale's ε there, and a direct face solve (backward stable) reaches it; an
+ * iterative one stopped at its tolerance does not, and its point, off by up to κ times
+ * that tolerance, is not certified.
+ */
+const faceStationarity = (
+  face: WorkingFace, g: Float64Array, nu: Float64Array, px: Float64Array, q: Float64Array, rowAbs: Float64Array, xInf: number, n: number
+): number => {
   const F = face.free, m = F.length
-  let res = 0, sc = 0
+  let res = 0, sc = 0, sa = 0
   for (let j = 0; j < m; j++) {
     const i = F[j]!
     let s = g[i]!
     face.rows.forEach((r, a) => { s += face.E[a * m + j]! * nu[r]! })
     res = Math.max(res, Math.abs(s))
     sc = Math.max(sc, Math.abs(px[i]!) + Math.abs(q[i]!))
+    sa = Math.max(sa, rowAbs[i]! * xInf + Math.abs(q[i]!))
   }
-  return sc > 0 ? res / sc : res === 0 ? 0 : Infinity
+  if (res === 0) return 0
+  const floor = 64 * Math.sqrt(n) * 2.220446049250313e-16
+  return Math.min(sc > 0 ? res / (1e-10 * sc) : Infinity, sa > 0 ? res / (floor * sa) : Infinity)
 }
 
 /** A face direction embedded in Rⁿ. */

@@ -28,6 +28,7 @@ import type { LinearOperator } from '../core/LinearOperator.js'
 import { applyInto, diagEntry, toDense } from '../core/LinearOperator.js'
 import { cholesky } from '../core/Cholesky.js'
 import { topSingularPair } from '../core/Lanczos.js'
+import { callMemo } from './CallMemo.js'
 
 /**
  * Evidence that P curves downwards: a unit direction and its curvature dᵀPd < 0.
@@ -205,7 +206,11 @@ const decide = <N>(P: LinearOperator<N>): NonConvexity | undefined => {
  * const e = certifyConvex(theta.P)
  * if (e !== undefined) throw nonPsdError(e.direction, e.curvature)
  */
-export const certifyConvex = <N>(P: LinearOperator<N>): NonConvexity | undefined => {
+export const certifyConvex = <N>(P: LinearOperator<N>): NonConvexity | undefined =>
+  // within one call (a batch's instances share P) the fingerprint is taken once
+  callMemo(P, 'convex', () => ({ v: certifyConvexNow(P) })).v
+
+const certifyConvexNow = <N>(P: LinearOperator<N>): NonConvexity | undefined => {
   const small = P.kind === 'dense' && P.mat.data.length <= 65536
   const key = small ? `${P.kind}:${P.dim as number}` : fingerprint(P)
   const c = verdicts.get(P)

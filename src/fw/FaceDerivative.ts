@@ -19,7 +19,8 @@
  *
  * @since 0.1.0
  */
-import { type KktHessian, type KktInfo, kktSolver } from '../core/Kkt.js'
+import { type KktHessian, type KktInfo, type KktSolver, kktSolver } from '../core/Kkt.js'
+import { faceMemo } from './CallMemo.js'
 import type { FaceModel, FaceReport } from './FaceModel.js'
 import { KINK_TOLERANCE } from './FaceModel.js'
 import type { SetGradient, SetTangent } from './sets/FeasibleSet.js'
@@ -65,26 +66,58 @@ export interface FaceDerivativeMap {
 // -------------------------------------------------------------------------------------
 
 /**
+ * Whether the face's linearized rows E_F dx_F = dr − Σ_B cᵣᵢ φ′(xᵢ) dxᵢ have a solution
+ * along the set-parameter tangent `st` (to 1e-9 of the terms' scale): always when E_F has
+ * full row rank; with dependent rows, only when the parameter moves their right-hand
+ * sides consistently.
+ */
+const rowsFollow = (face: FaceModel, maps: FaceModel['set']['params'], st: SetTangent, H: FaceHessianPair, solver: KktSolver): boolean => {
+  const F = face.free, m = F.length, k = face.rows.length, n = face.x.length
+  const dx = new Float64Array(n)
+  for (const i of face.fixed) dx[i] = maps.bound(st, i, face.state[i] as 1 | 2 | 3)
+  const bot = new Float64Array(k)
+  let scale = 0, any = false
+  for (let a = 0; a < k; a++) {
+    let b = maps.rhs(st, face.rows[a]!), sc = Math.abs(b)
+    for (const [i, c, , dphi] of face.fixedTerms[a]!) { const v = c * dphi * dx[i]!; b -= v; sc += Math.abs(v) }
+    bot[a] = b
+    scale = Math.max(scale, sc)
+    any ||= b !== 0
+  }
+  if (!any) return true
+  let x = new Float64Array(m)
+  if (m > 0) {
+    const top = new Float64Array(m)
+    if (dx.some((v) => v !== 0)) { const pb = H.full(dx); for (let j = 0; j < m; j++) top[j] = -pb[F[j]!]! }
+    x = Float64Array.from(solver.solve(top, bot).x)
+  }
+  for (let a = 0; a < k; a++) {
+    let r = -bot[a]!
+    for (let j = 0; j < m; j++) r += face.E[a * m + j]! * x[j]!
+    if (Math.abs(r) > 1e-9 * scale) return false
+  }
+  return true
+}
+
+/**
  * The derivative on a face (see the module notes). Throws a {@link NegativeCurvatureError}
  * when H curves downwards on the face.
  *
  * @example
  * const d = faceDerivative(polyhedralFace(set, ws, nu, x, px, q), { block: faceHessian(P, F), full })
  */
-export const faceDerivative = (face: FaceModel, H: FaceHessianPair): FaceDerivativeMap => {
+export const faceDerivative = (face: FaceModel, H: FaceHessianPair, owner?: object): FaceDerivativeMap => {
   const F = face.free, m = F.length, k = face.rows.length, n = face.x.length
   const x = face.x, maps = face.set.params, nu = face.nu
-  const solver = kktSolver({ H: H.block, ...(face.shift !== 0 ? { shift: face.shift } : {}), ...(k > 0 ? { E: { k, rows: face.E } } : {}) })
+  const build = (): KktSolver => kktSolver({ H: H.block, ...(face.shift !== 0 ? { shift: face.shift } : {}), ...(k > 0 ? { E: { k, rows: face.E } } : {}) }, { hFloor: face.hUnit })
+  // with the operator as `owner`, the factorization is shared within a call (a polish's
+  // last face, a batch's instances on one face of one P)
+  const solver = owner === undefined ? build() : faceMemo(owner, F, k > 0 ? face.E : undefined, face.shift, build)
   const neg = solver.info.negative
   if (neg !== undefined) {
     const d = new Float64Array(n)
     for (let j = 0; j < m; j++) d[F[j]!] = neg.direction[j]!
     throw new NegativeCurvatureError(d, neg.curvature)
-  }
-  const report: FaceReport = {
-    size: m - (k > 0 ? solver.info.rowRank : 0),
-    margin: face.margin,
-    derivative: solver.info.nullity > 0 ? 'non-unique' : face.margin <= KINK_TOLERANCE ? 'kink' : 'exact'
   }
   const sgn = (a: number, i: number): number => (face.abs[a] === 1 ? face.sign[i]! : 1)
   const hasFixed = face.fixed.length > 0
@@ -123,7 +156,7 @@ export const faceDerivative = (face: FaceModel, H: FaceHessianPair): FaceDerivat
       bot[a] = b
     }
     if (m > 0) {
-      const sol = solver.solve(top, bot)
+      const sol = solver.solve(top, bot, true)
       for (let j = 0; j < m; j++) dx[F[j]!] = sol.x[j]!
     }
     return dx
@@ -134,7 +167,7 @@ export const faceDerivative = (face: FaceModel, H: FaceHessianPair): FaceDerivat
     if (m > 0) {
       const uF = new Float64Array(m)
       for (let j = 0; j < m; j++) uF[j] = u[F[j]!]!
-      const sol = solver.solve(uF)
+      const sol = solver.solve(uF, undefined, true)
       v = Float64Array.from(sol.x)
       mu = Float64Array.from(sol.nu)
     }
@@ -164,5 +197,14 @@ export const faceDerivative = (face: FaceModel, H: FaceHessianPair): FaceDerivat
     return v
   }
 
+  // dependent rows (rank E_F < k) whose right-hand sides a scalar parameter (t, k) moves
+  // apart from what the face can follow: the linearized rows have no solution along it,
+  // so x* has only one-sided derivatives there (the capped simplex at an integer-k vertex)
+  const stuck = k > 0 && solver.info.rowRank < k && [{ t: 1, k: 0 }, { t: 0, k: 1 }].some((st) => !rowsFollow(face, maps, st, H, solver))
+  const report: FaceReport = {
+    size: m - (k > 0 ? solver.info.rowRank : 0),
+    margin: face.margin,
+    derivative: solver.info.nullity > 0 ? 'non-unique' : face.margin <= KINK_TOLERANCE || stuck ? 'kink' : 'exact'
+  }
   return { report, info: solver.info, jvp, vjp }
 }

@@ -13,9 +13,11 @@
  * - `size`: the face's dimension, |F| minus the rank of E_F.
  * - `margin`: the smallest relative strict-complementarity margin: over the fixed
  *   coordinates and active inequality rows, the multiplier relative to the gradient's
- *   scale max(|Px|ᵢ + |qᵢ|); over the free coordinates and inactive rows, the distance to
- *   the nearest bound (or to 0 under an active abs row) relative to the set's size. 1 when
- *   there is nothing to switch.
+ *   scale max(|Px|ᵢ + |qᵢ|); over the free coordinates, the distance to the nearest bound
+ *   (or to 0 under an active abs row) relative to the coordinate's own reach (t/wᵢ on the
+ *   weighted l1 ball: a coordinate of weight 7e3 is not at 0 because 1.4e-4 is small
+ *   against another's reach 1.7e5); over inactive rows, the slack relative to the row's
+ *   scale. 1 when there is nothing to switch.
  * - `derivative`: `"non-unique"` when the face's KKT matrix is singular (the minimizer is
  *   not unique: the derivative is the minimum-norm least-squares solution of the face's
  *   linearized KKT system, the pseudo-inverse's); else `"kink"` when the margin is at most
@@ -75,6 +77,8 @@ export interface FaceModel {
   readonly shift: number
   /** Margin and the kink flag (the solver adds the non-unique one). */
   readonly margin: number
+  /** The problem's natural unit of curvature, |g|/|x| (the gradient's scale over the set's size), for the solver's ρ. */
+  readonly hUnit: number
 }
 
 // -------------------------------------------------------------------------------------
@@ -120,7 +124,7 @@ const margins = (
     else {
       let d = Math.min(xi - poly.lo[i]!, poly.hi[i]! - xi)
       if (absActive[i] === 1) d = Math.min(d, Math.abs(xi))
-      coord[i] = d / size
+      coord[i] = d / Math.max(Math.min(size, set.reach[i]!), Math.abs(xi), 1e-300)
     }
   }
   poly.rows.forEach((pr, r) => {
@@ -187,7 +191,7 @@ export const polyhedralFace = (
     set, x, free: face.free, fixed: face.fixed, state: ws.state, sign: ws.sign,
     rows: face.rows, abs, E: face.E, fixedTerms,
     nu: Float64Array.from(face.rows, (r) => nu0[r]!),
-    shift: 0, margin
+    shift: 0, margin, hUnit: gs / Math.max(set.size, normInf(x), 1e-300)
   }
 }
 
@@ -207,7 +211,7 @@ export const sphereFace = (set: FeasibleSet, x: Float64Array, px: Float64Array, 
     return {
       set, x: new Float64Array(n), free: new Int32Array(0), fixed: Int32Array.from({ length: n }, (_, i) => i),
       state: new Int8Array(n).fill(AT_ZERO), sign: new Int8Array(n), rows: new Int32Array(0), abs: new Uint8Array(0),
-      E: new Float64Array(0), fixedTerms: [], nu: new Float64Array(0), shift: 0, margin: 1
+      E: new Float64Array(0), fixedTerms: [], nu: new Float64Array(0), shift: 0, margin: 1, hUnit: 0
     }
   }
   const xm = normInf(x)
@@ -229,7 +233,8 @@ export const sphereFace = (set: FeasibleSet, x: Float64Array, px: Float64Array, 
     fixedTerms: onSphere ? [[]] : [],
     nu: onSphere ? Float64Array.of(lambda) : new Float64Array(0),
     shift: onSphere ? lambda : 0,
-    margin: Math.min(1, margin)
+    margin: Math.min(1, margin),
+    hUnit: gs / t
   }
 }
 

@@ -231,9 +231,19 @@ export const fastSolveSet = <N>(set: FeasibleSet, theta: Params<N>, options: Fas
   while (steps < options.maxIterations && go()) {
     const d = direction(x, g)
     if (d === undefined) { stuck = true; break }
-    // P u: columns of u's entries, or one product
+    // P u: columns of u's entries (dense, CSR), or one product (diag + low rank, whose
+    // column costs as much as the product, and any u with many entries). A dense P's
+    // columns are read as its rows (contiguous; a strided column costs 10–20× more at
+    // n = 2500, which dominated the Birkhoff polytope's steps of 2m entries): the layer has
+    // checked P's symmetry entry by entry, and the fast solve only warm-starts the polish
     pu.fill(0)
-    if (d.idx !== undefined && d.idx.length * 4 <= n) {
+    if (d.idx !== undefined && d.idx.length * 4 <= n && P.kind === 'dense') {
+      const A = P.mat.data
+      for (let e = 0; e < d.idx.length; e++) {
+        const c = d.vals[e]!, o = d.idx[e]! * n
+        if (c !== 0) for (let i = 0; i < n; i++) pu[i] = pu[i]! + c * A[o + i]!
+      }
+    } else if (d.idx !== undefined && d.idx.length * 4 <= n && P.kind === 'csr') {
       for (let e = 0; e < d.idx.length; e++) {
         const c = d.vals[e]!
         if (c === 0) continue

@@ -123,7 +123,7 @@ export const setGradient = (kind: SetName, n: number): SetGradient => ({
 export const quadraticDerivative = <N>(face: FaceModel, theta: Params<N>): ImplicitDerivative<N> => {
   const P = theta.P, n = face.x.length, dim = theta.q.dim
   const full = (v: Float64Array): Float64Array => { const o = f64(n); applyInto(P, v, o); return o }
-  const core = faceDerivative(face, { block: faceHessian(P, face.free), full })
+  const core = faceDerivative(face, { block: faceHessian(P, face.free), full }, P)
   const x = face.x, F = face.free, m = F.length, kind = face.set.kind
 
   const jvp = (tangent: ImplicitTangent<N>): Vec<N> => {

@@ -31,6 +31,7 @@ import { NegativeCurvatureError } from './Errors.js'
 import type { FeasibleSet } from './sets/FeasibleSet.js'
 import { type SetStructure, resolveSet } from './sets/Sets.js'
 import { certifyConvex, negativeDiagonal } from './Convexity.js'
+import { problemScaling, scaleParams, scaleOptions, unscaleLinear, mulPow2 } from './Scaling.js'
 import { type FastOptions, fastSolve, fastSolveSet } from './FastSolve.js'
 import { setCertificate, setSolver } from './SetStep.js'
 import { f64, f64From, owned } from '../shapes/alloc.js'
@@ -167,16 +168,28 @@ interface Run<N> {
   readonly iterations: number
   readonly converged: boolean
   readonly lin: Linear<Params<N>, Vec<N>>
+  /** The deadline stopped the run. */
+  readonly timedOut?: boolean
 }
 
-const unrolledRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>, fold: D.FoldOptions, fs?: FeasibleSet): Run<N> => {
+const unrolledRun = <N>(set: SetName, schedule0: Schedule, theta: Params<N>, fold: D.FoldOptions, fs?: FeasibleSet, deadline = Infinity): Run<N> => {
+  let timedOut = false
+  const schedule: Schedule = !Number.isFinite(deadline) ? schedule0 : {
+    ...schedule0,
+    go: <M>(s: FwState<M>) => {
+      if (!schedule0.go(s)) return false
+      if (performance.now() > deadline) { timedOut = true; return false }
+      return true
+    }
+  }
   const [state, lin] = isOriginal(set)
     ? solver<N>(set, schedule, fold)(theta)
     : setSolver<N>(fs ?? resolveSet(set, theta), (s) => schedule.go(s), schedule.maxIterations, fold)(theta)
   return {
     x: state.x,
     iterations: state.k,
-    converged: schedule.tolerance > 0 && !schedule.go(state),
+    converged: !timedOut && schedule.tolerance > 0 && !schedule0.go(state),
+    ...(timedOut ? { timedOut } : {}),
     lin: {
       fwd: (d) => {
         const r = lin.fwd(d)
@@ -199,6 +212,8 @@ export interface Forward<N> {
   readonly x: Vec<N>
   readonly iterations: number
   readonly converged: boolean
+  /** The deadline stopped the run (`timeLimitMs`). */
+  readonly timedOut?: boolean
   /** The polished point's face (for the implicit derivative and the `face` report). */
   readonly face: FaceModel
 }
@@ -234,17 +249,19 @@ export const nonPsdError = (d: Float64Array, curvature: number): LayerError => {
  * @example
  * const { x, iterations } = implicitForward('simplex', resolveSchedule('simplex', theta, {}), theta)
  */
-export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<N>, fs: FeasibleSet = resolveSet(set, th)): Forward<N> => {
+export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<N>, fs: FeasibleSet = resolveSet(set, th), deadline = Infinity): Forward<N> => {
   const dim = th.q.dim
+  const late = (): boolean => performance.now() > deadline
   const polished = (x: Float64Array): PolishResult => {
-    const r = polishExact(fs, th, x)
+    const r = polishExact(fs, th, x, Number.isFinite(deadline) ? { deadline } : {})
     if (r.negative !== undefined) refuseNonConvex(r.negative)
     return r
   }
   if (schedule.name === 'paper' && isOriginal(set)) {
-    const [s] = solver<N>(set, schedule, { checkpoint: Infinity })(th)
+    const paper = Number.isFinite(deadline) ? { ...schedule, go: <M>(s: FwState<M>) => schedule.go(s) && !late() } : schedule
+    const [s] = solver<N>(set, paper, { checkpoint: Infinity })(th)
     const r = polished(s.x.data)
-    return { x: { dim, data: r.x }, iterations: s.k, converged: r.certified, face: r.face }
+    return { x: { dim, data: r.x }, iterations: s.k, converged: r.certified, face: r.face, timedOut: late() && !r.certified }
   }
   const tol = schedule.tolerance
   let nextTry = 1e-3
@@ -253,6 +270,7 @@ export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<
     maxIterations: schedule.maxIterations,
     tolerance: tol,
     callback: (k, gap, f, x) => {
+      if (late()) return true
       if (tol === 0) return false
       const byGap = gap <= nextTry * Math.abs(f)
       if (!byGap && !(k >= 64 && (k & (k - 1)) === 0)) return false
@@ -265,15 +283,15 @@ export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<
   if (r.negative !== undefined) refuseNonConvex(r.negative)
   if (done !== undefined) return { x: { dim, data: done.x }, iterations: r.iterations, converged: true, face: done.face }
   const p = polished(r.x.data)
-  return { x: { dim, data: p.x }, iterations: r.iterations, converged: p.certified, face: p.face }
+  return { x: { dim, data: p.x }, iterations: r.iterations, converged: p.certified, face: p.face, timedOut: late() && !p.certified }
 }
 
-const implicitRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>, fs?: FeasibleSet): Run<N> & { readonly face: FaceReport } => {
+const implicitRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>, fs?: FeasibleSet, deadline = Infinity): Run<N> & { readonly face: FaceReport } => {
   let fw: Forward<N> | undefined
   let derivative: ImplicitDerivative<N> | undefined
   const map = D.custom<Params<N>, Vec<N>>(
     (th) => {
-      fw = implicitForward(set, schedule, th, fs ?? resolveSet(set, th))
+      fw = implicitForward(set, schedule, th, fs ?? resolveSet(set, th), deadline)
       return fw.x
     },
     (th) => {
@@ -287,7 +305,7 @@ const implicitRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>, fs?:
     }
   )
   const [x, lin] = map(theta)
-  return { x, iterations: fw!.iterations, converged: fw!.converged, lin, face: derivative!.face }
+  return { x, iterations: fw!.iterations, converged: fw!.converged, lin, face: derivative!.face, ...(fw!.timedOut === true ? { timedOut: true } : {}) }
 }
 
 /**
@@ -315,28 +333,38 @@ export const withCall = <R>(f: () => R): R => {
   try { return f() } finally { endCall() }
 }
 
-const layerCall = <N>(options: LayerOptions, problem: Problem<N>): LayerResult<N> => {
-  const { theta, set: resolved } = validateProblem(problem, options)
-  const set = resolved.kind, n = theta.q.data.length
-  const schedule = resolveSchedule(set, theta, options)
-  const implicit = (options.backward ?? 'implicit') === 'implicit'
+const layerCall = <N>(options0: LayerOptions, problem: Problem<N>): LayerResult<N> => {
+  const { theta: theta0, set: resolved } = validateProblem(problem, options0)
+  const set = resolved.kind, n = theta0.q.data.length
+  const deadline = options0.timeLimitMs === undefined ? Infinity : performance.now() + options0.timeLimitMs
+  const implicit = (options0.backward ?? 'implicit') === 'implicit'
   // a negative diagonal entry is negative curvature at no cost; the rest is certified
   // below, before a status claims a certificate
-  const nd = negativeDiagonal(theta.P)
+  const nd = negativeDiagonal(theta0.P)
   if (nd !== undefined) refuseNonConvex(nd)
+  // at extreme scales the problem is solved rescaled (Scaling.ts): x = sₓ·y, f = s_f·f″
+  const sc = set === 'polytope' ? undefined : problemScaling(theta0, resolveSet(set, theta0, resolved as SetStructure).size)
+  const theta = sc === undefined ? theta0 : scaleParams(theta0, sc)
+  const options = sc === undefined ? options0 : scaleOptions(options0, sc)
+  const schedule = resolveSchedule(set, theta, options)
   const fs = isOriginal(set) ? undefined : resolveSet(set, theta, resolved as SetStructure)
   let run: Run<N> & { readonly face?: FaceReport }
   try {
     if (fs?.solver !== undefined) {
       // a set that solves on its own (the polytope known by its oracle, the nuclear-norm ball)
-      const r = fs.solver.solve(theta, { maxIterations: schedule.maxIterations, tolerance: schedule.tolerance }, implicit ? 'implicit' : 'unrolled')
-      run = { x: { dim: theta.q.dim, data: r.x }, iterations: r.iterations, converged: r.converged, lin: r.linear, ...(r.face === undefined ? {} : { face: r.face }) }
-    } else run = implicit ? implicitRun<N>(set, schedule, theta, fs) : unrolledRun<N>(set, schedule, theta, unrolledFoldOptions(options, n), fs)
+      const r = fs.solver.solve(theta, { maxIterations: schedule.maxIterations, tolerance: schedule.tolerance, ...(Number.isFinite(deadline) ? { deadline } : {}) }, implicit ? 'implicit' : 'unrolled')
+      run = {
+        x: { dim: theta.q.dim, data: r.x }, iterations: r.iterations, converged: r.converged, lin: r.linear,
+        ...(r.face === undefined ? {} : { face: r.face }), ...(!r.converged && performance.now() > deadline ? { timedOut: true } : {})
+      }
+    } else run = implicit ? implicitRun<N>(set, schedule, theta, fs, deadline) : unrolledRun<N>(set, schedule, theta, unrolledFoldOptions(options, n), fs, deadline)
   } catch (e) {
     if (e instanceof NegativeCurvatureError) refuseNonConvex(e)
     throw e
   }
-  const cert = certificate(set, theta, run.x, fs)
+  const cert0 = certificate(set, theta, run.x, fs)
+  const cert = sc === undefined ? cert0 : { objective: mulPow2(cert0.objective, sc.ef), gap: mulPow2(cert0.gap, sc.ef), gapFloor: mulPow2(cert0.gapFloor, sc.ef) }
+  if (sc !== undefined) run = { ...run, x: { dim: run.x.dim, data: Float64Array.from(run.x.data, (v) => mulPow2(v, sc.ex)) }, lin: unscaleLinear(run.lin, sc) }
   const lin = run.lin
   // the default schedule's status is its stop test on the returned point's own certificate
   // (the run's test reads P x as the steps updated it, which drifts by rounding); in
@@ -346,7 +374,7 @@ const layerCall = <N>(options: LayerOptions, problem: Problem<N>): LayerResult<N
   const converged = implicit ? run.converged || met : schedule.name === 'default' ? met : run.converged
   // `converged` claims the gap bounds f − f*: true for a convex problem only
   if (converged || implicit) {
-    const evidence = certifyConvex(theta.P)
+    const evidence = certifyConvex(theta0.P)
     if (evidence !== undefined) refuseNonConvex(evidence)
   }
   return {
@@ -354,16 +382,16 @@ const layerCall = <N>(options: LayerOptions, problem: Problem<N>): LayerResult<N
     objective: cert.objective,
     gap: cert.gap,
     iterations: run.iterations,
-    status: converged ? 'converged' : 'maxIterations',
+    status: converged ? 'converged' : run.timedOut === true ? 'timeLimit' : 'maxIterations',
     ...(run.face === undefined ? {} : { face: run.face }),
     vjp: (ct) => {
       validateCotangent(ct, n)
-      return withCall(() => toGradients(theta, lin.bwd(ct)))
+      return withCall(() => toGradients(theta0, lin.bwd(ct)))
     },
     jvp: (tan) => withCall(() => {
       validateTangent(tan, resolved, n)
       const d = lin.fwd(fromTangent(tan))
-      return d === Zero ? zerosVec(theta.q) : ownedVec(d)
+      return d === Zero ? zerosVec(theta0.q) : ownedVec(d)
     }),
     linear: lin
   }

@@ -13,6 +13,7 @@ import { ops } from '../core/Ops.js'
 import type { Params, SetKind } from './Problem.js'
 import { diagEntry } from '../core/LinearOperator.js'
 import { NegativeCurvatureError } from './Errors.js'
+import { callMemo } from './CallMemo.js'
 import { f64, zerosView } from '../shapes/alloc.js'
 // the tangent and transpose rules of the primitives this module traces (they register into the core)
 import '../jvp/rules.js'
@@ -359,7 +360,22 @@ const absRows = new WeakMap<object, Float64Array>()
 export const rowAbsSums = <N>(p: Params<N>): Float64Array => {
   const c = absRows.get(p)
   if (c !== undefined) return c
-  const P = p.P, n = P.dim as number, a = new Float64Array(n)
+  const a = callMemo(p.P, 'rowAbs', () => rowAbsOf(p.P))
+  absRows.set(p, a)
+  return a
+}
+
+/**
+ * Σⱼ |Pᵢⱼ| of an operator, memoized within the call (`CallMemo.ts`); the rounding of
+ * (Px)ᵢ is at most about n·ε·Σⱼ |Pᵢⱼ|·‖x‖∞ whatever the cancellation inside the sum.
+ *
+ * @example
+ * operatorRowAbs(P)[i] * xInf // the scale of (Px)ᵢ's rounding
+ */
+export const operatorRowAbs = <N>(P: Params<N>['P']): Float64Array => callMemo(P, 'rowAbs', () => rowAbsOf(P))
+
+const rowAbsOf = <N>(P: Params<N>['P']): Float64Array => {
+  const n = P.dim as number, a = new Float64Array(n)
   switch (P.kind) {
     case 'dense': {
       const A = P.mat.data
@@ -376,7 +392,6 @@ export const rowAbsSums = <N>(p: Params<N>): Float64Array => {
       for (let i = 0; i < n; i++) { let s = 0; for (let k = P.rowPtr[i]!; k < P.rowPtr[i + 1]!; k++) s += Math.abs(P.values[k]!); a[i] = s }
       break
   }
-  absRows.set(p, a)
   return a
 }
 
@@ -487,9 +502,11 @@ const curvatureFloors = new WeakMap<object, number>()
 export const curvatureFloor = <N>(p: Params<N>): number => {
   const c = curvatureFloors.get(p)
   if (c !== undefined) return c
-  let m = 0
-  for (let i = 0; i < (p.P.dim as number); i++) m = Math.max(m, Math.abs(diagEntry(p.P, i)))
-  const f = 1e-10 * Math.max(m, 1e-300)
+  const f = callMemo(p.P, 'curvatureFloor', () => {
+    let m = 0
+    for (let i = 0; i < (p.P.dim as number); i++) m = Math.max(m, Math.abs(diagEntry(p.P, i)))
+    return 1e-10 * Math.max(m, 1e-300)
+  })
   curvatureFloors.set(p, f)
   return f
 }

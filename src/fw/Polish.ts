@@ -28,9 +28,11 @@ import { kktSolver } from '../core/Kkt.js'
 import type { Params, SetName } from './Problem.js'
 import type { FeasibleSet } from './sets/FeasibleSet.js'
 import { resolveSet, projectSorted } from './sets/Sets.js'
+import { polyFeasible } from './sets/Polyhedron.js'
 import { type Curvature, activeSet } from './ActiveSet.js'
 import { type FaceModel, polyhedralFace, sphereFace, gradientScale } from './FaceModel.js'
 import { faceHessian } from './FaceHessian.js'
+import { faceMemo } from './CallMemo.js'
 import { f64, f64From } from '../shapes/alloc.js'
 
 // -------------------------------------------------------------------------------------
@@ -52,6 +54,15 @@ export interface PolishResult {
   readonly faceSolves: number
   readonly negative?: Curvature
 }
+
+/**
+ * The relative feasibility a certified point must have (`polyFeasible`): 1e-12 of each
+ * constraint's scale.
+ *
+ * @example
+ * polyFeasible(set.polyhedron!, x, FEASIBILITY_TOLERANCE)
+ */
+export const FEASIBILITY_TOLERANCE = 1e-12
 
 /**
  * Options of {@link polishExact}.
@@ -87,7 +98,7 @@ export const polishExact = <N>(set: FeasibleSet, theta: Params<N>, x0: Float64Ar
   const px = f64(set.n)
   applyInto(P, r.x, px)
   return {
-    x: r.x, face: polyhedralFace(set, r.ws, r.nu, r.x, px, q), certified: r.certified,
+    x: r.x, face: polyhedralFace(set, r.ws, r.nu, r.x, px, q), certified: r.certified && polyFeasible(set.polyhedron, r.x, FEASIBILITY_TOLERANCE, r.ws.active),
     rounds: r.rounds, faceSolves: r.faceSolves, ...(r.negative === undefined ? {} : { negative: r.negative })
   }
 }
@@ -185,7 +196,7 @@ const polishSphere = <N>(set: FeasibleSet, P: LinearOperator<N>, q: Float64Array
   const block = faceHessian(P, all)
   let faceSolves = 0
   const minusQ = Float64Array.from(q, (v) => -v)
-  const solverAt = (lambda: number) => { faceSolves++; return kktSolver({ H: block, ...(lambda !== 0 ? { shift: lambda } : {}) }) }
+  const solverAt = (lambda: number) => { faceSolves++; return faceMemo(P, all, undefined, lambda, () => kktSolver({ H: block, ...(lambda !== 0 ? { shift: lambda } : {}) })) }
   const done = (x: Float64Array, certified: boolean, negative?: Curvature): PolishResult => {
     const px = f64(n)
     applyInto(P, x, px)
@@ -210,9 +221,11 @@ const polishSphere = <N>(set: FeasibleSet, P: LinearOperator<N>, q: Float64Array
   for (let i = 0; i < n; i++) { xg += x0[i]! * (px0[i]! + q[i]!); xx += x0[i]! * x0[i]! }
   let lambda = xx > 0 && -xg / xx > 0 && -xg / xx < hi ? -xg / xx : 0.5 * hi
   let y = f64From(x0)
+  let last: { readonly u: Float64Array; readonly yu: number } | undefined
   for (let it = 0; it < 60; it++) {
     const s = solverAt(lambda)
     y = s.solve(minusQ).x
+    last = undefined
     const ny = norm(y)
     if (!(ny > 0) || !Number.isFinite(ny)) { lambda = 0.5 * (lo + hi); continue }
     if (ny > t) lo = Math.max(lo, lambda); else hi = Math.min(hi, lambda)
@@ -221,10 +234,20 @@ const polishSphere = <N>(set: FeasibleSet, P: LinearOperator<N>, q: Float64Array
     const u = s.solve(y).x
     let yu = 0
     for (let i = 0; i < n; i++) yu += y[i]! * u[i]!
+    last = { u, yu }
     let next = yu > 0 ? lambda + ((ny - t) / t) * (ny * ny) / yu : NaN
     if (!(next > lo && next < hi)) next = 0.5 * (lo + hi)
     if (next === lambda || hi - lo <= 1e-16 * hi) break
     lambda = next
+  }
+  // λ's last Newton step may fall below its ulp (an ill-conditioned P + λI near a small
+  // eigenvalue moves ‖y‖ by 1e-12 per ulp of λ): take it on y instead, to first order,
+  // y(λ + δ) = y − δ (P + λI)⁻¹ y
+  if (last !== undefined && last.yu > 0) {
+    const ny0 = norm(y)
+    const delta = (ny0 - t) * ny0 / last.yu
+    const y2 = Float64Array.from(y, (v, i) => v - delta * last!.u[i]!)
+    if (Math.abs(norm(y2) - t) < Math.abs(ny0 - t)) y = y2
   }
   const ny = norm(y)
   return done(Float64Array.from(y, (v) => (v / ny) * t), Math.abs(ny - t) <= 1e-12 * t)

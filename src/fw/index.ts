@@ -21,7 +21,7 @@ export { type FaceReport, type FaceDerivative, KINK_TOLERANCE } from './FaceMode
 export { NegativeCurvatureError } from './FaceDerivative.js'
 export type { FaceModel } from './FaceModel.js'
 export type { Curvature } from './ActiveSet.js'
-export type { FeasibleSet, ParamMaps, SetTangent, SetGradient } from './sets/FeasibleSet.js'
+export type { FeasibleSet, ParamMaps, SetTangent, SetGradient, SetSolver, SetSolution, SolveLimits, StepDirection, DirectionLinear } from './sets/FeasibleSet.js'
 export type { Polyhedron, PolyRow, CoordState } from './sets/Polyhedron.js'
 export * from './Generators.js'
 export * as exact from './exact/index.js'

@@ -134,7 +134,12 @@ export interface FeasibleSet {
    */
   readonly solver?: SetSolver
   /** The starting point's derivative in the set's parameters (absent: it does not move). */
-  readonly startLinear?: (q: Float64Array, x0: Float64Array) => { readonly fwd: (st: SetTangent) => Float64Array; readonly bwd: (c: Float64Array, acc: SetGradient) => void }
+  readonly startLinear?: (q: Float64Array, x0: Float64Array) => {
+    /** dx₀ along the set's parameters' tangent. */
+    readonly fwd: (st: SetTangent) => Float64Array
+    /** Adds the transpose of `fwd` for the cotangent c of x₀ into `acc`. */
+    readonly bwd: (c: Float64Array, acc: SetGradient) => void
+  }
 }
 
 /**
@@ -144,6 +149,7 @@ export interface FeasibleSet {
  * const { dvals, dgmax } = lin.fwd(dx, st)
  */
 export interface DirectionLinear {
+  /** The tangents of `vals` and `gmax` for a tangent dx of x (undefined: 0) and st of the parameters. */
   readonly fwd: (dx: Float64Array | undefined, st: SetTangent) => { readonly dvals: Float64Array; readonly dgmax: number }
   /** Adds the transposes of `fwd` for the cotangents cv (of vals) and cg (of gmax) into cx and acc. */
   readonly bwd: (cv: Float64Array, cg: number, cx: Float64Array, acc: SetGradient) => void
@@ -187,5 +193,6 @@ export interface SetSolution<N> {
  * const solver: SetSolver = { solve: (theta, limits, backward) => … }
  */
 export interface SetSolver {
+  /** Solves at θ under the limits, for the backward mode's derivative. */
   readonly solve: <N>(theta: Params<N>, limits: SolveLimits, backward: 'implicit' | 'unrolled') => SetSolution<N>
 }

@@ -49,6 +49,17 @@ export interface Polyhedron {
   readonly lo: Float64Array
   readonly hi: Float64Array
   readonly rows: readonly PolyRow[]
+  /**
+   * Optional, for a polyhedron whose free coordinates F may leave the rows' multipliers
+   * undetermined (a degenerate face): given the least-squares multipliers ν (every row's,
+   * in the polish's convention), the one of ν + null(E_Fᵀ) — the multipliers that keep
+   * F's stationarity g_F + E_Fᵀν = 0 — that maximizes the smallest multiplier of the
+   * fixed coordinates (their reduced gradients). A KKT multiplier exists iff that smallest
+   * one is ≥ 0, and the face is stable (strictly complementary) iff it is > 0. The
+   * Birkhoff polytope has it: the potentials of each connected component of the free
+   * cells shift freely.
+   */
+  readonly refineMultipliers?: (g: Float64Array, free: Int32Array, nu: Float64Array) => Float64Array
 }
 
 /**
@@ -125,6 +136,31 @@ export const rowScale = (row: PolyRow, n: number, x: Float64Array): number => {
   let s = 0
   forRow(row, n, (i, c) => { s += Math.abs(c * x[i]!) })
   return Math.max(s, Math.abs(row.rhs))
+}
+
+/**
+ * Whether x lies in the polyhedron to a relative tolerance `rtol`: each bound's excess
+ * against max(|bound|, |xᵢ|) and each row's against its scale Σ|cᵢxᵢ| + |rhs| (so that a
+ * point at t = 1e-20 is judged in units of 1e-20, not of 1); rows marked in `active`
+ * must hold with equality to the same tolerance.
+ *
+ * @example
+ * polyFeasible(poly, x, 1e-12, ws.active) // what a certificate requires
+ */
+export const polyFeasible = (poly: Polyhedron, x: Float64Array, rtol: number, active?: Uint8Array): boolean => {
+  const n = poly.n
+  for (let i = 0; i < n; i++) {
+    const xi = x[i]!, lo = poly.lo[i]!, hi = poly.hi[i]!
+    if (!Number.isFinite(xi)) return false
+    if (lo - xi > rtol * Math.max(Math.abs(lo), Math.abs(xi))) return false
+    if (xi - hi > rtol * Math.max(Math.abs(hi), Math.abs(xi))) return false
+  }
+  for (let k = 0; k < poly.rows.length; k++) {
+    const row = poly.rows[k]!
+    const r = rowValue(row, n, x) - row.rhs, sc = rowScale(row, n, x)
+    if ((row.kind === 'eq' || active?.[k] === 1 ? Math.abs(r) : r) > rtol * sc) return false
+  }
+  return true
 }
 
 /**

@@ -7,8 +7,11 @@
  * - `linf` (|xᵢ| ≤ t): bounds ±t; Rᵢ = t.
  * - `simplex` (x ≥ 0, Σ x = t): bound 0 below, one equality row; Rᵢ = t.
  * - `box` (lowerᵢ ≤ xᵢ ≤ upperᵢ): bounds, no row; Rᵢ = max(|lowerᵢ|, |upperᵢ|).
+ * - `capped-simplex`, `ksparse`, `birkhoff`: in their own modules (`CappedSimplex.ts`,
+ *   `KSparse.ts`, `Birkhoff.ts`), each with its oracle and its own steps.
  * - `l2` (‖x‖ ≤ t): not polyhedral; its face (the sphere) is handled by the sphere polish.
  *   Its one "row" in the face derivative is the linearized sphere xᵀdx = t·dt.
+ * - `polytope` ({ lmo }): known only by its oracle; it solves on its own (`Polytope.ts`).
  * - `nuclear` (‖X‖_* ≤ t, X rows × cols row-major, the shape from the structure): not
  *   polyhedral; it solves on its own (`Nuclear.ts`).
  *
@@ -19,6 +22,10 @@ import { LayerError } from '../Options.js'
 import type { Vec } from '../../shapes/Vec.js'
 import type { FeasibleSet, ParamMaps, SetGradient, SetTangent } from './FeasibleSet.js'
 import { type Polyhedron, AT_HI, AT_LO, polyViolation } from './Polyhedron.js'
+import { resolvePolytope } from './Polytope.js'
+import { cappedSimplexSet } from './CappedSimplex.js'
+import { ksparseSet } from './KSparse.js'
+import { birkhoffSet } from './Birkhoff.js'
 import { nuclearSet } from './Nuclear.js'
 
 // -------------------------------------------------------------------------------------
@@ -39,22 +46,26 @@ export const projectSorted = (l1: boolean, y: Float64Array, w: Float64Array, t: 
     for (let i = 0; i < n; i++) s += w[i]! * Math.abs(y[i]!)
     if (s <= t) { if (out !== y) out.set(y); return }
   }
-  // the threshold θ of x = sign(y)·max(|y| − θw, 0) (l1) or x = max(y − θ, 0) (simplex)
+  // the threshold θ of x = sign(y)·max(|y| − θw, 0) (l1) or x = max(y − θ, 0) (simplex),
+  // computed relative to the largest breakpoint b₀ (θ′ = θ − b₀): a step y = x − g/L̂ with
+  // |g/L̂| far beyond t keeps the t that the shifted sums still see (b₀ − θ = t at a vertex)
   const b = new Float64Array(n), order = new Int32Array(n)
-  for (let i = 0; i < n; i++) { b[i] = l1 ? Math.abs(y[i]!) / w[i]! : y[i]!; order[i] = i }
+  let b0 = -Infinity
+  for (let i = 0; i < n; i++) { b[i] = l1 ? Math.abs(y[i]!) / w[i]! : y[i]!; order[i] = i; if (b[i]! > b0) b0 = b[i]! }
   order.sort((i, j) => b[j]! - b[i]!)
   let s1 = 0, s2 = 0, theta = 0
   for (let k = 0; k < n; k++) {
     const i = order[k]!, wi = l1 ? w[i]! : 1
-    s1 += wi * (l1 ? Math.abs(y[i]!) : y[i]!)
+    s1 += wi * wi * (b[i]! - b0)
     s2 += wi * wi
     theta = (s1 - t) / s2
-    const next = k + 1 < n ? b[order[k + 1]!]! : -Infinity
+    const next = k + 1 < n ? b[order[k + 1]!]! - b0 : -Infinity
     if (theta >= next) break
   }
-  if (l1) theta = Math.max(theta, 0)
+  if (l1) theta = Math.max(theta, -b0)
   for (let i = 0; i < n; i++) {
-    out[i] = l1 ? Math.sign(y[i]!) * Math.max(Math.abs(y[i]!) - theta * w[i]!, 0) : Math.max(y[i]! - theta, 0)
+    const r = Math.max(b[i]! - b0 - theta, 0)
+    out[i] = l1 ? Math.sign(y[i]!) * w[i]! * r : r
   }
 }
 
@@ -307,6 +318,10 @@ export const resolveSet = <N>(kind: SetName, theta: Params<N>, structure: SetStr
     case 'l2': return l2Set(n, theta.t)
     case 'simplex': return simplexSet(n, theta.t)
     case 'box': return boxSet(theta.lower!.data, theta.upper!.data)
+    case 'polytope': return resolvePolytope(theta, structure)
+    case 'capped-simplex': return cappedSimplexSet(n, theta.k!)
+    case 'ksparse': return ksparseSet(n, theta.k!, theta.t)
+    case 'birkhoff': return birkhoffSet(structure.rows ?? Math.round(Math.sqrt(n)))
     case 'nuclear': return nuclearSet(structure.rows ?? n, structure.cols ?? 1, theta.t)
     default: throw new LayerError(`the solver for the set "${kind}" is not available yet (the problem is valid)`, 'set')
   }
