@@ -523,15 +523,18 @@ const normOf = (v: Float64Array): number => norm2(v, 0, v.length)
  * and takes λ as the least-squares multiplier; a step that does not lower the residual is
  * halved (three times at most). On the PCG path the solve is inexact (a backward error of
  * 1e-2·ρ/(λ√r), within [1e-13, 1e-3]), which keeps the convergence superlinear. A step that would push an eigenvalue of Σ + sym(M) to ≤ 0
- * drops the smallest singular triplet (the face's S ⪰ 0 becomes active: the rank is lower).
- * It converges quadratically near a strictly complementary solution of rank r.
+ * drops the smallest singular triplet (the face's S ⪰ 0 becomes active: the rank is lower);
+ * with `keepRank` it is cut instead to 0.9 of the way to that boundary (the largest α with
+ * Σ + α·sym(M) ⪰ 0), and the rank stays r. It converges quadratically near a strictly
+ * complementary solution of rank r.
  *
  * @example
  * const out = newtonPolish(pb, U, V, sigma, pAbs, 30)
  * out.reason // 'converged'
+ * newtonPolish(pb, U, V, sigma, pAbs, 30, true) // damped steps at rank r, no triplet dropped
  */
 export const newtonPolish = (
-  pb: NuclearProblem, U0: Cols, V0: Cols, s0: Float64Array, pAbs: Float64Array, maxIterations = 30
+  pb: NuclearProblem, U0: Cols, V0: Cols, s0: Float64Array, pAbs: Float64Array, maxIterations = 30, keepRank = false
 ): PolishOutcome => {
   let total = 0
   for (const v of s0) total += v
@@ -563,10 +566,18 @@ export const newtonPolish = (
     const { xi } = sys.solve(R, 0)
     // the face's S ⪰ 0: an eigenvalue of Σ + sym(M) at or below 0 means a lower rank
     const r = pt.r
+    let first = 1
     if (r > 1) {
       const S = new Float64Array(r * r)
       for (let a = 0; a < r; a++) for (let b = 0; b < r; b++) S[a * r + b] = (a === b ? pt.s[a]! : 0) + 0.5 * (xi[a * r + b]! + xi[b * r + a]!)
-      if (eigSym(S, r).values[0]! <= 0) {
+      if (eigSym(S, r).values[0]! <= 0 && keepRank) {
+        // the rank kept: the step cut to 0.9 of the way to the boundary Σ + α sym(M) ⪰ 0,
+        // α* = 1 / λmax(−Σ^(−1/2) sym(M) Σ^(−1/2))
+        const C = new Float64Array(r * r)
+        for (let a = 0; a < r; a++) for (let b = 0; b < r; b++) C[a * r + b] = -0.5 * (xi[a * r + b]! + xi[b * r + a]!) / Math.sqrt(pt.s[a]! * pt.s[b]!)
+        const top = eigSym(C, r).values[r - 1]!
+        first = top > 0 ? Math.min(1, 0.9 / top) : 1
+      } else if (eigSym(S, r).values[0]! <= 0) {
         const next = dropTriplet(pb, pt, r - 1)
         pt = manifoldPoint(pb, next.U, next.V, next.s)
         rho = normOf(tangentResidual(pb, pt))
@@ -576,7 +587,7 @@ export const newtonPolish = (
       }
     }
     let accepted = false
-    let step = 1
+    let step = first
     for (let k = 0; k < 4 && !accepted; k++, step /= 2) {
       const trial = step === 1 ? xi : scaled(xi, step)
       const next = retract(pb, pt, trial)

@@ -18,7 +18,11 @@
  * 3. **Polish.** Tried when the gap has fallen to 1e-3·|f| (then each time it has fallen
  *    100-fold more) and at steps 8, 16, 32, …, and once after the last step: Newton on the
  *    rank-r manifold (`Manifold.ts`) from the step's point. Its result is kept when the
- *    oracle certifies it: gap ≤ max(tolerance, 1e-9)·|f| + floor. The gap alone does
+ *    oracle certifies it: gap ≤ max(tolerance, 1e-9)·|f| + floor. When the polish dropped
+ *    a triplet and its point is not certified (a full Newton step from an inexact iterate
+ *    overshoots a small singular value that the solution keeps: completion problems with a
+ *    0/1 mask in P do this), it runs once more from the same point keeping the rank, with
+ *    the step cut short of the boundary Σ + sym(M) ⪰ 0 instead. The gap alone does
  *    not make x exact (f − f* is quadratic in the error), the tangent residual does: a
  *    point whose residual is already at its rounding floor costs the polish no Newton step
  *    (for P = c·I the steps' small problems are exact projections, and the step that has
@@ -232,16 +236,23 @@ export const solveNuclear = (pb: NuclearProblem, limits: SolveLimits, pAbs: Floa
   const tryPolish = (): boolean => {
     polishedAt = k
     if (sig.length === 0) return false
-    polishes++
-    const out = newtonPolish(pb, U, V, sig, pAbs)
-    if (out.negative !== undefined) throw new NegativeCurvatureError(out.negative.direction, out.negative.curvature)
-    if (out.reason !== 'converged') return false
-    const pt = out.point
-    const pp = oraclePair(pt.g, m, p, pair.v)
-    const c = certificateOf(pb, pt.x, pt.px, pAbs, pp.sigma)
-    if (!(c.gap <= certTol * Math.abs(c.f) + c.floor)) return false
-    best = { kind: 'boundary', x: pt.x, iterations: k, converged: true, gap: c.gap, sigma1: pp.sigma, pair: pp, point: pt, polishes }
-    return true
+    const attempt = (keepRank: boolean): 'certified' | 'dropped' | 'failed' => {
+      polishes++
+      const out = newtonPolish(pb, U, V, sig, pAbs, 30, keepRank)
+      if (out.negative !== undefined) throw new NegativeCurvatureError(out.negative.direction, out.negative.curvature)
+      const dropped = out.point.r < sig.length ? 'dropped' : 'failed'
+      if (out.reason !== 'converged') return dropped
+      const pt = out.point
+      const pp = oraclePair(pt.g, m, p, pair.v)
+      const c = certificateOf(pb, pt.x, pt.px, pAbs, pp.sigma)
+      if (!(c.gap <= certTol * Math.abs(c.f) + c.floor)) return dropped
+      best = { kind: 'boundary', x: pt.x, iterations: k, converged: true, gap: c.gap, sigma1: pp.sigma, pair: pp, point: pt, polishes }
+      return 'certified'
+    }
+    const first = attempt(false)
+    if (first === 'certified') return true
+    // the rank fell and the point is not certified: once more, keeping the rank (damped steps)
+    return first === 'dropped' && attempt(true) === 'certified'
   }
   const deadline = limits.deadline
   while (k < limits.maxIterations) {
