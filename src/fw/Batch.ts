@@ -91,7 +91,9 @@ export interface BatchGradients<B, N> {
   readonly q: Mat<B, N>
   readonly w: Mat<B, N>
   readonly t: Vec<B>
+  /** P's gradient per instance (undefined where P is not dense or the instance failed), computed on the first call. */
   readonly pEach: () => ReadonlyArray<Mat<N, N> | undefined>
+  /** The sum of the instances' P gradients: the gradient of a P they share. */
   readonly pSum: () => Mat<N, N>
 }
 

@@ -40,7 +40,9 @@ import type { LayerOptions } from './Options.js'
  * const sc: ProblemScaling = { ex: -565, ef: -566 } // t = 1e-170
  */
 export interface ProblemScaling {
+  /** sₓ = 2^ex: x = sₓ·y. */
   readonly ex: number
+  /** s_f = 2^ef: the objective is divided by s_f. */
   readonly ef: number
 }
 
