@@ -16,7 +16,8 @@
 //   npm run example:completion -- --out plot.svg    # where the SVG goes (default out/completion.svg)
 //   npm run example:completion -- --epochs 20       # another epoch count
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { exampleArgs } from '../args.js'
+import { dirname } from 'node:path'
 import { svd } from '../../src/core/Eigen.js'
 import { makeTask } from './task.js'
 import { EPS, type EpochRow, offsetsOnly, train } from './model.js'
@@ -26,30 +27,7 @@ import { lineCharts, type Panel } from '../imitation/svg.js'
 // arguments
 // -------------------------------------------------------------------------------------
 
-const fail = (msg: string): never => {
-  process.stderr.write(`completion: ${msg}\n`)
-  process.exit(2)
-}
-
-const argv = process.argv.slice(2)
-const known = new Set(['--quick', '--json', '--out', '--epochs'])
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i]!
-  if (!known.has(a)) fail(`unknown argument ${JSON.stringify(a)}; expected --quick, --json, --out PATH, --epochs N`)
-  if (a === '--out' || a === '--epochs') i++
-}
-const valueOf = (flag: string): string | undefined => {
-  const i = argv.indexOf(flag)
-  if (i < 0) return undefined
-  const v = argv[i + 1]
-  return v === undefined || v.startsWith('--') ? fail(`${flag} needs a value`) : v
-}
-const quick = argv.includes('--quick')
-const json = argv.includes('--json')
-const out = resolve(valueOf('--out') ?? 'out/completion.svg')
-const epochsArg = valueOf('--epochs')
-const epochs = epochsArg === undefined ? (quick ? 12 : 40) : Number(epochsArg)
-if (!Number.isSafeInteger(epochs) || epochs < 1) fail(`--epochs takes a positive integer, got ${JSON.stringify(epochsArg)}`)
+const { quick, json, out, epochs } = exampleArgs('completion', { out: 'out/completion.svg', epochs: [12, 40] })
 
 const CONFIG = {
   seed: 1,

@@ -9,7 +9,8 @@
 //   npm run example:matching -- --out plot.svg    # where the SVG goes (default out/matching.svg)
 //   npm run example:matching -- --epochs 20       # another epoch count
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { exampleArgs } from '../args.js'
+import { dirname } from 'node:path'
 import { makeTask } from './task.js'
 import { type EpochRow, train } from './train.js'
 import { figure } from './svg.js'
@@ -18,30 +19,7 @@ import { figure } from './svg.js'
 // arguments
 // -------------------------------------------------------------------------------------
 
-const fail = (msg: string): never => {
-  process.stderr.write(`matching: ${msg}\n`)
-  process.exit(2)
-}
-
-const argv = process.argv.slice(2)
-const known = new Set(['--quick', '--json', '--out', '--epochs'])
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i]!
-  if (!known.has(a)) fail(`unknown argument ${JSON.stringify(a)}; expected --quick, --json, --out PATH, --epochs N`)
-  if (a === '--out' || a === '--epochs') i++
-}
-const valueOf = (flag: string): string | undefined => {
-  const i = argv.indexOf(flag)
-  if (i < 0) return undefined
-  const v = argv[i + 1]
-  return v === undefined || v.startsWith('--') ? fail(`${flag} needs a value`) : v
-}
-const quick = argv.includes('--quick')
-const json = argv.includes('--json')
-const out = resolve(valueOf('--out') ?? 'out/matching.svg')
-const epochsArg = valueOf('--epochs')
-const epochs = epochsArg === undefined ? (quick ? 3 : 15) : Number(epochsArg)
-if (!Number.isSafeInteger(epochs) || epochs < 1) fail(`--epochs takes a positive integer, got ${JSON.stringify(epochsArg)}`)
+const { quick, json, out, epochs } = exampleArgs('matching', { out: 'out/matching.svg', epochs: [3, 15] })
 
 const CONFIG = {
   seed: 0,
