@@ -9,7 +9,7 @@
 import t from 'tap'
 import {
   moduleBytes, gemvLanes, gemvTLoop, gemvLanesBatch, gemvTLoopBatch, denseApplyInto, denseApplyTInto, denseApplyBatchInto,
-  denseApplyTBatchInto, isSymmetric, BAND_BYTES, simdAvailable, streamProbe, kernelProbe, beginCall, endCall, inCallNow, SIMD_MIN_N, FOUR_ROWS_BYTES
+  denseApplyTBatchInto, isSymmetric, absRowSumsLanes, denseAbsRowSumsInto, denseSymmetricExactly, BAND_BYTES, simdAvailable, streamProbe, kernelProbe, beginCall, endCall, inCallNow, SIMD_MIN_N, FOUR_ROWS_BYTES
 } from '../src/core/simd.js'
 import { dfwLayer } from '../src/fw/Layer.js'
 import { dense, lowRank, csr, toDense, faceProduct, applyInto, applyTInto, apply, applyT } from '../src/core/LinearOperator.js'
@@ -188,6 +188,54 @@ t.test('one row per pass, four rows per pass and the transposed kernel each agre
     k.apply('gemvT', x, y)
     t.equal(mismatches(y, refT), 0, `gemvT n = ${n}`)
     k.release()
+  }
+})
+
+t.test('the row sums of |A| (kernel, four-row kernel, JavaScript) agree bitwise and are the plain sums up to rounding; a NaN or Infinity spoils its row only', async (t) => {
+  const big = Math.ceil(Math.sqrt(FOUR_ROWS_BYTES / 8)) + 1 // the four-row kernel
+  for (const n of [...SIZES, big]) {
+    const A = randomArray(760 + n, n * n)
+    const ref = new Float64Array(n), y = new Float64Array(n).fill(NaN)
+    absRowSumsLanes(A, n, ref)
+    beginCall()
+    denseAbsRowSumsInto(A, n, y)
+    endCall()
+    t.equal(mismatches(y, ref), 0, `n = ${n}: kernel = loop, bitwise`)
+    let worst = 0
+    for (let i = 0; i < n; i++) {
+      let s = 0
+      for (let j = 0; j < n; j++) s += Math.abs(A[i * n + j]!)
+      worst = Math.max(worst, Math.abs(s - ref[i]!) / (s || 1))
+      if (ref[i]! < 0) worst = Infinity
+    }
+    t.ok(worst <= n * 2.3e-16, `n = ${n}: the plain sums to rounding (${worst.toExponential(1)})`)
+  }
+  const n = 40, A = randomArray(770, n * n), y = new Float64Array(n)
+  A[3 * n + 17] = NaN
+  A[9 * n + 39] = -Infinity
+  beginCall()
+  denseAbsRowSumsInto(A, n, y)
+  endCall()
+  t.ok(Number.isNaN(y[3]) && y[9] === Infinity, 'the rows holding NaN and −Infinity are NaN and +Infinity')
+  t.equal(y.filter((v) => Number.isFinite(v)).length, n - 2, 'every other row finite')
+})
+
+t.test('denseSymmetricExactly: the kernels\' exact verdict, in and out of calls, following writes', async (t) => {
+  for (const n of [3, 15, 16, 33, 100]) {
+    const A = symmetricArray(780 + n, n)
+    t.equal(denseSymmetricExactly(A, n), true, `n = ${n}: symmetric, outside a call`)
+    beginCall()
+    t.equal(denseSymmetricExactly(A, n), true, `n = ${n}: symmetric, in a call`)
+    endCall()
+    A[(n - 1) * n + 1] = A[(n - 1) * n + 1]! + 2 ** -40
+    t.equal(denseSymmetricExactly(A, n), false, `n = ${n}: one entry nudged by 2⁻⁴⁰ is seen`)
+    beginCall()
+    t.equal(denseSymmetricExactly(A, n), false, `n = ${n}: nudged, in the next call`)
+    endCall()
+    A[n + n - 1] = A[(n - 1) * n + 1]!
+    beginCall()
+    t.equal(denseSymmetricExactly(A, n), true, `n = ${n}: its mirror written too: symmetric again`)
+    endCall()
   }
 })
 

@@ -89,6 +89,35 @@ export const gemvLanesRect = (A: Float64Array, m: number, n: number, x: Float64A
 export const gemvLanes = (A: Float64Array, n: number, x: Float64Array, y: Float64Array): void => gemvLanesRect(A, n, n, x, y)
 
 /**
+ * y ← the row sums of |A|, yᵢ = Σⱼ |Aᵢⱼ|, for row-major n × n A, in the order of
+ * {@link gemvLanes} (|A| times a vector of ones, which the kernels `gemvAbs`/`gemv4Abs`
+ * compute bitwise alike). A NaN or ±Infinity entry makes its row's sum non-finite.
+ *
+ * @example
+ * absRowSumsLanes(new Float64Array([1, -2, -3, 4]), 2, y) // y = [3, 7]
+ */
+export const absRowSumsLanes = (A: Float64Array, n: number, y: Float64Array): void => {
+  const n8 = n & ~7
+  for (let i = 0, r = 0; i < n; i++, r += n) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0
+    let j = 0
+    for (; j < n8; j += 8) {
+      s0 += Math.abs(A[r + j]!)
+      s1 += Math.abs(A[r + j + 1]!)
+      s2 += Math.abs(A[r + j + 2]!)
+      s3 += Math.abs(A[r + j + 3]!)
+      s4 += Math.abs(A[r + j + 4]!)
+      s5 += Math.abs(A[r + j + 5]!)
+      s6 += Math.abs(A[r + j + 6]!)
+      s7 += Math.abs(A[r + j + 7]!)
+    }
+    let s = ((s0 + s2) + (s4 + s6)) + ((s1 + s3) + (s5 + s7))
+    for (; j < n; j++) s += Math.abs(A[r + j]!)
+    y[i] = s
+  }
+}
+
+/**
  * y ← Aᵀ x for row-major m × n A (x of length m, y of length n): y = Σᵢ xᵢ A[i, :],
  * i ascending. `y` must not alias `x`.
  *
@@ -168,6 +197,7 @@ const V128_ZERO = [...simd(0x0c), ...new Array<number>(16).fill(0)]
 const F64X2_SPLAT = simd(0x14)
 const F64X2_EXTRACT = (lane: number): number[] => [...simd(0x21), lane]
 const F64X2_ADD = simd(0xf0), F64X2_MUL = simd(0xf2), F64X2_NE = simd(0x48), V128_OR = simd(0x50), V128_ANY_TRUE = simd(0x53)
+const F64X2_ABS = simd(0xec), F64_ABS = 0x99
 /** i8x16.shuffle picking the given bytes of (a ‖ b). */
 const SHUFFLE = (bytes: ReadonlyArray<number>): number[] => [...simd(0x0d), ...bytes]
 const LO_LO = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]
@@ -218,10 +248,10 @@ const reduce8 = (acc: ReadonlyArray<number>, s: number): number[] => [
   ...tee(acc[0]!), ...F64X2_EXTRACT(0), ...get(acc[0]!), ...F64X2_EXTRACT(1), F64_ADD, ...set(s)
 ]
 
-/** s += Σ_{j ≥ 8⌊n/8⌋} a[j] x[j], one by one: j (bytes) runs from `j`'s value to nb. */
-const tailSum = (s: number, a: number, x: number, j: number, nb: number): number[] =>
+/** s += Σ_{j ≥ 8⌊n/8⌋} a[j] x[j] (|a[j]| x[j] with `abs`), one by one: j (bytes) runs from `j`'s value to nb. */
+const tailSum = (s: number, a: number, x: number, j: number, nb: number, abs = false): number[] =>
   whileLoop(geU(j, nb), ltU(j, nb), [
-    ...get(s), ...get(a), ...get(j), I32_ADD, ...f64load(), ...get(x), ...get(j), I32_ADD, ...f64load(), F64_MUL, F64_ADD, ...set(s),
+    ...get(s), ...get(a), ...get(j), I32_ADD, ...f64load(), ...(abs ? [F64_ABS] : []), ...get(x), ...get(j), I32_ADD, ...f64load(), F64_MUL, F64_ADD, ...set(s),
     ...addTo(j, 8)
   ])
 
@@ -229,8 +259,10 @@ const tailSum = (s: number, a: number, x: number, j: number, nb: number): number
  * gemv over blocks of R rows, then single rows: (a, x, y, n), pointers in bytes. Each row
  * keeps its four accumulators; the R rows of a block share each load of x (R = 4 keeps
  * four streams of A in flight, which a large matrix needs to reach the memory's speed).
+ * With `abs`, y = |A| x: every entry of A is replaced by its absolute value as it is
+ * loaded, nothing else changes.
  */
-const gemvBody = (R: number): number[] => {
+const gemvBody = (R: number, abs = false): number[] => {
   const [A, X, Y, N] = [0, 1, 2, 3]
   const L = new Locals(4)
   const NB = L.take(I32), END8 = L.take(I32), J = L.take(I32), ROWS = L.take(I32), XJ = L.take(I32)
@@ -247,12 +279,12 @@ const gemvBody = (R: number): number[] => {
       ...[0, 1, 2, 3].flatMap((k) => [
         ...get(XJ), ...V128_LOAD(16 * k), ...set(XV),
         ...p.slice(0, rr).flatMap((pr, r) => [
-          ...get(acc[r]![k]!), ...get(pr), ...get(J), I32_ADD, ...V128_LOAD(16 * k), ...get(XV), ...F64X2_MUL, ...F64X2_ADD, ...set(acc[r]![k]!)
+          ...get(acc[r]![k]!), ...get(pr), ...get(J), I32_ADD, ...V128_LOAD(16 * k), ...(abs ? F64X2_ABS : []), ...get(XV), ...F64X2_MUL, ...F64X2_ADD, ...set(acc[r]![k]!)
         ])
       ]),
       ...addTo(J, 64)
     ]),
-    ...p.slice(0, rr).flatMap((pr, r) => [...reduce8(acc[r]!, S), ...get(END8), ...set(J), ...tailSum(S, pr, X, J, NB), ...get(Y), ...get(S), ...f64store(8 * r)]),
+    ...p.slice(0, rr).flatMap((pr, r) => [...reduce8(acc[r]!, S), ...get(END8), ...set(J), ...tailSum(S, pr, X, J, NB, abs), ...get(Y), ...get(S), ...f64store(8 * r)]),
     ...get(A), ...get(NB), ...i32c(rr), I32_MUL, I32_ADD, ...set(A),
     ...addTo(Y, 8 * rr)
   ]
@@ -479,15 +511,17 @@ const FUNCTIONS: ReadonlyArray<readonly [string, number, () => number[]]> = [
   ['batchT2', 0, () => gemvTBody(2)],
   ['stream', 1, () => streamBody(1)],
   ['stream4', 1, () => streamBody(4)],
-  ['sym', 2, symBody]
+  ['sym', 2, symBody],
+  ['gemvAbs', 0, () => gemvBody(1, true)],
+  ['gemv4Abs', 0, () => gemvBody(4, true)]
 ]
 
 /**
  * The module's bytes: imports `env.mem`; exports `gemv` (one row per pass), `gemv4` (four
  * rows per pass), `gemvT` and `batchT2` (Aᵀ x for 2 vectors), all (i32 a, i32 x, i32 y,
  * i32 n) → (); `band1`, `band2` (A x over a band of rows for 1 or 2 vectors: i32 a, x, y,
- * n, rows); the probes `stream`, `stream4` (i32 a, i32 bytes) → f64; and `sym` (i32 a,
- * i32 n) → i32, whether A = Aᵀ.
+ * n, rows); the probes `stream`, `stream4` (i32 a, i32 bytes) → f64; `sym` (i32 a,
+ * i32 n) → i32, whether A = Aᵀ; and `gemvAbs`, `gemv4Abs` (as `gemv`, `gemv4`), y = |A| x.
  *
  * @example
  * WebAssembly.validate(moduleBytes()) // true where wasm SIMD runs
@@ -536,6 +570,8 @@ interface Wasm {
   readonly stream: Stream
   readonly stream4: Stream
   readonly sym: (a: number, n: number) => number
+  readonly gemvAbs: Kernel
+  readonly gemv4Abs: Kernel
 }
 
 const PAGE = 65536
@@ -885,6 +921,44 @@ export const denseApplyInto = (A: Float64Array, n: number, x: Float64Array, y: F
 }
 
 const rowKernel = (w: Wasm, n: number): Kernel => (8 * n * n >= FOUR_ROWS_BYTES ? w.gemv4 : w.gemv)
+
+/**
+ * y ← the row sums of |A| (yᵢ = Σⱼ |Aᵢⱼ|) for the row-major n × n matrix A: the kernel
+ * `gemvAbs` (or `gemv4Abs` for a large A) on A's resident copy when available, else
+ * {@link absRowSumsLanes}; the two agree bitwise. The copy is the one the products of the
+ * call then use, so validating P and multiplying by it read it from memory once each.
+ *
+ * @example
+ * denseAbsRowSumsInto(A, n, y) // y[i] = Σⱼ |A[i][j]|
+ */
+export const denseAbsRowSumsInto = (A: Float64Array, n: number, y: Float64Array): void => {
+  const w = n >= SIMD_MIN_N ? getWasm() : undefined
+  const e = w === undefined ? undefined : entryOf(A, n)
+  if (w !== undefined && e !== undefined) {
+    const off = resident(w, A, n, e)
+    if (off >= 0 && run(w, 8 * n * n >= FOUR_ROWS_BYTES ? w.gemv4Abs : w.gemvAbs, off, new Float64Array(n).fill(1), y, n)) return
+  }
+  absRowSumsLanes(A, n, y)
+}
+
+/**
+ * Whether the row-major n × n A equals its transpose exactly (`!==`, so +0 = −0 and a
+ * NaN is never equal): the kernel `sym` on A's resident copy when available (its answer
+ * kept until the copy's content changes, see the module notes), else {@link isSymmetric}
+ * (once per call). This is the fact {@link denseApplyTInto} already relies on; the
+ * validation asks it first and runs its entry-by-entry tolerance rule only when the
+ * answer is no.
+ *
+ * @example
+ * denseSymmetricExactly(new Float64Array([1, 2, 2, 1]), 2) // true
+ */
+export const denseSymmetricExactly = (A: Float64Array, n: number): boolean => {
+  const e = n < SIMD_MIN_N ? undefined : entryOf(A, n)
+  if (e === undefined) return isSymmetric(A, n)
+  const w = getWasm()
+  const off = w === undefined ? -1 : resident(w, A, n, e)
+  return symmetricNow(w, off, A, e, n)
+}
 
 /**
  * y ← Aᵀ x. For n ≥ {@link SIMD_MIN_N} and an exactly symmetric A (checked once per call,

@@ -14,6 +14,7 @@ import type { Params, SetKind } from './Problem.js'
 import { diagEntry } from '../core/LinearOperator.js'
 import { NegativeCurvatureError } from './Errors.js'
 import { callMemo } from './CallMemo.js'
+import { denseAbsRowSumsInto } from '../core/simd.js'
 import { f64, zerosView } from '../shapes/alloc.js'
 // the tangent and transpose rules of the primitives this module traces (they register into the core)
 import '../jvp/rules.js'
@@ -377,11 +378,10 @@ export const operatorRowAbs = <N>(P: Params<N>['P']): Float64Array => callMemo(P
 const rowAbsOf = <N>(P: Params<N>['P']): Float64Array => {
   const n = P.dim as number, a = new Float64Array(n)
   switch (P.kind) {
-    case 'dense': {
-      const A = P.mat.data
-      for (let i = 0; i < n; i++) { let s = 0; const r = i * n; for (let j = 0; j < n; j++) s += Math.abs(A[r + j]!); a[i] = s }
+    case 'dense':
+      // one pass over the resident copy the call's products use (core/simd.ts)
+      denseAbsRowSumsInto(P.mat.data, n, a)
       break
-    }
     case 'lowRank': {
       const r = P.rank, U = P.U, col = new Float64Array(r)
       for (let j = 0; j < n; j++) for (let k = 0; k < r; k++) col[k] = col[k]! + Math.abs(U[j * r + k]!)

@@ -54,6 +54,8 @@ import { joinKey, quoteKey } from '../shapes/internal.js'
 import { type LinearOperator, csr } from '../core/LinearOperator.js'
 import { denseAsymmetry, csrAsymmetry, asymmetryMessage, csrAsymmetryMessage } from '../core/OperatorCodec.js'
 import type { Params, ParamsTangent, Problem, SetKind, SetName } from './Problem.js'
+import { denseSymmetricExactly } from '../core/simd.js'
+import { operatorRowAbs } from './Oracle.js'
 import { type LayerOptions, LayerError, LAYER_OPTION_KEYS } from './Options.js'
 
 // -------------------------------------------------------------------------------------
@@ -320,6 +322,9 @@ export const checkSymmetry = <N>(P: LinearOperator<N>): void => {
   const n = P.dim as number
   if (P.kind === 'dense') {
     const a = P.mat.data
+    // exactly symmetric (the kernels' check, kept with P's resident copy while it is
+    // unchanged): nothing for the tolerance rule to find
+    if (denseSymmetricExactly(a, n)) return
     const bad = denseAsymmetry(a, n)
     if (bad !== undefined) throw new LayerError(asymmetryMessage(bad.i, bad.j, a[bad.i * n + bad.j]!, a[bad.j * n + bad.i]!), `P[${bad.i}][${bad.j}]`)
   } else if (P.kind === 'csr') {
@@ -357,6 +362,15 @@ const checkOperator = <N>(P: LinearOperator<N>, rho: Float64Array): void => {
     case 'dense': {
       const a = P.mat.data
       if (a.length !== n * n) throw new LayerError(`expected ${n * n} entries in P, got ${a.length}`, 'P')
+      // the bound ρ_max² · maxᵢ Σⱼ |Pᵢⱼ| from the row sums the call keeps anyway (the
+      // certificate's rounding scale): where it holds with room to spare (half the limit,
+      // far beyond rounding) so does every row's ρᵢ Σⱼ |Pᵢⱼ| ρⱼ, and no pass with ρ is
+      // needed; a non-finite entry makes the bound non-finite
+      let rhoMax = 1, rowMax = 0
+      for (let i = 0; i < n; i++) rhoMax = Math.max(rhoMax, rho[i]!)
+      const abs = operatorRowAbs(P)
+      for (let i = 0; i < n; i++) rowMax = Math.max(rowMax, abs[i]!)
+      if (Number.isFinite(rowMax) && rhoMax * rhoMax * rowMax <= M / 2) return
       for (let i = 0, r = 0; i < n; i++, r += n) {
         // the row's weighted sum alone: a NaN or ±Infinity entry makes it non-finite, and
         // only then (or when it is too large) is the row scanned again for the path

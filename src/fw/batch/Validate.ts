@@ -21,6 +21,7 @@ import { unsafeDim } from '../../shapes/Dim.js'
 import { type LinearOperator, lowRank } from '../../core/LinearOperator.js'
 import type { Params, Problem, SetName } from '../Problem.js'
 import { type LayerOptions, LayerError } from '../Options.js'
+import { operatorRowAbs } from '../Oracle.js'
 import { type ResolvedSet, MAGNITUDE_LIMIT, checkMagnitudes, checkOperatorStructure, checkSymmetry, hasRadius, validateProblem } from '../Validate.js'
 
 // -------------------------------------------------------------------------------------
@@ -66,14 +67,11 @@ const standIn = (n: number): LinearOperator<unknown> => {
 const factsOf = <N>(P: LinearOperator<N>): OperatorFacts => {
   let rowAbsMax = NaN
   if (P.kind === 'dense') {
-    const a = P.mat.data, n = P.dim as number
+    // the call's row sums (Oracle.ts, one pass over the kernels' copy of P); NaN and
+    // ±Infinity make the maximum non-finite (Math.max keeps a NaN)
+    const abs = operatorRowAbs(P)
     rowAbsMax = 0
-    for (let i = 0, r = 0; i < n; i++, r += n) {
-      let s = 0
-      for (let j = 0; j < n; j++) s += Math.abs(a[r + j]!)
-      // NaN and ±Infinity make the maximum non-finite (Math.max keeps a NaN)
-      rowAbsMax = Math.max(rowAbsMax, s)
-    }
+    for (let i = 0; i < abs.length; i++) rowAbsMax = Math.max(rowAbsMax, abs[i]!)
   }
   let asymmetry: LayerError | undefined
   // symmetry reads finite entries only (validateProblem checks it after the magnitudes,
