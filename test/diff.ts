@@ -9,7 +9,7 @@ import t, { type Test } from 'tap'
 import * as D from '../src/core/Diff.js'
 import type { Diff, Linear } from '../src/core/Diff.js'
 import * as P from '../src/core/Prim.js'
-import { type Tan, Zero, scaleT } from '../src/core/Tangent.js'
+import { type Tan, Zero, scaleT, OuterSum } from '../src/core/Tangent.js'
 import { type Rng, rng } from '../src/core/Random.js'
 import * as V from '../src/core/Vector.js'
 import { dense } from '../src/core/LinearOperator.js'
@@ -468,7 +468,7 @@ t.test('checkpoint takes precedence over a tape budget', async (t) => {
   t.same(c.stats(), { calls: 30, restarts: 3, longest: 10 }, 'three segments of 10 steps, recomputed')
 })
 
-t.test('the reverse pass expands a sum of outer products once it outgrows the matrix, to rounding', async (t) => {
+t.test('the reverse pass expands a sum of outer products once it outgrows the matrix (outerSumNumbers: 0), to rounding', async (t) => {
   const r = rng(47)
   const n = 3
   // s ← A s with A a parameter: each step's cotangent in A is an outer product
@@ -478,7 +478,7 @@ t.test('the reverse pass expands a sum of outer products once it outgrows the ma
   const p: Pm = { A }
   const s0 = vecN(r, n)
   for (const K of [1, 2, 10, 50]) {
-    const [y, lin] = D.fold(mstep, K)([p, s0])
+    const [y, lin] = D.fold(mstep, K, { outerSumNumbers: 0 })([p, s0])
     const u = vecN(r, n)
     const [dp] = lin.bwd(u) as readonly [{ readonly A: { readonly data: Float64Array } }, VN]
     // reference: the same sum of K outer products, in float64 by hand
@@ -500,6 +500,30 @@ t.test('the reverse pass expands a sum of outer products once it outgrows the ma
     for (let k = 0; k < n * n; k++) { err = Math.max(err, Math.abs(dp.A.data[k]! - ref[k]!)); scale = Math.max(scale, Math.abs(ref[k]!)) }
     t.ok(err <= 1e-14 * Math.max(1, scale), `K = ${K}: the cotangent of A within 1e-14 (${err.toExponential(2)})`)
     t.ok(sameT(y, y), 'value')
+  }
+})
+
+t.test('by default the reverse pass keeps a sum of outer products unexpanded (one term per step) until its terms hold OUTER_SUM_NUMBERS, and it expands to the same matrix', async (t) => {
+  const r = rng(48)
+  const n = 3
+  type Pm = { readonly A: Mat<N, N> }
+  const mstep: Diff<readonly [Pm, VN], VN> = D.compose(P.matVec<N, N>(), D.fanout(D.compose(D.get<Pm, 'A'>('A'), D.fst<Pm, VN>()), D.snd<Pm, VN>()))
+  const A = { rows: n, cols: n, data: Float64Array.from({ length: n * n }, () => 0.3 * r.normal()) } as unknown as Mat<N, N>
+  const s0 = vecN(r, n)
+  t.equal(D.outerSumCap(n, n), Math.floor(D.OUTER_SUM_NUMBERS / (2 * n)), 'a small matrix: the cap is the numbers limit over rows + cols')
+  t.equal(D.outerSumCap(4000, 4000), 2000, 'a large one: its own size')
+  t.equal(D.outerSumCap(n, n, 0), 1, 'outerSumNumbers 0: the matrix size')
+  for (const K of [2, 50, 400]) {
+    const u = vecN(r, n)
+    const [, lin] = D.fold(mstep, K)([{ A }, s0])
+    const [dp] = lin.bwd(u) as unknown as readonly [{ readonly A: OuterSum }, VN]
+    t.ok(dp.A instanceof OuterSum, `K = ${K}: unexpanded`)
+    t.equal(dp.A.terms, K, `K = ${K}: one term per step`)
+    const [, lin0] = D.fold(mstep, K, { outerSumNumbers: 0 })([{ A }, s0])
+    const [dp0] = lin0.bwd(u) as readonly [{ readonly A: { readonly data: Float64Array } }, VN]
+    let err = 0, scale = 0
+    for (let k = 0; k < n * n; k++) { err = Math.max(err, Math.abs(dp.A.data[k]! - dp0.A.data[k]!)); scale = Math.max(scale, Math.abs(dp0.A.data[k]!)) }
+    t.ok(err <= 1e-14 * Math.max(1, scale), `K = ${K}: the same matrix as the expanded sum, to rounding (${err.toExponential(2)})`)
   }
 })
 

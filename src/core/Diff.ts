@@ -361,6 +361,13 @@ export interface FoldOptions {
    * checkpoint instead (see {@link foldWhile}). Default: no limit.
    */
   readonly tape?: TapeBudget
+  /**
+   * Numbers the reverse pass's unexpanded sum of outer products (P's cotangent) may hold
+   * in its terms beyond its matrix's size before it is expanded (see
+   * {@link outerSumCap}). Default {@link OUTER_SUM_NUMBERS}; 0 expands as soon as the
+   * terms outgrow the matrix.
+   */
+  readonly outerSumNumbers?: number
 }
 
 /** The linear map of an unrolled fold, and how many steps ran. */
@@ -373,13 +380,29 @@ interface Unrolled<P, S> {
 const isShaped = (a: object): a is { readonly data: Float64Array } =>
   'data' in a && (a as { data: unknown }).data instanceof Float64Array
 
-/** Whether the terms of an unexpanded sum hold more numbers than its expanded matrix. */
-const longerThanMatrix = (a: OuterSum): boolean => {
-  const cap = Math.floor((a.rows * a.cols) / (a.rows + a.cols))
-  let k = 0
-  for (let t: OuterSum | undefined = a; t !== undefined; t = t.next) if (++k > cap) return true
-  return false
-}
+/**
+ * Numbers an unexpanded sum of outer products may hold in its terms even where that is
+ * more than its expanded matrix: 2²² (32 MiB of doubles), so that the reverse pass of a
+ * fold keeps P's cotangent unexpanded (and a caller who never reads it never pays the
+ * K dense rank-one updates) unless K·(rows + cols) outgrows both this and rows·cols.
+ *
+ * @example
+ * terms * (rows + cols) > Math.max(rows * cols, OUTER_SUM_NUMBERS) // then it is expanded
+ */
+export const OUTER_SUM_NUMBERS = 2 ** 22
+
+/**
+ * The most terms an unexpanded rows × cols sum keeps before the fold expands it (see
+ * {@link OUTER_SUM_NUMBERS}).
+ *
+ * @example
+ * outerSumCap(100, 100) // 20971
+ */
+export const outerSumCap = (rows: number, cols: number, numbers = OUTER_SUM_NUMBERS): number =>
+  Math.floor(Math.max(rows * cols, numbers) / (rows + cols))
+
+/** Whether the terms of an unexpanded sum hold more numbers than it may keep (see {@link outerSumCap}). */
+const longerThanMatrix = (a: OuterSum, numbers: number): boolean => a.terms > outerSumCap(a.rows, a.cols, numbers)
 
 /** out += the terms of an unexpanded sum, in the order and with the products of its expansion. */
 const addOuterInto = (out: Float64Array, a: OuterSum): void => {
@@ -401,20 +424,21 @@ const addOuterInto = (out: Float64Array, a: OuterSum): void => {
  * write into them instead of allocating again. Objects it did not allocate are never
  * written. Seen from outside the fold, the sum is pure. The result is bit-identical to the
  * chain of `addT`s, except that a sum of outer products is expanded once its terms
- * outgrow its matrix (so that K steps keep O(n²), not O(K·n)); the order of its additions
- * then differs, by rounding only.
+ * outgrow both its matrix and {@link OUTER_SUM_NUMBERS} (so that K ≫ n steps keep O(n²),
+ * not O(K·n)); the order of its additions then differs, by rounding only.
  */
-const addOwned = (mine: WeakSet<object>, a: unknown, b: unknown): unknown => {
+const addOwned = (mine: WeakSet<object>, a: unknown, b: unknown, numbers: number): unknown => {
   if (a === Zero) return b
   if (b === Zero || b === undefined) return a
   if (typeof a === 'number') return a + (b as number)
   if (typeof a !== 'object' || a === null) return a
   // unexpanded outer-product sums stay unexpanded (reading `data` would expand them) while
-  // their terms take less memory than the matrix; past that, the sum is expanded into a
-  // matrix the fold owns, and later terms are added into it (memory O(n²), not O(K·n))
+  // their terms take less memory than the matrix or OUTER_SUM_NUMBERS; past that, the sum
+  // is expanded into a matrix the fold owns, and later terms are added into it (memory
+  // O(n²), not O(K·n))
   if (a instanceof OuterSum && b instanceof OuterSum) {
     const sum = addT(a, b) as OuterSum
-    if (!longerThanMatrix(sum)) return sum
+    if (!longerThanMatrix(sum, numbers)) return sum
     const r = { rows: sum.rows, cols: sum.cols, data: sum.data }
     mine.add(r)
     return r
@@ -439,12 +463,12 @@ const addOwned = (mine: WeakSet<object>, a: unknown, b: unknown): unknown => {
   if (Array.isArray(a)) {
     const r: unknown[] = mine.has(a) ? a : a.slice()
     mine.add(r)
-    for (let i = 0; i < r.length; i++) r[i] = addOwned(mine, r[i], (b as unknown[])[i] ?? Zero)
+    for (let i = 0; i < r.length; i++) r[i] = addOwned(mine, r[i], (b as unknown[])[i] ?? Zero, numbers)
     return r
   }
   const r: Record<string, unknown> = mine.has(a) ? (a as Record<string, unknown>) : { ...(a as Record<string, unknown>) }
   mine.add(r)
-  for (const [k, v] of Object.entries(b as Record<string, unknown>)) r[k] = k in r ? addOwned(mine, r[k], v) : v
+  for (const [k, v] of Object.entries(b as Record<string, unknown>)) r[k] = k in r ? addOwned(mine, r[k], v, numbers) : v
   return r
 }
 
@@ -473,6 +497,7 @@ const unroll = <P, S>(
   options: FoldOptions
 ): Unrolled<P, S> => {
   const fixed = options.checkpoint !== undefined && options.checkpoint >= 1 ? Math.floor(options.checkpoint) : 0
+  const numbers = options.outerSumNumbers ?? OUTER_SUM_NUMBERS
   const tape = fixed === 0 ? options.tape : undefined
   const perStep = positiveOr(tape?.perStep, 1)
   const perState = positiveOr(tape?.perState, perStep)
@@ -533,7 +558,7 @@ const unroll = <P, S>(
     const run = (ls: readonly Linear<readonly [P, S], S>[]) => {
       for (let i = ls.length - 1; i >= 0; i--) {
         const [a, b] = parts2(ls[i]!.bwd(ds as Tan<S>))
-        dp = addOwned(mine, dp, a)
+        dp = addOwned(mine, dp, a, numbers)
         ds = b
       }
     }

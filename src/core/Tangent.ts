@@ -69,6 +69,8 @@ export type TanValue<A> = A extends number
  */
 export class OuterSum {
   #data: Float64Array | undefined
+  /** How many rank-one terms the sum holds (this one and those after it). */
+  readonly terms: number
   constructor(
     readonly rows: number,
     readonly cols: number,
@@ -76,7 +78,9 @@ export class OuterSum {
     readonly v: Float64Array,
     readonly alpha: number,
     readonly next: OuterSum | undefined
-  ) {}
+  ) {
+    this.terms = 1 + (next === undefined ? 0 : next.terms)
+  }
   /** The expanded row-major matrix (computed once). */
   get data(): Float64Array {
     if (this.#data !== undefined) return this.#data

@@ -167,7 +167,7 @@ export const pGradientOf = <N>(terms: ReadonlyArray<OuterTerms>, p: number, n: n
       for (let c = 0; c < n; c++) o[ro + c] = o[ro + c]! + ur * v[vo + c]!
     }
   }
-  const cap = Math.floor((n * n) / (n + n)), at = Math.max(2, cap + 1)
+  const cap = D.outerSumCap(n, n), at = Math.max(2, cap + 1)
   if (M >= at) {
     for (let i = M - at; i < M; i++) add(i)
     for (let i = M - at - 1; i >= 0; i--) add(i)
