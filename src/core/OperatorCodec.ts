@@ -97,7 +97,9 @@ export const denseAsymmetry = (
         const ri = offset + i * n
         const di = data[ri + i]!
         for (let j = bj; j < je && j < i; j++) {
-          if (asymmetric(data[ri + j]!, data[offset + j * n + i]!, di, data[offset + j * n + j]!, tol, floor)) {
+          // equal entries never offend: the rule (and the diagonal it reads) only where they differ
+          const a = data[ri + j]!, b = data[offset + j * n + i]!
+          if (a !== b && asymmetric(a, b, di, data[offset + j * n + j]!, tol, floor)) {
             if (fi === -1 || i < fi || (i === fi && j < fj)) { fi = i; fj = j }
             break
           }
