@@ -1,31 +1,34 @@
 /**
- * Does spreading a batch over both cores with worker_threads pay? A batch of B layer
- * calls (forward + VJP, one P shared by the batch and a q per instance, as in a training
- * step) run in this thread, against the same batch split over W workers. P reaches the
- * workers once, in a SharedArrayBuffer; each batch sends the q's and gets the x's and
- * gradients back as transferred buffers. Both sides run the built package (`dist/`), so
- * that the two measure the same code. Wall time per batch, median of the repeats, after
- * a warm-up of both.
+ * Does the worker pool (`dfwlayer/workers`) pay? A training step on a batch, forward +
+ * VJP (one dense P shared by the batch, a q per instance, the gradient of Σ_b ⟨1, x_b⟩
+ * in q, w and t), run by `dfwBatchSolve` + its `vjp` in this thread, against
+ * `pool.batchSolve(options)(batch, { cotangent })` over the pool's workers (`minWork: 0`, so
+ * that every cell goes to the workers: this is the measurement the default threshold
+ * comes from). Both sides run the built package (`dist/`; build it first with
+ * `npm run build`), so both measure the same code; the bench checks that they agree
+ * bitwise. Wall time per batch, the median of the repeats after a warm-up of both
+ * (≥ 1 s or 2 calls each); the load average is printed before and after.
  *
- *   npx tsx bench/workers.ts            # table
- *   npx tsx bench/workers.ts --json
+ * The grid: n = 10, 30, 100, 300; B = 16, 64, 256; the default schedule with the implicit
+ * backward, and with the unrolled backward through 200 steps (tolerance 0).
+ *
+ *   npx tsx bench/workers.ts                 # table
+ *   npx tsx bench/workers.ts --quick         # n = 30, 100; B = 64
+ *   npx tsx bench/workers.ts --repeats 9 --workers 2 --json
  *
  * @since 0.1.0
  */
-import { Worker } from 'node:worker_threads'
-import { cpus } from 'node:os'
+import { loadavg, availableParallelism } from 'node:os'
 import { pathToFileURL } from 'node:url'
 import { performance } from 'node:perf_hooks'
 
-interface Job { readonly qs: Float64Array; readonly count: number }
-interface Spec { readonly n: number; readonly P: SharedArrayBuffer; readonly w: Float64Array; readonly t: number; readonly backward: 'implicit' | 'unrolled' }
-
-type Solve = (qs: Float64Array, count: number) => Float64Array
-
-const CHILD = new URL('./workers-child.mjs', import.meta.url)
-/** The solver both sides run (bench/workers-child.mjs, plain JavaScript a worker can load). */
-const solver = async (spec: Spec): Promise<Solve> =>
-  ((await import(CHILD.href)) as { solver: (s: Spec) => Promise<Solve> }).solver(spec)
+type Lib = typeof import('../src/index.js')
+type Workers = typeof import('../src/workers/index.js')
+const DIST = new URL('../dist/', import.meta.url)
+const lib = async (): Promise<{ readonly root: Lib; readonly workers: Workers }> => ({
+  root: (await import(new URL('index.js', DIST).href)) as Lib,
+  workers: (await import(new URL('workers/index.js', DIST).href)) as Workers
+})
 
 /** One row of the benchmark. */
 export interface Row {
@@ -33,13 +36,13 @@ export interface Row {
   readonly batch: number
   readonly backward: string
   readonly workers: number
-  /** ms per batch in this thread. */
+  /** ms per batch (forward + VJP) in this thread. */
   readonly serialMs: number
-  /** ms per batch over the workers (including the messages). */
-  readonly parallelMs: number
-  /** serialMs / parallelMs */
+  /** ms per batch over the pool's workers (messages included). */
+  readonly poolMs: number
+  /** serialMs / poolMs */
   readonly speedup: number
-  /** max |x, ∇ serial − x, ∇ parallel| (the same computation, so 0). */
+  /** max |x, ∇ one thread − x, ∇ pool| (the same computation: 0). */
   readonly maxAbsDiff: number
 }
 
@@ -52,92 +55,105 @@ const gaussian = (seed: number): (() => number) => {
   return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u())
 }
 
+/** The load average as the bench prints it. */
+export const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ')
+
 /**
  * Runs the benchmark.
  *
  * @example
- * await run({ cases: [{ n: 100, batch: 64, backward: 'implicit' }] })
+ * await run({ sizes: [100], batches: [64], modes: ['implicit'] })
  */
-export const run = async (opts: { readonly cases?: readonly { n: number; batch: number; backward: 'implicit' | 'unrolled' }[]; readonly repeats?: number } = {}): Promise<readonly Row[]> => {
-  const cases = opts.cases ?? [
-    { n: 30, batch: 256, backward: 'implicit' as const },
-    { n: 100, batch: 64, backward: 'implicit' as const },
-    { n: 100, batch: 64, backward: 'unrolled' as const },
-    { n: 300, batch: 32, backward: 'implicit' as const },
-    { n: 1000, batch: 8, backward: 'implicit' as const }
-  ]
-  const W = Math.max(2, Math.min(cpus().length, 4))
-  const repeats = opts.repeats ?? 7
+export const run = async (opts: {
+  readonly sizes?: readonly number[]; readonly batches?: readonly number[]; readonly modes?: readonly ('implicit' | 'unrolled')[]
+  readonly repeats?: number; readonly workers?: number
+} = {}): Promise<readonly Row[]> => {
+  const { root, workers } = await lib()
+  const W = opts.workers ?? Math.max(1, availableParallelism())
+  const repeats = opts.repeats ?? 5
+  const pool = await workers.dfwPool({ workers: W, minWork: 0 })
   const rows: Row[] = []
-  for (const c of cases) {
-    const { n, batch } = c
-    const g = gaussian(7 + n)
-    // P = AᵀA/n + I (symmetric positive definite), a q per instance, t binding for most
-    const A = Float64Array.from({ length: n * n }, () => g())
-    const sab = new SharedArrayBuffer(8 * n * n)
-    const P = new Float64Array(sab)
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j <= i; j++) {
-        let s = 0
-        for (let k = 0; k < n; k++) s += A[k * n + i]! * A[k * n + j]!
-        P[i * n + j] = s / n + (i === j ? 1 : 0)
-        P[j * n + i] = P[i * n + j]!
+  try {
+    for (const backward of opts.modes ?? ['implicit', 'unrolled'] as const) {
+      for (const n of opts.sizes ?? [10, 30, 100, 300]) {
+        for (const batch of opts.batches ?? [16, 64, 256]) {
+          const g = gaussian(7 + n)
+          // P = AᵀA/n + I (symmetric positive definite), a q per instance, t binding for most
+          const A = Float64Array.from({ length: n * n }, () => g())
+          const P = new Float64Array(n * n)
+          for (let i = 0; i < n; i++) {
+            for (let j = 0; j <= i; j++) {
+              let s = 0
+              for (let k = 0; k < n; k++) s += A[k * n + i]! * A[k * n + j]!
+              P[i * n + j] = s / n + (i === j ? 1 : 0)
+              P[j * n + i] = P[i * n + j]!
+            }
+          }
+          const d = n as never
+          const problem = {
+            P: root.dense({ rows: d, cols: d, data: P }),
+            q: { rows: batch as never, cols: d, data: Float64Array.from({ length: n * batch }, () => g()) },
+            w: { dim: d, data: Float64Array.from({ length: n }, () => 0.5 + Math.abs(g()) / 2) },
+            t: 0.3 * Math.sqrt(n)
+          }
+          const ct = { rows: batch as never, cols: d, data: new Float64Array(n * batch).fill(1) }
+          const options = backward === 'unrolled' ? { backward, maxIterations: 200, tolerance: 0 } : { backward }
+          const serial = async (): Promise<Float64Array[]> => {
+            const sol = root.dfwBatchSolve(options)(problem)
+            const gr = sol.vjp(ct)
+            return [sol.x.data, gr.q.data, gr.w.data, gr.t.data]
+          }
+          const parallel = async (): Promise<Float64Array[]> => {
+            const sol = await pool.batchSolve(options)(problem, { cotangent: ct })
+            return [sol.x.data, sol.gradients!.q.data, sol.gradients!.w.data, sol.gradients!.t.data]
+          }
+          for (const f of [serial, parallel]) {
+            const t0 = performance.now()
+            for (let k = 0; k < 2 || performance.now() - t0 < 1000; k++) await f()
+          }
+          const a = await serial(), b = await parallel()
+          let diff = 0
+          a.forEach((x, j) => x.forEach((v, i) => { diff = Math.max(diff, Object.is(v, b[j]![i]) ? 0 : Math.abs(v - b[j]![i]!) || Infinity) }))
+          const ts: number[] = [], tp: number[] = []
+          for (let r = 0; r < repeats; r++) {
+            let t0 = performance.now()
+            await serial()
+            ts.push(performance.now() - t0)
+            t0 = performance.now()
+            await parallel()
+            tp.push(performance.now() - t0)
+          }
+          const serialMs = median(ts), poolMs = median(tp)
+          rows.push({ n, batch, backward, workers: W, serialMs, poolMs, speedup: serialMs / poolMs, maxAbsDiff: diff })
+          process.stderr.write(`workers: n ${n}, B ${batch}, ${backward}: ${serialMs.toFixed(1)} / ${poolMs.toFixed(1)} ms (load ${load()})\n`)
+        }
       }
     }
-    const w = Float64Array.from({ length: n }, () => 0.5 + Math.abs(g()) / 2)
-    const spec: Spec = { n, P: sab, w, t: 0.3 * Math.sqrt(n), backward: c.backward }
-    const qs = Float64Array.from({ length: n * batch }, () => g())
-    const serial = await solver(spec)
-    const workers = Array.from({ length: W }, () => new Worker(CHILD, { workerData: { bench: 'workers', spec } }))
-    const share = Math.ceil(batch / W)
-    const parallel = async (): Promise<Float64Array> => {
-      const parts = await Promise.all(workers.map((wk, i) => {
-        const lo = Math.min(batch, i * share), hi = Math.min(batch, lo + share)
-        const job: Job = { qs: qs.slice(lo * n, hi * n), count: hi - lo }
-        return new Promise<Float64Array>((resolve) => {
-          wk.once('message', (m: Float64Array) => resolve(m))
-          wk.postMessage(job, [job.qs.buffer as ArrayBuffer])
-        })
-      }))
-      const out = new Float64Array(2 * n * batch)
-      let at = 0
-      for (const p of parts) { out.set(p, at); at += p.length }
-      return out
-    }
-    // warm both (the JIT of every thread) for about a second each
-    for (const f of [async () => serial(qs, batch), parallel]) {
-      const t0 = performance.now()
-      while (performance.now() - t0 < 1000) await f()
-    }
-    const a = serial(qs, batch), b = await parallel()
-    let diff = 0
-    for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i]! - b[i]!))
-    const ts: number[] = [], tp: number[] = []
-    for (let r = 0; r < repeats; r++) {
-      let t0 = performance.now()
-      serial(qs, batch)
-      ts.push(performance.now() - t0)
-      t0 = performance.now()
-      await parallel()
-      tp.push(performance.now() - t0)
-    }
-    await Promise.all(workers.map((wk) => wk.terminate()))
-    const serialMs = median(ts), parallelMs = median(tp)
-    rows.push({ n, batch, backward: c.backward, workers: W, serialMs, parallelMs, speedup: serialMs / parallelMs, maxAbsDiff: diff })
+  } finally {
+    await pool.close()
   }
   return rows
 }
 
 /** The rows as a plain-text table. */
 export const table = (rows: readonly Row[]): string => {
-  const head = ['n', 'batch', 'backward', 'workers', 'serial ms', 'workers ms', 'speedup', 'max |Δ|']
-  const body = rows.map((r) => [String(r.n), String(r.batch), r.backward, String(r.workers), r.serialMs.toFixed(1), r.parallelMs.toFixed(1), `${r.speedup.toFixed(2)}×`, r.maxAbsDiff.toExponential(1)])
+  const head = ['n', 'B', 'backward', 'workers', 'one thread ms', 'pool ms', 'speedup', 'max |Δ|']
+  const body = rows.map((r) => [String(r.n), String(r.batch), r.backward, String(r.workers), r.serialMs.toFixed(1), r.poolMs.toFixed(1), `${r.speedup.toFixed(2)}×`, r.maxAbsDiff === 0 ? '0' : r.maxAbsDiff.toExponential(1)])
   const wd = head.map((h, j) => Math.max(h.length, ...body.map((b) => b[j]!.length)))
   const line = (cs: readonly string[]) => cs.map((c, j) => c.padStart(wd[j]!)).join('  ')
   return [line(head), line(wd.map((k) => '-'.repeat(k))), ...body.map(line)].join('\n')
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const rows = await run()
-  process.stdout.write(process.argv.includes('--json') ? JSON.stringify(rows) + '\n' : table(rows) + '\n')
+  const arg = (name: string): string | undefined => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined }
+  const quick = process.argv.includes('--quick')
+  const before = load()
+  const rows = await run({
+    ...(quick ? { sizes: [30, 100], batches: [64] } : {}),
+    ...(arg('--repeats') !== undefined ? { repeats: Number(arg('--repeats')) } : {}),
+    ...(arg('--workers') !== undefined ? { workers: Number(arg('--workers')) } : {})
+  })
+  const after = load()
+  if (process.argv.includes('--json')) process.stdout.write(JSON.stringify({ loadBefore: before, loadAfter: after, rows }) + '\n')
+  else process.stdout.write(`load average before: ${before}; after: ${after}\n${table(rows)}\n`)
 }

@@ -117,7 +117,7 @@ if (!setup.ok) {
   const dfw = (args: readonly string[], input = ''): SpawnSyncReturns<string> => sh(join(nm, '.bin', 'dfw'), args, project, input)
 
   t.test('the tarball ships the compiled demo and the README, and no sources of tests, benches or examples', async (t) => {
-    for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/cli/demo.js']) t.ok(setup.files.includes(f), `${f} is in the tarball`)
+    for (const f of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/cli/demo.js', 'dist/workers/index.js', 'dist/workers/worker.js']) t.ok(setup.files.includes(f), `${f} is in the tarball`)
     t.same(setup.files.filter((f) => /^(src|test|bench|examples|scripts)\//.test(f)), [], 'no src/, test/, bench/, examples/ or scripts/')
     t.same(setup.files.filter((f) => /blas|stdlib/i.test(f)), [], 'no blas wrappers')
   })
@@ -149,6 +149,37 @@ if (!setup.ok) {
       t.equal(r.status, 0, exited(r, `node out/${f}`))
       t.match(r.stdout, /converged/, `${f} prints a converged solution`)
     }
+  })
+
+  t.test('dfwlayer/workers resolves from the installed package, type-checks under nodenext, and its pool solves a batch in worker threads', async (t) => {
+    writeFileSync(join(project, 'workers-example.ts'), `import * as E from 'fp-ts/lib/Either.js'
+import { dense, withDim } from '${PKG.name}'
+import { dfwPool, type PoolResult } from '${PKG.name}/workers'
+const pool = await dfwPool({ workers: 2, minWork: 0 })
+const out = await withDim(2, async (n) => {
+  const rs = await pool.batch({ backward: 'implicit' })(
+    [1, -1, 0.5].map((s) => ({ P: dense({ rows: n, cols: n, data: Float64Array.of(2, 0, 0, 1) }), q: { dim: n, data: Float64Array.of(-s, s) }, t: 1 })),
+    [0, 1, 2].map(() => ({ dim: n, data: Float64Array.of(1, 0) })))
+  const ok = rs.flatMap((r) => (E.isRight(r) ? [r.right] : []))
+  const status: ReadonlyArray<PoolResult<unknown>['status']> = ok.map((r) => r.status)
+  return { status, x: ok.map((r) => Array.from(r.x.data)), gq: ok.map((r) => Array.from(r.gradients!.q.data)) }
+})
+console.log(JSON.stringify({ stats: pool.stats(), ...out }))
+await pool.close()
+`)
+    writeFileSync(join(project, 'tsconfig.workers.json'), JSON.stringify({
+      compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', outDir: 'out', types: [] },
+      include: ['workers-example.ts']
+    }, null, 2))
+    const tsc = sh(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.workers.json'], project)
+    t.equal(tsc.status, 0, exited(tsc, 'tsc (dfwlayer/workers types)'))
+    const r = sh(process.execPath, [join(project, 'out', 'workers-example.js')], project)
+    t.equal(r.status, 0, exited(r, 'node out/workers-example.js'))
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { stats: { inWorkers: number }; x: number[][]; gq: number[][] }
+    t.equal(out.stats?.inWorkers, 1, 'the batch ran in the workers')
+    // min x₁² + ½x₂² − s x₁ + s x₂ on |x₁| + |x₂| ≤ 1: s = 1 gives x = (1/3, −2/3)
+    t.ok(out.x?.length === 3 && Math.abs(out.x[0]![0]! - 1 / 3) <= 1e-9 && Math.abs(out.x[0]![1]! + 2 / 3) <= 1e-9, `x of the first problem ${JSON.stringify(out.x?.[0])}`)
+    t.equal(out.gq?.length, 3, 'every instance has its ∇q')
   })
 
   t.test('dfw --help and --version from the installed bin; the help names shipped files only', async (t) => {
