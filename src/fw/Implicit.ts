@@ -58,7 +58,7 @@ export interface ImplicitDerivative<N> {
   readonly jvp: (tangent: ImplicitTangent<N>) => Vec<N>
   /** The gradients of ⟨ct, x*⟩; `P` only when P is dense. */
   readonly vjp: (ct: Vec<N>) => Gradients<N>
-  /** `vjp`'s parts without P's gradient (for a batch, which forms it only when asked: {@link addPGradient}). */
+  /** `vjp`'s parts without P's gradient (for a batch, which forms it only when asked). */
   readonly vjpParts: (ct: Float64Array) => VjpParts
   /** The map for the engine's `custom(primal, linearize)` hook. */
   readonly linear: Linear<Params<N>, Vec<N>>
