@@ -15,6 +15,7 @@ import type { Problem, SetKind } from '../src/fw/Problem.js'
 import { batchValidator } from '../src/fw/batch/Validate.js'
 import { solveValidated, type Validated } from '../src/fw/batch/Engine.js'
 import { withCall } from '../src/fw/Layer.js'
+import { implicitDerivative } from '../src/fw/Implicit.js'
 import { type N, matOf, randomPlain, rng, vec } from './helpers/layerFixtures.js'
 import type { Rng } from '../src/core/Random.js'
 
@@ -192,4 +193,29 @@ t.test('implicit batch: a bad instance (NaN in q, a non-PSD P of its own) is a L
   const out = dfwBatch({})(Array.from({ length: B }, (_, b) => instance(batch, b)))
   t.match(E.isLeft(out[3]!) ? out[3].left.path : 'Right', /^\[3\]\.q/, 'dfwBatch: the NaN is a Left at [3].q…')
   t.equal(E.isLeft(out[2]!) ? out[2].left.path : 'Right', '[2].P', 'dfwBatch: the non-PSD P is a Left at [2].P')
+})
+
+t.test('a face of 48+ coordinates: the derivative through the polish\'s kept factor equals a fresh factorization\'s to 1e-9', async (t) => {
+  const r = rng(15)
+  const n = 80
+  for (const [label, Pd] of [['well-conditioned', randomPlain(r, n, 1).P], ['cond 1e6', spectral(r, n, 1e6)]] as const) {
+    const P = denseOp(n, Pd)
+    // a loose radius: most coordinates free, so that the polish keeps its face's factor
+    // q = −P z: the unconstrained minimizer is z, and a radius 0.9·Σ wᵢ|zᵢ| binds with most coordinates free
+    const z = normals(r, n), w = Float64Array.from({ length: n }, () => 0.5 + r.uniform())
+    const q = new Float64Array(n)
+    let s = 0
+    for (let i = 0; i < n; i++) { s += w[i]! * Math.abs(z[i]!); for (let j = 0; j < n; j++) q[i] = q[i]! - Pd[i * n + j]! * z[j]! }
+    const problem: Problem<N> = { P, q: vec(q), w: vec(w), t: 0.9 * s, set: 'l1' }
+    const res = dfwLayer({})(problem)
+    t.ok((res.face?.size ?? 0) >= 48, `${label}: the face has ${res.face?.size} ≥ 48 coordinates`)
+    // outside a call nothing is memoized: the derivative's own fresh factorization
+    const fresh = implicitDerivative('l1', { P, q: problem.q, w: problem.w!, t: problem.t! }, res.x)
+    const ct = vec(normals(r, n))
+    const a = res.vjp(ct), b = fresh.vjp(ct)
+    let d = 0, m = 0
+    for (let i = 0; i < n; i++) { d = Math.max(d, Math.abs(a.q.data[i]! - b.q.data[i]!), Math.abs(a.w.data[i]! - b.w.data[i]!)); m = Math.max(m, Math.abs(b.q.data[i]!), Math.abs(b.w.data[i]!)) }
+    t.ok(d <= 1e-9 * Math.max(m, 1), `${label}: vjp q, w agree to ${(d / Math.max(m, 1)).toExponential(1)} (relative)`)
+    t.ok(Math.abs(a.t - b.t) <= 1e-9 * Math.max(Math.abs(b.t), 1), `${label}: vjp t agrees (${a.t} vs ${b.t})`)
+  }
 })

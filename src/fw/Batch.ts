@@ -17,7 +17,9 @@
  * kernels: the paper schedule with the unrolled backward on the l1 ball runs as one
  * batched fold (one product per step for the instances sharing an operator); every other
  * configuration runs instance by instance through the layer's own path, sharing what the
- * call memoizes about a shared operator.
+ * call memoizes about a shared operator; in the implicit mode the batched `vjp` takes each
+ * instance's gradients from its kept derivative and forms P's only when `pEach`/`pSum`
+ * asks (`pSum` adds the instances' −v xᵀ into one matrix).
  *
  * @since 0.1.0
  */

@@ -6,11 +6,17 @@
  *   fold (`Unrolled.ts`): one batched product per step for the instances that share an
  *   operator, one pass over the batch for the elementwise work, per-instance masks and stop
  *   tests, and the derivatives batched over any selection of instances;
+ * - the implicit backward on l1, l∞, l2 and the simplex runs instance by instance through
+ *   `Implicit.ts`: the layer's own steps (fast solve, polish, face, implicit derivative)
+ *   with the schedule and the operator checks once, the derivative kept for the batched
+ *   vjp (P's gradient formed only when asked for);
  * - every other configuration, and an instance at scales the layer solves rescaled
  *   (`Scaling.ts`), runs instance by instance through the layer's own path
- *   (`dfwLayer`), inside the one call of the kernels that the batch opens, so that the
- *   instances sharing an operator share what the call memoizes about it (row sums, the
- *   convexity certificate, the factorizations of its faces).
+ *   (`dfwLayer`).
+ *
+ * All of it inside the one call of the kernels that the batch opens, so that the
+ * instances sharing an operator share what the call memoizes about it (row sums, the
+ * convexity certificate, the factorizations of its faces).
  *
  * Facts about an operator that do not depend on the instance (the power iteration's L,
  * a negative diagonal entry) are computed once per operator object.
