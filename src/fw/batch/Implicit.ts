@@ -90,11 +90,11 @@ export const implicitShared = (): ImplicitShared => {
   const diag = new Map<object, { readonly v: NonConvexity | undefined }>()
   return {
     schedule: (set, options, theta) => {
-      // the default schedule reads the options alone; the paper's reads L (given, or the
-      // power iteration's on P, which the key then names by the operator)
+      // a schedule reads the options alone (the engine's per-instance options differ only
+      // in L), except the paper's without L, which takes it from P by power iteration
       const paper = (options.schedule ?? 'default') === 'paper'
       if (paper && options.lipschitz === undefined) return resolveSchedule(set, theta, options)
-      const key = `${set}:${paper ? String(options.lipschitz) : ''}`
+      const key = `${set}:${String(options.lipschitz)}`
       let s = schedules.get(key)
       if (s === undefined) { s = resolveSchedule(set, theta, options); schedules.set(key, s) }
       return s
