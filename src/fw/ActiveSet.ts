@@ -430,6 +430,8 @@ export const activeSet = <N>(
     : P.kind === 'lowRank' && smallDiagonal(P.diag.data, P.U, P.rank) ? faceFactorCache(lowRankEntries(P.diag.data, P.U, P.rank), n)
       : undefined
   let faceSolves = 0, round = 0, refines = 0
+  // the kept factor's solver of the last round's face, when that round used one
+  let lastKept: KktSolver | undefined
   let nu: Float64Array = new Float64Array(nr)
   let stationarity = Infinity
   const result = (certified: boolean, negative?: Curvature): ActiveSetResult =>
@@ -450,6 +452,7 @@ export const activeSet = <N>(
       for (let i = 0; i < n; i++) gs = Math.max(gs, Math.abs(px[i]!) + Math.abs(q[i]!))
       const hFloor = gs / polyScale(poly, x)
       const kept = incremental !== undefined && m >= INCREMENTAL_MIN && k < m ? incremental.solverFor(F, face.rows, face.E, hFloor) : undefined
+      lastKept = kept
       const solver: KktSolver = kept ?? faceMemo(P, F, k > 0 ? face.E : undefined, 0, () => kktSolver({ H: faceHessian(P, F), ...(k > 0 ? { E: { k, rows: face.E } } : {}) }, { hFloor }))
       faceSolves++
       if (solver.info.negative !== undefined) return result(false, embed(solver.info.negative, F, n))
@@ -463,7 +466,7 @@ export const activeSet = <N>(
         const res = residualOf(P, F, face, sol.x, sol.nu, b, n)
         if (normInf(res) > 1e-9 * (normInf(b) + 1e-300)) { d = res; unbounded = true }
       }
-    }
+    } else lastKept = undefined
     // the ratio test along x_F + α d: a bound, the kink of an active abs row, or an inactive row
     const alphaMax = unbounded ? Infinity : 1
     let alpha = alphaMax, block = -1, blockTo: CoordState = FREE, blockRow = -1
@@ -521,6 +524,10 @@ export const activeSet = <N>(
       // (κε of it on an ill-conditioned face): a step more on the same face (its factors
       // memoized) from the fresh gradient is a refinement, as many as three
       if (stationarity > 1 && refines < 3) { refines++; continue }
+      // the final face's kept factor serves the face's later solves in this call (the
+      // implicit derivative's, `FaceDerivative.ts`, through the same memo) instead of a
+      // fresh O(m³) factorization: nothing changes the factor once the method returns
+      if (lastKept !== undefined) { const k = lastKept, k0 = face.rows.length; faceMemo(P, F, k0 > 0 ? face.E : undefined, 0, () => k) }
       return result(stationarity <= 1 && polyViolation(poly, x) <= 1e-12 * polyScale(poly, x))
     }
     refines = 0

@@ -17,7 +17,9 @@
  * kernels: the paper schedule with the unrolled backward on the l1 ball runs as one
  * batched fold (one product per step for the instances sharing an operator); every other
  * configuration runs instance by instance through the layer's own path, sharing what the
- * call memoizes about a shared operator.
+ * call memoizes about a shared operator; in the implicit mode the batched `vjp` takes each
+ * instance's gradients from its kept derivative and forms P's only when `pEach`/`pSum`
+ * asks (`pSum` adds the instances' −v xᵀ into one matrix).
  *
  * @since 0.1.0
  */
@@ -34,6 +36,7 @@ import { batchValidator } from './batch/Validate.js'
 import { type Solved, type Validated, solveValidated } from './batch/Engine.js'
 import { batchJvp, batchVjp, pGradientOf, pGradientSum } from './batch/Unrolled.js'
 import type { OuterTerms } from './batch/Model.js'
+import { addPGradient, pGradientOf as implicitPGradient } from './Implicit.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -157,7 +160,7 @@ const solveProblems = <N>(options: LayerOptions, problems: ReadonlyArray<Problem
     }
   })
   const solved = solveValidated(options, items, deadline, starts)
-  return { results: solved.results.map((r, i) => (E.isRight(r) ? r : E.left(atIndex(i, r.left)))), groups: solved.groups }
+  return { results: solved.results.map((r, i) => (E.isRight(r) ? r : E.left(atIndex(i, r.left)))), groups: solved.groups, kept: solved.kept }
 }
 
 /**
@@ -249,7 +252,7 @@ export const dfwBatchSolve = (options: LayerOptions = {}) => <B, N>(batch: Batch
   const starts = warm === undefined ? undefined : startsOf(warm, B, n)
   return withCall(() => {
     const solved = solveProblems(options, problems, starts)
-    const { results, groups } = solved
+    const { results, groups, kept } = solved
     const X = new Float64Array(B * n)
     results.forEach((r, b) => { if (E.isRight(r)) X.set(r.right.x.data, b * n) })
     // which instances a batched fold produced (their derivatives are batched), and where
@@ -259,6 +262,7 @@ export const dfwBatchSolve = (options: LayerOptions = {}) => <B, N>(batch: Batch
     const vjp = (ct: Mat<B, N>): BatchGradients<B, N> => withCall(() => {
       const C = checkRows(ct, B, n, 'cotangent')
       const gq = new Float64Array(B * n), gw = new Float64Array(B * n), gt = new Float64Array(B)
+      const nDim = cols as unknown as Dim<N>
       // what P's gradients are made of: the folds' terms, and the instances' own gradients
       const folds: Array<{ readonly items: readonly number[]; readonly sel: Int32Array; readonly terms: ReadonlyArray<OuterTerms> }> = []
       const own: Array<Mat<N, N> | undefined> = new Array(B).fill(undefined)
@@ -278,8 +282,20 @@ export const dfwBatchSolve = (options: LayerOptions = {}) => <B, N>(batch: Batch
         })
         folds.push({ items: sel.map((p) => g.items[p]!), sel: Int32Array.from(sel), terms: c.terms })
       })
+      // the implicit instances' free parts v, for P's gradients −v xᵀ when asked
+      const vs: Array<Float64Array | undefined> = new Array(B).fill(undefined)
       results.forEach((r, b) => {
         if (E.isLeft(r) || inGroup[b] !== -1) return
+        const k = kept[b]
+        if (k !== undefined) {
+          // the instance's own VJP (`vjp`'s q, w and t, bitwise), P's gradient deferred
+          const p = k.derivative.vjpParts(C.subarray(b * n, b * n + n))
+          gq.set(p.q, b * n)
+          gw.set(p.acc.w, b * n)
+          gt[b] = p.acc.t
+          if (k.dense) vs[b] = p.v
+          return
+        }
         const dim = r.right.x.dim
         const g = r.right.vjp({ dim, data: C.slice(b * n, b * n + n) })
         gq.set(g.q.data, b * n)
@@ -287,12 +303,17 @@ export const dfwBatchSolve = (options: LayerOptions = {}) => <B, N>(batch: Batch
         gt[b] = g.t
         own[b] = g.P
       })
-      const nDim = cols as unknown as Dim<N>
+      const ownOf = (b: number): Mat<N, N> | undefined => {
+        const v = vs[b]
+        if (v === undefined) return own[b]
+        const f = kept[b]!.face
+        return { rows: nDim, cols: nDim, data: implicitPGradient(f.free, v, f.x) }
+      }
       let each: ReadonlyArray<Mat<N, N> | undefined> | undefined
       let sum: Mat<N, N> | undefined
       const pEach = (): ReadonlyArray<Mat<N, N> | undefined> => {
         if (each !== undefined) return each
-        const e = own.slice()
+        const e = own.map((_, b) => ownOf(b))
         for (const f of folds) f.items.forEach((b, k) => { if (denseP[b]) e[b] = pGradientOf<N>(f.terms, k, n) })
         each = e
         return e
@@ -304,7 +325,11 @@ export const dfwBatchSolve = (options: LayerOptions = {}) => <B, N>(batch: Batch
           const s = pGradientSum<N>(f.terms, new Uint8Array(f.items.length).fill(1), n).data
           for (let k = 0; k < s.length; k++) o[k] = o[k]! + s[k]!
         }
-        for (const g of own) if (g !== undefined) { const d = g.data; for (let k = 0; k < d.length; k++) o[k] = o[k]! + d[k]! }
+        own.forEach((g, b) => {
+          const v = vs[b]
+          if (v !== undefined) { const f = kept[b]!.face; addPGradient(o, f.free, v, f.x); return }
+          if (g !== undefined) { const d = g.data; for (let k = 0; k < d.length; k++) o[k] = o[k]! + d[k]! }
+        })
         sum = { rows: nDim, cols: nDim, data: o }
         return sum
       }

@@ -177,20 +177,28 @@ export const polyhedralFace = (
     })
   }
   const face = workingFace(poly, ws)
-  const abs = Uint8Array.from(face.rows, (r) => (poly.rows[r]!.abs ? 1 : 0))
-  const fixedTerms = Array.from(face.rows, (r) => {
-    const pr = poly.rows[r]!, out: Array<readonly [number, number, number, number]> = []
-    forRow(pr, n, (i, c) => {
-      if (ws.state[i] === FREE) return
-      const xi = x[i]!
-      out.push([i, c, pr.abs ? Math.abs(xi) : xi, pr.abs ? (xi > 0 ? 1 : xi < 0 ? -1 : 0) : 1])
-    })
-    return out
-  })
+  // plain loops (a typed array's `from` with a map function takes V8's slow path, which a
+  // batch of small instances pays per instance)
+  const k = face.rows.length
+  const abs = new Uint8Array(k), nu = new Float64Array(k)
+  const fixedTerms: Array<ReadonlyArray<readonly [number, number, number, number]>> = new Array(k)
+  for (let a = 0; a < k; a++) {
+    const r = face.rows[a]!, pr = poly.rows[r]!, out: Array<readonly [number, number, number, number]> = []
+    abs[a] = pr.abs ? 1 : 0
+    nu[a] = nu0[r]!
+    if (face.fixed.length > 0) {
+      forRow(pr, n, (i, c) => {
+        if (ws.state[i] === FREE) return
+        const xi = x[i]!
+        out.push([i, c, pr.abs ? Math.abs(xi) : xi, pr.abs ? (xi > 0 ? 1 : xi < 0 ? -1 : 0) : 1])
+      })
+    }
+    fixedTerms[a] = out
+  }
   return {
     set, x, free: face.free, fixed: face.fixed, state: ws.state, sign: ws.sign,
     rows: face.rows, abs, E: face.E, fixedTerms,
-    nu: Float64Array.from(face.rows, (r) => nu0[r]!),
+    nu,
     shift: 0, margin, hUnit: gs / Math.max(set.size, normInf(x), 1e-300)
   }
 }

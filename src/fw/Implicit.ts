@@ -58,10 +58,25 @@ export interface ImplicitDerivative<N> {
   readonly jvp: (tangent: ImplicitTangent<N>) => Vec<N>
   /** The gradients of ⟨ct, x*⟩; `P` only when P is dense. */
   readonly vjp: (ct: Vec<N>) => Gradients<N>
+  /** `vjp`'s parts without P's gradient (for a batch, which forms it only when asked). */
+  readonly vjpParts: (ct: Float64Array) => VjpParts
   /** The map for the engine's `custom(primal, linearize)` hook. */
   readonly linear: Linear<Params<N>, Vec<N>>
   /** The direct solver's method, rank and row rank (`core/Kkt.ts`). */
   readonly info: FaceDerivativeMap['info']
+}
+
+/**
+ * What a VJP computes before P's gradient: q's gradient, the set's gradients and v, the
+ * solve's free part (P's gradient is −v xᵀ on the rows of F).
+ *
+ * @example
+ * const { q, acc, v } = d.vjpParts(ct.data) // q = d.vjp(ct).q.data, acc.w = d.vjp(ct).w.data
+ */
+export interface VjpParts {
+  readonly q: Float64Array
+  readonly acc: SetGradient
+  readonly v: Float64Array
 }
 
 /**
@@ -145,24 +160,22 @@ export const quadraticDerivative = <N>(face: FaceModel, theta: Params<N>): Impli
     return { dim, data: core.jvp(e, setTangentOf(tangent)) }
   }
 
-  const vjp = (ct: Vec<N>): Gradients<N> => {
+  const vjpParts = (ct: Float64Array): VjpParts => {
     const acc = setGradient(kind, n)
-    const v = core.vjp(ct.data, acc)
-    const gq = f64(n)
-    for (let j = 0; j < m; j++) gq[F[j]!] = -v[j]!
+    const v = core.vjp(ct, acc)
+    const q = f64(n)
+    for (let j = 0; j < m; j++) q[F[j]!] = -v[j]!
+    return { q, acc, v }
+  }
+
+  const vjp = (ct: Vec<N>): Gradients<N> => {
+    const { q: gq, acc, v } = vjpParts(ct.data)
     const out: { -readonly [K in keyof Gradients<N>]: Gradients<N>[K] } = { q: { dim, data: gq }, w: { dim, data: acc.w }, t: acc.t }
     if (acc.lower !== undefined) out.lower = { dim, data: acc.lower }
     if (acc.upper !== undefined) out.upper = { dim, data: acc.upper }
     if (kind === 'capped-simplex') out.k = acc.k
     if (P.kind === 'dense') {
-      const gp = f64(n * n)
-      for (let j = 0; j < m; j++) {
-        const i = F[j]!, vi = v[j]!
-        if (vi === 0) continue
-        const r = i * n
-        for (let c = 0; c < n; c++) gp[r + c] = -vi * x[c]!
-      }
-      out.P = { rows: dim, cols: dim, data: gp }
+      out.P = { rows: dim, cols: dim, data: pGradientOf(F, v, x) }
     }
     return out
   }
@@ -180,7 +193,46 @@ export const quadraticDerivative = <N>(face: FaceModel, theta: Params<N>): Impli
       return vjp(d as Vec<N>) as unknown as Tan<Params<N>>
     }
   }
-  return { face: core.report, jvp, vjp, linear, info: core.info }
+  return { face: core.report, jvp, vjp, vjpParts, linear, info: core.info }
+}
+
+/**
+ * P's gradient −v xᵀ on the rows of F (zeros elsewhere), n × n row-major, from the VJP's
+ * free part v ({@link VjpParts}): exactly the `P` that `vjp` returns.
+ *
+ * @example
+ * pGradientOf(face.free, d.vjpParts(ct).v, face.x) // d.vjp(ct).P.data
+ */
+export const pGradientOf = (F: Int32Array, v: Float64Array, x: Float64Array): Float64Array => {
+  const n = x.length, gp = f64(n * n)
+  for (let j = 0; j < F.length; j++) {
+    const i = F[j]!, vi = v[j]!
+    if (vi === 0) continue
+    const r = i * n
+    for (let c = 0; c < n; c++) gp[r + c] = -vi * x[c]!
+  }
+  return gp
+}
+
+/**
+ * out ← out + (−v xᵀ on the rows of F): P's gradient −v xᵀ (v the VJP's free part,
+ * {@link VjpParts}) added entry by entry into an n × n row-major `out`, every entry once
+ * (a row off F, or with vᵢ = 0, adds +0): over instances, the sum of their
+ * {@link pGradientOf} matrices taken in order, entry by entry, without forming them.
+ *
+ * @example
+ * const gp = new Float64Array(n * n)
+ * addPGradient(gp, face.free, d.vjpParts(ct).v, face.x) // d.vjp(ct).P
+ */
+export const addPGradient = (out: Float64Array, F: Int32Array, v: Float64Array, x: Float64Array): void => {
+  const n = x.length, vs = new Float64Array(n)
+  for (let j = 0; j < F.length; j++) vs[F[j]!] = v[j]!
+  for (let i = 0; i < n; i++) {
+    const r = i * n
+    const vi = vs[i]!
+    if (vi === 0) { for (let c = 0; c < n; c++) out[r + c] = out[r + c]! + 0; continue }
+    for (let c = 0; c < n; c++) out[r + c] = out[r + c]! + -vi * x[c]!
+  }
 }
 
 /**

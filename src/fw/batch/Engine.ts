@@ -6,11 +6,17 @@
  *   fold (`Unrolled.ts`): one batched product per step for the instances that share an
  *   operator, one pass over the batch for the elementwise work, per-instance masks and stop
  *   tests, and the derivatives batched over any selection of instances;
+ * - the implicit backward on l1, l∞, l2 and the simplex runs instance by instance through
+ *   `Implicit.ts`: the layer's own steps (fast solve, polish, face, implicit derivative)
+ *   with the schedule and the operator checks once, the derivative kept for the batched
+ *   vjp (P's gradient formed only when asked for);
  * - every other configuration, and an instance at scales the layer solves rescaled
  *   (`Scaling.ts`), runs instance by instance through the layer's own path
- *   (`dfwLayer`), inside the one call of the kernels that the batch opens, so that the
- *   instances sharing an operator share what the call memoizes about it (row sums, the
- *   convexity certificate, the factorizations of its faces).
+ *   (`dfwLayer`).
+ *
+ * All of it inside the one call of the kernels that the batch opens, so that the
+ * instances sharing an operator share what the call memoizes about it (row sums, the
+ * convexity certificate, the factorizations of its faces).
  *
  * Facts about an operator that do not depend on the instance (the power iteration's L,
  * a negative diagonal entry) are computed once per operator object.
@@ -38,6 +44,7 @@ import { type SetStructure, resolveSet } from '../sets/Sets.js'
 import type { BatchTheta, BatchThetaTan } from './Model.js'
 import { batchProducts } from './Products.js'
 import { type UnrolledBatch, batchJvp, batchVjp, pGradientOf, unrolledBatch } from './Unrolled.js'
+import { type KeptDerivative, implicitBatched, implicitInstance, implicitShared } from './Implicit.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -74,6 +81,8 @@ export interface BatchedGroup<N> {
 export interface Solved<N> {
   readonly results: Array<E.Either<LayerError, LayerResult<N>>>
   readonly groups: ReadonlyArray<BatchedGroup<N>>
+  /** Per input, the implicit derivative the batch kept for it (implicit mode, `Implicit.ts`), else undefined. */
+  readonly kept: ReadonlyArray<KeptDerivative<N> | undefined>
 }
 
 /** The message of anything thrown, for an error value. */
@@ -124,6 +133,8 @@ export const solveValidated = <N>(options: LayerOptions, items: ReadonlyArray<Va
   const paper = (options.schedule ?? 'default') === 'paper' && options.lipschitz === undefined
   const lipschitzOf = perOperator((P) => powerIteration(P).value)
   const implicit = (options.backward ?? 'implicit') === 'implicit'
+  const kept: Array<KeptDerivative<N> | undefined> = new Array(items.length).fill(undefined)
+  const shared = implicitShared()
   for (let i = 0; i < items.length; i++) {
     const it = items[i]!
     if (E.isLeft(it)) { out[i] = it; continue }
@@ -139,7 +150,11 @@ export const solveValidated = <N>(options: LayerOptions, items: ReadonlyArray<Va
       const o = paper && !scaled ? { ...options, lipschitz: lipschitzOf(theta.P as LinearOperator<unknown>) } : options
       const x0 = starts?.[i]
       const start = implicit && x0 !== undefined ? feasibleStart(theta, set, x0) : undefined
-      out[i] = E.right(layerCall(o, problem, { validated: { theta, set }, ...(start === undefined ? {} : { start }) }))
+      if (!scaled && implicitBatched(o, set.kind)) {
+        const r = implicitInstance(o, shared, theta, set, start)
+        out[i] = E.right(r.result)
+        kept[i] = r.kept
+      } else out[i] = E.right(layerCall(o, problem, { validated: { theta, set }, ...(start === undefined ? {} : { start }) }))
     } catch (e) {
       out[i] = E.left(asLayerError(e))
     }
@@ -149,7 +164,7 @@ export const solveValidated = <N>(options: LayerOptions, items: ReadonlyArray<Va
     batched.forEach((i, k) => { out[i] = g.results[k]! })
     if (g.run !== undefined) groups.push({ items: g.keep.map((k) => batched[k]!), run: g.run.run, theta: g.run.theta })
   }
-  return { results: out, groups }
+  return { results: out, groups, kept }
 }
 
 /**

@@ -1,0 +1,168 @@
+/**
+ * The implicit mode over a batch: each instance's forward pass (the fast solve, the exact
+ * polish, the face) and its implicit derivative, exactly as `dfwLayer` computes them for
+ * the instance alone (`Layer.layerCall`: the same functions on the same values in the same
+ * order, so every field of its result is bitwise the layer's), with what does not depend
+ * on the instance done once:
+ * - the schedule, once per set and value of L (the default schedule depends on the options
+ *   alone);
+ * - an operator's negative diagonal entry, once per operator object (the convexity
+ *   certificate and the row sums are memoized per operator within the call already,
+ *   `CallMemo.ts`);
+ * - the derivative kept per instance, so that the batch's `vjp` takes q's, w's and t's
+ *   gradients from it without forming P's gradient (n × n per instance) until `pEach` or
+ *   `pSum` asks for it, and `pSum` adds the instances' −v xᵀ terms into one matrix.
+ *
+ * For the sets the layer solves through `fastSolve` and the polish (l1, l∞, l2, simplex)
+ * at ordinary scales; the engine routes every other instance through `layerCall`.
+ *
+ * @since 0.1.0
+ */
+import type { Vec } from '../../shapes/Vec.js'
+import { Zero } from '../../core/Tangent.js'
+import type { LinearOperator } from '../../core/LinearOperator.js'
+import type { Params, SetKind } from '../Problem.js'
+import type { LayerOptions } from '../Options.js'
+import { gapMet } from '../Oracle.js'
+import { certifyConvex, negativeDiagonal, type NonConvexity } from '../Convexity.js'
+import { validateCotangent, validateTangent, type ResolvedSet } from '../Validate.js'
+import { type LayerResult, certificate, fromTangent, implicitForward, nonPsdError, resolveSchedule, toGradients, withCall } from '../Layer.js'
+import type { Schedule } from '../Schedule.js'
+import type { FaceModel } from '../FaceModel.js'
+import { type ImplicitDerivative, quadraticDerivative } from '../Implicit.js'
+import { NegativeCurvatureError } from '../Errors.js'
+import { resolveSet } from '../sets/Sets.js'
+import { owned } from '../../shapes/alloc.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/**
+ * An instance the batch solved in implicit mode: its derivative and the face it is taken
+ * on (x and F for P's gradient −v xᵀ), and whether P is dense (P has a gradient).
+ *
+ * @example
+ * const { q, acc, v } = kept.derivative.vjpParts(ct)
+ * addPGradient(sum, kept.face.free, v, kept.face.x)
+ */
+export interface KeptDerivative<N> {
+  readonly derivative: ImplicitDerivative<N>
+  readonly face: FaceModel
+  readonly dense: boolean
+}
+
+/**
+ * Facts the batch takes once: the schedule per set and L, the negative diagonal per
+ * operator.
+ *
+ * @example
+ * const shared = implicitShared(options)
+ * implicitInstance(options, shared, theta, set)
+ */
+export interface ImplicitShared {
+  readonly schedule: (set: SetKind, options: LayerOptions, theta: Params<unknown>) => Schedule
+  readonly negativeDiagonal: (P: LinearOperator<unknown>) => NonConvexity | undefined
+}
+
+// -------------------------------------------------------------------------------------
+// the instances
+// -------------------------------------------------------------------------------------
+
+/**
+ * Whether the batch's implicit path solves the instance (see the module notes): the
+ * implicit backward, a set of the four the fast solve knows.
+ *
+ * @example
+ * implicitBatched({}, 'l1') // true
+ */
+export const implicitBatched = (options: LayerOptions, set: string): set is SetKind =>
+  (options.backward ?? 'implicit') === 'implicit' && (set === 'l1' || set === 'linf' || set === 'l2' || set === 'simplex')
+
+/**
+ * The batch's once-only facts, empty.
+ *
+ * @example
+ * const shared = implicitShared()
+ */
+export const implicitShared = (): ImplicitShared => {
+  const schedules = new Map<string, Schedule>()
+  const diag = new Map<object, { readonly v: NonConvexity | undefined }>()
+  return {
+    schedule: (set, options, theta) => {
+      // a schedule reads the options alone (the engine's per-instance options differ only
+      // in L), except the paper's without L, which takes it from P by power iteration
+      const paper = (options.schedule ?? 'default') === 'paper'
+      if (paper && options.lipschitz === undefined) return resolveSchedule(set, theta, options)
+      const key = `${set}:${String(options.lipschitz)}`
+      let s = schedules.get(key)
+      if (s === undefined) { s = resolveSchedule(set, theta, options); schedules.set(key, s) }
+      return s
+    },
+    negativeDiagonal: (P) => {
+      let d = diag.get(P)
+      if (d === undefined) { d = { v: negativeDiagonal(P) }; diag.set(P, d) }
+      return d.v
+    }
+  }
+}
+
+const refuse = (c: { readonly direction: Float64Array; readonly curvature: number }): never => {
+  throw nonPsdError(c.direction, c.curvature)
+}
+
+const zerosVec = <N>(like: Vec<N>): Vec<N> => ({ dim: like.dim, data: new Float64Array(like.dim) })
+const ownedVec = <N>(v: Vec<N>): Vec<N> => ({ dim: v.dim, data: owned(v.data) })
+
+/**
+ * One instance in implicit mode, as `layerCall(options, problem, { validated, start })`
+ * computes it for an instance at ordinary scales (the caller has checked `callScaling`),
+ * with its derivative kept. Throws the instance's `LayerError`.
+ *
+ * @example
+ * const { result, kept } = implicitInstance(options, shared, theta, { kind: 'l1' })
+ */
+export const implicitInstance = <N>(
+  options: LayerOptions, shared: ImplicitShared, theta: Params<N>, resolved: ResolvedSet<N>, start?: Float64Array
+): { readonly result: LayerResult<N>; readonly kept: KeptDerivative<N> } => {
+  const set = resolved.kind as SetKind, n = theta.q.data.length
+  const deadline = options.timeLimitMs === undefined ? Infinity : performance.now() + options.timeLimitMs
+  const nd = shared.negativeDiagonal(theta.P as LinearOperator<unknown>)
+  if (nd !== undefined) refuse(nd)
+  const schedule = shared.schedule(set, options, theta as Params<unknown>)
+  let fw: ReturnType<typeof implicitForward<N>>
+  let derivative: ImplicitDerivative<N>
+  try {
+    fw = implicitForward(set, schedule, theta, resolveSet(set, theta), deadline, start)
+    derivative = quadraticDerivative(fw.face, theta)
+  } catch (e) {
+    if (e instanceof NegativeCurvatureError) refuse(e)
+    throw e
+  }
+  const cert = certificate(set, theta, fw.x)
+  const met = gapMet(cert.gap, cert.objective, schedule.tolerance, cert.gapFloor)
+  const converged = fw.converged || met
+  const evidence = certifyConvex(theta.P)
+  if (evidence !== undefined) refuse(evidence)
+  const lin = derivative.linear
+  const result: LayerResult<N> = {
+    x: ownedVec(fw.x),
+    objective: cert.objective,
+    gap: cert.gap,
+    iterations: fw.iterations,
+    status: converged ? 'converged' : fw.timedOut === true ? 'timeLimit' : 'maxIterations',
+    face: derivative.face,
+    polish: fw.polish,
+    vjp: (ct) => {
+      validateCotangent(ct, n)
+      return withCall(() => toGradients(theta, lin.bwd(ct)))
+    },
+    jvp: (tan) => withCall(() => {
+      validateTangent(tan, resolved, n)
+      const d = lin.fwd(fromTangent(tan))
+      return d === Zero ? zerosVec(theta.q) : ownedVec(d)
+    }),
+    linear: lin
+  }
+  return { result, kept: { derivative, face: fw.face, dense: theta.P.kind === 'dense' } }
+}
