@@ -219,3 +219,28 @@ t.test('a face of 48+ coordinates: the derivative through the polish\'s kept fac
     t.ok(Math.abs(a.t - b.t) <= 1e-9 * Math.max(Math.abs(b.t), 1), `${label}: vjp t agrees (${a.t} vs ${b.t})`)
   }
 })
+
+t.test('a large batch whose instances share P, w and t (faces repeat across instances, and with them the face factorizations the call shares) is bitwise each instance alone', async (t) => {
+  for (const [n, B] of [[2, 128], [10, 160], [60, 12]] as const) {
+    const r = rng(900 + n), d = dimN(n)
+    const A = normals(r, n * n), P0 = new Float64Array(n * n)
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { let s = 0; for (let k = 0; k < n; k++) s += A[k * n + i]! * A[k * n + j]!; P0[i * n + j] = s / n + (i === j ? 1 : 0) }
+    const P = denseOp(n, P0)
+    const w = { dim: d, data: Float64Array.from({ length: n }, () => 0.5 + Math.abs(r.normal()) / 2) }
+    const problems: Problem<N>[] = Array.from({ length: B }, () => ({ P, q: { dim: d, data: normals(r, n) }, w, t: 0.3 * Math.sqrt(n) }))
+    const ct = { dim: d, data: new Float64Array(n).fill(1) }
+    let xs = 0, gs = 0, faces = 0
+    const batch = dfwBatch({})(problems)
+    batch.forEach((res, b) => {
+      if (E.isLeft(res)) return
+      const alone = dfwLayer({})(problems[b]!)
+      if (bits(res.right.x.data, alone.x.data) !== '') xs++
+      if (bits(res.right.vjp(ct).q.data, alone.vjp(ct).q.data) !== '') gs++
+      if (JSON.stringify(res.right.face) !== JSON.stringify(alone.face)) faces++
+    })
+    t.equal(batch.filter(E.isRight).length, B, `n = ${n}, B = ${B}: every instance solved`)
+    t.equal(xs, 0, `n = ${n}, B = ${B}: x bitwise alone's in every instance`)
+    t.equal(gs, 0, `n = ${n}, B = ${B}: ∇q bitwise alone's in every instance`)
+    t.equal(faces, 0, `n = ${n}, B = ${B}: the same face reports`)
+  }
+})

@@ -54,7 +54,7 @@ import { type KktSolver, kktSolver } from '../core/Kkt.js'
 import type { LinearOperator } from '../core/LinearOperator.js'
 import { applyInto } from '../core/LinearOperator.js'
 import { faceHessian } from './FaceHessian.js'
-import { faceMemo } from './CallMemo.js'
+import { faceMemo, faceFloor, keepOwnFace } from './CallMemo.js'
 import { denseEntries, faceFactorCache, lowRankEntries } from './FaceFactor.js'
 import { operatorRowAbs } from './Oracle.js'
 import {
@@ -453,7 +453,8 @@ export const activeSet = <N>(
       const hFloor = gs / polyScale(poly, x)
       const kept = incremental !== undefined && m >= INCREMENTAL_MIN && k < m ? incremental.solverFor(F, face.rows, face.E, hFloor) : undefined
       lastKept = kept
-      const solver: KktSolver = kept ?? faceMemo(P, F, k > 0 ? face.E : undefined, 0, () => kktSolver({ H: faceHessian(P, F), ...(k > 0 ? { E: { k, rows: face.E } } : {}) }, { hFloor }))
+      const hf = faceFloor(P, F, k, hFloor)
+      const solver: KktSolver = kept ?? faceMemo(P, F, k > 0 ? face.E : undefined, 0, () => kktSolver({ H: faceHessian(P, F), ...(k > 0 ? { E: { k, rows: face.E } } : {}) }, { hFloor: hf }), hf)
       faceSolves++
       if (solver.info.negative !== undefined) return result(false, embed(solver.info.negative, F, n))
       const sol = solver.solve(b, c)
@@ -524,10 +525,11 @@ export const activeSet = <N>(
       // (κε of it on an ill-conditioned face): a step more on the same face (its factors
       // memoized) from the fresh gradient is a refinement, as many as three
       if (stationarity > 1 && refines < 3) { refines++; continue }
-      // the final face's kept factor serves the face's later solves in this call (the
-      // implicit derivative's, `FaceDerivative.ts`, through the same memo) instead of a
-      // fresh O(m³) factorization: nothing changes the factor once the method returns
-      if (lastKept !== undefined) { const k = lastKept, k0 = face.rows.length; faceMemo(P, F, k0 > 0 ? face.E : undefined, 0, () => k) }
+      // the final face's kept factor serves this instance's later solves on the face (the
+      // implicit derivative's, `FaceDerivative.ts`) instead of a fresh O(m³)
+      // factorization: nothing changes the factor once the method returns. It is the
+      // instance's own (`withInstance`): its rounding follows this instance's rounds
+      if (lastKept !== undefined) keepOwnFace(F, face.rows.length > 0 ? face.E : undefined, 0, lastKept)
       return result(stationarity <= 1 && polyViolation(poly, x) <= 1e-12 * polyScale(poly, x))
     }
     refines = 0

@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import { callEpoch } from '../core/simd.js'
+import { type LinearOperator, diagEntry } from '../core/LinearOperator.js'
 
 const memos = new WeakMap<object, { epoch: number; map: Map<string, unknown> }>()
 
@@ -46,12 +47,82 @@ const sameArray = (a: ArrayLike<number> | undefined, b: ArrayLike<number> | unde
  * @example
  * const solver = faceMemo(P, F, E, 0, () => kktSolver(system))
  */
-export const faceMemo = <T>(owner: object, free: Int32Array, E: Float64Array | undefined, shift: number, make: () => T): T => {
-  let h = free.length
-  for (let a = 0; a < free.length; a++) h = (Math.imul(h, 31) + free[a]!) | 0
-  const entries = callMemo(owner, `faces:${h}:${shift}`, () => [] as Array<{ readonly F: Int32Array; readonly E: Float64Array | undefined; readonly value: unknown }>)
+export const faceMemo = <T>(owner: object, free: Int32Array, E: Float64Array | undefined, shift: number, make: () => T, floor = 0): T => {
+  const entries = faceEntries(owner, free, shift, floor)
   for (const e of entries) if (sameArray(e.F, free) && sameArray(e.E, E)) return e.value as T
   const value = make()
   if (callEpoch() >= 0) entries.push({ F: Int32Array.from(free), E: E === undefined ? undefined : Float64Array.from(E), value })
   return value
+}
+
+type FaceEntries = Array<{ readonly F: Int32Array; readonly E: Float64Array | undefined; readonly value: unknown }>
+
+const faceEntries = (owner: object, free: Int32Array, shift: number, floor: number): FaceEntries => {
+  let h = free.length
+  for (let a = 0; a < free.length; a++) h = (Math.imul(h, 31) + free[a]!) | 0
+  return callMemo(owner, `faces:${h}:${shift}:${floor}`, () => [] as FaceEntries)
+}
+
+/**
+ * The curvature floor a face system with rows is factored with, and memoized under: the
+ * caller's floor raised to P's largest diagonal entry on the free coordinates. The bordered
+ * solver takes max(max diag P_FF, floor) as its unit anyway (`core/Kkt.ts`), so the
+ * factorization is the same; but two instances whose own floors lie below that diagonal
+ * now ask for the same key and share one factorization, and two whose floors differ
+ * above it get their own, so that a batch's instance is bitwise what it gives alone.
+ * Without rows (k = 0) the floor plays no part: 0.
+ *
+ * @example
+ * const hf = faceFloor(P, F, k, hFloor)
+ * faceMemo(P, F, E, 0, () => kktSolver(system, { hFloor: hf }), hf)
+ */
+export const faceFloor = <N>(P: LinearOperator<N>, free: Int32Array, k: number, floor: number): number => {
+  if (k === 0) return 0
+  let m = floor
+  for (let a = 0; a < free.length; a++) m = Math.max(m, diagEntry(P, free[a]!))
+  return m
+}
+
+// -------------------------------------------------------------------------------------
+// one instance's own faces
+// -------------------------------------------------------------------------------------
+
+let instance: object | undefined
+
+/**
+ * Runs `f` as one instance's solve: what it keeps with {@link keepOwnFace} is seen by
+ * {@link ownFace} within `f` only, never by another instance of a batch. (A factor kept
+ * across the active set's rounds carries the rounding of that instance's path; another
+ * instance on the same face would factor it afresh when alone.)
+ *
+ * @example
+ * withInstance(() => layerCall(options, problem))
+ */
+export const withInstance = <R>(f: () => R): R => {
+  const prev = instance
+  instance = {}
+  try { return f() } finally { instance = prev }
+}
+
+/**
+ * Keeps `value` as the current instance's solver of a face (see {@link withInstance});
+ * nothing outside an instance or a call.
+ *
+ * @example
+ * keepOwnFace(F, E, 0, keptSolver)
+ */
+export const keepOwnFace = (free: Int32Array, E: Float64Array | undefined, shift: number, value: unknown): void => {
+  if (instance !== undefined) faceMemo(instance, free, E, shift, () => value)
+}
+
+/**
+ * The current instance's kept solver of a face, or undefined.
+ *
+ * @example
+ * const s = ownFace<KktSolver>(F, E, 0) ?? faceMemo(P, F, E, 0, build, hf)
+ */
+export const ownFace = <T>(free: Int32Array, E: Float64Array | undefined, shift: number): T | undefined => {
+  if (instance === undefined || callEpoch() < 0) return undefined
+  for (const e of faceEntries(instance, free, shift, 0)) if (sameArray(e.F, free) && sameArray(e.E, E)) return e.value as T
+  return undefined
 }

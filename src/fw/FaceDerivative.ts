@@ -19,8 +19,9 @@
  *
  * @since 0.1.0
  */
+import type { LinearOperator } from '../core/LinearOperator.js'
 import { type KktHessian, type KktInfo, type KktSolver, kktSolver } from '../core/Kkt.js'
-import { faceMemo } from './CallMemo.js'
+import { faceMemo, faceFloor, ownFace } from './CallMemo.js'
 import type { FaceModel, FaceReport } from './FaceModel.js'
 import { KINK_TOLERANCE } from './FaceModel.js'
 import type { SetGradient, SetTangent } from './sets/FeasibleSet.js'
@@ -106,13 +107,16 @@ const rowsFollow = (face: FaceModel, maps: FaceModel['set']['params'], st: SetTa
  * @example
  * const d = faceDerivative(polyhedralFace(set, ws, nu, x, px, q), { block: faceHessian(P, F), full })
  */
-export const faceDerivative = (face: FaceModel, H: FaceHessianPair, owner?: object): FaceDerivativeMap => {
+export const faceDerivative = (face: FaceModel, H: FaceHessianPair, owner?: LinearOperator<unknown>): FaceDerivativeMap => {
   const F = face.free, m = F.length, k = face.rows.length, n = face.x.length
   const x = face.x, maps = face.set.params, nu = face.nu
-  const build = (): KktSolver => kktSolver({ H: H.block, ...(face.shift !== 0 ? { shift: face.shift } : {}), ...(k > 0 ? { E: { k, rows: face.E } } : {}) }, { hFloor: face.hUnit })
+  const E = k > 0 ? face.E : undefined
   // with the operator as `owner`, the factorization is shared within a call (a polish's
-  // last face, a batch's instances on one face of one P)
-  const solver = owner === undefined ? build() : faceMemo(owner, F, k > 0 ? face.E : undefined, face.shift, build)
+  // last face, a batch's instances on one face of one P), under the floor it is factored
+  // with; the polish's own kept factor of this instance's face first
+  const hf = owner === undefined ? face.hUnit : faceFloor(owner, F, k, face.hUnit)
+  const build = (): KktSolver => kktSolver({ H: H.block, ...(face.shift !== 0 ? { shift: face.shift } : {}), ...(k > 0 ? { E: { k, rows: face.E } } : {}) }, { hFloor: hf })
+  const solver = owner === undefined ? build() : ownFace<KktSolver>(F, E, face.shift) ?? faceMemo(owner, F, E, face.shift, build, hf)
   const neg = solver.info.negative
   if (neg !== undefined) {
     const d = new Float64Array(n)

@@ -21,7 +21,7 @@ import type { Vec } from '../shapes/Vec.js'
 import type { Mat } from '../shapes/Mat.js'
 import type { Linear } from '../core/Diff.js'
 import { type Tan, Zero } from '../core/Tangent.js'
-import { applyInto } from '../core/LinearOperator.js'
+import { type LinearOperator, applyInto } from '../core/LinearOperator.js'
 import type { Gradients, Params, ParamsTangent, SetName } from './Problem.js'
 import type { FaceModel, FaceReport } from './FaceModel.js'
 import type { SetGradient, SetTangent } from './sets/FeasibleSet.js'
@@ -138,7 +138,7 @@ export const setGradient = (kind: SetName, n: number): SetGradient => ({
 export const quadraticDerivative = <N>(face: FaceModel, theta: Params<N>): ImplicitDerivative<N> => {
   const P = theta.P, n = face.x.length, dim = theta.q.dim
   const full = (v: Float64Array): Float64Array => { const o = f64(n); applyInto(P, v, o); return o }
-  const core = faceDerivative(face, { block: faceHessian(P, face.free), full }, P)
+  const core = faceDerivative(face, { block: faceHessian(P, face.free), full }, P as LinearOperator<unknown>)
   const x = face.x, F = face.free, m = F.length, kind = face.set.kind
 
   const jvp = (tangent: ImplicitTangent<N>): Vec<N> => {

@@ -22,6 +22,7 @@ import type { Gradients, Params, ParamsTangent, Problem, SetKind, SetName } from
 import { type FwState, fwStep, initialState } from './Step.js'
 import { type Schedule, type ScheduleName, paperSchedule, defaultSchedule } from './Schedule.js'
 import { certificateAt, rowAbsSums, gapMet } from './Oracle.js'
+import { withInstance } from './CallMemo.js'
 import { type ResolvedSet, validateProblem, validateCotangent, validateTangent } from './Validate.js'
 import { type BackwardMode, type LayerOptions, type Status, LayerError, unrolledFoldOptions } from './Options.js'
 import { type ImplicitDerivative, quadraticDerivative } from './Implicit.js'
@@ -406,7 +407,7 @@ export interface CallGiven<N> {
  * @example
  * withCall(() => problems.map((p, i) => layerCall(options, p, { validated: checked[i] })))
  */
-export const layerCall = <N>(options0: LayerOptions, problem: Problem<N>, given: CallGiven<N> = {}): LayerResult<N> => {
+export const layerCall = <N>(options0: LayerOptions, problem: Problem<N>, given: CallGiven<N> = {}): LayerResult<N> => withInstance(() => {
   const { theta: theta0, set: resolved } = given.validated ?? validateProblem(problem, options0)
   const set = resolved.kind, n = theta0.q.data.length
   const deadline = given.deadline ?? (options0.timeLimitMs === undefined ? Infinity : performance.now() + options0.timeLimitMs)
@@ -471,4 +472,4 @@ export const layerCall = <N>(options0: LayerOptions, problem: Problem<N>, given:
     }),
     linear: lin
   }
-}
+})

@@ -27,6 +27,7 @@ import { gapMet } from '../Oracle.js'
 import { certifyConvex, negativeDiagonal, type NonConvexity } from '../Convexity.js'
 import { validateCotangent, validateTangent, type ResolvedSet } from '../Validate.js'
 import { type LayerResult, certificate, fromTangent, implicitForward, nonPsdError, resolveSchedule, toGradients, withCall } from '../Layer.js'
+import { withInstance } from '../CallMemo.js'
 import type { Schedule } from '../Schedule.js'
 import type { FaceModel } from '../FaceModel.js'
 import { type ImplicitDerivative, quadraticDerivative } from '../Implicit.js'
@@ -124,7 +125,7 @@ const ownedVec = <N>(v: Vec<N>): Vec<N> => ({ dim: v.dim, data: owned(v.data) })
  */
 export const implicitInstance = <N>(
   options: LayerOptions, shared: ImplicitShared, theta: Params<N>, resolved: ResolvedSet<N>, start?: Float64Array
-): { readonly result: LayerResult<N>; readonly kept: KeptDerivative<N> } => {
+): { readonly result: LayerResult<N>; readonly kept: KeptDerivative<N> } => withInstance(() => {
   const set = resolved.kind as SetKind, n = theta.q.data.length
   const deadline = options.timeLimitMs === undefined ? Infinity : performance.now() + options.timeLimitMs
   const nd = shared.negativeDiagonal(theta.P as LinearOperator<unknown>)
@@ -165,4 +166,4 @@ export const implicitInstance = <N>(
     linear: lin
   }
   return { result, kept: { derivative, face: fw.face, dense: theta.P.kind === 'dense' } }
-}
+})
