@@ -7,10 +7,9 @@
  * its batch with a clear error and is replaced, `close()` is idempotent, and an open pool
  * does not keep a process alive. No timings are asserted.
  *
- * The batches here are small (B ≤ 8). For large ones the one-thread batch reuses
- * factorizations memoized from earlier instances, which a later worker's share does not
- * see; bench/workers.ts measured 1 ulp in x on 4 of 256 instances at n = 10 (README,
- * "Both cores"), where dfwBatch itself differs from dfwLayer alone the same way.
+ * The batches here are small (B ≤ 8); that a large batch's instances are bitwise what they
+ * give alone, whatever the other instances (so whatever the split into shares), is
+ * test/batch-implicit.ts's.
  */
 import t, { type Test } from 'tap'
 import * as E from 'fp-ts/lib/Either.js'
