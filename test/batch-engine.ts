@@ -227,6 +227,34 @@ t.test('batched fold, per-instance P (dense, two sharing one object, low rank, C
   }
 })
 
+t.test('the batched run\'s own tape, the generic fold past the tape budget, and checkpoints: the same numbers, bitwise dfwLayer alone', async (t) => {
+  const n = 12
+  const r = rng(58)
+  const Pa = denseOp(n, psd(r, n))
+  const ops = [Pa, denseOp(n, psd(r, n)), Pa, lowRankOp(r, n, 2), Pa]
+  const problems = ops.map((P, b) => l1Problem(r, P, n, [1, 4, 0.3, 1, 20][b]!, [0.2, 0.1, 0.6, 0.3, 0.05][b]!))
+  const base = { ...PAPER_UNROLLED, maxIterations: 40, tolerance: 0 }
+  // 0.001 MB: the own tape (5·B·n numbers a step) outgrows it at once, and the fold checkpoints
+  const modes: Array<[string, LayerOptions]> = [['own tape', base], ['tape budget 1 kB', { ...base, tapeBudgetMB: 0.001 }], ['checkpoint 7', { ...base, checkpoint: 7 }]]
+  const sols = modes.map(([label, options]) => {
+    t.same(groupsOf(options, problems), [[0, 1, 2, 3, 4]], `${label}: one batched fold`)
+    checkAgainstAlone(t, label, options, problems, dfwBatch(options)(problems), r)
+    const Q = new Float64Array(5 * n), W = new Float64Array(5 * n), T = new Float64Array(5)
+    problems.forEach((p, b) => { Q.set(p.q.data, b * n); W.set(p.w!.data, b * n); T[b] = p.t! })
+    return dfwBatchSolve(options)({ P: ops, q: rows(5, n, Q), w: rows(5, n, W), t: { dim: unsafeDim(5), data: T } })
+  })
+  const C = normals(r, 5 * n), dQ = normals(r, 5 * n)
+  const [g0, ...gs] = sols.map((s) => s.vjp(rows(5, n, C)))
+  const [j0, ...js] = sols.map((s) => s.jvp({ q: rows(5, n, dQ) }))
+  gs.forEach((g, k) => {
+    const each = g.pEach(), each0 = g0!.pEach()
+    t.same(
+      [bits(sols[k + 1]!.x.data, sols[0]!.x.data), bits(g.q.data, g0!.q.data), bits(g.w.data, g0!.w.data), bits(g.t.data, g0!.t.data), bits(g.pSum().data, g0!.pSum().data), ...each.map((m, b) => bits(m?.data, each0[b]?.data)), bits(js[k]!.data, j0!.data)],
+      Array.from({ length: 6 + 5 }, () => ''), `${modes[k + 1]![0]}: x, the batched vjp (q, w, t, pSum, pEach) and jvp bitwise the own tape's`
+    )
+  })
+})
+
 t.test('batched fold, B = 1: the single problem', async (t) => {
   const r = rng(3)
   for (const n of [4, 33]) {
