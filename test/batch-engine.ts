@@ -20,6 +20,7 @@ import { Zero } from '../src/core/Tangent.js'
 import { tfDfwLayer } from '../src/tfjs/index.js'
 import { type N, matOf, randomPlain, rng, vec, dot, maxAbs, maxAbsDiff } from './helpers/layerFixtures.js'
 import type { Rng } from '../src/core/Random.js'
+import { smallKernels, smallLoops } from '../src/fw/batch/Products.js'
 
 t.before(async () => {
   await tf.setBackend('cpu')
@@ -253,6 +254,27 @@ t.test('the batched run\'s own tape, the generic fold past the tape budget, and 
       Array.from({ length: 6 + 5 }, () => ''), `${modes[k + 1]![0]}: x, the batched vjp (q, w, t, pSum, pEach) and jvp bitwise the own tape's`
     )
   })
+})
+
+t.test('the generated small-n products (n < 16) are the loops\' numbers bitwise, zeros\' signs included, at any offsets', async (t) => {
+  const r = rng(91)
+  for (let n = 1; n < 16; n++) {
+    const m = 9
+    // entries of every kind: normal, ±0, tiny, huge (sums that overflow to ±Infinity)
+    const pick = (): number => { const u = r.uniform(); return u < 0.15 ? -0 : u < 0.25 ? 0 : u < 0.3 ? 1e-310 * r.normal() : u < 0.33 ? 1e300 * r.normal() : r.normal() }
+    const A = Float64Array.from({ length: n * n }, pick), X = Float64Array.from({ length: m * n }, pick)
+    for (const trans of [false, true]) {
+      const want = new Float64Array(m * n), got = new Float64Array(m * n).fill(NaN)
+      smallLoops(A, n, trans, X, m, want)
+      smallKernels(n)[trans ? 1 : 0](A, X, m, got, 0, 0)
+      // one row between offsets of a larger block, the rest untouched
+      const Xo = new Float64Array((m + 2) * n).fill(7), Yo = new Float64Array((m + 3) * n).fill(5)
+      Xo.set(X.subarray(n, 2 * n), 2 * n)
+      smallKernels(n)[trans ? 1 : 0](A, Xo, 1, Yo, 2 * n, 3 * n)
+      const untouched = Yo.every((v, k) => (k >= 3 * n && k < 4 * n) || v === 5)
+      t.same([bits(got, want), bits(Yo.subarray(3 * n, 4 * n), want.subarray(n, 2 * n)), untouched], ['', '', true], `n = ${n}, ${trans ? 'Aᵀ x' : 'A x'}`)
+    }
+  }
 })
 
 t.test('batched fold, B = 1: the single problem', async (t) => {
