@@ -56,14 +56,26 @@ export interface PaperL1Config {
 const sgn = (v: number): number => +(v > 0) - +(v < 0)
 
 /**
- * Where a step takes its arrays of numbers: `f64` (fresh) for the generic fold, a view of
- * the run's tape slab for the batch's own run (`Unrolled.ts`). Every array it returns is
- * zeroed or fully written before it is read.
+ * Where a step takes its arrays: fresh ones ({@link freshArrays}) for the generic fold,
+ * views of the run's tape slabs for the batch's own run (`Unrolled.ts`). Every array it
+ * returns is zeroed.
  *
  * @example
- * const fresh: StepAlloc = f64
+ * const arrays: StepAlloc = freshArrays
  */
-export type StepAlloc = (len: number) => Float64Array
+export interface StepAlloc {
+  readonly f64: (len: number) => Float64Array
+  readonly i32: (len: number) => Int32Array
+  readonly u8: (len: number) => Uint8Array
+}
+
+/**
+ * Fresh arrays: numbers from the slab allocator `f64`, integers and flags new.
+ *
+ * @example
+ * freshArrays.i32(4) // Int32Array [0, 0, 0, 0]
+ */
+export const freshArrays: StepAlloc = { f64, i32: (len) => new Int32Array(len), u8: (len) => new Uint8Array(len) }
 
 /**
  * The batched paper step on l1 (see the module notes).
@@ -73,7 +85,7 @@ export type StepAlloc = (len: number) => Float64Array
  * const [s1, lin] = step([theta, s0])
  */
 export const paperL1BatchStep = <B, N>(cfg: PaperL1Config): Diff<readonly [BatchTheta<B, N>, BatchState<B, N>], BatchState<B, N>> => ([th, st]) => {
-  const [next, data] = paperL1StepInto<B, N>(cfg, th, st, f64)
+  const [next, data] = paperL1StepInto<B, N>(cfg, th, st, freshArrays)
   return [next, stepLinear<B, N>(data)]
 }
 
@@ -82,7 +94,7 @@ export const paperL1BatchStep = <B, N>(cfg: PaperL1Config): Diff<readonly [Batch
  * map needs ({@link StepData}); {@link paperL1BatchStep} is this with fresh arrays.
  *
  * @example
- * const [s1, d] = paperL1StepInto(cfg, theta, s0, f64)
+ * const [s1, d] = paperL1StepInto(cfg, theta, s0, freshArrays)
  */
 export const paperL1StepInto = <B, N>(cfg: PaperL1Config, th: BatchTheta<B, N>, st: BatchState<B, N>, alloc: StepAlloc): [BatchState<B, N>, StepData] => {
   const n = th.n as number, B = th.B as number
@@ -91,11 +103,11 @@ export const paperL1StepInto = <B, N>(cfg: PaperL1Config, th: BatchTheta<B, N>, 
   // the live instances, compacted: row j of E, S, PS belongs to instance rows[j]
   let m = 0
   for (let b = 0; b < B; b++) if (st.live[b] === 1) m++
-  const ints = new Int32Array(m + 2 * B), rows = ints.subarray(0, m), slot = ints.subarray(m, m + B).fill(-1), steps = ints.subarray(m + B)
+  const ints = alloc.i32(m + 2 * B), rows = ints.subarray(0, m), slot = ints.subarray(m, m + B).fill(-1), steps = ints.subarray(m + B)
   for (let b = 0, j = 0; b < B; b++) if (st.live[b] === 1) { rows[j] = b; slot[b] = j; j++ }
   // one block for the step's arrays: E, S, PS (m × n, kept for the linear map), per row
   // gᵀu, uᵀu, γ, num, den, and the next state's x, Px (B × n), f, f_prev (B)
-  const mn = m * n, Bn = B * n, blk = alloc(3 * mn + 5 * m + 2 * Bn + 2 * B)
+  const mn = m * n, Bn = B * n, blk = alloc.f64(3 * mn + 5 * m + 2 * Bn + 2 * B)
   const E = blk.subarray(0, mn), S = blk.subarray(mn, 2 * mn), PS = blk.subarray(2 * mn, 3 * mn)
   const gu = blk.subarray(3 * mn, 3 * mn + m), uu = blk.subarray(3 * mn + m, 3 * mn + 2 * m)
   const gamma = blk.subarray(3 * mn + 2 * m, 3 * mn + 3 * m), num = blk.subarray(3 * mn + 3 * m, 3 * mn + 4 * m), den = blk.subarray(3 * mn + 4 * m, 3 * mn + 5 * m)
@@ -131,7 +143,7 @@ export const paperL1StepInto = <B, N>(cfg: PaperL1Config, th: BatchTheta<B, N>, 
   fPrev.set(st.fPrev)
   // per instance: live; per row: γ strictly inside (0, 1), and whether the row stepped (a
   // row that met negative curvature did not: it keeps its state)
-  const flags = new Uint8Array(B + 2 * m), live = flags.subarray(0, B), inside = flags.subarray(B, B + m), moved = flags.subarray(B + m)
+  const flags = alloc.u8(B + 2 * m), live = flags.subarray(0, B), inside = flags.subarray(B, B + m), moved = flags.subarray(B + m)
   live.set(st.live)
   let failed = st.failed
   if (m < B) {
@@ -209,7 +221,7 @@ const curvatureError = <B, N>(th: BatchTheta<B, N>, b: number, upu: number, S: F
  * and θ's arrays (views, never copies).
  *
  * @example
- * const [, d] = paperL1StepInto(cfg, theta, s0, f64)
+ * const [, d] = paperL1StepInto(cfg, theta, s0, freshArrays)
  * d.gamma[0] // the step size of row 0 (instance d.rows[0])
  */
 export interface StepData {
@@ -345,7 +357,7 @@ const stepFwd = <B, N>(d: StepData, t: Tan<StepIn<B, N>>): Tan<BatchState<B, N>>
  * `tmp` (≥ 2n); and `CPS` (≥ moved·n), which P's terms keep.
  *
  * @example
- * const out: StepBwdOut = { accumulate: true, q, w, t, cx, cpx, pxSet, CPS, CS, cgamma, tmp }
+ * const out: StepBwdOut = { accumulate: true, q, w, t, cx, cpx, pxSet, CPS, CS, cgamma, tmp, rowsOf, mark, ints: freshArrays.i32 }
  */
 export interface StepBwdOut {
   readonly accumulate: boolean
@@ -359,6 +371,9 @@ export interface StepBwdOut {
   readonly CS: Float64Array
   readonly cgamma: Float64Array
   readonly tmp: Float64Array
+  readonly rowsOf: Int32Array
+  readonly mark: Uint8Array
+  readonly ints: (len: number) => Int32Array
 }
 
 /** The transpose: (c_x', c_Px') ↦ (c_θ, c_x, c_Px) over the cotangent's selection. */
@@ -377,7 +392,7 @@ const stepBwd = <B, N>(d: StepData, c: Tan<BatchState<B, N>>): Tan<StepIn<B, N>>
   const CPS = blk.subarray(4 * nsn + ns, 4 * nsn + ns + man), CS = blk.subarray(4 * nsn + ns + man, 4 * nsn + ns + 2 * man)
   const cgamma = blk.subarray(4 * nsn + ns + 2 * man, 4 * nsn + ns + 2 * man + ma), tmp = blk.subarray(4 * nsn + ns + 2 * man + ma)
   const pxSet = cin.pxSet === undefined ? new Uint8Array(ns) : Uint8Array.from(cin.pxSet)
-  const out: StepBwdOut = { accumulate: false, q: cq, w: cw, t: ct, cx: cxo, cpx, pxSet, CPS, CS, cgamma, tmp }
+  const out: StepBwdOut = { accumulate: false, q: cq, w: cw, t: ct, cx: cxo, cpx, pxSet, CPS, CS, cgamma, tmp, rowsOf: new Int32Array(ma), mark: new Uint8Array(ns), ints: freshArrays.i32 }
   const term = stepBwdInto(d, sel, cin.x ?? Z, cin.px ?? Z, pos, at, ma, out)
   const Pterms: Record<string, OuterTerms> = term === undefined ? {} : { [`s${d.k}`]: term }
   const cth: BatchThetaCotan = { q: { data: cq }, w: { data: cw }, t: { data: ct }, Pterms }
@@ -417,10 +432,10 @@ export const stepBwdInto = (d: StepData, sel: Int32Array, cxa: Float64Array, cpa
   if (ma < ns) {
     // θ's cotangent is −0 where an instance did not move (the fold's sum then keeps its
     // bits: x + −0 = x); the state's passes through
-    const mv = new Uint8Array(ns)
+    const mv = o.mark
     for (let a = 0; a < ma; a++) mv[pos[a]!] = 1
     for (let p = 0; p < ns; p++) {
-      if (mv[p] === 1) continue
+      if (mv[p] === 1) { mv[p] = 0; continue }
       const tp = p * n
       if (!acc) { for (let i = 0; i < n; i++) { cq[tp + i] = -0; cw[tp + i] = -0 } ct[p] = -0 }
       for (let i = 0; i < n; i++) { cxo[tp + i] = cxa[tp + i]!; cpx[tp + i] = cpa[tp + i]! }
@@ -428,7 +443,7 @@ export const stepBwdInto = (d: StepData, sel: Int32Array, cxa: Float64Array, cpa
   }
   const { E, S, PS, X, PX, Q, R, IW } = d
   // through x' = x + γu and Px' = Px + γ(Ps − Px)
-  const rowsOf = new Int32Array(ma)
+  const rowsOf = o.rowsOf.subarray(0, ma)
   let terms = 0
   for (let a = 0; a < ma; a++) {
     const p = pos[a]!, j = at[a]!, b = d.rows[j]!
@@ -446,7 +461,7 @@ export const stepBwdInto = (d: StepData, sel: Int32Array, cxa: Float64Array, cpa
   // through Ps = P s
   d.products.applyT(rowsOf, ma, CPS, CS)
   // P's terms γ c_{Ps} ⊗ s (dense P, γ ≠ 0, and a cotangent of P x that a later step wrote)
-  const tints = new Int32Array(3 * terms), tpos = tints.subarray(0, terms), uRow = tints.subarray(terms, 2 * terms), vRow = tints.subarray(2 * terms)
+  const tints = o.ints(3 * terms), tpos = tints.subarray(0, terms), uRow = tints.subarray(terms, 2 * terms), vRow = tints.subarray(2 * terms)
   for (let a = 0, k = 0; a < ma; a++) {
     const p = pos[a]!, j = at[a]!, b = d.rows[j]!
     if (d.dense[b] === 1 && d.gamma[j] !== 0 && pxSet[p] === 1) { tpos[k] = p; uRow[k] = a; vRow[k] = j; k++ }

@@ -17,7 +17,7 @@ import { type Tan, Zero } from '../../core/Tangent.js'
 import type { Mat } from '../../shapes/Mat.js'
 import type { FoldOptions } from '../../core/Diff.js'
 import type { BatchState, BatchStateTan, BatchTheta, BatchThetaCotan, BatchThetaTan, OuterTerms } from './Model.js'
-import { type PaperL1Config, type StepBwdOut, type StepData, movedInto, paperL1BatchStep, paperL1StepInto, stepBwdInto, stepLinear } from './PaperL1.js'
+import { type PaperL1Config, type StepAlloc, type StepBwdOut, type StepData, movedInto, paperL1BatchStep, paperL1StepInto, stepBwdInto, stepLinear } from './PaperL1.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -128,22 +128,27 @@ export const tapeRun = <B, N>(
   theta: BatchTheta<B, N>, cfg: PaperL1Config, maxIterations: number, limit: number, go: (s: BatchState<B, N>) => boolean
 ): { readonly state: BatchState<B, N>; readonly lin: Linear<readonly [BatchTheta<B, N>, BatchState<B, N>], BatchState<B, N>> } | undefined => {
   const B = theta.B as number, n = theta.n as number
-  // a step takes at most 5·B·n + 7·B numbers (paperL1StepInto's block)
-  const most = 5 * B * n + 7 * B
-  let slab = new Float64Array(0), top = 0, bytes = 0, over = false
-  let chunk = Math.max(1, Math.min(maxIterations, 64))
-  const alloc = (len: number): Float64Array => {
-    if (top + len > slab.length) {
-      const size = Math.max(len, most * chunk)
-      bytes += 8 * size
-      if (bytes > limit) { over = true; return new Float64Array(len) }
-      slab = new Float64Array(size)
-      top = 0
-      chunk *= 2
+  // a step takes at most 5·B·n + 7·B numbers, 3·B integers and 3·B flags
+  // (paperL1StepInto); each slab holds `chunk` steps' worth, and the next one twice as many
+  let bytes = 0, over = false
+  const first = Math.max(1, Math.min(maxIterations, 64))
+  const bump = <A extends Float64Array | Int32Array | Uint8Array>(make: (len: number) => A, per: number, bytesEach: number): ((len: number) => A) => {
+    let slab = make(0), top = 0, chunk = first
+    return (len) => {
+      if (top + len > slab.length) {
+        const size = Math.max(len, per * chunk)
+        bytes += size * bytesEach
+        if (bytes > limit) { over = true; return make(len) }
+        slab = make(size); top = 0; chunk *= 2
+      }
+      top += len
+      return slab.subarray(top - len, top) as A
     }
-    const v = slab.subarray(top, top + len)
-    top += len
-    return v
+  }
+  const alloc: StepAlloc = {
+    f64: bump((len) => new Float64Array(len), 5 * B * n + 7 * B, 8),
+    i32: bump((len) => new Int32Array(len), 3 * B, 4),
+    u8: bump((len) => new Uint8Array(len), 3 * B, 1)
   }
   const steps: StepData[] = []
   let s = initialBatchState(theta, cfg)
@@ -175,7 +180,12 @@ export const tapeRun = <B, N>(
     const CS = blk.subarray(6 * nsn + ns, 7 * nsn + ns), cgamma = blk.subarray(7 * nsn + ns, 7 * nsn + 2 * ns), tmp = blk.subarray(7 * nsn + 2 * ns)
     const cps = new Float64Array(Math.min(rowsTotal, steps.length * ns) * n)
     const pxSet = cin.pxSet === undefined ? new Uint8Array(ns) : Uint8Array.from(cin.pxSet)
-    const pos = new Int32Array(ns), at = new Int32Array(ns)
+    const scratch = new Int32Array(3 * ns), pos = scratch.subarray(0, ns), at = scratch.subarray(ns, 2 * ns), rowsOf = scratch.subarray(2 * ns)
+    const mark = new Uint8Array(ns)
+    // the indices of P's terms: at most 3 per moved row
+    const tInts = new Int32Array(3 * Math.min(rowsTotal, steps.length * ns))
+    let tTop = 0
+    const ints = (len: number): Int32Array => { tTop += len; return tInts.subarray(tTop - len, tTop) }
     let cxa = cin.x ?? new Float64Array(nsn), cpa = cin.px ?? new Float64Array(nsn)
     let flip = 0, used = 0
     const Pterms: Record<string, OuterTerms> = {}
@@ -183,7 +193,7 @@ export const tapeRun = <B, N>(
       const d = steps[k]!
       const ma = movedInto(d, sel, pos, at)
       const cx = bufs[2 * flip]!, cpx = bufs[2 * flip + 1]!
-      const out: StepBwdOut = { accumulate: true, q, w, t, cx, cpx, pxSet, CPS: cps.subarray(used, used + ma * n), CS, cgamma, tmp }
+      const out: StepBwdOut = { accumulate: true, q, w, t, cx, cpx, pxSet, CPS: cps.subarray(used, used + ma * n), CS, cgamma, tmp, rowsOf, mark, ints }
       const term = stepBwdInto(d, sel, cxa, cpa, pos, at, ma, out)
       if (term !== undefined) { Pterms[`s${d.k}`] = term; used += ma * n }
       cxa = cx; cpa = cpx; flip ^= 1
