@@ -170,7 +170,10 @@ const finiteAt = (data: ArrayLike<number>, k: number, path: () => string, positi
 
 /** Checks finiteness and symmetry of one n×n block at `off`; `at(i, j)` names an entry. */
 const checkSymmetric = (data: ArrayLike<number>, off: number, n: number, at: (i: number, j: number) => string): void => {
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) finiteAt(data, off + i * n + j, () => at(i, j))
+  for (let k = 0; k < n * n; k++) {
+    // the first entry that is not finite, row by row (no closure per entry)
+    if (!Number.isFinite(data[off + k]!)) finiteAt(data, off + k, () => at(Math.floor(k / n), k % n))
+  }
   const bad = denseAsymmetry(data, n, off, TF_SYMMETRY_TOLERANCE, TF_SYMMETRY_FLOOR)
   if (bad !== undefined) {
     const { i, j } = bad
