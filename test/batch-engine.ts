@@ -20,6 +20,7 @@ import { Zero } from '../src/core/Tangent.js'
 import { tfDfwLayer } from '../src/tfjs/index.js'
 import { type N, matOf, randomPlain, rng, vec, dot, maxAbs, maxAbsDiff } from './helpers/layerFixtures.js'
 import type { Rng } from '../src/core/Random.js'
+import { smallKernels, smallLoops } from '../src/fw/batch/Products.js'
 
 t.before(async () => {
   await tf.setBackend('cpu')
@@ -223,6 +224,55 @@ t.test('batched fold, per-instance P (dense, two sharing one object, low rank, C
       const label = `n = ${n}, K = ${options.maxIterations}, tol = ${options.tolerance ?? 'default'}`
       t.same(groupsOf(options, problems), [[0, 1, 2, 3, 4, 5]], `${label}: one batched fold`)
       checkAgainstAlone(t, label, options, problems, dfwBatch(options)(problems), r)
+    }
+  }
+})
+
+t.test('the batched run\'s own tape, the generic fold past the tape budget, and checkpoints: the same numbers, bitwise dfwLayer alone', async (t) => {
+  const n = 12
+  const r = rng(58)
+  const Pa = denseOp(n, psd(r, n))
+  const ops = [Pa, denseOp(n, psd(r, n)), Pa, lowRankOp(r, n, 2), Pa]
+  const problems = ops.map((P, b) => l1Problem(r, P, n, [1, 4, 0.3, 1, 20][b]!, [0.2, 0.1, 0.6, 0.3, 0.05][b]!))
+  const base = { ...PAPER_UNROLLED, maxIterations: 40, tolerance: 0 }
+  // 0.001 MB: the own tape (5·B·n numbers a step) outgrows it at once, and the fold checkpoints
+  const modes: Array<[string, LayerOptions]> = [['own tape', base], ['tape budget 1 kB', { ...base, tapeBudgetMB: 0.001 }], ['checkpoint 7', { ...base, checkpoint: 7 }]]
+  const sols = modes.map(([label, options]) => {
+    t.same(groupsOf(options, problems), [[0, 1, 2, 3, 4]], `${label}: one batched fold`)
+    checkAgainstAlone(t, label, options, problems, dfwBatch(options)(problems), r)
+    const Q = new Float64Array(5 * n), W = new Float64Array(5 * n), T = new Float64Array(5)
+    problems.forEach((p, b) => { Q.set(p.q.data, b * n); W.set(p.w!.data, b * n); T[b] = p.t! })
+    return dfwBatchSolve(options)({ P: ops, q: rows(5, n, Q), w: rows(5, n, W), t: { dim: unsafeDim(5), data: T } })
+  })
+  const C = normals(r, 5 * n), dQ = normals(r, 5 * n)
+  const [g0, ...gs] = sols.map((s) => s.vjp(rows(5, n, C)))
+  const [j0, ...js] = sols.map((s) => s.jvp({ q: rows(5, n, dQ) }))
+  gs.forEach((g, k) => {
+    const each = g.pEach(), each0 = g0!.pEach()
+    t.same(
+      [bits(sols[k + 1]!.x.data, sols[0]!.x.data), bits(g.q.data, g0!.q.data), bits(g.w.data, g0!.w.data), bits(g.t.data, g0!.t.data), bits(g.pSum().data, g0!.pSum().data), ...each.map((m, b) => bits(m?.data, each0[b]?.data)), bits(js[k]!.data, j0!.data)],
+      Array.from({ length: 6 + 5 }, () => ''), `${modes[k + 1]![0]}: x, the batched vjp (q, w, t, pSum, pEach) and jvp bitwise the own tape's`
+    )
+  })
+})
+
+t.test('the generated small-n products (n < 16) are the loops\' numbers bitwise, zeros\' signs included, at any offsets', async (t) => {
+  const r = rng(91)
+  for (let n = 1; n < 16; n++) {
+    const m = 9
+    // entries of every kind: normal, ±0, tiny, huge (sums that overflow to ±Infinity)
+    const pick = (): number => { const u = r.uniform(); return u < 0.15 ? -0 : u < 0.25 ? 0 : u < 0.3 ? 1e-310 * r.normal() : u < 0.33 ? 1e300 * r.normal() : r.normal() }
+    const A = Float64Array.from({ length: n * n }, pick), X = Float64Array.from({ length: m * n }, pick)
+    for (const trans of [false, true]) {
+      const want = new Float64Array(m * n), got = new Float64Array(m * n).fill(NaN)
+      smallLoops(A, n, trans, X, m, want)
+      smallKernels(n)[trans ? 1 : 0](A, X, m, got, 0, 0)
+      // one row between offsets of a larger block, the rest untouched
+      const Xo = new Float64Array((m + 2) * n).fill(7), Yo = new Float64Array((m + 3) * n).fill(5)
+      Xo.set(X.subarray(n, 2 * n), 2 * n)
+      smallKernels(n)[trans ? 1 : 0](A, Xo, 1, Yo, 2 * n, 3 * n)
+      const untouched = Yo.every((v, k) => (k >= 3 * n && k < 4 * n) || v === 5)
+      t.same([bits(got, want), bits(Yo.subarray(3 * n, 4 * n), want.subarray(n, 2 * n)), untouched], ['', '', true], `n = ${n}, ${trans ? 'Aᵀ x' : 'A x'}`)
     }
   }
 })

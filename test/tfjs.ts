@@ -397,3 +397,34 @@ t.test('a forward call outside tf.grad creates one tensor, x (no guard tensors a
   t.equal(tf.memory().numTensors, before + 2, 'tf.grad leaves only its result')
   tf.dispose([q, P, x, g])
 })
+
+t.test('one layer over P tensors that change and come back: every call is a fresh layer\'s, bitwise (x, ∇q, ∇P)', async (t) => {
+  const r = rng(2718)
+  const options = { schedule: 'paper', backward: 'unrolled', maxIterations: 30, tolerance: 0 } as const
+  const a = batchData(r, 3, 4), b = batchData(r, 3, 4), c = batchData(r, 1, 8)
+  // [4, 4] Ps from instance 0 of a and of b, a's [3, 4, 4], and an [8, 8] P in between
+  const Pa = a.P.subarray(0, 16), Pb = b.P.subarray(0, 16)
+  const calls: Array<[string, Float32Array, number[], Float32Array, number]> = [
+    ['P_a', Pa, [4, 4], a.q, 3], ['P_a again (a new tensor)', Float32Array.from(Pa), [4, 4], a.q, 3], ['P_b', Pb, [4, 4], a.q, 3],
+    ['P_a back', Pa, [4, 4], b.q, 3], ['per instance', a.P, [3, 4, 4], a.q, 3], ['per instance again', Float32Array.from(a.P), [3, 4, 4], b.q, 3],
+    ['8 × 8', c.P, [8, 8], Float32Array.from({ length: 16 }, r.normal), 2], ['P_a after 8 × 8', Pa, [4, 4], a.q, 3]
+  ]
+  const layer = tfDfwLayer(options)
+  const run = (l: ReturnType<typeof tfDfwLayer>, P: Float32Array, shape: number[], q: Float32Array, B: number) => {
+    const n = shape[shape.length - 1]!
+    const qt = tf.tensor2d(q.subarray(0, B * n), [B, n]), Pt = tf.tensor(P, shape), tt = tf.tensor1d(Float32Array.from({ length: B }, () => 0.3))
+    const x = l({ q: qt, P: Pt, t: tt })
+    const [gq, gP] = tf.grads((q: tf.Tensor, P: tf.Tensor) => l({ q, P, t: tt }).sum())([qt, Pt])
+    const out = [x.dataSync(), gq!.dataSync(), gP!.dataSync()].map((d) => Float32Array.from(d))
+    tf.dispose([qt, Pt, tt, x, gq!, gP!])
+    return out
+  }
+  for (const [label, P, shape, q, B] of calls) {
+    const got = run(layer, P, shape, q, B), fresh = run(tfDfwLayer(options), P, shape, q, B)
+    const same = got.map((g, k) => g.length === fresh[k]!.length && g.every((v, i) => Object.is(v, fresh[k]![i])))
+    t.same(same, [true, true, true], `${label}: x, ∇q and ∇P as a fresh layer's`)
+  }
+  // an asymmetric P after a symmetric one with the same layer is still refused
+  const bad = Float32Array.from(Pa); bad[1] = bad[1]! + 1
+  t.throws(() => layer({ q: tf.tensor2d(a.q.subarray(0, 12), [3, 4]), P: tf.tensor2d(bad, [4, 4]), t: 0.3 }), LayerError, 'a P that differs from the last one is checked again')
+})

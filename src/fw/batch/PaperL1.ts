@@ -56,6 +56,28 @@ export interface PaperL1Config {
 const sgn = (v: number): number => +(v > 0) - +(v < 0)
 
 /**
+ * Where a step takes its arrays: fresh ones ({@link freshArrays}) for the generic fold,
+ * views of the run's tape slabs for the batch's own run (`Unrolled.ts`). Every array it
+ * returns is zeroed.
+ *
+ * @example
+ * const arrays: StepAlloc = freshArrays
+ */
+export interface StepAlloc {
+  readonly f64: (len: number) => Float64Array
+  readonly i32: (len: number) => Int32Array
+  readonly u8: (len: number) => Uint8Array
+}
+
+/**
+ * Fresh arrays: numbers from the slab allocator `f64`, integers and flags new.
+ *
+ * @example
+ * freshArrays.i32(4) // Int32Array [0, 0, 0, 0]
+ */
+export const freshArrays: StepAlloc = { f64, i32: (len) => new Int32Array(len), u8: (len) => new Uint8Array(len) }
+
+/**
  * The batched paper step on l1 (see the module notes).
  *
  * @example
@@ -63,20 +85,33 @@ const sgn = (v: number): number => +(v > 0) - +(v < 0)
  * const [s1, lin] = step([theta, s0])
  */
 export const paperL1BatchStep = <B, N>(cfg: PaperL1Config): Diff<readonly [BatchTheta<B, N>, BatchState<B, N>], BatchState<B, N>> => ([th, st]) => {
+  const [next, data] = paperL1StepInto<B, N>(cfg, th, st, freshArrays)
+  return [next, stepLinear<B, N>(data)]
+}
+
+/**
+ * One batched step with its arrays from `alloc`: the next state and what the step's linear
+ * map needs ({@link StepData}); {@link paperL1BatchStep} is this with fresh arrays.
+ *
+ * @example
+ * const [s1, d] = paperL1StepInto(cfg, theta, s0, freshArrays)
+ */
+export const paperL1StepInto = <B, N>(cfg: PaperL1Config, th: BatchTheta<B, N>, st: BatchState<B, N>, alloc: StepAlloc): [BatchState<B, N>, StepData] => {
   const n = th.n as number, B = th.B as number
   const beta = cfg.beta(st.k + 1)
   const Q = th.q.data, R = th.r, X = st.x.data, PX = st.px.data, Ls = cfg.L
   // the live instances, compacted: row j of E, S, PS belongs to instance rows[j]
   let m = 0
   for (let b = 0; b < B; b++) if (st.live[b] === 1) m++
-  const ints = new Int32Array(m + B), rows = ints.subarray(0, m), slot = ints.subarray(m).fill(-1)
+  const ints = alloc.i32(m + 2 * B), rows = ints.subarray(0, m), slot = ints.subarray(m, m + B).fill(-1), steps = ints.subarray(m + B)
   for (let b = 0, j = 0; b < B; b++) if (st.live[b] === 1) { rows[j] = b; slot[b] = j; j++ }
-  // one block for the step's arrays: E, S, PS (m × n, kept for the linear map), and per
-  // row gᵀu, uᵀu, γ, num, den
-  const mn = m * n, blk = f64(3 * mn + 5 * m)
+  // one block for the step's arrays: E, S, PS (m × n, kept for the linear map), per row
+  // gᵀu, uᵀu, γ, num, den, and the next state's x, Px (B × n), f, f_prev (B)
+  const mn = m * n, Bn = B * n, blk = alloc.f64(3 * mn + 5 * m + 2 * Bn + 2 * B)
   const E = blk.subarray(0, mn), S = blk.subarray(mn, 2 * mn), PS = blk.subarray(2 * mn, 3 * mn)
   const gu = blk.subarray(3 * mn, 3 * mn + m), uu = blk.subarray(3 * mn + m, 3 * mn + 2 * m)
   const gamma = blk.subarray(3 * mn + 2 * m, 3 * mn + 3 * m), num = blk.subarray(3 * mn + 3 * m, 3 * mn + 4 * m), den = blk.subarray(3 * mn + 4 * m, 3 * mn + 5 * m)
+  const xs = blk.subarray(3 * mn + 5 * m)
   for (let j = 0; j < m; j++) {
     const o = rows[j]! * n, e = j * n
     let amax = -Infinity
@@ -102,20 +137,21 @@ export const paperL1BatchStep = <B, N>(cfg: PaperL1Config): Diff<readonly [Batch
     uu[j] = uub
   }
   cfg.products.apply(rows, m, S, PS)
-  const Bn = B * n, xs = f64(2 * Bn + 2 * B)
-  const Xn = xs.subarray(0, Bn), PXn = xs.subarray(Bn, 2 * Bn), f = xs.subarray(2 * Bn, 2 * Bn + B), fPrev = xs.subarray(2 * Bn + B)
-  const steps = Int32Array.from(st.steps)
+  const Xn = xs.subarray(0, Bn), PXn = xs.subarray(Bn, 2 * Bn), f = xs.subarray(2 * Bn, 2 * Bn + B), fPrev = xs.subarray(2 * Bn + B, 2 * Bn + 2 * B)
+  steps.set(st.steps)
   f.set(st.f)
   fPrev.set(st.fPrev)
   // per instance: live; per row: γ strictly inside (0, 1), and whether the row stepped (a
   // row that met negative curvature did not: it keeps its state)
-  const flags = new Uint8Array(B + 2 * m), live = flags.subarray(0, B), inside = flags.subarray(B, B + m), moved = flags.subarray(B + m)
+  const flags = alloc.u8(B + 2 * m), live = flags.subarray(0, B), inside = flags.subarray(B, B + m), moved = flags.subarray(B + m)
   live.set(st.live)
   let failed = st.failed
-  for (let b = 0; b < B; b++) {
-    if (slot[b] !== -1) continue
-    const o = b * n
-    for (let i = 0; i < n; i++) { Xn[o + i] = X[o + i]!; PXn[o + i] = PX[o + i]! }
+  if (m < B) {
+    for (let b = 0; b < B; b++) {
+      if (slot[b] !== -1) continue
+      const o = b * n
+      for (let i = 0; i < n; i++) { Xn[o + i] = X[o + i]!; PXn[o + i] = PX[o + i]! }
+    }
   }
   for (let j = 0; j < m; j++) {
     const b = rows[j]!, o = b * n, e = j * n
@@ -158,8 +194,8 @@ export const paperL1BatchStep = <B, N>(cfg: PaperL1Config): Diff<readonly [Batch
     x: { rows: th.B, cols: th.n, data: Xn }, px: { rows: th.B, cols: th.n, data: PXn },
     k: st.k + 1, steps, f, fPrev, live, failed
   }
-  const data: StepData = { n, beta, rows, slot, moved, E, S, PS, X, PX, Q, R, IW: th.iw, L: Ls, gamma, inside, num, den, k: st.k, dense: cfg.dense, products: cfg.products }
-  return [next, stepLinear<B, N>(data, th)]
+  const data: StepData = { n, beta, m, rows, slot, moved, E, S, PS, X, PX, Q, R, IW: th.iw, L: Ls, gamma, inside, num, den, k: st.k, dense: cfg.dense, products: cfg.products }
+  return [next, data]
 }
 
 /** The NegativeCurvatureError of instance b's step, when `checkCurvature` confirms it. */
@@ -179,10 +215,19 @@ const curvatureError = <B, N>(th: BatchTheta<B, N>, b: number, upu: number, S: F
 // the linear map
 // -------------------------------------------------------------------------------------
 
-/** What one step keeps for its linear map (rows compacted by `rows`; `slot[b]` is b's row or −1). */
-interface StepData {
+/**
+ * What one step keeps for its linear map: the step's own arrays (rows compacted by
+ * `rows`, `m` of them; `slot[b]` is b's row or −1), the state it stepped from (`X`, `PX`)
+ * and θ's arrays (views, never copies).
+ *
+ * @example
+ * const [, d] = paperL1StepInto(cfg, theta, s0, freshArrays)
+ * d.gamma[0] // the step size of row 0 (instance d.rows[0])
+ */
+export interface StepData {
   readonly n: number
   readonly beta: number
+  readonly m: number
   readonly rows: Int32Array
   readonly slot: Int32Array
   readonly moved: Uint8Array
@@ -206,21 +251,24 @@ interface StepData {
 
 type StepIn<B, N> = readonly [BatchTheta<B, N>, BatchState<B, N>]
 
-const stepLinear = <B, N>(d: StepData, _th: BatchTheta<B, N>): Linear<StepIn<B, N>, BatchState<B, N>> => ({
+/**
+ * A step's linear map from what it kept: the tangent map and the transpose of
+ * {@link paperL1BatchStep}'s step.
+ *
+ * @example
+ * const lin = stepLinear<B, N>(d)
+ * lin.fwd([dTheta, dState])
+ */
+export const stepLinear = <B, N>(d: StepData): Linear<StepIn<B, N>, BatchState<B, N>> => ({
   fwd: (t) => stepFwd<B, N>(d, t),
   bwd: (c) => stepBwd<B, N>(d, c)
 })
 
 /** The positions p of the selection whose instance moved in this step, and their rows. */
 const movedIn = (d: StepData, sel: Int32Array): { readonly pos: Int32Array; readonly at: Int32Array } => {
-  let c = 0
-  for (let p = 0; p < sel.length; p++) { const j = d.slot[sel[p]!]!; if (j >= 0 && d.moved[j] === 1) c++ }
-  const pos = new Int32Array(c), at = new Int32Array(c)
-  for (let p = 0, a = 0; p < sel.length; p++) {
-    const j = d.slot[sel[p]!]!
-    if (j >= 0 && d.moved[j] === 1) { pos[a] = p; at[a] = j; a++ }
-  }
-  return { pos, at }
+  const pos = new Int32Array(sel.length), at = new Int32Array(sel.length)
+  const c = movedInto(d, sel, pos, at)
+  return { pos: pos.subarray(0, c), at: at.subarray(0, c) }
 }
 
 /** The tangent map: (dθ, dx, dPx) ↦ (dx', dPx') over the tangent's selection. */
@@ -300,95 +348,172 @@ const stepFwd = <B, N>(d: StepData, t: Tan<StepIn<B, N>>): Tan<BatchState<B, N>>
 }
 
 
+/**
+ * Where the transpose of one step writes: θ's cotangent (`q`, `w`: |sel| × n; `t`: |sel|),
+ * set for the moved instances (−0 for the others) or, with `accumulate`, added into (the
+ * others untouched: x + −0 = x, so a sum started at −0 is bitwise the fold's sum of the
+ * steps' cotangents); the state's cotangent (`cx`, `cpx`: |sel| × n, never the input's
+ * arrays; `pxSet` may be the input's); scratch `CS` (≥ |sel|·n), `cgamma` (≥ |sel|) and
+ * `tmp` (≥ 2n); and `CPS` (≥ moved·n), which P's terms keep.
+ *
+ * @example
+ * const out: StepBwdOut = { accumulate: true, q, w, t, cx, cpx, pxSet, CPS, CS, cgamma, tmp, rowsOf, mark, ints: freshArrays.i32 }
+ */
+export interface StepBwdOut {
+  readonly accumulate: boolean
+  readonly q: Float64Array
+  readonly w: Float64Array
+  readonly t: Float64Array
+  readonly cx: Float64Array
+  readonly cpx: Float64Array
+  readonly pxSet: Uint8Array
+  readonly CPS: Float64Array
+  readonly CS: Float64Array
+  readonly cgamma: Float64Array
+  readonly tmp: Float64Array
+  readonly rowsOf: Int32Array
+  readonly mark: Uint8Array
+  readonly ints: (len: number) => Int32Array
+}
+
 /** The transpose: (c_x', c_Px') ↦ (c_θ, c_x, c_Px) over the cotangent's selection. */
 const stepBwd = <B, N>(d: StepData, c: Tan<BatchState<B, N>>): Tan<StepIn<B, N>> => {
   if (c === Zero) return Zero
   const cin = c as unknown as BatchStateTan
-  const sel = cin.sel, ns = sel.length, n = d.n, beta = d.beta
+  const sel = cin.sel, ns = sel.length, n = d.n
   const Z = zerosView(ns * n)
-  const cxa = cin.x ?? Z, cpa = cin.px ?? Z
-  const set0 = cin.pxSet ?? new Uint8Array(ns)
   const { pos, at } = movedIn(d, sel)
   const ma = pos.length
   // one block: θ's cotangent (q, w: ns × n; t: ns), the state's (x, Px: ns × n), and per
-  // moved row c_{Ps}, c_s (ma × n) and c_γ; θ's is −0 where an instance did not move (the
-  // fold's sum then keeps its bits: x + −0 = x)
-  const nsn = ns * n, man = ma * n, blk = f64(4 * nsn + ns + 2 * man + ma)
+  // moved row c_{Ps}, c_s (ma × n) and c_γ, and two rows of scratch
+  const nsn = ns * n, man = ma * n, blk = f64(4 * nsn + ns + 2 * man + ma + 2 * n)
   const cq = blk.subarray(0, nsn), cw = blk.subarray(nsn, 2 * nsn), ct = blk.subarray(2 * nsn, 2 * nsn + ns)
   const cxo = blk.subarray(2 * nsn + ns, 3 * nsn + ns), cpx = blk.subarray(3 * nsn + ns, 4 * nsn + ns)
   const CPS = blk.subarray(4 * nsn + ns, 4 * nsn + ns + man), CS = blk.subarray(4 * nsn + ns + man, 4 * nsn + ns + 2 * man)
-  const cgamma = blk.subarray(4 * nsn + ns + 2 * man)
-  if (ma < ns) { cq.fill(-0); cw.fill(-0); ct.fill(-0) }
-  const pxSet = Uint8Array.from(set0)
+  const cgamma = blk.subarray(4 * nsn + ns + 2 * man, 4 * nsn + ns + 2 * man + ma), tmp = blk.subarray(4 * nsn + ns + 2 * man + ma)
+  const pxSet = cin.pxSet === undefined ? new Uint8Array(ns) : Uint8Array.from(cin.pxSet)
+  const out: StepBwdOut = { accumulate: false, q: cq, w: cw, t: ct, cx: cxo, cpx, pxSet, CPS, CS, cgamma, tmp, rowsOf: new Int32Array(ma), mark: new Uint8Array(ns), ints: freshArrays.i32 }
+  const term = stepBwdInto(d, sel, cin.x ?? Z, cin.px ?? Z, pos, at, ma, out)
+  const Pterms: Record<string, OuterTerms> = term === undefined ? {} : { [`s${d.k}`]: term }
+  const cth: BatchThetaCotan = { q: { data: cq }, w: { data: cw }, t: { data: ct }, Pterms }
+  const cst: BatchStateTan = { sel, x: cxo, px: cpx, pxSet }
+  return [cth, cst] as unknown as Tan<StepIn<B, N>>
+}
+
+/**
+ * The positions of `sel` whose instance moved in step d (into `pos`, their rows into
+ * `at`); returns how many.
+ *
+ * @example
+ * const ma = movedInto(d, sel, pos, at)
+ */
+export const movedInto = (d: StepData, sel: Int32Array, pos: Int32Array, at: Int32Array): number => {
+  let a = 0
+  for (let p = 0; p < sel.length; p++) {
+    const j = d.slot[sel[p]!]!
+    if (j >= 0 && d.moved[j] === 1) { pos[a] = p; at[a] = j; a++ }
+  }
+  return a
+}
+
+/**
+ * The transpose of step d for the cotangent (cxa, cpa) of the selection `sel` (the moved
+ * positions `pos`, their rows `at`, `ma` of them), written into `o` (see
+ * {@link StepBwdOut}); returns the step's terms of P's cotangent, if it has any. The input
+ * arrays are only read (`o.pxSet` may be the input's `pxSet`: it is read before it is set).
+ *
+ * @example
+ * const term = stepBwdInto(d, sel, cx, cpx, pos, at, ma, out)
+ */
+export const stepBwdInto = (d: StepData, sel: Int32Array, cxa: Float64Array, cpa: Float64Array, pos: Int32Array, at: Int32Array, ma: number, o: StepBwdOut): OuterTerms | undefined => {
+  const ns = sel.length, n = d.n, beta = d.beta, acc = o.accumulate
+  const { q: cq, w: cw, t: ct, cx: cxo, cpx, pxSet, CPS, CS, cgamma } = o
+  const cgs = o.tmp.subarray(0, n), crs = o.tmp.subarray(n, 2 * n)
   if (ma < ns) {
-    const mv = new Uint8Array(ns)
+    // θ's cotangent is −0 where an instance did not move (the fold's sum then keeps its
+    // bits: x + −0 = x); the state's passes through
+    const mv = o.mark
     for (let a = 0; a < ma; a++) mv[pos[a]!] = 1
     for (let p = 0; p < ns; p++) {
-      if (mv[p] === 1) continue
-      for (let i = 0; i < n; i++) { cxo[p * n + i] = cxa[p * n + i]!; cpx[p * n + i] = cpa[p * n + i]! }
+      if (mv[p] === 1) { mv[p] = 0; continue }
+      const tp = p * n
+      if (!acc) { for (let i = 0; i < n; i++) { cq[tp + i] = -0; cw[tp + i] = -0 } ct[p] = -0 }
+      for (let i = 0; i < n; i++) { cxo[tp + i] = cxa[tp + i]!; cpx[tp + i] = cpa[tp + i]! }
     }
   }
   const { E, S, PS, X, PX, Q, R, IW } = d
   // through x' = x + γu and Px' = Px + γ(Ps − Px)
-  const ints = new Int32Array(ma), rowsOf = ints
+  const rowsOf = o.rowsOf.subarray(0, ma)
   let terms = 0
   for (let a = 0; a < ma; a++) {
     const p = pos[a]!, j = at[a]!, b = d.rows[j]!
     rowsOf[a] = b
-    const o = b * n, e = j * n, tp = p * n, g = d.gamma[j]!
+    const ob = b * n, e = j * n, tp = p * n, g = d.gamma[j]!
     let cg = 0
     for (let i = 0; i < n; i++) {
       const av = cxa[tp + i]!, bv = cpa[tp + i]!
-      cg += av * (S[e + i]! - X[o + i]!) + bv * (PS[e + i]! - PX[o + i]!)
+      cg += av * (S[e + i]! - X[ob + i]!) + bv * (PS[e + i]! - PX[ob + i]!)
       CPS[a * n + i] = g * bv
     }
     cgamma[a] = cg
-    if (d.dense[b] === 1 && g !== 0 && set0[p] === 1) terms++
+    if (d.dense[b] === 1 && g !== 0 && pxSet[p] === 1) terms++
   }
   // through Ps = P s
   d.products.applyT(rowsOf, ma, CPS, CS)
   // P's terms γ c_{Ps} ⊗ s (dense P, γ ≠ 0, and a cotangent of P x that a later step wrote)
-  const tints = new Int32Array(3 * terms), tpos = tints.subarray(0, terms), uRow = tints.subarray(terms, 2 * terms), vRow = tints.subarray(2 * terms)
+  const tints = o.ints(3 * terms), tpos = tints.subarray(0, terms), uRow = tints.subarray(terms, 2 * terms), vRow = tints.subarray(2 * terms)
   for (let a = 0, k = 0; a < ma; a++) {
     const p = pos[a]!, j = at[a]!, b = d.rows[j]!
-    if (d.dense[b] === 1 && d.gamma[j] !== 0 && set0[p] === 1) { tpos[k] = p; uRow[k] = a; vRow[k] = j; k++ }
+    if (d.dense[b] === 1 && d.gamma[j] !== 0 && pxSet[p] === 1) { tpos[k] = p; uRow[k] = a; vRow[k] = j; k++ }
   }
   for (let a = 0; a < ma; a++) {
     const p = pos[a]!, j = at[a]!, b = d.rows[j]!
-    const o = b * n, e = j * n, tp = p * n, an = a * n
+    const ob = b * n, e = j * n, tp = p * n, an = a * n
     const g = d.gamma[j]!, den = d.den[j]!, num = d.num[j]!, L = d.L[b]!
     // through γ = num/den (inside the interval only), num = −gᵀu, den = L uᵀu; then
-    // u = s − x and s = −r⊙sign(h)⊙e. cq holds c_g and cw holds c_r until the last loop.
+    // u = s − x and s = −r⊙sign(h)⊙e. cgs holds c_g and crs holds c_r until the last loop.
     const cnum = d.inside[j] === 1 ? cgamma[a]! / den : 0, cden = d.inside[j] === 1 ? (-cgamma[a]! * num) / (den * den) : 0
     let ece = 0
     for (let i = 0; i < n; i++) {
-      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!, sgi = sgn(gi * ri), ui = S[e + i]! - X[o + i]!, cxi = cxa[tp + i]!
+      const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, sgi = sgn(gi * ri), ui = S[e + i]! - X[ob + i]!, cxi = cxa[tp + i]!
       const cu = g * cxi - cnum * gi + 2 * L * cden * ui
-      cq[tp + i] = -cnum * ui
+      cgs[i] = -cnum * ui
       const csi = CS[an + i]! + cu
       CS[an + i] = csi
       cxo[tp + i] = cxi - cu
-      cw[tp + i] = -sgi * E[e + i]! * csi
+      crs[i] = -sgi * E[e + i]! * csi
       ece += E[e + i]! * (-sgi * ri * csi)
     }
     // through e = softmax(β|h|), h = g⊙r, r = t/w, g = Px + q
     let ctb = 0
-    for (let i = 0; i < n; i++) {
-      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!, iwi = IW[o + i]!, sgi = sgn(gi * ri)
-      const ca = E[e + i]! * (-sgi * ri * CS[an + i]! - ece)
-      const ch = beta * sgi * ca
-      const cg = cq[tp + i]! + ch * ri
-      const cr = cw[tp + i]! + ch * gi
-      ctb += cr * iwi
-      cw[tp + i] = -cr * ri * iwi
-      cpx[tp + i] = (1 - g) * cpa[tp + i]! + cg
-      cq[tp + i] = cg
+    if (acc) {
+      for (let i = 0; i < n; i++) {
+        const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, iwi = IW[ob + i]!, sgi = sgn(gi * ri)
+        const ca = E[e + i]! * (-sgi * ri * CS[an + i]! - ece)
+        const ch = beta * sgi * ca
+        const cg = cgs[i]! + ch * ri
+        const cr = crs[i]! + ch * gi
+        ctb += cr * iwi
+        cw[tp + i] = cw[tp + i]! + -cr * ri * iwi
+        cpx[tp + i] = (1 - g) * cpa[tp + i]! + cg
+        cq[tp + i] = cq[tp + i]! + cg
+      }
+      ct[p] = ct[p]! + ctb
+    } else {
+      for (let i = 0; i < n; i++) {
+        const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, iwi = IW[ob + i]!, sgi = sgn(gi * ri)
+        const ca = E[e + i]! * (-sgi * ri * CS[an + i]! - ece)
+        const ch = beta * sgi * ca
+        const cg = cgs[i]! + ch * ri
+        const cr = crs[i]! + ch * gi
+        ctb += cr * iwi
+        cw[tp + i] = -cr * ri * iwi
+        cpx[tp + i] = (1 - g) * cpa[tp + i]! + cg
+        cq[tp + i] = cg
+      }
+      ct[p] = ctb
     }
-    ct[p] = ctb
     pxSet[p] = 1
   }
-  const Pterms: Record<string, OuterTerms> = terms === 0 ? {} : { [`s${d.k}`]: { k: d.k, pos: tpos, u: CPS, uRow, v: S, vRow } }
-  const cth: BatchThetaCotan = { q: { data: cq }, w: { data: cw }, t: { data: ct }, Pterms }
-  const cst: BatchStateTan = { sel, x: cxo, px: cpx, pxSet }
-  return [cth, cst] as unknown as Tan<StepIn<B, N>>
+  return terms === 0 ? undefined : { k: d.k, pos: tpos, u: CPS.subarray(0, ma * n), uRow, v: d.S, vRow }
 }

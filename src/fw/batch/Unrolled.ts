@@ -17,7 +17,7 @@ import { type Tan, Zero } from '../../core/Tangent.js'
 import type { Mat } from '../../shapes/Mat.js'
 import type { FoldOptions } from '../../core/Diff.js'
 import type { BatchState, BatchStateTan, BatchTheta, BatchThetaCotan, BatchThetaTan, OuterTerms } from './Model.js'
-import { type PaperL1Config, paperL1BatchStep } from './PaperL1.js'
+import { type PaperL1Config, type StepAlloc, type StepBwdOut, type StepData, movedInto, paperL1BatchStep, paperL1StepInto, stepBwdInto, stepLinear } from './PaperL1.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -85,6 +85,11 @@ export const initialBatchState = <B, N>(theta: BatchTheta<B, N>, cfg: PaperL1Con
  * `maxIterations` steps, until `deadline` (performance.now(); the instances still live
  * then stop together).
  *
+ * Without a checkpoint option the run keeps its own tape ({@link tapeRun}: the steps'
+ * arrays in a few large slabs, and a transpose that sums θ's cotangent in place); when
+ * that tape would outgrow `fold.tape.limit` bytes, it runs again as the generic fold
+ * (`Diff.foldWhile`), which checkpoints past the budget. Both compute the same numbers.
+ *
  * @example
  * const run = unrolledBatch(theta, cfg, 1000, { tape: { limit: 2 ** 29, perStep: B * (72 * n + 4096) } })
  */
@@ -99,8 +104,105 @@ export const unrolledBatch = <B, N>(theta: BatchTheta<B, N>, cfg: PaperL1Config,
     if (performance.now() > deadline) { timedOut = true; return false }
     return true
   }
+  if (fold.checkpoint === undefined) {
+    const own = tapeRun(theta, cfg, maxIterations, fold.tape?.limit ?? Infinity, go)
+    if (own !== undefined) return { state: own.state, timedOut, lin: own.lin }
+    timedOut = false
+  }
   const [state, lin] = D.foldWhile(paperL1BatchStep<B, N>(cfg), go, maxIterations, fold)([theta, initialBatchState(theta, cfg)])
   return { state, timedOut, lin }
+}
+
+/**
+ * The batch's run with its own tape: the steps of {@link paperL1StepInto} with their
+ * arrays carved from slabs of many steps each (doubling: no allocation per step), and the
+ * linear map of the whole run, whose transpose walks the steps backwards through
+ * {@link stepBwdInto} with θ's cotangent summed in place (from −0, so bitwise the fold's
+ * sum of the steps' cotangents) and the state's in two alternating buffers. Undefined when
+ * the slabs would pass `limit` bytes.
+ *
+ * @example
+ * const run = tapeRun(theta, cfg, 100, 2 ** 29, (s) => s.live.includes(1))
+ */
+export const tapeRun = <B, N>(
+  theta: BatchTheta<B, N>, cfg: PaperL1Config, maxIterations: number, limit: number, go: (s: BatchState<B, N>) => boolean
+): { readonly state: BatchState<B, N>; readonly lin: Linear<readonly [BatchTheta<B, N>, BatchState<B, N>], BatchState<B, N>> } | undefined => {
+  const B = theta.B as number, n = theta.n as number
+  // a step takes at most 5·B·n + 7·B numbers, 3·B integers and 3·B flags
+  // (paperL1StepInto); each slab holds `chunk` steps' worth, and the next one twice as many
+  let bytes = 0, over = false
+  const first = Math.max(1, Math.min(maxIterations, 64))
+  const bump = <A extends Float64Array | Int32Array | Uint8Array>(make: (len: number) => A, per: number, bytesEach: number): ((len: number) => A) => {
+    let slab = make(0), top = 0, chunk = first
+    return (len) => {
+      if (top + len > slab.length) {
+        const size = Math.max(len, per * chunk)
+        bytes += size * bytesEach
+        if (bytes > limit) { over = true; return make(len) }
+        slab = make(size); top = 0; chunk *= 2
+      }
+      top += len
+      return slab.subarray(top - len, top) as A
+    }
+  }
+  const alloc: StepAlloc = {
+    f64: bump((len) => new Float64Array(len), 5 * B * n + 7 * B, 8),
+    i32: bump((len) => new Int32Array(len), 3 * B, 4),
+    u8: bump((len) => new Uint8Array(len), 3 * B, 1)
+  }
+  const steps: StepData[] = []
+  let s = initialBatchState(theta, cfg)
+  for (let k = 0; k < maxIterations && go(s); k++) {
+    const [s2, d] = paperL1StepInto<B, N>(cfg, theta, s, alloc)
+    if (over) return undefined
+    steps.push(d)
+    s = s2
+  }
+  type In = readonly [BatchTheta<B, N>, BatchState<B, N>]
+  const fwd = (t: Tan<In>): Tan<BatchState<B, N>> => {
+    if (t === Zero) return Zero
+    const [dp, ds0] = t as unknown as readonly [unknown, unknown]
+    let ds: unknown = ds0
+    for (const d of steps) ds = stepLinear<B, N>(d).fwd([dp, ds] as unknown as Tan<In>)
+    return ds as Tan<BatchState<B, N>>
+  }
+  const bwd = (c: Tan<BatchState<B, N>>): Tan<In> => {
+    if (c === Zero) return Zero
+    if (steps.length === 0) return [Zero, c] as unknown as Tan<In>
+    const cin = c as unknown as BatchStateTan
+    const sel = cin.sel, ns = sel.length, nsn = ns * n
+    let rowsTotal = 0
+    for (const d of steps) rowsTotal += d.m
+    // θ's sums (from −0), the state's two buffers, scratch, and the kept c_{Ps} of P's terms
+    const blk = new Float64Array(7 * nsn + 2 * ns + 2 * n)
+    const q = blk.subarray(0, nsn).fill(-0), w = blk.subarray(nsn, 2 * nsn).fill(-0), t = blk.subarray(2 * nsn, 2 * nsn + ns).fill(-0)
+    const bufs = [blk.subarray(2 * nsn + ns, 3 * nsn + ns), blk.subarray(3 * nsn + ns, 4 * nsn + ns), blk.subarray(4 * nsn + ns, 5 * nsn + ns), blk.subarray(5 * nsn + ns, 6 * nsn + ns)] as const
+    const CS = blk.subarray(6 * nsn + ns, 7 * nsn + ns), cgamma = blk.subarray(7 * nsn + ns, 7 * nsn + 2 * ns), tmp = blk.subarray(7 * nsn + 2 * ns)
+    const cps = new Float64Array(Math.min(rowsTotal, steps.length * ns) * n)
+    const pxSet = cin.pxSet === undefined ? new Uint8Array(ns) : Uint8Array.from(cin.pxSet)
+    const scratch = new Int32Array(3 * ns), pos = scratch.subarray(0, ns), at = scratch.subarray(ns, 2 * ns), rowsOf = scratch.subarray(2 * ns)
+    const mark = new Uint8Array(ns)
+    // the indices of P's terms: at most 3 per moved row
+    const tInts = new Int32Array(3 * Math.min(rowsTotal, steps.length * ns))
+    let tTop = 0
+    const ints = (len: number): Int32Array => { tTop += len; return tInts.subarray(tTop - len, tTop) }
+    let cxa = cin.x ?? new Float64Array(nsn), cpa = cin.px ?? new Float64Array(nsn)
+    let flip = 0, used = 0
+    const Pterms: Record<string, OuterTerms> = {}
+    for (let k = steps.length - 1; k >= 0; k--) {
+      const d = steps[k]!
+      const ma = movedInto(d, sel, pos, at)
+      const cx = bufs[2 * flip]!, cpx = bufs[2 * flip + 1]!
+      const out: StepBwdOut = { accumulate: true, q, w, t, cx, cpx, pxSet, CPS: cps.subarray(used, used + ma * n), CS, cgamma, tmp, rowsOf, mark, ints }
+      const term = stepBwdInto(d, sel, cxa, cpa, pos, at, ma, out)
+      if (term !== undefined) { Pterms[`s${d.k}`] = term; used += ma * n }
+      cxa = cx; cpa = cpx; flip ^= 1
+    }
+    const cth: BatchThetaCotan = { q: { data: q }, w: { data: w }, t: { data: t }, Pterms }
+    const cst: BatchStateTan = { sel, x: cxa, px: cpa, pxSet }
+    return [cth, cst] as unknown as Tan<In>
+  }
+  return { state: s, lin: { fwd, bwd } }
 }
 
 // -------------------------------------------------------------------------------------
