@@ -9,7 +9,7 @@
 import t from 'tap'
 import {
   moduleBytes, gemvLanes, gemvTLoop, gemvLanesBatch, gemvTLoopBatch, denseApplyInto, denseApplyTInto, denseApplyBatchInto,
-  denseApplyTBatchInto, isSymmetric, absRowSumsLanes, denseAbsRowSumsInto, denseSymmetricExactly, BAND_BYTES, simdAvailable, streamProbe, kernelProbe, beginCall, endCall, inCallNow, SIMD_MIN_N, FOUR_ROWS_BYTES
+  denseApplyTBatchInto, isSymmetric, RESIDENT_BUDGET, arenaBytes, absRowSumsLanes, denseAbsRowSumsInto, denseSymmetricExactly, BAND_BYTES, simdAvailable, streamProbe, kernelProbe, beginCall, endCall, inCallNow, SIMD_MIN_N, FOUR_ROWS_BYTES
 } from '../src/core/simd.js'
 import { dfwLayer } from '../src/fw/Layer.js'
 import { dense, lowRank, csr, toDense, faceProduct, applyInto, applyTInto, apply, applyT } from '../src/core/LinearOperator.js'
@@ -564,4 +564,31 @@ t.test('one array multiplied as two sizes gets the right product for each', asyn
     gemvLanes(A, n, x, ref)
     t.equal(mismatches(y, ref), 0, `as ${n} × ${n}`)
   }
+})
+
+t.test('fresh matrices call after call do not fill the arena: copies unused in the current call are given up past RESIDENT_BUDGET, oldest first, and a matrix whose copy was given up is copied again (bitwise the same products)', { skip: !simdAvailable() && 'no SIMD (DFW_NO_SIMD=1): no copies' }, async (t) => {
+  const n = 1024, bytes = 8 * n * n
+  const keep: Float64Array[] = [] // all alive: only the budget, not the collector, frees copies
+  const x = randomArray(790, n), y = new Float64Array(n), ref = new Float64Array(n)
+  let worst = 0
+  for (let c = 0; c < Math.ceil((2 * RESIDENT_BUDGET) / bytes); c++) {
+    const A = new Float64Array(n * n).fill(1 + c / 64)
+    A[c] = -c // no two alike
+    keep.push(A)
+    beginCall()
+    denseApplyInto(A, n, x, y)
+    endCall()
+    worst = Math.max(worst, arenaBytes())
+  }
+  t.ok(worst <= RESIDENT_BUDGET + bytes, `at most the budget and one more matrix held (${(worst / 2 ** 20).toFixed(0)} MiB of ${keep.length * 8} MiB handed over)`)
+  // the first matrix's copy was given up: its next product copies it again
+  beginCall()
+  denseApplyInto(keep[0]!, n, x, y)
+  denseApplyInto(keep[1]!, n, x, ref) // two copies in this call, both kept while it lasts
+  endCall()
+  const r0 = new Float64Array(n), r1 = new Float64Array(n)
+  gemvLanes(keep[0]!, n, x, r0)
+  gemvLanes(keep[1]!, n, x, r1)
+  t.equal(mismatches(y, r0), 0, 'a matrix copied again multiplies bitwise as before')
+  t.equal(mismatches(ref, r1), 0, 'and so does the next one')
 })

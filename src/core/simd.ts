@@ -721,17 +721,54 @@ interface Entry {
   symmetric: boolean
   symOfCopy: boolean
   symAt: number
+  /** The epoch of the copy's last use (which copy to give up first when room runs out). */
+  used: number
 }
 
 const entries = new WeakMap<Float64Array, Entry>()
-const registry = new FinalizationRegistry<readonly [number, number]>(([off, bytes]) => {
-  release(off, bytes)
+/** The entries that hold a copy, oldest use first as far as eviction needs. */
+const holding = new Set<Entry>()
+
+/** Gives up e's copy (its matrix takes a fresh one on its next use). */
+const drop = (e: Entry): void => {
+  if (e.off < 0) return
+  const bytes = 8 * e.n * e.n
+  release(e.off, bytes)
   held -= bytes
-})
+  e.off = -1
+  e.symOfCopy = false
+  holding.delete(e)
+  registry.unregister(e)
+}
+
+const registry = new FinalizationRegistry<Entry>(drop)
+
+/**
+ * Bytes of copies the arena keeps of matrices not used in the current call: a new copy
+ * that would pass this gives up the copies used longest ago first (each taken again on
+ * its next use), so a caller who hands the layer a fresh matrix every call (P trained,
+ * or rebuilt from a tensor) does not fill the arena with copies waiting for the garbage
+ * collector. Copies in use in the current call are never given up; past the budget they
+ * may still grow to {@link ARENA_LIMIT}.
+ *
+ * @example
+ * arenaBytes() <= Math.max(RESIDENT_BUDGET, bytesInUseThisCall) // between calls
+ */
+export const RESIDENT_BUDGET = 256 * 2 ** 20
+
+/** Makes room for `bytes` more within the budget by dropping copies not used in this call, oldest first. */
+const makeRoom = (bytes: number): void => {
+  if (held + bytes <= RESIDENT_BUDGET) return
+  const old = [...holding].filter((e) => !(inCall && e.used === epoch)).sort((a, b) => a.used - b.used)
+  for (const e of old) {
+    if (held + bytes <= RESIDENT_BUDGET) break
+    drop(e)
+  }
+}
 
 const entryOf = (A: Float64Array, n: number): Entry | undefined => {
   let e = entries.get(A)
-  if (e === undefined) { e = { n, off: -1, copied: 0, symmetric: false, symOfCopy: false, symAt: 0 }; entries.set(A, e) }
+  if (e === undefined) { e = { n, off: -1, copied: 0, symmetric: false, symOfCopy: false, symAt: 0, used: 0 }; entries.set(A, e) }
   return e.n === n ? e : undefined
 }
 
@@ -831,12 +868,15 @@ export const FOUR_ROWS_BYTES = 16 * 2 ** 20
  */
 const resident = (w: Wasm, A: Float64Array, n: number, e: Entry): number => {
   const len = n * n, bytes = 8 * len
+  e.used = epoch
   if (e.off < 0) {
+    makeRoom(bytes)
     if (held + bytes > ARENA_LIMIT) return -1
     const off = alloc(w, bytes)
     if (off === undefined) return -1
     held += bytes
-    registry.register(A, [off, bytes] as const)
+    registry.register(A, e, e)
+    holding.add(e)
     e.off = off
     new Float64Array(w.memory.buffer, off, len).set(A.subarray(0, len))
     e.symOfCopy = false
