@@ -453,23 +453,41 @@ export const layerCall = <N>(options0: LayerOptions, problem: Problem<N>, given:
     const evidence = certifyConvex(theta0.P)
     if (evidence !== undefined) refuseNonConvex(evidence)
   }
-  return {
+  return resultWith(theta0, resolved, lin, {
     x: ownedVec(run.x),
     objective: cert.objective,
     gap: cert.gap,
     iterations: run.iterations,
     status: converged ? 'converged' : run.timedOut === true ? 'timeLimit' : 'maxIterations',
     ...(run.face === undefined ? {} : { face: run.face }),
-    ...(run.polish === undefined ? {} : { polish: run.polish }),
+    ...(run.polish === undefined ? {} : { polish: run.polish })
+  })
+})
+
+/**
+ * A layer result from its fields and its linear map: `vjp` and `jvp` check their argument
+ * against θ and the set, and run as one call of the kernels (the single layer's and the
+ * batch's implicit path's results are built here alike).
+ *
+ * @example
+ * resultWith(theta, resolved, lin, { x, objective, gap, iterations, status })
+ */
+export const resultWith = <N>(
+  theta: Params<N>, resolved: ResolvedSet<N>, lin: LayerResult<N>['linear'],
+  fields: Omit<LayerResult<N>, 'vjp' | 'jvp' | 'linear'>
+): LayerResult<N> => {
+  const n = theta.q.data.length
+  return {
+    ...fields,
     vjp: (ct) => {
       validateCotangent(ct, n)
-      return withCall(() => toGradients(theta0, lin.bwd(ct)))
+      return withCall(() => toGradients(theta, lin.bwd(ct)))
     },
     jvp: (tan) => withCall(() => {
       validateTangent(tan, resolved, n)
       const d = lin.fwd(fromTangent(tan))
-      return d === Zero ? zerosVec(theta0.q) : ownedVec(d)
+      return d === Zero ? zerosVec(theta.q) : ownedVec(d)
     }),
     linear: lin
   }
-})
+}

@@ -37,7 +37,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import type { Dim } from '../shapes/Dim.js'
 import type { Mat } from '../shapes/Mat.js'
 import type { Vec } from '../shapes/Vec.js'
-import type { BatchProblem, FaceReport, LayerOptions, PolishStats, Problem, Status } from '../fw/index.js'
+import type { BatchProblem, FaceReport, Gradients, LayerOptions, PolishStats, Problem, Status } from '../fw/index.js'
 import { LayerError } from '../fw/index.js'
 import { validateBatch, validateOptions } from '../fw/Validate.js'
 import { runBatch, runBatchSolve } from './Run.js'
@@ -88,20 +88,12 @@ export interface PoolResult<N> {
 }
 
 /**
- * An instance's gradients: `Gradients<N>` of the layer.
+ * An instance's gradients: the layer's `Gradients<N>`, as `LayerResult.vjp` gives them.
  *
  * @example
  * r.gradients?.P // n × n, when P is dense
  */
-export interface PoolInstanceGradients<N> {
-  readonly q: Vec<N>
-  readonly w: Vec<N>
-  readonly t: number
-  readonly P?: Mat<N, N>
-  readonly lower?: Vec<N>
-  readonly upper?: Vec<N>
-  readonly k?: number
-}
+export type PoolInstanceGradients<N> = Gradients<N>
 
 /**
  * The cotangents of a batch of problems: one per problem (undefined for no gradients), or

@@ -19,14 +19,13 @@
  * @since 0.1.0
  */
 import type { Vec } from '../../shapes/Vec.js'
-import { Zero } from '../../core/Tangent.js'
 import type { LinearOperator } from '../../core/LinearOperator.js'
 import type { Params, SetKind } from '../Problem.js'
 import type { LayerOptions } from '../Options.js'
 import { gapMet } from '../Oracle.js'
 import { certifyConvex, negativeDiagonal, type NonConvexity } from '../Convexity.js'
-import { validateCotangent, validateTangent, type ResolvedSet } from '../Validate.js'
-import { type LayerResult, certificate, fromTangent, implicitForward, nonPsdError, resolveSchedule, toGradients, withCall } from '../Layer.js'
+import type { ResolvedSet } from '../Validate.js'
+import { type LayerResult, certificate, implicitForward, nonPsdError, resolveSchedule, resultWith } from '../Layer.js'
 import { withInstance } from '../CallMemo.js'
 import type { Schedule } from '../Schedule.js'
 import type { FaceModel } from '../FaceModel.js'
@@ -112,7 +111,6 @@ const refuse = (c: { readonly direction: Float64Array; readonly curvature: numbe
   throw nonPsdError(c.direction, c.curvature)
 }
 
-const zerosVec = <N>(like: Vec<N>): Vec<N> => ({ dim: like.dim, data: new Float64Array(like.dim) })
 const ownedVec = <N>(v: Vec<N>): Vec<N> => ({ dim: v.dim, data: owned(v.data) })
 
 /**
@@ -126,7 +124,7 @@ const ownedVec = <N>(v: Vec<N>): Vec<N> => ({ dim: v.dim, data: owned(v.data) })
 export const implicitInstance = <N>(
   options: LayerOptions, shared: ImplicitShared, theta: Params<N>, resolved: ResolvedSet<N>, start?: Float64Array
 ): { readonly result: LayerResult<N>; readonly kept: KeptDerivative<N> } => withInstance(() => {
-  const set = resolved.kind as SetKind, n = theta.q.data.length
+  const set = resolved.kind as SetKind
   const deadline = options.timeLimitMs === undefined ? Infinity : performance.now() + options.timeLimitMs
   const nd = shared.negativeDiagonal(theta.P as LinearOperator<unknown>)
   if (nd !== undefined) refuse(nd)
@@ -146,24 +144,14 @@ export const implicitInstance = <N>(
   const evidence = certifyConvex(theta.P)
   if (evidence !== undefined) refuse(evidence)
   const lin = derivative.linear
-  const result: LayerResult<N> = {
+  const result = resultWith(theta, resolved, lin, {
     x: ownedVec(fw.x),
     objective: cert.objective,
     gap: cert.gap,
     iterations: fw.iterations,
     status: converged ? 'converged' : fw.timedOut === true ? 'timeLimit' : 'maxIterations',
     face: derivative.face,
-    polish: fw.polish,
-    vjp: (ct) => {
-      validateCotangent(ct, n)
-      return withCall(() => toGradients(theta, lin.bwd(ct)))
-    },
-    jvp: (tan) => withCall(() => {
-      validateTangent(tan, resolved, n)
-      const d = lin.fwd(fromTangent(tan))
-      return d === Zero ? zerosVec(theta.q) : ownedVec(d)
-    }),
-    linear: lin
-  }
+    polish: fw.polish
+  })
   return { result, kept: { derivative, face: fw.face, dense: theta.P.kind === 'dense' } }
 })

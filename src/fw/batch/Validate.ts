@@ -3,10 +3,10 @@
  * object: each instance gets exactly the `LayerError` (message and path) that
  * `validateProblem` gives it alone, or the same θ, but the O(n²) passes over a dense P
  * (its symmetry, entry by entry, and its finiteness) run once for all the instances that
- * share it, and the magnitude rule's pass over P (ρᵢ Σⱼ |Pᵢⱼ| ρⱼ ≤ 1e150, with ρ from the
- * instance's set and radius) is skipped where the bound ρ_max² · maxᵢ Σⱼ |Pᵢⱼ| shows it
- * holds with room to spare (half the limit, far beyond rounding); where it does not, the
- * instance's full check runs and names the same entry.
+ * share it, and the magnitude rule (ρᵢ Σⱼ |Pᵢⱼ| ρⱼ ≤ 1e150, with ρ from the instance's set
+ * and radius) costs each instance O(n): `checkMagnitudes` bounds it by ρ_max² · maxᵢ Σⱼ
+ * |Pᵢⱼ| from the call's row sums of P (computed once), and makes its full pass, which names
+ * the same entry, only where that bound does not hold with room to spare.
  *
  * The instance's own fields (q, t, w, the set, the options' rules) are checked by
  * `validateProblem` itself, on the problem with P replaced by a stand-in of P's size
@@ -19,10 +19,10 @@
  */
 import { unsafeDim } from '../../shapes/Dim.js'
 import { type LinearOperator, lowRank } from '../../core/LinearOperator.js'
-import type { Params, Problem, SetName } from '../Problem.js'
+import type { Params, Problem } from '../Problem.js'
 import { type LayerOptions, LayerError } from '../Options.js'
 import { operatorRowAbs } from '../Oracle.js'
-import { type ResolvedSet, MAGNITUDE_LIMIT, checkMagnitudes, checkOperatorStructure, checkSymmetry, hasRadius, validateProblem } from '../Validate.js'
+import { type ResolvedSet, checkMagnitudes, checkOperatorStructure, checkSymmetry, validateProblem } from '../Validate.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -44,8 +44,6 @@ export interface BatchValidator {
 interface OperatorFacts {
   /** The symmetry check's error, or undefined when P is symmetric. */
   readonly asymmetry: LayerError | undefined
-  /** maxᵢ Σⱼ |Pᵢⱼ| for a dense P (non-finite when an entry is), else NaN (no shortcut). */
-  readonly rowAbsMax: number
 }
 
 // -------------------------------------------------------------------------------------
@@ -65,36 +63,18 @@ const standIn = (n: number): LinearOperator<unknown> => {
 }
 
 const factsOf = <N>(P: LinearOperator<N>): OperatorFacts => {
-  let rowAbsMax = NaN
-  if (P.kind === 'dense') {
-    // the call's row sums (Oracle.ts, one pass over the kernels' copy of P); NaN and
-    // ±Infinity make the maximum non-finite (Math.max keeps a NaN)
-    const abs = operatorRowAbs(P)
-    rowAbsMax = 0
-    for (let i = 0; i < abs.length; i++) rowAbsMax = Math.max(rowAbsMax, abs[i]!)
-  }
-  let asymmetry: LayerError | undefined
   // symmetry reads finite entries only (validateProblem checks it after the magnitudes,
-  // which refuse a non-finite entry): an operator with one gets no verdict here
-  if (P.kind !== 'dense' || Number.isFinite(rowAbsMax)) {
-    try { checkSymmetry(P) } catch (e) {
-      if (!(e instanceof LayerError)) throw e
-      asymmetry = e
-    }
+  // which refuse a non-finite entry): an operator with one gets no verdict here, and each
+  // instance's magnitude check refuses it
+  if (P.kind === 'dense') {
+    const abs = operatorRowAbs(P)
+    for (let i = 0; i < abs.length; i++) if (!Number.isFinite(abs[i]!)) return { asymmetry: undefined }
   }
-  return { asymmetry, rowAbsMax }
-}
-
-/** ρ_max = maxᵢ max(1, Rᵢ), with Rᵢ as the magnitude rule takes it for the set. */
-const rhoMax = <N>(kind: SetName, theta: Params<N>): number => {
-  let m = 1
-  const n = theta.q.data.length
-  if (kind === 'l1') for (let i = 0; i < n; i++) m = Math.max(m, theta.t / theta.w.data[i]!)
-  else if (hasRadius(kind)) m = Math.max(m, theta.t)
-  else if (kind === 'box' && theta.lower !== undefined && theta.upper !== undefined) {
-    for (let i = 0; i < n; i++) m = Math.max(m, Math.abs(theta.lower.data[i]!), Math.abs(theta.upper.data[i]!))
+  try { checkSymmetry(P) } catch (e) {
+    if (!(e instanceof LayerError)) throw e
+    return { asymmetry: e }
   }
-  return m
+  return { asymmetry: undefined }
 }
 
 /**
@@ -116,8 +96,8 @@ export const batchValidator = (options: LayerOptions): BatchValidator => {
     const theta: Params<N> = { ...th0, P: op }
     let f = facts.get(op)
     if (f === undefined) { f = factsOf(op); facts.set(op, f) }
-    const r = rhoMax(set.kind, theta)
-    if (!(Number.isFinite(f.rowAbsMax) && r * r * f.rowAbsMax <= MAGNITUDE_LIMIT / 2)) checkMagnitudes(set.kind, theta)
+    // O(n) per instance for a dense P: the pass over P is the call's row sums, done once
+    checkMagnitudes(set.kind, theta)
     if (f.asymmetry !== undefined) throw f.asymmetry
     return { theta, set }
   }
