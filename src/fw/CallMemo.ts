@@ -48,19 +48,39 @@ const sameArray = (a: ArrayLike<number> | undefined, b: ArrayLike<number> | unde
  * const solver = faceMemo(P, F, E, 0, () => kktSolver(system))
  */
 export const faceMemo = <T>(owner: object, free: Int32Array, E: Float64Array | undefined, shift: number, make: () => T, floor = 0): T => {
-  const entries = faceEntries(owner, free, shift, floor)
-  for (const e of entries) if (sameArray(e.F, free) && sameArray(e.E, E)) return e.value as T
+  const entries = faceEntries(owner, free)
+  const found = findFace(entries, free, E, shift, floor)
+  if (found !== undefined) return found.value as T
   const value = make()
-  if (callEpoch() >= 0) entries.push({ F: Int32Array.from(free), E: E === undefined ? undefined : Float64Array.from(E), value })
+  if (callEpoch() >= 0) entries.push({ F: Int32Array.from(free), E: E === undefined ? undefined : Float64Array.from(E), shift, floor, value })
   return value
 }
 
-type FaceEntries = Array<{ readonly F: Int32Array; readonly E: Float64Array | undefined; readonly value: unknown }>
+type FaceEntries = Array<{ readonly F: Int32Array; readonly E: Float64Array | undefined; readonly shift: number; readonly floor: number; readonly value: unknown }>
 
-const faceEntries = (owner: object, free: Int32Array, shift: number, floor: number): FaceEntries => {
+/** Per owner, this call's face entries by a hash of F (numbers, not strings: the lookup runs per face solve). */
+const faceMemos = new WeakMap<object, { epoch: number; map: Map<number, FaceEntries> }>()
+
+/** The entries of owner's faces with F's hash (shift and floor are compared per entry). */
+const faceEntries = (owner: object, free: Int32Array): FaceEntries => {
   let h = free.length
   for (let a = 0; a < free.length; a++) h = (Math.imul(h, 31) + free[a]!) | 0
-  return callMemo(owner, `faces:${h}:${shift}:${floor}`, () => [] as FaceEntries)
+  const e = callEpoch()
+  if (e < 0) return []
+  let m = faceMemos.get(owner)
+  if (m === undefined || m.epoch !== e) { m = { epoch: e, map: new Map() }; faceMemos.set(owner, m) }
+  let entries = m.map.get(h)
+  if (entries === undefined) { entries = []; m.map.set(h, entries) }
+  return entries
+}
+
+/** Equal numbers (0 and −0 alike, NaN like NaN: as the memo's keys compared them). */
+const sameNumber = (a: number, b: number): boolean => a === b || (a !== a && b !== b)
+
+/** The entry of `entries` for this face system, if any. */
+const findFace = (entries: FaceEntries, free: Int32Array, E: Float64Array | undefined, shift: number, floor: number): FaceEntries[number] | undefined => {
+  for (const e of entries) if (sameNumber(e.shift, shift) && sameNumber(e.floor, floor) && sameArray(e.F, free) && sameArray(e.E, E)) return e
+  return undefined
 }
 
 /**
@@ -123,6 +143,5 @@ export const keepOwnFace = (free: Int32Array, E: Float64Array | undefined, shift
  */
 export const ownFace = <T>(free: Int32Array, E: Float64Array | undefined, shift: number): T | undefined => {
   if (instance === undefined || callEpoch() < 0) return undefined
-  for (const e of faceEntries(instance, free, shift, 0)) if (sameArray(e.F, free) && sameArray(e.E, E)) return e.value as T
-  return undefined
+  return findFace(faceEntries(instance, free), free, E, shift, 0)?.value as T | undefined
 }

@@ -111,7 +111,8 @@ const maxOf = (a: Float64Array): number => {
  */
 export const l1Set = (w: Float64Array, t: number): FeasibleSet => {
   const n = w.length
-  const reach = Float64Array.from(w, (wi) => t / wi)
+  const reach = new Float64Array(n)
+  for (let i = 0; i < n; i++) reach[i] = t / w[i]!
   const poly: Polyhedron = { n, lo: filled(n, -Infinity), hi: filled(n, Infinity), rows: [{ kind: 'le', abs: true, coef: w, rhs: t }] }
   return {
     kind: 'l1', n, reach, size: maxOf(reach),
@@ -123,12 +124,15 @@ export const l1Set = (w: Float64Array, t: number): FeasibleSet => {
     violation: (x) => polyViolation(poly, x),
     polyhedron: poly,
     project: (y, out) => projectSorted(true, y, w, t, out),
-    params: {
-      ...radiusRow(1),
-      coef: (tan: SetTangent, _r: number, i: number) => tan.w === undefined ? 0 : tan.w[i]!,
-      coefT: (acc: SetGradient, _r: number, i: number, a: number) => { acc.w[i] = acc.w[i]! + a }
-    }
+    params: l1Params
   }
+}
+
+/** The l1 ball's parameter maps: the radius as row 0's right-hand side, w as its coefficients (one object for every ball). */
+const l1Params: ParamMaps = {
+  ...radiusRow(1),
+  coef: (tan: SetTangent, _r: number, i: number) => tan.w === undefined ? 0 : tan.w[i]!,
+  coefT: (acc: SetGradient, _r: number, i: number, a: number) => { acc.w[i] = acc.w[i]! + a }
 }
 
 /**
