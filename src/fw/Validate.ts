@@ -574,9 +574,10 @@ const resolveSet = <N>(spec: unknown, n: number): SetParams<N> => {
  * @example
  * validateProblem({ P, q, t: 1 }, {}) // { theta: { P, q, w: ones, t: 1 }, set: { kind: 'l1' } }
  * validateProblem({ P, q, set: { kind: 'box', lower, upper } }, {}) // { theta: { P, q, w: ones, t: 0, lower, upper }, set: { kind: 'box' } }
+ * validateProblem(problem, options, true) // options already passed validateOptions (a batch checks them once)
  */
-export const validateProblem = <N>(problem: Problem<N>, options: LayerOptions): { readonly theta: Params<N>; readonly set: ResolvedSet<N> } => {
-  const o = validateOptions(options)
+export const validateProblem = <N>(problem: Problem<N>, options: LayerOptions, optionsChecked = false): { readonly theta: Params<N>; readonly set: ResolvedSet<N> } => {
+  const o = optionsChecked ? options : validateOptions(options)
   const u = problem as unknown
   if (!isObject(u) || Array.isArray(u)) throw new LayerError(`expected a problem { P, q, t?, w?, set? }, got ${describe(u)}`, '')
   checkOperatorStructure(u['P'])

@@ -22,7 +22,7 @@ import { type LinearOperator, lowRank } from '../../core/LinearOperator.js'
 import type { Params, Problem } from '../Problem.js'
 import { type LayerOptions, LayerError } from '../Options.js'
 import { operatorRowAbs } from '../Oracle.js'
-import { type ResolvedSet, checkMagnitudes, checkOperatorStructure, checkSymmetry, validateProblem } from '../Validate.js'
+import { type ResolvedSet, checkMagnitudes, checkOperatorStructure, checkSymmetry, validateOptions, validateProblem } from '../Validate.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -86,13 +86,15 @@ const factsOf = <N>(P: LinearOperator<N>): OperatorFacts => {
  */
 export const batchValidator = (options: LayerOptions): BatchValidator => {
   const facts = new Map<object, OperatorFacts>()
+  // the options once for the batch (their error is the whole batch's, as before any instance)
+  validateOptions(options)
   const check = <N>(problem: Problem<N>): { readonly theta: Params<N>; readonly set: ResolvedSet<N> } => {
     const u = problem as unknown
-    if (typeof u !== 'object' || u === null || Array.isArray(u)) return validateProblem(problem, options)
+    if (typeof u !== 'object' || u === null || Array.isArray(u)) return validateProblem(problem, options, true)
     const P = (u as { P?: unknown }).P
     checkOperatorStructure(P)
     const op = P as LinearOperator<N>
-    const { theta: th0, set } = validateProblem({ ...problem, P: standIn(op.dim as number) as LinearOperator<N> }, options)
+    const { theta: th0, set } = validateProblem({ ...problem, P: standIn(op.dim as number) as LinearOperator<N> }, options, true)
     const theta: Params<N> = { ...th0, P: op }
     let f = facts.get(op)
     if (f === undefined) { f = factsOf(op); facts.set(op, f) }
