@@ -257,11 +257,19 @@ export const nonPsdError = (d: Float64Array, curvature: number): LayerError => {
 }
 
 /**
+ * The first step at which the implicit forward polishes without the gap's say-so (then at
+ * every power of two). The polish (projected-gradient steps, then the active set) is an
+ * exact method from any feasible point; the Frank-Wolfe steps before it only warm-start it
+ * (the first attempt was at step 64, and 48 of a small solve's 64 steps went before it).
+ */
+const FIRST_POLISH = 16
+
+/**
  * The implicit mode's forward pass. Nothing differentiates it, so the default schedule
  * runs in the allocation-free loop of `FastSolve.ts`, which only warm-starts the exact
  * polish (`Polish.ts`: an active-set method with direct face solves, or the sphere's
  * secular equation): it is tried each time the gap has fallen 100-fold since the last
- * attempt (from 1e-3·|f| on) and at steps 64, 128, 256, …, and the first polished point
+ * attempt (from 1e-3·|f| on) and at steps 16, 32, 64, … (`FIRST_POLISH`), and the first polished point
  * certified as a KKT point ends the run. The paper's schedule runs its own fold without
  * keeping linear maps, and is polished once. Negative curvature met anywhere (a line
  * search, a face factorization) is a `LayerError` at `P`.
@@ -303,7 +311,7 @@ export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<
       if (late()) return true
       if (tol === 0) return false
       const byGap = gap <= nextTry * Math.abs(f)
-      if (!byGap && !(k >= 64 && (k & (k - 1)) === 0)) return false
+      if (!byGap && !(k >= FIRST_POLISH && (k & (k - 1)) === 0)) return false
       if (byGap) nextTry = Math.max(gap / Math.abs(f) / 100, tol)
       const p = polished(f64From(x))
       if (p.certified) { done = p; return true }
