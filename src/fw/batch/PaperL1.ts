@@ -20,6 +20,7 @@ import { checkCurvature } from '../Oracle.js'
 import { NegativeCurvatureError } from '../Errors.js'
 import { f64, zerosView } from '../../shapes/alloc.js'
 import type { BatchProducts } from './Products.js'
+import { rowPasses } from './RowPasses.js'
 import type { BatchState, BatchStateTan, BatchTheta, BatchThetaCotan, BatchThetaTan, OuterTerms } from './Model.js'
 
 // -------------------------------------------------------------------------------------
@@ -112,30 +113,8 @@ export const paperL1StepInto = <B, N>(cfg: PaperL1Config, th: BatchTheta<B, N>, 
   const gu = blk.subarray(3 * mn, 3 * mn + m), uu = blk.subarray(3 * mn + m, 3 * mn + 2 * m)
   const gamma = blk.subarray(3 * mn + 2 * m, 3 * mn + 3 * m), num = blk.subarray(3 * mn + 3 * m, 3 * mn + 4 * m), den = blk.subarray(3 * mn + 4 * m, 3 * mn + 5 * m)
   const xs = blk.subarray(3 * mn + 5 * m)
-  for (let j = 0; j < m; j++) {
-    const o = rows[j]! * n, e = j * n
-    let amax = -Infinity
-    for (let i = 0; i < n; i++) {
-      const a = beta * Math.abs((PX[o + i]! + Q[o + i]!) * R[o + i]!)
-      E[e + i] = a
-      if (a > amax) amax = a
-    }
-    let z = 0
-    for (let i = 0; i < n; i++) { const v = Math.exp(E[e + i]! - amax); E[e + i] = v; z += v }
-    let gub = 0, uub = 0
-    for (let i = 0; i < n; i++) {
-      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!
-      const ei = E[e + i]! / z
-      E[e + i] = ei
-      const si = -ri * sgn(gi * ri) * ei
-      S[e + i] = si
-      const ui = si - X[o + i]!
-      gub += gi * ui
-      uub += ui * ui
-    }
-    gu[j] = gub
-    uu[j] = uub
-  }
+  const passes = rowPasses(n)
+  passes.head(m, rows, beta, PX, Q, R, X, E, S, gu, uu)
   cfg.products.apply(rows, m, S, PS)
   const Xn = xs.subarray(0, Bn), PXn = xs.subarray(Bn, 2 * Bn), f = xs.subarray(2 * Bn, 2 * Bn + B), fPrev = xs.subarray(2 * Bn + B, 2 * Bn + 2 * B)
   steps.set(st.steps)
@@ -153,42 +132,39 @@ export const paperL1StepInto = <B, N>(cfg: PaperL1Config, th: BatchTheta<B, N>, 
       for (let i = 0; i < n; i++) { Xn[o + i] = X[o + i]!; PXn[o + i] = PX[o + i]! }
     }
   }
+  // γ as the traced step takes it: constant at the clamps (derivative 0), the ratio inside
   for (let j = 0; j < m; j++) {
-    const b = rows[j]!, o = b * n, e = j * n
-    const nu = -gu[j]!, de = Ls[b]! * uu[j]!
-    // γ as the traced step takes it: constant at the clamps (derivative 0), the ratio inside
+    const nu = -gu[j]!, de = Ls[rows[j]!]! * uu[j]!
     let g: number, ins = 0
     if (!(de > 0) || !Number.isFinite(nu / de)) g = nu > 0 ? 1 : 0
     else if (nu / de >= 1) g = 1
     else if (nu / de > 0) { g = nu / de; ins = 1 } else g = 0
-    // uᵀP u for the curvature check, the update and the objective (certificateAt's sum, in
-    // its order), in one pass
-    let upu = 0, fb = 0
-    for (let i = 0; i < n; i++) {
-      const su = S[e + i]! - X[o + i]!, pd = PS[e + i]! - PX[o + i]!
-      upu += su * pd
-      const xi = X[o + i]! + g * su
-      const pi = PX[o + i]! + g * pd
-      Xn[o + i] = xi
-      PXn[o + i] = pi
-      fb += xi * (0.5 * pi + Q[o + i]!)
-    }
-    if (upu < -cfg.floor[b]! * uu[j]!) {
-      const err = curvatureError(th, b, upu, S, e, X, o)
+    gamma[j] = g; inside[j] = ins
+  }
+  // uᵀP u for the curvature check, the update and the objective (certificateAt's sum, in
+  // its order), in one pass
+  const rowSums = f64(2 * m), upu = rowSums.subarray(0, m), fbs = rowSums.subarray(m)
+  passes.update(m, rows, gamma, S, PS, X, PX, Q, Xn, PXn, upu, fbs)
+  for (let j = 0; j < m; j++) {
+    const b = rows[j]!, o = b * n, e = j * n
+    if (upu[j]! < -cfg.floor[b]! * uu[j]!) {
+      const err = curvatureError(th, b, upu[j]!, S, e, X, o)
       if (err !== undefined) {
+        // the row did not step: it keeps its state, and its step's numbers stay 0
         if (failed === st.failed) failed = st.failed.slice()
         ;(failed as (NegativeCurvatureError | undefined)[])[b] = err
         live[b] = 0
         for (let i = 0; i < n; i++) { Xn[o + i] = X[o + i]!; PXn[o + i] = PX[o + i]! }
+        gamma[j] = 0; inside[j] = 0
         continue
       }
     }
-    gamma[j] = g; inside[j] = ins; num[j] = nu; den[j] = de
+    num[j] = -gu[j]!; den[j] = Ls[b]! * uu[j]!
     moved[j] = 1
     steps[b] = steps[b]! + 1
     fPrev[b] = f[b]!
-    f[b] = fb
-    if (!cfg.go(fb, fPrev[b]!, steps[b]!)) live[b] = 0
+    f[b] = fbs[j]!
+    if (!cfg.go(f[b]!, fPrev[b]!, steps[b]!)) live[b] = 0
   }
   const next: BatchState<B, N> = {
     x: { rows: th.B, cols: th.n, data: Xn }, px: { rows: th.B, cols: th.n, data: PXn },
@@ -428,7 +404,6 @@ export const movedInto = (d: StepData, sel: Int32Array, pos: Int32Array, at: Int
 export const stepBwdInto = (d: StepData, sel: Int32Array, cxa: Float64Array, cpa: Float64Array, pos: Int32Array, at: Int32Array, ma: number, o: StepBwdOut): OuterTerms | undefined => {
   const ns = sel.length, n = d.n, beta = d.beta, acc = o.accumulate
   const { q: cq, w: cw, t: ct, cx: cxo, cpx, pxSet, CPS, CS, cgamma } = o
-  const cgs = o.tmp.subarray(0, n), crs = o.tmp.subarray(n, 2 * n)
   if (ma < ns) {
     // θ's cotangent is −0 where an instance did not move (the fold's sum then keeps its
     // bits: x + −0 = x); the state's passes through
@@ -444,20 +419,8 @@ export const stepBwdInto = (d: StepData, sel: Int32Array, cxa: Float64Array, cpa
   const { E, S, PS, X, PX, Q, R, IW } = d
   // through x' = x + γu and Px' = Px + γ(Ps − Px)
   const rowsOf = o.rowsOf.subarray(0, ma)
-  let terms = 0
-  for (let a = 0; a < ma; a++) {
-    const p = pos[a]!, j = at[a]!, b = d.rows[j]!
-    rowsOf[a] = b
-    const ob = b * n, e = j * n, tp = p * n, g = d.gamma[j]!
-    let cg = 0
-    for (let i = 0; i < n; i++) {
-      const av = cxa[tp + i]!, bv = cpa[tp + i]!
-      cg += av * (S[e + i]! - X[ob + i]!) + bv * (PS[e + i]! - PX[ob + i]!)
-      CPS[a * n + i] = g * bv
-    }
-    cgamma[a] = cg
-    if (d.dense[b] === 1 && g !== 0 && pxSet[p] === 1) terms++
-  }
+  const passes = rowPasses(n)
+  const terms = passes.bwdHead(ma, pos, at, d.rows, d.gamma, cxa, cpa, S, X, PS, PX, CPS, cgamma, rowsOf, d.dense, pxSet)
   // through Ps = P s
   d.products.applyT(rowsOf, ma, CPS, CS)
   // P's terms γ c_{Ps} ⊗ s (dense P, γ ≠ 0, and a cotangent of P x that a later step wrote)
@@ -466,54 +429,8 @@ export const stepBwdInto = (d: StepData, sel: Int32Array, cxa: Float64Array, cpa
     const p = pos[a]!, j = at[a]!, b = d.rows[j]!
     if (d.dense[b] === 1 && d.gamma[j] !== 0 && pxSet[p] === 1) { tpos[k] = p; uRow[k] = a; vRow[k] = j; k++ }
   }
-  for (let a = 0; a < ma; a++) {
-    const p = pos[a]!, j = at[a]!, b = d.rows[j]!
-    const ob = b * n, e = j * n, tp = p * n, an = a * n
-    const g = d.gamma[j]!, den = d.den[j]!, num = d.num[j]!, L = d.L[b]!
-    // through γ = num/den (inside the interval only), num = −gᵀu, den = L uᵀu; then
-    // u = s − x and s = −r⊙sign(h)⊙e. cgs holds c_g and crs holds c_r until the last loop.
-    const cnum = d.inside[j] === 1 ? cgamma[a]! / den : 0, cden = d.inside[j] === 1 ? (-cgamma[a]! * num) / (den * den) : 0
-    let ece = 0
-    for (let i = 0; i < n; i++) {
-      const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, sgi = sgn(gi * ri), ui = S[e + i]! - X[ob + i]!, cxi = cxa[tp + i]!
-      const cu = g * cxi - cnum * gi + 2 * L * cden * ui
-      cgs[i] = -cnum * ui
-      const csi = CS[an + i]! + cu
-      CS[an + i] = csi
-      cxo[tp + i] = cxi - cu
-      crs[i] = -sgi * E[e + i]! * csi
-      ece += E[e + i]! * (-sgi * ri * csi)
-    }
-    // through e = softmax(β|h|), h = g⊙r, r = t/w, g = Px + q
-    let ctb = 0
-    if (acc) {
-      for (let i = 0; i < n; i++) {
-        const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, iwi = IW[ob + i]!, sgi = sgn(gi * ri)
-        const ca = E[e + i]! * (-sgi * ri * CS[an + i]! - ece)
-        const ch = beta * sgi * ca
-        const cg = cgs[i]! + ch * ri
-        const cr = crs[i]! + ch * gi
-        ctb += cr * iwi
-        cw[tp + i] = cw[tp + i]! + -cr * ri * iwi
-        cpx[tp + i] = (1 - g) * cpa[tp + i]! + cg
-        cq[tp + i] = cq[tp + i]! + cg
-      }
-      ct[p] = ct[p]! + ctb
-    } else {
-      for (let i = 0; i < n; i++) {
-        const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, iwi = IW[ob + i]!, sgi = sgn(gi * ri)
-        const ca = E[e + i]! * (-sgi * ri * CS[an + i]! - ece)
-        const ch = beta * sgi * ca
-        const cg = cgs[i]! + ch * ri
-        const cr = crs[i]! + ch * gi
-        ctb += cr * iwi
-        cw[tp + i] = -cr * ri * iwi
-        cpx[tp + i] = (1 - g) * cpa[tp + i]! + cg
-        cq[tp + i] = cg
-      }
-      ct[p] = ctb
-    }
-    pxSet[p] = 1
-  }
+  // through γ = num/den (inside the interval only), num = −gᵀu, den = L uᵀu; then u = s − x,
+  // s = −r⊙sign(h)⊙e, e = softmax(β|h|), h = g⊙r, r = t/w, g = Px + q
+  passes.bwdTail[acc ? 1 : 0](ma, pos, at, d.rows, d.gamma, d.num, d.den, d.inside, cgamma, d.L, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, pxSet, o.tmp)
   return terms === 0 ? undefined : { k: d.k, pos: tpos, u: CPS.subarray(0, ma * n), uRow, v: d.S, vRow }
 }
