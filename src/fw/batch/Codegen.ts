@@ -39,15 +39,15 @@ export const setCodegen = (on: boolean): boolean => {
 }
 
 /**
- * A family of kernels keyed by k: the compiled `source(k)` (parameters and body, compiled
- * once per key and cached) while the generated code is on and the environment allows it,
+ * A family of kernels keyed by k: the compiled `source(k)` (parameters and body, and the
+ * name profilers show it by; compiled once per key and cached) while the generated code is on and the environment allows it,
  * else `loops(k)` (also cached).
  *
  * @example
  * const kernel = generatedKernels((n: number) => ({ params: ['x'], body: `return x * ${n}` }), (n) => (x: number) => x * n)
  * kernel(3)(2) // 6, from generated code where allowed
  */
-export const generatedKernels = <K, F>(source: (k: K) => { readonly params: readonly string[]; readonly body: string }, loops: (k: K) => F): ((k: K) => F) => {
+export const generatedKernels = <K, F>(source: (k: K) => { readonly params: readonly string[]; readonly body: string; readonly name?: string }, loops: (k: K) => F): ((k: K) => F) => {
   const made = new Map<K, F>(), fallback = new Map<K, F>()
   const loopsOf = (k: K): F => {
     let f = fallback.get(k)
@@ -58,9 +58,10 @@ export const generatedKernels = <K, F>(source: (k: K) => { readonly params: read
     if (!enabled) return loopsOf(k)
     let f = made.get(k)
     if (f === undefined) {
-      const { params, body } = source(k)
+      const { params, body, name } = source(k)
       try {
-        f = new Function(...params, body) as F
+        // the name is what profilers and stack traces show for the generated code
+        f = new Function(...params, name === undefined ? body : `${body}\n//# sourceURL=${name}`) as F
       } catch {
         f = loopsOf(k)
       }

@@ -143,7 +143,8 @@ export const paperL1StepInto = <B, N>(cfg: PaperL1Config, th: BatchTheta<B, N>, 
   }
   // uᵀP u for the curvature check, the update and the objective (certificateAt's sum, in
   // its order), in one pass
-  const rowSums = f64(2 * m), upu = rowSums.subarray(0, m), fbs = rowSums.subarray(m)
+  if (rowSums.length < 2 * m) rowSums = new Float64Array(Math.max(2 * m, 2 * rowSums.length))
+  const upu = rowSums, fbs = rowSums.subarray(m, 2 * m)
   passes.update(m, rows, gamma, S, PS, X, PX, Q, Xn, PXn, upu, fbs)
   for (let j = 0; j < m; j++) {
     const b = rows[j]!, o = b * n, e = j * n
@@ -173,6 +174,12 @@ export const paperL1StepInto = <B, N>(cfg: PaperL1Config, th: BatchTheta<B, N>, 
   const data: StepData = { n, beta, m, rows, slot, moved, E, S, PS, X, PX, Q, R, IW: th.iw, L: Ls, gamma, inside, num, den, k: st.k, dense: cfg.dense, products: cfg.products }
   return [next, data]
 }
+
+/**
+ * The step's per-row uᵀPu and objective (rows 0..m−1 and m..2m−1): scratch, read back
+ * before the step returns (and before it calls the stop test, which cannot step a batch).
+ */
+let rowSums = new Float64Array(512)
 
 /** The NegativeCurvatureError of instance b's step, when `checkCurvature` confirms it. */
 const curvatureError = <B, N>(th: BatchTheta<B, N>, b: number, upu: number, S: Float64Array, e: number, X: Float64Array, o: number): NegativeCurvatureError | undefined => {

@@ -121,7 +121,7 @@ const loopKernel = (n: number, trans: boolean): SmallKernel => (A, X, m, Y, xo, 
 
 /** The kernel of key 2n + (Aᵀ ? 1 : 0). */
 const smallKernel = generatedKernels(
-  (key: number) => ({ params: ['A', 'X', 'm', 'Y', 'xo', 'yo'], body: smallSource(key >> 1, (key & 1) === 1) }),
+  (key: number) => ({ params: ['A', 'X', 'm', 'Y', 'xo', 'yo'], body: smallSource(key >> 1, (key & 1) === 1), name: `dfw-small-${(key & 1) === 1 ? 'at' : 'a'}x-${key >> 1}.js` }),
   (key: number): SmallKernel => loopKernel(key >> 1, (key & 1) === 1)
 )
 

@@ -300,11 +300,11 @@ const UPDATE = ['m', 'rows', 'gamma', 'S', 'PS', 'X', 'PX', 'Q', 'Xn', 'PXn', 'u
 const BWD_HEAD = ['ma', 'pos', 'at', 'rows', 'gamma', 'cxa', 'cpa', 'S', 'X', 'PS', 'PX', 'CPS', 'cgamma', 'rowsOf', 'dense', 'pxSet']
 const BWD_TAIL = ['ma', 'pos', 'at', 'rows', 'gamma', 'numA', 'denA', 'inside', 'cgamma', 'Ls', 'beta', 'cxa', 'cpa', 'E', 'S', 'X', 'PX', 'Q', 'R', 'IW', 'CS', 'cq', 'cw', 'ct', 'cxo', 'cpx', 'pxSet', 'tmp']
 
-const head = generatedKernels((n: number) => ({ params: HEAD, body: headSource(n) }), headLoop)
-const update = generatedKernels((n: number) => ({ params: UPDATE, body: updateSource(n) }), updateLoop)
-const bwdHead = generatedKernels((n: number) => ({ params: BWD_HEAD, body: bwdHeadSource(n) }), bwdHeadLoop)
+const head = generatedKernels((n: number) => ({ params: HEAD, body: headSource(n), name: `dfw-row-head-${n}.js` }), headLoop)
+const update = generatedKernels((n: number) => ({ params: UPDATE, body: updateSource(n), name: `dfw-row-update-${n}.js` }), updateLoop)
+const bwdHead = generatedKernels((n: number) => ({ params: BWD_HEAD, body: bwdHeadSource(n), name: `dfw-row-bwd-head-${n}.js` }), bwdHeadLoop)
 /** Key 2n + (accumulating ? 1 : 0). */
-const bwdTail = generatedKernels((key: number) => ({ params: BWD_TAIL, body: bwdTailSource(key >> 1, (key & 1) === 1) }), (key: number) => bwdTailLoop(key >> 1, (key & 1) === 1))
+const bwdTail = generatedKernels((key: number) => ({ params: BWD_TAIL, body: bwdTailSource(key >> 1, (key & 1) === 1), name: `dfw-row-bwd-tail-${key >> 1}${(key & 1) === 1 ? '-acc' : ''}.js` }), (key: number) => bwdTailLoop(key >> 1, (key & 1) === 1))
 
 /**
  * The loops of one n (every n; the generated passes' reference).
@@ -314,7 +314,7 @@ const bwdTail = generatedKernels((key: number) => ({ params: BWD_TAIL, body: bwd
  */
 export const rowLoops = (n: number): RowPasses => ({ head: headLoop(n), update: updateLoop(n), bwdHead: bwdHeadLoop(n), bwdTail: [bwdTailLoop(n, false), bwdTailLoop(n, true)] })
 
-const loopsOf = new Map<number, RowPasses>()
+const loopsOf = new Map<number, RowPasses>(), smallOf = new Map<number, RowPasses>()
 
 /**
  * The passes the batch runs at n: generated for n < 16 (once per n; the loops where code
@@ -324,7 +324,13 @@ const loopsOf = new Map<number, RowPasses>()
  * rowPasses(10).update(m, rows, gamma, S, PS, X, PX, Q, Xn, PXn, upu, fb)
  */
 export const rowPasses = (n: number): RowPasses => {
-  if (n < SMALL_N) return { head: head(n), update: update(n), bwdHead: bwdHead(n), bwdTail: [bwdTail(2 * n), bwdTail(2 * n + 1)] }
+  if (n < SMALL_N) {
+    const h = head(n)
+    let p = smallOf.get(n)
+    // made again when the switch has changed which code the kernels are
+    if (p === undefined || p.head !== h) { p = { head: h, update: update(n), bwdHead: bwdHead(n), bwdTail: [bwdTail(2 * n), bwdTail(2 * n + 1)] }; smallOf.set(n, p) }
+    return p
+  }
   let l = loopsOf.get(n)
   if (l === undefined) { l = rowLoops(n); loopsOf.set(n, l) }
   return l
