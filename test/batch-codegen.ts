@@ -56,6 +56,9 @@ const arr = (r: Rng, k: number, special: boolean): Float64Array => Float64Array.
 // the passes
 // -------------------------------------------------------------------------------------
 
+/** How often the update offered a row to `fail` and called the stop test (both paths). */
+const seen = { fail: 0, go: 0 }
+
 /** Every output of the four passes, generated against loops, on one random batch. */
 const comparePasses = (
   gen: RowPasses, loops: RowPasses, r: Rng, n: number, B: number, m: number, rows: Int32Array, beta: number,
@@ -71,16 +74,34 @@ const comparePasses = (
   }
   const hg = head(gen), hl = head(loops)
   for (const k of ['E', 'S', 'gu', 'uu'] as const) if (bits(hg[k], hl[k]) !== '') out.push(`head ${k} ${bits(hg[k], hl[k])}`)
-  // the update, at step sizes of every kind (0, 1, inside, and special numbers)
+  // the update: γ from gᵀu, uᵀu and L of every kind (0, negative, special numbers: every
+  // clamp), curvature floors that send some rows to `fail` (which confirms every other
+  // one), and the stop test's calls
   const S = hl.S, PS = arr(r, m * n, special)
-  const gamma = Float64Array.from({ length: m }, () => { const u = r.uniform(); return u < 0.2 ? 0 : u < 0.35 ? 1 : u < 0.5 ? pick(r, special) : r.uniform() })
+  const gu = Float64Array.from({ length: m }, () => (r.uniform() < 0.5 ? -Math.abs(pick(r, special)) : pick(r, special)))
+  const uu = Float64Array.from({ length: m }, () => { const u = r.uniform(); return u < 0.15 ? 0 : u < 0.3 ? pick(r, special) : Math.abs(r.normal()) })
+  const Ls = Float64Array.from({ length: B }, () => (r.uniform() < 0.2 ? pick(r, special) : 0.5 + 10 * r.uniform()))
+  const floor = Float64Array.from({ length: B }, () => (r.uniform() < 0.3 ? 1e300 : 1e-12))
+  const steps0 = Int32Array.from({ length: B }, () => Math.floor(10 * r.uniform())), f0 = arr(r, B, special), fPrev0 = arr(r, B, special)
   const update = (p: RowPasses) => {
-    const Xn = new Float64Array(B * n).fill(7), PXn = new Float64Array(B * n).fill(7), upu = new Float64Array(m).fill(7), fb = new Float64Array(m).fill(7)
-    p.update(m, rows, gamma, S, PS, X, PX, Q, Xn, PXn, upu, fb)
-    return { Xn, PXn, upu, fb }
+    const Xn = new Float64Array(B * n).fill(7), PXn = new Float64Array(B * n).fill(7)
+    const gamma = new Float64Array(m), inside = new Uint8Array(m), num = new Float64Array(m), den = new Float64Array(m), moved = new Uint8Array(m)
+    const steps = steps0.slice(), f = f0.slice(), fPrev = fPrev0.slice(), live = new Uint8Array(B).fill(1)
+    const calls: number[] = []
+    const fail = (j: number, upu: number): boolean => {
+      seen.fail++
+      calls.push(-1, j, upu)
+      if (j % 2 === 1) return false
+      Xn.fill(-3, rows[j]! * n, rows[j]! * n + n)
+      return true
+    }
+    const go = (fb: number, fp: number, k: number): boolean => { seen.go++; calls.push(-2, fb, fp, k); return !(fb > fp) }
+    p.update(m, rows, gu, uu, Ls, floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go)
+    return { Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, calls: Float64Array.from(calls) }
   }
   const ug = update(gen), ul = update(loops)
-  for (const k of ['Xn', 'PXn', 'upu', 'fb'] as const) if (bits(ug[k], ul[k]) !== '') out.push(`update ${k} ${bits(ug[k], ul[k])}`)
+  for (const k of ['Xn', 'PXn', 'gamma', 'inside', 'num', 'den', 'moved', 'steps', 'f', 'fPrev', 'live', 'calls'] as const) if (bits(ug[k], ul[k]) !== '') out.push(`update ${k} ${bits(ug[k], ul[k])}`)
+  const gamma = ul.gamma
   // the transpose over a selection: positions p (some of them moved, at rows `at`)
   const ns = B, pos: number[] = [], at: number[] = []
   for (let p = 0; p < ns; p++) if (m > 0 && r.uniform() < 0.8) { pos.push(p); at.push(Math.floor(r.uniform() * m)) }
@@ -95,7 +116,7 @@ const comparePasses = (
   const bg = bwdHead(gen), bl = bwdHead(loops)
   for (const k of ['CPS', 'cgamma', 'rowsOf', 'terms'] as const) if (bits(bg[k], bl[k]) !== '') out.push(`bwdHead ${k} ${bits(bg[k], bl[k])}`)
   const num = arr(r, m, special), den = Float64Array.from({ length: m }, () => (r.uniform() < 0.2 ? pick(r, special) : 0.1 + r.uniform()))
-  const inside = Uint8Array.from({ length: m }, () => (r.uniform() < 0.6 ? 1 : 0)), Ls = Float64Array.from({ length: B }, () => 0.5 + 10 * r.uniform())
+  const inside = Uint8Array.from({ length: m }, () => (r.uniform() < 0.6 ? 1 : 0))
   const IW = arr(r, B * n, special), CS0 = arr(r, ma * n, special)
   const q0 = arr(r, ns * n, special), w0 = arr(r, ns * n, special), t0 = arr(r, ns, special)
   for (const acc of [0, 1] as const) {
@@ -133,6 +154,7 @@ t.test('the generated row passes are the loops\' numbers bitwise at n = 1..15, o
     }
     t.same(diffs, [], `n = ${n}: head, update, transpose (set and accumulating) bitwise the loops'`)
   }
+  t.ok(seen.fail > 0 && seen.go > 0, `the update offered rows to fail (${seen.fail}) and called the stop test (${seen.go})`)
 })
 
 t.test('with the generated code off (as where code cannot be generated), and at n ≥ 16, the batch runs the loops', async (t) => {

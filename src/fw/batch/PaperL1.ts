@@ -132,41 +132,21 @@ export const paperL1StepInto = <B, N>(cfg: PaperL1Config, th: BatchTheta<B, N>, 
       for (let i = 0; i < n; i++) { Xn[o + i] = X[o + i]!; PXn[o + i] = PX[o + i]! }
     }
   }
-  // γ as the traced step takes it: constant at the clamps (derivative 0), the ratio inside
-  for (let j = 0; j < m; j++) {
-    const nu = -gu[j]!, de = Ls[rows[j]!]! * uu[j]!
-    let g: number, ins = 0
-    if (!(de > 0) || !Number.isFinite(nu / de)) g = nu > 0 ? 1 : 0
-    else if (nu / de >= 1) g = 1
-    else if (nu / de > 0) { g = nu / de; ins = 1 } else g = 0
-    gamma[j] = g; inside[j] = ins
+  // a row that met negative curvature (confirmed by checkCurvature) does not step: its
+  // instance stops with the error, and the row keeps its state
+  const fail = (j: number, upu: number): boolean => {
+    const b = rows[j]!, o = b * n
+    const err = curvatureError(th, b, upu, S, j * n, X, o)
+    if (err === undefined) return false
+    if (failed === st.failed) failed = st.failed.slice()
+    ;(failed as (NegativeCurvatureError | undefined)[])[b] = err
+    live[b] = 0
+    for (let i = 0; i < n; i++) { Xn[o + i] = X[o + i]!; PXn[o + i] = PX[o + i]! }
+    return true
   }
-  // uᵀP u for the curvature check, the update and the objective (certificateAt's sum, in
-  // its order), in one pass
-  if (rowSums.length < 2 * m) rowSums = new Float64Array(Math.max(2 * m, 2 * rowSums.length))
-  const upu = rowSums, fbs = rowSums.subarray(m, 2 * m)
-  passes.update(m, rows, gamma, S, PS, X, PX, Q, Xn, PXn, upu, fbs)
-  for (let j = 0; j < m; j++) {
-    const b = rows[j]!, o = b * n, e = j * n
-    if (upu[j]! < -cfg.floor[b]! * uu[j]!) {
-      const err = curvatureError(th, b, upu[j]!, S, e, X, o)
-      if (err !== undefined) {
-        // the row did not step: it keeps its state, and its step's numbers stay 0
-        if (failed === st.failed) failed = st.failed.slice()
-        ;(failed as (NegativeCurvatureError | undefined)[])[b] = err
-        live[b] = 0
-        for (let i = 0; i < n; i++) { Xn[o + i] = X[o + i]!; PXn[o + i] = PX[o + i]! }
-        gamma[j] = 0; inside[j] = 0
-        continue
-      }
-    }
-    num[j] = -gu[j]!; den[j] = Ls[b]! * uu[j]!
-    moved[j] = 1
-    steps[b] = steps[b]! + 1
-    fPrev[b] = f[b]!
-    f[b] = fbs[j]!
-    if (!cfg.go(f[b]!, fPrev[b]!, steps[b]!)) live[b] = 0
-  }
+  // γ, uᵀP u for the curvature check, the update, the objective (certificateAt's sum, in
+  // its order) and the stop test, row by row
+  passes.update(m, rows, gu, uu, Ls, cfg.floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, cfg.go)
   const next: BatchState<B, N> = {
     x: { rows: th.B, cols: th.n, data: Xn }, px: { rows: th.B, cols: th.n, data: PXn },
     k: st.k + 1, steps, f, fPrev, live, failed
@@ -174,12 +154,6 @@ export const paperL1StepInto = <B, N>(cfg: PaperL1Config, th: BatchTheta<B, N>, 
   const data: StepData = { n, beta, m, rows, slot, moved, E, S, PS, X, PX, Q, R, IW: th.iw, L: Ls, gamma, inside, num, den, k: st.k, dense: cfg.dense, products: cfg.products }
   return [next, data]
 }
-
-/**
- * The step's per-row uᵀPu and objective (rows 0..m−1 and m..2m−1): scratch, read back
- * before the step returns (and before it calls the stop test, which cannot step a batch).
- */
-let rowSums = new Float64Array(512)
 
 /** The NegativeCurvatureError of instance b's step, when `checkCurvature` confirms it. */
 const curvatureError = <B, N>(th: BatchTheta<B, N>, b: number, upu: number, S: Float64Array, e: number, X: Float64Array, o: number): NegativeCurvatureError | undefined => {

@@ -35,16 +35,24 @@ export type HeadPass = (
 ) => void
 
 /**
- * The step's update after its product, for the m live rows at their step sizes γ:
- * x' = x + γu into Xn, Px' = Px + γ(Ps − Px) into PXn, and per row upu ← uᵀ(Ps − Px) (the
- * curvature check's uᵀPu) and fb ← x'ᵀ(½Px' + q) (`certificateAt`'s sum, in its order).
+ * The step's update after its product, for the m live rows: γ from num = −gᵀu and den =
+ * L uᵀu as the traced step takes it (constant at the clamps, the ratio inside), then in one
+ * pass x' = x + γu into Xn, Px' = Px + γ(Ps − Px) into PXn, uᵀ(Ps − Px) (the curvature
+ * check's uᵀPu) and x'ᵀ(½Px' + q) (`certificateAt`'s sum, in its order); a row whose uᵀPu
+ * is below −floor·uᵀu is offered to `fail(j, uᵀPu)`, which, when it confirms the negative
+ * curvature, has restored the row and stopped its instance (the row then keeps its step's
+ * numbers 0). Every other row sets γ, `inside`, num, den, `moved`, its instance's steps,
+ * f, f_prev, and `live` by `go(f, f_prev, steps)`.
  *
  * @example
- * passes.update(m, rows, gamma, S, PS, X, PX, Q, Xn, PXn, upu, fb)
+ * passes.update(m, rows, gu, uu, Ls, floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go)
  */
 export type UpdatePass = (
-  m: number, rows: Int32Array, gamma: Float64Array, S: Float64Array, PS: Float64Array, X: Float64Array, PX: Float64Array, Q: Float64Array,
-  Xn: Float64Array, PXn: Float64Array, upu: Float64Array, fb: Float64Array
+  m: number, rows: Int32Array, gu: Float64Array, uu: Float64Array, Ls: Float64Array, floor: Float64Array,
+  S: Float64Array, PS: Float64Array, X: Float64Array, PX: Float64Array, Q: Float64Array, Xn: Float64Array, PXn: Float64Array,
+  gamma: Float64Array, inside: Uint8Array, num: Float64Array, den: Float64Array, moved: Uint8Array,
+  steps: Int32Array, f: Float64Array, fPrev: Float64Array, live: Uint8Array,
+  fail: (j: number, upu: number) => boolean, go: (f: number, fPrev: number, k: number) => boolean
 ) => void
 
 /**
@@ -127,21 +135,32 @@ const headLoop = (n: number): HeadPass => (m, rows, beta, PX, Q, R, X, E, S, gu,
   }
 }
 
-const updateLoop = (n: number): UpdatePass => (m, rows, gamma, S, PS, X, PX, Q, Xn, PXn, upu, fb) => {
+const updateLoop = (n: number): UpdatePass => (m, rows, gu, uu, Ls, floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go) => {
   for (let j = 0; j < m; j++) {
-    const o = rows[j]! * n, e = j * n, g = gamma[j]!
-    let up = 0, f = 0
+    const b = rows[j]!, o = b * n, e = j * n
+    const nu = -gu[j]!, de = Ls[b]! * uu[j]!
+    // γ as the traced step takes it: constant at the clamps (derivative 0), the ratio inside
+    let g: number, ins = 0
+    if (!(de > 0) || !Number.isFinite(nu / de)) g = nu > 0 ? 1 : 0
+    else if (nu / de >= 1) g = 1
+    else if (nu / de > 0) { g = nu / de; ins = 1 } else g = 0
+    let upu = 0, fb = 0
     for (let i = 0; i < n; i++) {
       const su = S[e + i]! - X[o + i]!, pd = PS[e + i]! - PX[o + i]!
-      up += su * pd
+      upu += su * pd
       const xi = X[o + i]! + g * su
       const pi = PX[o + i]! + g * pd
       Xn[o + i] = xi
       PXn[o + i] = pi
-      f += xi * (0.5 * pi + Q[o + i]!)
+      fb += xi * (0.5 * pi + Q[o + i]!)
     }
-    upu[j] = up
-    fb[j] = f
+    if (upu < -floor[b]! * uu[j]! && fail(j, upu)) continue
+    gamma[j] = g; inside[j] = ins; num[j] = nu; den[j] = de
+    moved[j] = 1
+    steps[b] = steps[b]! + 1
+    fPrev[b] = f[b]!
+    f[b] = fb
+    if (!go(fb, fPrev[b]!, steps[b]!)) live[b] = 0
   }
 }
 
@@ -247,11 +266,22 @@ const headSource = (n: number): string => [
 /** {@link updateLoop} for one n: x and Px of the row loaded once. */
 const updateSource = (n: number): string => [
   'for (let j = 0; j < m; j++) {',
-  `const o = rows[j] * ${n}, e = j * ${n}, g = gamma[j];`,
-  'let up = 0, f = 0;',
-  each(n, (i) => `const x${i} = X[o + ${i}], p${i} = PX[o + ${i}], su${i} = S[e + ${i}] - x${i}, pd${i} = PS[e + ${i}] - p${i}; up += su${i} * pd${i};` +
-    ` const xn${i} = x${i} + g * su${i}, pn${i} = p${i} + g * pd${i}; Xn[o + ${i}] = xn${i}; PXn[o + ${i}] = pn${i}; f += xn${i} * (0.5 * pn${i} + Q[o + ${i}]);`),
-  'upu[j] = up; fb[j] = f;',
+  `const b = rows[j], o = b * ${n}, e = j * ${n};`,
+  'const nu = -gu[j], de = Ls[b] * uu[j];',
+  'let g, ins = 0;',
+  'if (!(de > 0) || !Number.isFinite(nu / de)) g = nu > 0 ? 1 : 0;',
+  'else if (nu / de >= 1) g = 1;',
+  'else if (nu / de > 0) { g = nu / de; ins = 1; } else g = 0;',
+  'let upu = 0, fb = 0;',
+  each(n, (i) => `const x${i} = X[o + ${i}], p${i} = PX[o + ${i}], su${i} = S[e + ${i}] - x${i}, pd${i} = PS[e + ${i}] - p${i}; upu += su${i} * pd${i};` +
+    ` const xn${i} = x${i} + g * su${i}, pn${i} = p${i} + g * pd${i}; Xn[o + ${i}] = xn${i}; PXn[o + ${i}] = pn${i}; fb += xn${i} * (0.5 * pn${i} + Q[o + ${i}]);`),
+  'if (upu < -floor[b] * uu[j] && fail(j, upu)) continue;',
+  'gamma[j] = g; inside[j] = ins; num[j] = nu; den[j] = de;',
+  'moved[j] = 1;',
+  'steps[b] = steps[b] + 1;',
+  'fPrev[b] = f[b];',
+  'f[b] = fb;',
+  'if (!go(fb, fPrev[b], steps[b])) live[b] = 0;',
   '}'
 ].join('\n')
 
@@ -296,7 +326,7 @@ const bwdTailSource = (n: number, acc: boolean): string => [
 ].join('\n')
 
 const HEAD = ['m', 'rows', 'beta', 'PX', 'Q', 'R', 'X', 'E', 'S', 'gu', 'uu']
-const UPDATE = ['m', 'rows', 'gamma', 'S', 'PS', 'X', 'PX', 'Q', 'Xn', 'PXn', 'upu', 'fb']
+const UPDATE = ['m', 'rows', 'gu', 'uu', 'Ls', 'floor', 'S', 'PS', 'X', 'PX', 'Q', 'Xn', 'PXn', 'gamma', 'inside', 'num', 'den', 'moved', 'steps', 'f', 'fPrev', 'live', 'fail', 'go']
 const BWD_HEAD = ['ma', 'pos', 'at', 'rows', 'gamma', 'cxa', 'cpa', 'S', 'X', 'PS', 'PX', 'CPS', 'cgamma', 'rowsOf', 'dense', 'pxSet']
 const BWD_TAIL = ['ma', 'pos', 'at', 'rows', 'gamma', 'numA', 'denA', 'inside', 'cgamma', 'Ls', 'beta', 'cxa', 'cpa', 'E', 'S', 'X', 'PX', 'Q', 'R', 'IW', 'CS', 'cq', 'cw', 'ct', 'cxo', 'cpx', 'pxSet', 'tmp']
 
@@ -321,7 +351,7 @@ const loopsOf = new Map<number, RowPasses>(), smallOf = new Map<number, RowPasse
  * cannot be generated or the generated code is off, `Codegen.ts`), the loops for n ≥ 16.
  *
  * @example
- * rowPasses(10).update(m, rows, gamma, S, PS, X, PX, Q, Xn, PXn, upu, fb)
+ * rowPasses(10).update(m, rows, gu, uu, Ls, floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go)
  */
 export const rowPasses = (n: number): RowPasses => {
   if (n < SMALL_N) {
