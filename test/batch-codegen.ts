@@ -130,6 +130,25 @@ const comparePasses = (
     const tg = tail(gen), tl = tail(loops)
     for (const k of ['cq', 'cw', 'ct', 'cxo', 'cpx', 'pxSet'] as const) if (bits(tg[k], tl[k]) !== '') out.push(`bwdTail[${acc}] ${k} ${bits(tg[k], tl[k])}`)
   }
+  // the tangent map: its head (dS, d(gᵀu), uᵀdu; dxn is its scratch) and its tail, with
+  // and without dt
+  const dq = arr(r, ns * n, special), dw = arr(r, ns * n, special), dx = arr(r, ns * n, special), dpx = arr(r, ns * n, special)
+  const dtv = r.uniform() < 0.5 ? undefined : arr(r, ns, special)
+  const fwdHead = (p: RowPasses) => {
+    const DS = new Float64Array(ma * n).fill(7), dgu = new Float64Array(ma).fill(7), udu = new Float64Array(ma).fill(7), rowsOf = new Int32Array(ma).fill(-9)
+    p.fwdHead(ma, posA, atA, rows, beta, dtv, dq, dw, dx, dpx, hl.E, S, X, PX, Q, R, IW, new Float64Array(ns * n), DS, dgu, udu, rowsOf)
+    return { DS, dgu, udu, rowsOf }
+  }
+  const fg = fwdHead(gen), fl = fwdHead(loops)
+  for (const k of ['DS', 'dgu', 'udu', 'rowsOf'] as const) if (bits(fg[k], fl[k]) !== '') out.push(`fwdHead ${k} ${bits(fg[k], fl[k])}`)
+  const DPS = arr(r, ma * n, special)
+  const fwdTail = (p: RowPasses) => {
+    const dxn = new Float64Array(ns * n).fill(7), dpxn = new Float64Array(ns * n).fill(7)
+    p.fwdTail(ma, posA, atA, rows, gamma, num, den, inside, Ls, fl.dgu, fl.udu, dx, dpx, S, X, PS, PX, fl.DS, DPS, dxn, dpxn)
+    return { dxn, dpxn }
+  }
+  const tg = fwdTail(gen), tl = fwdTail(loops)
+  for (const k of ['dxn', 'dpxn'] as const) if (bits(tg[k], tl[k]) !== '') out.push(`fwdTail ${k} ${bits(tg[k], tl[k])}`)
   return out
 }
 
@@ -152,7 +171,7 @@ t.test('the generated row passes are the loops\' numbers bitwise at n = 1..15, o
       const beta = [1, 2 ** 20, 0.5, 1e-300][rep % 4]!
       diffs.push(...comparePasses(gen, loops, r, n, B, m, rows, beta, { PX, Q, R, X }, special).map((d) => `rep ${rep}: ${d}`))
     }
-    t.same(diffs, [], `n = ${n}: head, update, transpose (set and accumulating) bitwise the loops'`)
+    t.same(diffs, [], `n = ${n}: head, update, transpose (set and accumulating), tangent bitwise the loops'`)
   }
   t.ok(seen.fail > 0 && seen.go > 0, `the update offered rows to fail (${seen.fail}) and called the stop test (${seen.go})`)
 })

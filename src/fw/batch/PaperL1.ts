@@ -51,12 +51,6 @@ export interface PaperL1Config {
 // -------------------------------------------------------------------------------------
 
 /**
- * sign(v), 0 at ±0 and NaN: `StepTangent.sgn`'s values exactly, without a branch (the
- * signs of g are random, and a mispredicted branch per entry cost about 12 ns here).
- */
-const sgn = (v: number): number => +(v > 0) - +(v < 0)
-
-/**
  * Where a step takes its arrays: fresh ones ({@link freshArrays}) for the generic fold,
  * views of the run's tape slabs for the batch's own run (`Unrolled.ts`). Every array it
  * returns is zeroed.
@@ -253,53 +247,19 @@ const stepFwd = <B, N>(d: StepData, t: Tan<StepIn<B, N>>): Tan<BatchState<B, N>>
   const { E, S, PS, X, PX, Q, R, IW } = d
   const DS = f64(ma * n), DPS = f64(ma * n), rowsOf = new Int32Array(ma)
   const dgu = f64(ma), udu = f64(ma)
-  for (let a = 0; a < ma; a++) {
-    const p = pos[a]!, j = at[a]!, b = d.rows[j]!
-    rowsOf[a] = b
-    const o = b * n, e = j * n, tp = p * n
-    const dt = dtv === undefined ? 0 : dtv[p]!
-    // da = β sign(h) dh, dh = dg⊙r + g⊙dr with dr = dt/w − t dw/w²; kept in dxn until it is overwritten below
-    let eda = 0
-    for (let i = 0; i < n; i++) {
-      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!, iwi = IW[o + i]!
-      const dgi = dpx[tp + i]! + dq[tp + i]!
-      const dri = dt * iwi - ri * dw[tp + i]! * iwi
-      const da = beta * sgn(gi * ri) * (dgi * ri + gi * dri)
-      dxn[tp + i] = da
-      eda += E[e + i]! * da
-    }
-    let dg = 0, ud = 0
-    for (let i = 0; i < n; i++) {
-      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!, iwi = IW[o + i]!, sgi = sgn(gi * ri)
-      const dgi = dpx[tp + i]! + dq[tp + i]!
-      const dri = dt * iwi - ri * dw[tp + i]! * iwi
-      const de = E[e + i]! * (dxn[tp + i]! - eda)
-      const ds = -sgi * (dri * E[e + i]! + ri * de)
-      DS[a * n + i] = ds
-      const ui = S[e + i]! - X[o + i]!, du = ds - dx[tp + i]!
-      dg += dgi * ui + gi * du
-      ud += ui * du
-    }
-    dgu[a] = dg
-    udu[a] = ud
-  }
+  const passes = rowPasses(n)
+  passes.fwdHead(ma, pos, at, d.rows, beta, dtv, dq, dw, dx, dpx, E, S, X, PX, Q, R, IW, dxn, DS, dgu, udu, rowsOf)
   d.products.apply(rowsOf, ma, DS, DPS)
-  for (let a = 0; a < ma; a++) {
-    const p = pos[a]!, j = at[a]!, b = d.rows[j]!
-    const o = b * n, e = j * n, tp = p * n, an = a * n
-    const dP = dp.P?.[p]
-    if (dP !== undefined) {
-      const A = dP.data
+  // P's tangent: dPs = P dS + dP s
+  if (dp.P !== undefined) {
+    for (let a = 0; a < ma; a++) {
+      const dP = dp.P[pos[a]!]
+      if (dP === undefined) continue
+      const A = dP.data, e = at[a]! * n, an = a * n
       for (let i = 0; i < n; i++) { let v = 0; for (let c = 0; c < n; c++) v += A[i * n + c]! * S[e + c]!; DPS[an + i] = DPS[an + i]! + v }
     }
-    const g = d.gamma[j]!, den = d.den[j]!, num = d.num[j]!, L = d.L[b]!
-    const dgamma = d.inside[j] === 1 ? (-dgu[a]! * den - num * 2 * L * udu[a]!) / (den * den) : 0
-    for (let i = 0; i < n; i++) {
-      const dpi = dpx[tp + i]!, dxi = dx[tp + i]!
-      dxn[tp + i] = dxi + dgamma * (S[e + i]! - X[o + i]!) + g * (DS[an + i]! - dxi)
-      dpxn[tp + i] = dpi + dgamma * (PS[e + i]! - PX[o + i]!) + g * (DPS[an + i]! - dpi)
-    }
   }
+  passes.fwdTail(ma, pos, at, d.rows, d.gamma, d.num, d.den, d.inside, d.L, dgu, udu, dx, dpx, S, X, PS, PX, DS, DPS, dxn, dpxn)
   const out: BatchStateTan = { sel, x: dxn, px: dpxn }
   return out as unknown as Tan<BatchState<B, N>>
 }

@@ -86,6 +86,37 @@ export type BwdTailPass = (
 ) => void
 
 /**
+ * The tangent map's pass before P dS, for the ma moved rows (tangents by selection
+ * position; `dtv` undefined is dt = 0): dS ← ds (row a), per row dgu ← d(gᵀu) without its
+ * P dS term and udu ← uᵀdu, `rowsOf[a]` ← the row's instance. `dxn` is scratch until the
+ * tail writes it.
+ *
+ * @example
+ * passes.fwdHead(ma, pos, at, rows, beta, dtv, dq, dw, dx, dpx, E, S, X, PX, Q, R, IW, dxn, DS, dgu, udu, rowsOf)
+ */
+export type FwdHeadPass = (
+  ma: number, pos: Int32Array, at: Int32Array, rows: Int32Array, beta: number, dtv: Float64Array | undefined,
+  dq: Float64Array, dw: Float64Array, dx: Float64Array, dpx: Float64Array, E: Float64Array, S: Float64Array, X: Float64Array,
+  PX: Float64Array, Q: Float64Array, R: Float64Array, IW: Float64Array, dxn: Float64Array, DS: Float64Array,
+  dgu: Float64Array, udu: Float64Array, rowsOf: Int32Array
+) => void
+
+/**
+ * The tangent map's pass after P dS (DPS holds P dS, plus dP s where P has a tangent), for
+ * the ma moved rows: dγ, then dx' = dx + dγ u + γ(ds − dx) into dxn and
+ * dPx' = dPx + dγ(Ps − Px) + γ(dPs − dPx) into dpxn.
+ *
+ * @example
+ * passes.fwdTail(ma, pos, at, rows, gamma, num, den, inside, Ls, dgu, udu, dx, dpx, S, X, PS, PX, DS, DPS, dxn, dpxn)
+ */
+export type FwdTailPass = (
+  ma: number, pos: Int32Array, at: Int32Array, rows: Int32Array, gamma: Float64Array, num: Float64Array, den: Float64Array,
+  inside: Uint8Array, Ls: Float64Array, dgu: Float64Array, udu: Float64Array, dx: Float64Array, dpx: Float64Array,
+  S: Float64Array, X: Float64Array, PS: Float64Array, PX: Float64Array, DS: Float64Array, DPS: Float64Array,
+  dxn: Float64Array, dpxn: Float64Array
+) => void
+
+/**
  * The passes of one n: `bwdTail[0]` sets θ's cotangent, `bwdTail[1]` adds into it.
  *
  * @example
@@ -96,6 +127,8 @@ export interface RowPasses {
   readonly update: UpdatePass
   readonly bwdHead: BwdHeadPass
   readonly bwdTail: readonly [BwdTailPass, BwdTailPass]
+  readonly fwdHead: FwdHeadPass
+  readonly fwdTail: FwdTailPass
 }
 
 // -------------------------------------------------------------------------------------
@@ -235,6 +268,53 @@ const bwdTailLoop = (n: number, acc: boolean): BwdTailPass => (ma, pos, at, rows
   }
 }
 
+const fwdHeadLoop = (n: number): FwdHeadPass => (ma, pos, at, rows, beta, dtv, dq, dw, dx, dpx, E, S, X, PX, Q, R, IW, dxn, DS, dgu, udu, rowsOf) => {
+  for (let a = 0; a < ma; a++) {
+    const p = pos[a]!, j = at[a]!, b = rows[j]!
+    rowsOf[a] = b
+    const o = b * n, e = j * n, tp = p * n
+    const dt = dtv === undefined ? 0 : dtv[p]!
+    // da = β sign(h) dh, dh = dg⊙r + g⊙dr with dr = dt/w − t dw/w²; kept in dxn until the tail overwrites it
+    let eda = 0
+    for (let i = 0; i < n; i++) {
+      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!, iwi = IW[o + i]!
+      const dgi = dpx[tp + i]! + dq[tp + i]!
+      const dri = dt * iwi - ri * dw[tp + i]! * iwi
+      const da = beta * sgn(gi * ri) * (dgi * ri + gi * dri)
+      dxn[tp + i] = da
+      eda += E[e + i]! * da
+    }
+    let dg = 0, ud = 0
+    for (let i = 0; i < n; i++) {
+      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!, iwi = IW[o + i]!, sgi = sgn(gi * ri)
+      const dgi = dpx[tp + i]! + dq[tp + i]!
+      const dri = dt * iwi - ri * dw[tp + i]! * iwi
+      const de = E[e + i]! * (dxn[tp + i]! - eda)
+      const ds = -sgi * (dri * E[e + i]! + ri * de)
+      DS[a * n + i] = ds
+      const ui = S[e + i]! - X[o + i]!, du = ds - dx[tp + i]!
+      dg += dgi * ui + gi * du
+      ud += ui * du
+    }
+    dgu[a] = dg
+    udu[a] = ud
+  }
+}
+
+const fwdTailLoop = (n: number): FwdTailPass => (ma, pos, at, rows, gamma, numA, denA, inside, Ls, dgu, udu, dx, dpx, S, X, PS, PX, DS, DPS, dxn, dpxn) => {
+  for (let a = 0; a < ma; a++) {
+    const p = pos[a]!, j = at[a]!, b = rows[j]!
+    const o = b * n, e = j * n, tp = p * n, an = a * n
+    const g = gamma[j]!, den = denA[j]!, num = numA[j]!, L = Ls[b]!
+    const dgamma = inside[j] === 1 ? (-dgu[a]! * den - num * 2 * L * udu[a]!) / (den * den) : 0
+    for (let i = 0; i < n; i++) {
+      const dpi = dpx[tp + i]!, dxi = dx[tp + i]!
+      dxn[tp + i] = dxi + dgamma * (S[e + i]! - X[o + i]!) + g * (DS[an + i]! - dxi)
+      dpxn[tp + i] = dpi + dgamma * (PS[e + i]! - PX[o + i]!) + g * (DPS[an + i]! - dpi)
+    }
+  }
+}
+
 // -------------------------------------------------------------------------------------
 // the generated passes
 // -------------------------------------------------------------------------------------
@@ -325,6 +405,35 @@ const bwdTailSource = (n: number, acc: boolean): string => [
   '}'
 ].join('\n')
 
+/** {@link fwdHeadLoop} for one n: g, r, 1/w, sign(h), dg, dr, da and e in locals across both passes; dxn not written. */
+const fwdHeadSource = (n: number): string => [
+  'for (let a = 0; a < ma; a++) {',
+  'const p = pos[a], j = at[a], b = rows[j];',
+  'rowsOf[a] = b;',
+  `const o = b * ${n}, e = j * ${n}, tp = p * ${n}, an = a * ${n};`,
+  'const dt = dtv === undefined ? 0 : dtv[p];',
+  'let eda = 0;',
+  each(n, (i) => `const g${i} = PX[o + ${i}] + Q[o + ${i}], r${i} = R[o + ${i}], iw${i} = IW[o + ${i}], h${i} = g${i} * r${i}, sg${i} = ${sgnOf(`h${i}`)}, ev${i} = E[e + ${i}];` +
+    ` const dg${i} = dpx[tp + ${i}] + dq[tp + ${i}]; const dr${i} = dt * iw${i} - r${i} * dw[tp + ${i}] * iw${i}; const da${i} = beta * sg${i} * (dg${i} * r${i} + g${i} * dr${i}); eda += ev${i} * da${i};`),
+  'let dg = 0, ud = 0;',
+  each(n, (i) => `{ const de = ev${i} * (da${i} - eda); const ds = -sg${i} * (dr${i} * ev${i} + r${i} * de); DS[an + ${i}] = ds; const ui = S[e + ${i}] - X[o + ${i}], du = ds - dx[tp + ${i}]; dg += dg${i} * ui + g${i} * du; ud += ui * du; }`),
+  'dgu[a] = dg; udu[a] = ud;',
+  '}'
+].join('\n')
+
+/** {@link fwdTailLoop} for one n. */
+const fwdTailSource = (n: number): string => [
+  'for (let a = 0; a < ma; a++) {',
+  'const p = pos[a], j = at[a], b = rows[j];',
+  `const o = b * ${n}, e = j * ${n}, tp = p * ${n}, an = a * ${n};`,
+  'const g = gamma[j], den = denA[j], num = numA[j], L = Ls[b];',
+  'const dgamma = inside[j] === 1 ? (-dgu[a] * den - num * 2 * L * udu[a]) / (den * den) : 0;',
+  each(n, (i) => `{ const dpi = dpx[tp + ${i}], dxi = dx[tp + ${i}]; dxn[tp + ${i}] = dxi + dgamma * (S[e + ${i}] - X[o + ${i}]) + g * (DS[an + ${i}] - dxi); dpxn[tp + ${i}] = dpi + dgamma * (PS[e + ${i}] - PX[o + ${i}]) + g * (DPS[an + ${i}] - dpi); }`),
+  '}'
+].join('\n')
+
+const FWD_HEAD = ['ma', 'pos', 'at', 'rows', 'beta', 'dtv', 'dq', 'dw', 'dx', 'dpx', 'E', 'S', 'X', 'PX', 'Q', 'R', 'IW', 'dxn', 'DS', 'dgu', 'udu', 'rowsOf']
+const FWD_TAIL = ['ma', 'pos', 'at', 'rows', 'gamma', 'numA', 'denA', 'inside', 'Ls', 'dgu', 'udu', 'dx', 'dpx', 'S', 'X', 'PS', 'PX', 'DS', 'DPS', 'dxn', 'dpxn']
 const HEAD = ['m', 'rows', 'beta', 'PX', 'Q', 'R', 'X', 'E', 'S', 'gu', 'uu']
 const UPDATE = ['m', 'rows', 'gu', 'uu', 'Ls', 'floor', 'S', 'PS', 'X', 'PX', 'Q', 'Xn', 'PXn', 'gamma', 'inside', 'num', 'den', 'moved', 'steps', 'f', 'fPrev', 'live', 'fail', 'go']
 const BWD_HEAD = ['ma', 'pos', 'at', 'rows', 'gamma', 'cxa', 'cpa', 'S', 'X', 'PS', 'PX', 'CPS', 'cgamma', 'rowsOf', 'dense', 'pxSet']
@@ -336,13 +445,18 @@ const bwdHead = generatedKernels((n: number) => ({ params: BWD_HEAD, body: bwdHe
 /** Key 2n + (accumulating ? 1 : 0). */
 const bwdTail = generatedKernels((key: number) => ({ params: BWD_TAIL, body: bwdTailSource(key >> 1, (key & 1) === 1), name: `dfw-row-bwd-tail-${key >> 1}${(key & 1) === 1 ? '-acc' : ''}.js` }), (key: number) => bwdTailLoop(key >> 1, (key & 1) === 1))
 
+const fwdHead = generatedKernels((n: number) => ({ params: FWD_HEAD, body: fwdHeadSource(n), name: `dfw-row-fwd-head-${n}.js` }), fwdHeadLoop)
+const fwdTail = generatedKernels((n: number) => ({ params: FWD_TAIL, body: fwdTailSource(n), name: `dfw-row-fwd-tail-${n}.js` }), fwdTailLoop)
+
 /**
  * The loops of one n (every n; the generated passes' reference).
  *
  * @example
  * rowLoops(10).head(m, rows, beta, PX, Q, R, X, E, S, gu, uu)
  */
-export const rowLoops = (n: number): RowPasses => ({ head: headLoop(n), update: updateLoop(n), bwdHead: bwdHeadLoop(n), bwdTail: [bwdTailLoop(n, false), bwdTailLoop(n, true)] })
+export const rowLoops = (n: number): RowPasses => ({
+  head: headLoop(n), update: updateLoop(n), bwdHead: bwdHeadLoop(n), bwdTail: [bwdTailLoop(n, false), bwdTailLoop(n, true)], fwdHead: fwdHeadLoop(n), fwdTail: fwdTailLoop(n)
+})
 
 const loopsOf = new Map<number, RowPasses>(), smallOf = new Map<number, RowPasses>()
 
@@ -358,7 +472,7 @@ export const rowPasses = (n: number): RowPasses => {
     const h = head(n)
     let p = smallOf.get(n)
     // made again when the switch has changed which code the kernels are
-    if (p === undefined || p.head !== h) { p = { head: h, update: update(n), bwdHead: bwdHead(n), bwdTail: [bwdTail(2 * n), bwdTail(2 * n + 1)] }; smallOf.set(n, p) }
+    if (p === undefined || p.head !== h) { p = { head: h, update: update(n), bwdHead: bwdHead(n), bwdTail: [bwdTail(2 * n), bwdTail(2 * n + 1)], fwdHead: fwdHead(n), fwdTail: fwdTail(n) }; smallOf.set(n, p) }
     return p
   }
   let l = loopsOf.get(n)
