@@ -7,6 +7,8 @@
  * unchanged (their derivative is the identity); each one's stop test (the paper's relative
  * change of f, the cap) is applied after its step, so the state says which instances step
  * next. Row b of the result is bitwise what `FusedStep.ts` computes for instance b alone.
+ * The per-row passes of the step and of its tangent and transpose are `RowPasses.ts`'s
+ * (code generated per n below n = 16, the loops above; the same numbers either way).
  *
  * With g = Px + q, r = t/w, h = g⊙r, e = softmax(β|h|), s = −r⊙sign(h)⊙e, u = s − x,
  * γ = clamp(−gᵀu / (L uᵀu), 0, 1):  x' = x + γu,  Px' = Px + γ(Ps − Px), per row.
