@@ -21,6 +21,7 @@ import { tfDfwLayer } from '../src/tfjs/index.js'
 import { type N, matOf, randomPlain, rng, vec, dot, maxAbs, maxAbsDiff } from './helpers/layerFixtures.js'
 import type { Rng } from '../src/core/Random.js'
 import { smallKernels, smallLoops } from '../src/fw/batch/Products.js'
+import { setCodegen } from '../src/fw/batch/Codegen.js'
 
 t.before(async () => {
   await tf.setBackend('cpu')
@@ -185,7 +186,21 @@ const checkAgainstAlone = (
 // the batched fold: the paper schedule, unrolled, on l1
 // -------------------------------------------------------------------------------------
 
-t.test('batched fold, shared dense P: every instance bitwise dfwLayer alone, instances stopping at different steps', async (t) => {
+/**
+ * A test of the batched fold, run twice: with the batch's generated small-n code (its row
+ * passes and products, the default) and with the loops it unrolls (`setCodegen(false)`, as
+ * where code cannot be generated). Both must be bitwise dfwLayer alone.
+ */
+const bothPaths = (name: string, body: (t: Test) => Promise<void>): void => {
+  for (const on of [true, false]) {
+    t.test(`${name} [${on ? 'generated code' : 'loops'}]`, async (t) => {
+      const was = setCodegen(on)
+      try { await body(t) } finally { setCodegen(was) }
+    })
+  }
+}
+
+bothPaths('batched fold, shared dense P: every instance bitwise dfwLayer alone, instances stopping at different steps', async (t) => {
   for (const n of [6, 24]) {
     const r = rng(100 + n)
     const P = denseOp(n, psd(r, n))
@@ -213,7 +228,7 @@ t.test('batched fold, shared diagonal + low-rank P and a CSR P: bitwise dfwLayer
   }
 })
 
-t.test('batched fold, per-instance P (dense, two sharing one object, low rank, CSR): bitwise dfwLayer alone', async (t) => {
+bothPaths('batched fold, per-instance P (dense, two sharing one object, low rank, CSR): bitwise dfwLayer alone', async (t) => {
   for (const n of [5, 17]) {
     const r = rng(40 + n)
     const Pa = denseOp(n, psd(r, n))
@@ -228,7 +243,7 @@ t.test('batched fold, per-instance P (dense, two sharing one object, low rank, C
   }
 })
 
-t.test('the batched run\'s own tape, the generic fold past the tape budget, and checkpoints: the same numbers, bitwise dfwLayer alone', async (t) => {
+bothPaths('the batched run\'s own tape, the generic fold past the tape budget, and checkpoints: the same numbers, bitwise dfwLayer alone', async (t) => {
   const n = 12
   const r = rng(58)
   const Pa = denseOp(n, psd(r, n))
@@ -277,7 +292,7 @@ t.test('the generated small-n products (n < 16) are the loops\' numbers bitwise,
   }
 })
 
-t.test('batched fold, B = 1: the single problem', async (t) => {
+bothPaths('batched fold, B = 1: the single problem', async (t) => {
   const r = rng(3)
   for (const n of [4, 33]) {
     const p = l1Problem(r, denseOp(n, psd(r, n)), n)
@@ -324,7 +339,7 @@ t.test('batched fold, dfwBatchSolve: rows of x, the batched vjp (pEach) and jvp 
   t.ok(maxAbsDiff(g.pSum().data, sum) <= 1e-12 * maxAbs(sum), `pSum is the sum of the instances' P gradients (max diff ${maxAbsDiff(g.pSum().data, sum).toExponential(2)})`)
 })
 
-t.test('an instance the layer solves rescaled (t = 1e-170; P and q ~ 1e-300) runs as it does alone (the layer\'s own path)', async (t) => {
+bothPaths('an instance the layer solves rescaled (t = 1e-170; P and q ~ 1e-300) runs as it does alone (the layer\'s own path)', async (t) => {
   const r = rng(31)
   const n = 5
   const P = denseOp(n, psd(r, n))
@@ -397,7 +412,7 @@ t.test('the paper schedule on a set without a smoothed oracle: each instance the
 // bad instances
 // -------------------------------------------------------------------------------------
 
-t.test('a bad instance (NaN in q, wrong length, a non-PSD P) is a Left with its path; the others equal their solo results', async (t) => {
+bothPaths('a bad instance (NaN in q, wrong length, a non-PSD P) is a Left with its path; the others equal their solo results', async (t) => {
   const r = rng(77)
   const n = 8
   const P = denseOp(n, psd(r, n))

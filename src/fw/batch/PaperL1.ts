@@ -7,6 +7,8 @@
  * unchanged (their derivative is the identity); each one's stop test (the paper's relative
  * change of f, the cap) is applied after its step, so the state says which instances step
  * next. Row b of the result is bitwise what `FusedStep.ts` computes for instance b alone.
+ * The per-row passes of the step and of its tangent and transpose are `RowPasses.ts`'s
+ * (code generated per n below n = 16, the loops above; the same numbers either way).
  *
  * With g = Px + q, r = t/w, h = g⊙r, e = softmax(β|h|), s = −r⊙sign(h)⊙e, u = s − x,
  * γ = clamp(−gᵀu / (L uᵀu), 0, 1):  x' = x + γu,  Px' = Px + γ(Ps − Px), per row.
@@ -20,6 +22,7 @@ import { checkCurvature } from '../Oracle.js'
 import { NegativeCurvatureError } from '../Errors.js'
 import { f64, zerosView } from '../../shapes/alloc.js'
 import type { BatchProducts } from './Products.js'
+import { rowPasses } from './RowPasses.js'
 import type { BatchState, BatchStateTan, BatchTheta, BatchThetaCotan, BatchThetaTan, OuterTerms } from './Model.js'
 
 // -------------------------------------------------------------------------------------
@@ -48,12 +51,6 @@ export interface PaperL1Config {
 // -------------------------------------------------------------------------------------
 // the step
 // -------------------------------------------------------------------------------------
-
-/**
- * sign(v), 0 at ±0 and NaN: `StepTangent.sgn`'s values exactly, without a branch (the
- * signs of g are random, and a mispredicted branch per entry cost about 12 ns here).
- */
-const sgn = (v: number): number => +(v > 0) - +(v < 0)
 
 /**
  * Where a step takes its arrays: fresh ones ({@link freshArrays}) for the generic fold,
@@ -112,30 +109,8 @@ export const paperL1StepInto = <B, N>(cfg: PaperL1Config, th: BatchTheta<B, N>, 
   const gu = blk.subarray(3 * mn, 3 * mn + m), uu = blk.subarray(3 * mn + m, 3 * mn + 2 * m)
   const gamma = blk.subarray(3 * mn + 2 * m, 3 * mn + 3 * m), num = blk.subarray(3 * mn + 3 * m, 3 * mn + 4 * m), den = blk.subarray(3 * mn + 4 * m, 3 * mn + 5 * m)
   const xs = blk.subarray(3 * mn + 5 * m)
-  for (let j = 0; j < m; j++) {
-    const o = rows[j]! * n, e = j * n
-    let amax = -Infinity
-    for (let i = 0; i < n; i++) {
-      const a = beta * Math.abs((PX[o + i]! + Q[o + i]!) * R[o + i]!)
-      E[e + i] = a
-      if (a > amax) amax = a
-    }
-    let z = 0
-    for (let i = 0; i < n; i++) { const v = Math.exp(E[e + i]! - amax); E[e + i] = v; z += v }
-    let gub = 0, uub = 0
-    for (let i = 0; i < n; i++) {
-      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!
-      const ei = E[e + i]! / z
-      E[e + i] = ei
-      const si = -ri * sgn(gi * ri) * ei
-      S[e + i] = si
-      const ui = si - X[o + i]!
-      gub += gi * ui
-      uub += ui * ui
-    }
-    gu[j] = gub
-    uu[j] = uub
-  }
+  const passes = rowPasses(n)
+  passes.head(m, rows, beta, PX, Q, R, X, E, S, gu, uu)
   cfg.products.apply(rows, m, S, PS)
   const Xn = xs.subarray(0, Bn), PXn = xs.subarray(Bn, 2 * Bn), f = xs.subarray(2 * Bn, 2 * Bn + B), fPrev = xs.subarray(2 * Bn + B, 2 * Bn + 2 * B)
   steps.set(st.steps)
@@ -153,43 +128,21 @@ export const paperL1StepInto = <B, N>(cfg: PaperL1Config, th: BatchTheta<B, N>, 
       for (let i = 0; i < n; i++) { Xn[o + i] = X[o + i]!; PXn[o + i] = PX[o + i]! }
     }
   }
-  for (let j = 0; j < m; j++) {
-    const b = rows[j]!, o = b * n, e = j * n
-    const nu = -gu[j]!, de = Ls[b]! * uu[j]!
-    // γ as the traced step takes it: constant at the clamps (derivative 0), the ratio inside
-    let g: number, ins = 0
-    if (!(de > 0) || !Number.isFinite(nu / de)) g = nu > 0 ? 1 : 0
-    else if (nu / de >= 1) g = 1
-    else if (nu / de > 0) { g = nu / de; ins = 1 } else g = 0
-    // uᵀP u for the curvature check, the update and the objective (certificateAt's sum, in
-    // its order), in one pass
-    let upu = 0, fb = 0
-    for (let i = 0; i < n; i++) {
-      const su = S[e + i]! - X[o + i]!, pd = PS[e + i]! - PX[o + i]!
-      upu += su * pd
-      const xi = X[o + i]! + g * su
-      const pi = PX[o + i]! + g * pd
-      Xn[o + i] = xi
-      PXn[o + i] = pi
-      fb += xi * (0.5 * pi + Q[o + i]!)
-    }
-    if (upu < -cfg.floor[b]! * uu[j]!) {
-      const err = curvatureError(th, b, upu, S, e, X, o)
-      if (err !== undefined) {
-        if (failed === st.failed) failed = st.failed.slice()
-        ;(failed as (NegativeCurvatureError | undefined)[])[b] = err
-        live[b] = 0
-        for (let i = 0; i < n; i++) { Xn[o + i] = X[o + i]!; PXn[o + i] = PX[o + i]! }
-        continue
-      }
-    }
-    gamma[j] = g; inside[j] = ins; num[j] = nu; den[j] = de
-    moved[j] = 1
-    steps[b] = steps[b]! + 1
-    fPrev[b] = f[b]!
-    f[b] = fb
-    if (!cfg.go(fb, fPrev[b]!, steps[b]!)) live[b] = 0
+  // a row that met negative curvature (confirmed by checkCurvature) does not step: its
+  // instance stops with the error, and the row keeps its state
+  const fail = (j: number, upu: number): boolean => {
+    const b = rows[j]!, o = b * n
+    const err = curvatureError(th, b, upu, S, j * n, X, o)
+    if (err === undefined) return false
+    if (failed === st.failed) failed = st.failed.slice()
+    ;(failed as (NegativeCurvatureError | undefined)[])[b] = err
+    live[b] = 0
+    for (let i = 0; i < n; i++) { Xn[o + i] = X[o + i]!; PXn[o + i] = PX[o + i]! }
+    return true
   }
+  // γ, uᵀP u for the curvature check, the update, the objective (certificateAt's sum, in
+  // its order) and the stop test, row by row
+  passes.update(m, rows, gu, uu, Ls, cfg.floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, cfg.go)
   const next: BatchState<B, N> = {
     x: { rows: th.B, cols: th.n, data: Xn }, px: { rows: th.B, cols: th.n, data: PXn },
     k: st.k + 1, steps, f, fPrev, live, failed
@@ -296,53 +249,19 @@ const stepFwd = <B, N>(d: StepData, t: Tan<StepIn<B, N>>): Tan<BatchState<B, N>>
   const { E, S, PS, X, PX, Q, R, IW } = d
   const DS = f64(ma * n), DPS = f64(ma * n), rowsOf = new Int32Array(ma)
   const dgu = f64(ma), udu = f64(ma)
-  for (let a = 0; a < ma; a++) {
-    const p = pos[a]!, j = at[a]!, b = d.rows[j]!
-    rowsOf[a] = b
-    const o = b * n, e = j * n, tp = p * n
-    const dt = dtv === undefined ? 0 : dtv[p]!
-    // da = β sign(h) dh, dh = dg⊙r + g⊙dr with dr = dt/w − t dw/w²; kept in dxn until it is overwritten below
-    let eda = 0
-    for (let i = 0; i < n; i++) {
-      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!, iwi = IW[o + i]!
-      const dgi = dpx[tp + i]! + dq[tp + i]!
-      const dri = dt * iwi - ri * dw[tp + i]! * iwi
-      const da = beta * sgn(gi * ri) * (dgi * ri + gi * dri)
-      dxn[tp + i] = da
-      eda += E[e + i]! * da
-    }
-    let dg = 0, ud = 0
-    for (let i = 0; i < n; i++) {
-      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!, iwi = IW[o + i]!, sgi = sgn(gi * ri)
-      const dgi = dpx[tp + i]! + dq[tp + i]!
-      const dri = dt * iwi - ri * dw[tp + i]! * iwi
-      const de = E[e + i]! * (dxn[tp + i]! - eda)
-      const ds = -sgi * (dri * E[e + i]! + ri * de)
-      DS[a * n + i] = ds
-      const ui = S[e + i]! - X[o + i]!, du = ds - dx[tp + i]!
-      dg += dgi * ui + gi * du
-      ud += ui * du
-    }
-    dgu[a] = dg
-    udu[a] = ud
-  }
+  const passes = rowPasses(n)
+  passes.fwdHead(ma, pos, at, d.rows, beta, dtv, dq, dw, dx, dpx, E, S, X, PX, Q, R, IW, dxn, DS, dgu, udu, rowsOf)
   d.products.apply(rowsOf, ma, DS, DPS)
-  for (let a = 0; a < ma; a++) {
-    const p = pos[a]!, j = at[a]!, b = d.rows[j]!
-    const o = b * n, e = j * n, tp = p * n, an = a * n
-    const dP = dp.P?.[p]
-    if (dP !== undefined) {
-      const A = dP.data
+  // P's tangent: dPs = P dS + dP s
+  if (dp.P !== undefined) {
+    for (let a = 0; a < ma; a++) {
+      const dP = dp.P[pos[a]!]
+      if (dP === undefined) continue
+      const A = dP.data, e = at[a]! * n, an = a * n
       for (let i = 0; i < n; i++) { let v = 0; for (let c = 0; c < n; c++) v += A[i * n + c]! * S[e + c]!; DPS[an + i] = DPS[an + i]! + v }
     }
-    const g = d.gamma[j]!, den = d.den[j]!, num = d.num[j]!, L = d.L[b]!
-    const dgamma = d.inside[j] === 1 ? (-dgu[a]! * den - num * 2 * L * udu[a]!) / (den * den) : 0
-    for (let i = 0; i < n; i++) {
-      const dpi = dpx[tp + i]!, dxi = dx[tp + i]!
-      dxn[tp + i] = dxi + dgamma * (S[e + i]! - X[o + i]!) + g * (DS[an + i]! - dxi)
-      dpxn[tp + i] = dpi + dgamma * (PS[e + i]! - PX[o + i]!) + g * (DPS[an + i]! - dpi)
-    }
   }
+  passes.fwdTail(ma, pos, at, d.rows, d.gamma, d.num, d.den, d.inside, d.L, dgu, udu, dx, dpx, S, X, PS, PX, DS, DPS, dxn, dpxn)
   const out: BatchStateTan = { sel, x: dxn, px: dpxn }
   return out as unknown as Tan<BatchState<B, N>>
 }
@@ -428,7 +347,6 @@ export const movedInto = (d: StepData, sel: Int32Array, pos: Int32Array, at: Int
 export const stepBwdInto = (d: StepData, sel: Int32Array, cxa: Float64Array, cpa: Float64Array, pos: Int32Array, at: Int32Array, ma: number, o: StepBwdOut): OuterTerms | undefined => {
   const ns = sel.length, n = d.n, beta = d.beta, acc = o.accumulate
   const { q: cq, w: cw, t: ct, cx: cxo, cpx, pxSet, CPS, CS, cgamma } = o
-  const cgs = o.tmp.subarray(0, n), crs = o.tmp.subarray(n, 2 * n)
   if (ma < ns) {
     // θ's cotangent is −0 where an instance did not move (the fold's sum then keeps its
     // bits: x + −0 = x); the state's passes through
@@ -444,20 +362,8 @@ export const stepBwdInto = (d: StepData, sel: Int32Array, cxa: Float64Array, cpa
   const { E, S, PS, X, PX, Q, R, IW } = d
   // through x' = x + γu and Px' = Px + γ(Ps − Px)
   const rowsOf = o.rowsOf.subarray(0, ma)
-  let terms = 0
-  for (let a = 0; a < ma; a++) {
-    const p = pos[a]!, j = at[a]!, b = d.rows[j]!
-    rowsOf[a] = b
-    const ob = b * n, e = j * n, tp = p * n, g = d.gamma[j]!
-    let cg = 0
-    for (let i = 0; i < n; i++) {
-      const av = cxa[tp + i]!, bv = cpa[tp + i]!
-      cg += av * (S[e + i]! - X[ob + i]!) + bv * (PS[e + i]! - PX[ob + i]!)
-      CPS[a * n + i] = g * bv
-    }
-    cgamma[a] = cg
-    if (d.dense[b] === 1 && g !== 0 && pxSet[p] === 1) terms++
-  }
+  const passes = rowPasses(n)
+  const terms = passes.bwdHead(ma, pos, at, d.rows, d.gamma, cxa, cpa, S, X, PS, PX, CPS, cgamma, rowsOf, d.dense, pxSet)
   // through Ps = P s
   d.products.applyT(rowsOf, ma, CPS, CS)
   // P's terms γ c_{Ps} ⊗ s (dense P, γ ≠ 0, and a cotangent of P x that a later step wrote)
@@ -466,54 +372,8 @@ export const stepBwdInto = (d: StepData, sel: Int32Array, cxa: Float64Array, cpa
     const p = pos[a]!, j = at[a]!, b = d.rows[j]!
     if (d.dense[b] === 1 && d.gamma[j] !== 0 && pxSet[p] === 1) { tpos[k] = p; uRow[k] = a; vRow[k] = j; k++ }
   }
-  for (let a = 0; a < ma; a++) {
-    const p = pos[a]!, j = at[a]!, b = d.rows[j]!
-    const ob = b * n, e = j * n, tp = p * n, an = a * n
-    const g = d.gamma[j]!, den = d.den[j]!, num = d.num[j]!, L = d.L[b]!
-    // through γ = num/den (inside the interval only), num = −gᵀu, den = L uᵀu; then
-    // u = s − x and s = −r⊙sign(h)⊙e. cgs holds c_g and crs holds c_r until the last loop.
-    const cnum = d.inside[j] === 1 ? cgamma[a]! / den : 0, cden = d.inside[j] === 1 ? (-cgamma[a]! * num) / (den * den) : 0
-    let ece = 0
-    for (let i = 0; i < n; i++) {
-      const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, sgi = sgn(gi * ri), ui = S[e + i]! - X[ob + i]!, cxi = cxa[tp + i]!
-      const cu = g * cxi - cnum * gi + 2 * L * cden * ui
-      cgs[i] = -cnum * ui
-      const csi = CS[an + i]! + cu
-      CS[an + i] = csi
-      cxo[tp + i] = cxi - cu
-      crs[i] = -sgi * E[e + i]! * csi
-      ece += E[e + i]! * (-sgi * ri * csi)
-    }
-    // through e = softmax(β|h|), h = g⊙r, r = t/w, g = Px + q
-    let ctb = 0
-    if (acc) {
-      for (let i = 0; i < n; i++) {
-        const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, iwi = IW[ob + i]!, sgi = sgn(gi * ri)
-        const ca = E[e + i]! * (-sgi * ri * CS[an + i]! - ece)
-        const ch = beta * sgi * ca
-        const cg = cgs[i]! + ch * ri
-        const cr = crs[i]! + ch * gi
-        ctb += cr * iwi
-        cw[tp + i] = cw[tp + i]! + -cr * ri * iwi
-        cpx[tp + i] = (1 - g) * cpa[tp + i]! + cg
-        cq[tp + i] = cq[tp + i]! + cg
-      }
-      ct[p] = ct[p]! + ctb
-    } else {
-      for (let i = 0; i < n; i++) {
-        const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, iwi = IW[ob + i]!, sgi = sgn(gi * ri)
-        const ca = E[e + i]! * (-sgi * ri * CS[an + i]! - ece)
-        const ch = beta * sgi * ca
-        const cg = cgs[i]! + ch * ri
-        const cr = crs[i]! + ch * gi
-        ctb += cr * iwi
-        cw[tp + i] = -cr * ri * iwi
-        cpx[tp + i] = (1 - g) * cpa[tp + i]! + cg
-        cq[tp + i] = cg
-      }
-      ct[p] = ctb
-    }
-    pxSet[p] = 1
-  }
+  // through γ = num/den (inside the interval only), num = −gᵀu, den = L uᵀu; then u = s − x,
+  // s = −r⊙sign(h)⊙e, e = softmax(β|h|), h = g⊙r, r = t/w, g = Px + q
+  passes.bwdTail[acc ? 1 : 0](ma, pos, at, d.rows, d.gamma, d.num, d.den, d.inside, cgamma, d.L, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, pxSet, o.tmp)
   return terms === 0 ? undefined : { k: d.k, pos: tpos, u: CPS.subarray(0, ma * n), uRow, v: d.S, vRow }
 }

@@ -9,8 +9,8 @@
  *   their contract (src/core/simd.ts);
  * - dense, n < 16: the single product's loops (`gemvLanes` for P x, `gemvTLoop` for Pᵀ x,
  *   as `denseApplyInto`/`denseApplyTInto` run them there), unrolled for the n at hand
- *   (generated once per n, the same additions in the same order; the loops themselves
- *   where code cannot be generated), over offsets into the block, without a view per row;
+ *   (generated once per n by `Codegen.ts`, the same additions in the same order; the
+ *   loops themselves where code cannot be generated), over offsets into the block, without a view per row;
  * - diagonal plus low rank and CSR: `applyInto`/`applyTInto` per row.
  *
  * @since 0.1.0
@@ -18,6 +18,7 @@
 import { type LinearOperator, applyInto, applyTInto } from '../../core/LinearOperator.js'
 import { SIMD_MIN_N, denseApplyBatchInto, denseApplyTBatchInto } from '../../core/simd.js'
 import { f64 } from '../../shapes/alloc.js'
+import { generatedKernels } from './Codegen.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -118,31 +119,21 @@ const smallSource = (n: number, trans: boolean): string => {
 /** The loops at offsets, as a {@link SmallKernel} (where code cannot be generated). */
 const loopKernel = (n: number, trans: boolean): SmallKernel => (A, X, m, Y, xo, yo) => (trans ? transRows : lanesRows)(A, n, X, m, Y, xo, yo)
 
-const kernels = new Map<number, readonly [SmallKernel, SmallKernel]>()
+/** The kernel of key 2n + (Aᵀ ? 1 : 0). */
+const smallKernel = generatedKernels(
+  (key: number) => ({ params: ['A', 'X', 'm', 'Y', 'xo', 'yo'], body: smallSource(key >> 1, (key & 1) === 1), name: `dfw-small-${(key & 1) === 1 ? 'at' : 'a'}x-${key >> 1}.js` }),
+  (key: number): SmallKernel => loopKernel(key >> 1, (key & 1) === 1)
+)
 
 /**
- * The small-n kernels of one n (A x, Aᵀ x), generated once per n; the loops themselves
- * where the environment forbids generating code (a Content-Security-Policy without
- * 'unsafe-eval').
+ * The small-n kernels of one n (A x, Aᵀ x), generated once per n (`Codegen.ts`); the
+ * loops themselves where the environment forbids generating code (a
+ * Content-Security-Policy without 'unsafe-eval') or the generated code is off.
  *
  * @example
  * smallKernels(10)[0](A, X, m, Y, 0, 0) // as lanesRows(A, 10, X, m, Y)
  */
-export const smallKernels = (n: number): readonly [SmallKernel, SmallKernel] => {
-  let k = kernels.get(n)
-  if (k === undefined) {
-    const make = (trans: boolean): SmallKernel => {
-      try {
-        return new Function('A', 'X', 'm', 'Y', 'xo', 'yo', smallSource(n, trans)) as SmallKernel
-      } catch {
-        return loopKernel(n, trans)
-      }
-    }
-    k = [make(false), make(true)] as const
-    kernels.set(n, k)
-  }
-  return k
-}
+export const smallKernels = (n: number): readonly [SmallKernel, SmallKernel] => [smallKernel(2 * n), smallKernel(2 * n + 1)]
 
 /**
  * The loops the generated kernels unroll, for tests: Y[j] ← A X[j] (`trans` false, in
@@ -156,14 +147,14 @@ export const smallLoops = (A: Float64Array, n: number, trans: boolean, X: Float6
 
 /** The block product for one dense operator over m consecutive rows. */
 const denseBlock = (A: Float64Array, n: number, trans: boolean, X: Float64Array, m: number, Y: Float64Array): void => {
-  if (n < SIMD_MIN_N) smallKernels(n)[trans ? 1 : 0](A, X, m, Y, 0, 0)
+  if (n < SIMD_MIN_N) smallKernel(2 * n + (trans ? 1 : 0))(A, X, m, Y, 0, 0)
   else (trans ? denseApplyTBatchInto : denseApplyBatchInto)(A, n, X, m, Y)
 }
 
 /** One row through any operator, at offsets (a view for the library's single products). */
 const oneRow = <N>(op: LinearOperator<N>, n: number, trans: boolean, X: Float64Array, xo: number, Y: Float64Array, yo: number): void => {
   if (op.kind === 'dense' && n < SIMD_MIN_N) {
-    smallKernels(n)[trans ? 1 : 0](op.mat.data, X, 1, Y, xo, yo)
+    smallKernel(2 * n + (trans ? 1 : 0))(op.mat.data, X, 1, Y, xo, yo)
     return
   }
   const x = X.subarray(xo, xo + n), y = Y.subarray(yo, yo + n)

@@ -1,0 +1,481 @@
+/**
+ * The per-row passes of the batched paper step on l1 (`PaperL1.ts`): the step's passes
+ * before and after its product P s, and its transpose's before and after Pᵀ c_{Ps}. Each
+ * is a loop over rows of n entries ({@link rowLoops}); below n = 16 the batch runs them as
+ * code generated once per n (`Codegen.ts`, {@link rowPasses}): each row spelled out, its
+ * entries in locals across the passes (g = Px + q, r, sign(h), e, …, each computed by the
+ * expression the loops compute it by), the loops' operations in the loops' order, so
+ * every result is the loops' number bitwise, zeros' signs and NaN included. The loops
+ * re-load those values from the arrays in every pass and keep their own bookkeeping,
+ * which at n = 10 costs more than the arithmetic.
+ *
+ * Notation as in `PaperL1.ts`: g = Px + q, r = t/w, h = g⊙r, e = softmax(β|h|),
+ * s = −r⊙sign(h)⊙e, u = s − x; rows of the step's arrays (E, S, PS, …) are compacted
+ * (row j belongs to instance `rows[j]`), θ's and the state's are by instance, the
+ * cotangents' by selection position (`pos[a]`, moved row `at[a]`).
+ *
+ * @since 0.1.0
+ */
+import { generatedKernels, SMALL_N } from './Codegen.js'
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/**
+ * The step's passes before its product, for the m live rows: E ← e, S ← s, and per row
+ * gu ← gᵀu, uu ← uᵀu.
+ *
+ * @example
+ * passes.head(m, rows, beta, PX, Q, R, X, E, S, gu, uu)
+ */
+export type HeadPass = (
+  m: number, rows: Int32Array, beta: number, PX: Float64Array, Q: Float64Array, R: Float64Array, X: Float64Array,
+  E: Float64Array, S: Float64Array, gu: Float64Array, uu: Float64Array
+) => void
+
+/**
+ * The step's update after its product, for the m live rows: γ from num = −gᵀu and den =
+ * L uᵀu as the traced step takes it (constant at the clamps, the ratio inside), then in one
+ * pass x' = x + γu into Xn, Px' = Px + γ(Ps − Px) into PXn, uᵀ(Ps − Px) (the curvature
+ * check's uᵀPu) and x'ᵀ(½Px' + q) (`certificateAt`'s sum, in its order); a row whose uᵀPu
+ * is below −floor·uᵀu is offered to `fail(j, uᵀPu)`, which, when it confirms the negative
+ * curvature, has restored the row and stopped its instance (the row then keeps its step's
+ * numbers 0). Every other row sets γ, `inside`, num, den, `moved`, its instance's steps,
+ * f, f_prev, and `live` by `go(f, f_prev, steps)`.
+ *
+ * @example
+ * passes.update(m, rows, gu, uu, Ls, floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go)
+ */
+export type UpdatePass = (
+  m: number, rows: Int32Array, gu: Float64Array, uu: Float64Array, Ls: Float64Array, floor: Float64Array,
+  S: Float64Array, PS: Float64Array, X: Float64Array, PX: Float64Array, Q: Float64Array, Xn: Float64Array, PXn: Float64Array,
+  gamma: Float64Array, inside: Uint8Array, num: Float64Array, den: Float64Array, moved: Uint8Array,
+  steps: Int32Array, f: Float64Array, fPrev: Float64Array, live: Uint8Array,
+  fail: (j: number, upu: number) => boolean, go: (f: number, fPrev: number, k: number) => boolean
+) => void
+
+/**
+ * The transpose's pass before Pᵀ, for the ma moved rows: per row c_γ ← ⟨c_x', u⟩ +
+ * ⟨c_Px', Ps − Px⟩, CPS ← γ c_Px' (row a), `rowsOf[a]` ← the row's instance; returns how
+ * many rows have a term of P's cotangent (dense P, γ ≠ 0, `pxSet`).
+ *
+ * @example
+ * const terms = passes.bwdHead(ma, pos, at, rows, gamma, cxa, cpa, S, X, PS, PX, CPS, cgamma, rowsOf, dense, pxSet)
+ */
+export type BwdHeadPass = (
+  ma: number, pos: Int32Array, at: Int32Array, rows: Int32Array, gamma: Float64Array, cxa: Float64Array, cpa: Float64Array,
+  S: Float64Array, X: Float64Array, PS: Float64Array, PX: Float64Array, CPS: Float64Array, cgamma: Float64Array, rowsOf: Int32Array,
+  dense: Uint8Array, pxSet: Uint8Array
+) => number
+
+/**
+ * The transpose's pass after Pᵀ (CS holds Pᵀ c_{Ps}, cgamma the head's c_γ), for the ma moved rows: through
+ * γ = num/den, u = s − x, s = −r⊙sign(h)⊙e and e = softmax(β|h|) to θ's cotangent (q, w,
+ * t: set, or added into for the accumulating pass) and the state's (cxo, cpx); `pxSet[p]`
+ * ← 1. CS and `tmp` (≥ 2n) are scratch.
+ *
+ * @example
+ * passes.bwdTail[1](ma, pos, at, rows, gamma, num, den, inside, cgamma, Ls, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, pxSet, tmp)
+ */
+export type BwdTailPass = (
+  ma: number, pos: Int32Array, at: Int32Array, rows: Int32Array, gamma: Float64Array, num: Float64Array, den: Float64Array, inside: Uint8Array,
+  cgamma: Float64Array, Ls: Float64Array, beta: number, cxa: Float64Array, cpa: Float64Array, E: Float64Array, S: Float64Array, X: Float64Array, PX: Float64Array,
+  Q: Float64Array, R: Float64Array, IW: Float64Array, CS: Float64Array, cq: Float64Array, cw: Float64Array, ct: Float64Array,
+  cxo: Float64Array, cpx: Float64Array, pxSet: Uint8Array, tmp: Float64Array
+) => void
+
+/**
+ * The tangent map's pass before P dS, for the ma moved rows (tangents by selection
+ * position; `dtv` undefined is dt = 0): dS ← ds (row a), per row dgu ← d(gᵀu) without its
+ * P dS term and udu ← uᵀdu, `rowsOf[a]` ← the row's instance. `dxn` is scratch until the
+ * tail writes it.
+ *
+ * @example
+ * passes.fwdHead(ma, pos, at, rows, beta, dtv, dq, dw, dx, dpx, E, S, X, PX, Q, R, IW, dxn, DS, dgu, udu, rowsOf)
+ */
+export type FwdHeadPass = (
+  ma: number, pos: Int32Array, at: Int32Array, rows: Int32Array, beta: number, dtv: Float64Array | undefined,
+  dq: Float64Array, dw: Float64Array, dx: Float64Array, dpx: Float64Array, E: Float64Array, S: Float64Array, X: Float64Array,
+  PX: Float64Array, Q: Float64Array, R: Float64Array, IW: Float64Array, dxn: Float64Array, DS: Float64Array,
+  dgu: Float64Array, udu: Float64Array, rowsOf: Int32Array
+) => void
+
+/**
+ * The tangent map's pass after P dS (DPS holds P dS, plus dP s where P has a tangent), for
+ * the ma moved rows: dγ, then dx' = dx + dγ u + γ(ds − dx) into dxn and
+ * dPx' = dPx + dγ(Ps − Px) + γ(dPs − dPx) into dpxn.
+ *
+ * @example
+ * passes.fwdTail(ma, pos, at, rows, gamma, num, den, inside, Ls, dgu, udu, dx, dpx, S, X, PS, PX, DS, DPS, dxn, dpxn)
+ */
+export type FwdTailPass = (
+  ma: number, pos: Int32Array, at: Int32Array, rows: Int32Array, gamma: Float64Array, num: Float64Array, den: Float64Array,
+  inside: Uint8Array, Ls: Float64Array, dgu: Float64Array, udu: Float64Array, dx: Float64Array, dpx: Float64Array,
+  S: Float64Array, X: Float64Array, PS: Float64Array, PX: Float64Array, DS: Float64Array, DPS: Float64Array,
+  dxn: Float64Array, dpxn: Float64Array
+) => void
+
+/**
+ * The passes of one n: `bwdTail[0]` sets θ's cotangent, `bwdTail[1]` adds into it.
+ *
+ * @example
+ * const passes: RowPasses = rowPasses(10)
+ */
+export interface RowPasses {
+  readonly head: HeadPass
+  readonly update: UpdatePass
+  readonly bwdHead: BwdHeadPass
+  readonly bwdTail: readonly [BwdTailPass, BwdTailPass]
+  readonly fwdHead: FwdHeadPass
+  readonly fwdTail: FwdTailPass
+}
+
+// -------------------------------------------------------------------------------------
+// the loops
+// -------------------------------------------------------------------------------------
+
+/**
+ * sign(v), 0 at ±0 and NaN: `StepTangent.sgn`'s values exactly, without a branch (the
+ * signs of g are random, and a mispredicted branch per entry cost about 12 ns here).
+ */
+const sgn = (v: number): number => +(v > 0) - +(v < 0)
+
+const headLoop = (n: number): HeadPass => (m, rows, beta, PX, Q, R, X, E, S, gu, uu) => {
+  for (let j = 0; j < m; j++) {
+    const o = rows[j]! * n, e = j * n
+    let amax = -Infinity
+    for (let i = 0; i < n; i++) {
+      const a = beta * Math.abs((PX[o + i]! + Q[o + i]!) * R[o + i]!)
+      E[e + i] = a
+      if (a > amax) amax = a
+    }
+    let z = 0
+    for (let i = 0; i < n; i++) { const v = Math.exp(E[e + i]! - amax); E[e + i] = v; z += v }
+    let gub = 0, uub = 0
+    for (let i = 0; i < n; i++) {
+      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!
+      const ei = E[e + i]! / z
+      E[e + i] = ei
+      const si = -ri * sgn(gi * ri) * ei
+      S[e + i] = si
+      const ui = si - X[o + i]!
+      gub += gi * ui
+      uub += ui * ui
+    }
+    gu[j] = gub
+    uu[j] = uub
+  }
+}
+
+const updateLoop = (n: number): UpdatePass => (m, rows, gu, uu, Ls, floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go) => {
+  for (let j = 0; j < m; j++) {
+    const b = rows[j]!, o = b * n, e = j * n
+    const nu = -gu[j]!, de = Ls[b]! * uu[j]!
+    // γ as the traced step takes it: constant at the clamps (derivative 0), the ratio inside
+    let g: number, ins = 0
+    if (!(de > 0) || !Number.isFinite(nu / de)) g = nu > 0 ? 1 : 0
+    else if (nu / de >= 1) g = 1
+    else if (nu / de > 0) { g = nu / de; ins = 1 } else g = 0
+    let upu = 0, fb = 0
+    for (let i = 0; i < n; i++) {
+      const su = S[e + i]! - X[o + i]!, pd = PS[e + i]! - PX[o + i]!
+      upu += su * pd
+      const xi = X[o + i]! + g * su
+      const pi = PX[o + i]! + g * pd
+      Xn[o + i] = xi
+      PXn[o + i] = pi
+      fb += xi * (0.5 * pi + Q[o + i]!)
+    }
+    if (upu < -floor[b]! * uu[j]! && fail(j, upu)) continue
+    gamma[j] = g; inside[j] = ins; num[j] = nu; den[j] = de
+    moved[j] = 1
+    steps[b] = steps[b]! + 1
+    fPrev[b] = f[b]!
+    f[b] = fb
+    if (!go(fb, fPrev[b]!, steps[b]!)) live[b] = 0
+  }
+}
+
+const bwdHeadLoop = (n: number): BwdHeadPass => (ma, pos, at, rows, gamma, cxa, cpa, S, X, PS, PX, CPS, cgamma, rowsOf, dense, pxSet) => {
+  let terms = 0
+  for (let a = 0; a < ma; a++) {
+    const p = pos[a]!, j = at[a]!, b = rows[j]!
+    rowsOf[a] = b
+    const ob = b * n, e = j * n, tp = p * n, g = gamma[j]!
+    let cg = 0
+    for (let i = 0; i < n; i++) {
+      const av = cxa[tp + i]!, bv = cpa[tp + i]!
+      cg += av * (S[e + i]! - X[ob + i]!) + bv * (PS[e + i]! - PX[ob + i]!)
+      CPS[a * n + i] = g * bv
+    }
+    cgamma[a] = cg
+    if (dense[b] === 1 && g !== 0 && pxSet[p] === 1) terms++
+  }
+  return terms
+}
+
+const bwdTailLoop = (n: number, acc: boolean): BwdTailPass => (ma, pos, at, rows, gamma, numA, denA, inside, cgamma, Ls, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, pxSet, tmp) => {
+  const cgs = tmp.subarray(0, n), crs = tmp.subarray(n, 2 * n)
+  for (let a = 0; a < ma; a++) {
+    const p = pos[a]!, j = at[a]!, b = rows[j]!
+    const ob = b * n, e = j * n, tp = p * n, an = a * n
+    const g = gamma[j]!, den = denA[j]!, num = numA[j]!, L = Ls[b]!
+    // through γ = num/den (inside the interval only), num = −gᵀu, den = L uᵀu; then
+    // u = s − x and s = −r⊙sign(h)⊙e. cgs holds c_g and crs holds c_r until the last loop.
+    const cnum = inside[j] === 1 ? cgamma[a]! / den : 0, cden = inside[j] === 1 ? (-cgamma[a]! * num) / (den * den) : 0
+    let ece = 0
+    for (let i = 0; i < n; i++) {
+      const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, sgi = sgn(gi * ri), ui = S[e + i]! - X[ob + i]!, cxi = cxa[tp + i]!
+      const cu = g * cxi - cnum * gi + 2 * L * cden * ui
+      cgs[i] = -cnum * ui
+      const csi = CS[an + i]! + cu
+      CS[an + i] = csi
+      cxo[tp + i] = cxi - cu
+      crs[i] = -sgi * E[e + i]! * csi
+      ece += E[e + i]! * (-sgi * ri * csi)
+    }
+    // through e = softmax(β|h|), h = g⊙r, r = t/w, g = Px + q
+    let ctb = 0
+    if (acc) {
+      for (let i = 0; i < n; i++) {
+        const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, iwi = IW[ob + i]!, sgi = sgn(gi * ri)
+        const ca = E[e + i]! * (-sgi * ri * CS[an + i]! - ece)
+        const ch = beta * sgi * ca
+        const cg = cgs[i]! + ch * ri
+        const cr = crs[i]! + ch * gi
+        ctb += cr * iwi
+        cw[tp + i] = cw[tp + i]! + -cr * ri * iwi
+        cpx[tp + i] = (1 - g) * cpa[tp + i]! + cg
+        cq[tp + i] = cq[tp + i]! + cg
+      }
+      ct[p] = ct[p]! + ctb
+    } else {
+      for (let i = 0; i < n; i++) {
+        const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, iwi = IW[ob + i]!, sgi = sgn(gi * ri)
+        const ca = E[e + i]! * (-sgi * ri * CS[an + i]! - ece)
+        const ch = beta * sgi * ca
+        const cg = cgs[i]! + ch * ri
+        const cr = crs[i]! + ch * gi
+        ctb += cr * iwi
+        cw[tp + i] = -cr * ri * iwi
+        cpx[tp + i] = (1 - g) * cpa[tp + i]! + cg
+        cq[tp + i] = cg
+      }
+      ct[p] = ctb
+    }
+    pxSet[p] = 1
+  }
+}
+
+const fwdHeadLoop = (n: number): FwdHeadPass => (ma, pos, at, rows, beta, dtv, dq, dw, dx, dpx, E, S, X, PX, Q, R, IW, dxn, DS, dgu, udu, rowsOf) => {
+  for (let a = 0; a < ma; a++) {
+    const p = pos[a]!, j = at[a]!, b = rows[j]!
+    rowsOf[a] = b
+    const o = b * n, e = j * n, tp = p * n
+    const dt = dtv === undefined ? 0 : dtv[p]!
+    // da = β sign(h) dh, dh = dg⊙r + g⊙dr with dr = dt/w − t dw/w²; kept in dxn until the tail overwrites it
+    let eda = 0
+    for (let i = 0; i < n; i++) {
+      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!, iwi = IW[o + i]!
+      const dgi = dpx[tp + i]! + dq[tp + i]!
+      const dri = dt * iwi - ri * dw[tp + i]! * iwi
+      const da = beta * sgn(gi * ri) * (dgi * ri + gi * dri)
+      dxn[tp + i] = da
+      eda += E[e + i]! * da
+    }
+    let dg = 0, ud = 0
+    for (let i = 0; i < n; i++) {
+      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!, iwi = IW[o + i]!, sgi = sgn(gi * ri)
+      const dgi = dpx[tp + i]! + dq[tp + i]!
+      const dri = dt * iwi - ri * dw[tp + i]! * iwi
+      const de = E[e + i]! * (dxn[tp + i]! - eda)
+      const ds = -sgi * (dri * E[e + i]! + ri * de)
+      DS[a * n + i] = ds
+      const ui = S[e + i]! - X[o + i]!, du = ds - dx[tp + i]!
+      dg += dgi * ui + gi * du
+      ud += ui * du
+    }
+    dgu[a] = dg
+    udu[a] = ud
+  }
+}
+
+const fwdTailLoop = (n: number): FwdTailPass => (ma, pos, at, rows, gamma, numA, denA, inside, Ls, dgu, udu, dx, dpx, S, X, PS, PX, DS, DPS, dxn, dpxn) => {
+  for (let a = 0; a < ma; a++) {
+    const p = pos[a]!, j = at[a]!, b = rows[j]!
+    const o = b * n, e = j * n, tp = p * n, an = a * n
+    const g = gamma[j]!, den = denA[j]!, num = numA[j]!, L = Ls[b]!
+    const dgamma = inside[j] === 1 ? (-dgu[a]! * den - num * 2 * L * udu[a]!) / (den * den) : 0
+    for (let i = 0; i < n; i++) {
+      const dpi = dpx[tp + i]!, dxi = dx[tp + i]!
+      dxn[tp + i] = dxi + dgamma * (S[e + i]! - X[o + i]!) + g * (DS[an + i]! - dxi)
+      dpxn[tp + i] = dpi + dgamma * (PS[e + i]! - PX[o + i]!) + g * (DPS[an + i]! - dpi)
+    }
+  }
+}
+
+// -------------------------------------------------------------------------------------
+// the generated passes
+// -------------------------------------------------------------------------------------
+
+/** Lines `line(i)` for i < n. */
+const each = (n: number, line: (i: number) => string): string => Array.from({ length: n }, (_, i) => line(i)).join('\n')
+
+/** sign(v) as {@link sgn} computes it, inline. */
+const sgnOf = (v: string): string => `(+(${v} > 0) - +(${v} < 0))`
+
+/**
+ * {@link headLoop} for one n: the three passes in one, g, r, h and a in locals (a is
+ * `beta * Math.abs(h)`, the loops' `beta * Math.abs((Px + q) r)`), E written once.
+ */
+const headSource = (n: number): string => [
+  'for (let j = 0; j < m; j++) {',
+  `const o = rows[j] * ${n}, e = j * ${n};`,
+  each(n, (i) => `const g${i} = PX[o + ${i}] + Q[o + ${i}], r${i} = R[o + ${i}], h${i} = g${i} * r${i}, a${i} = beta * Math.abs(h${i});`),
+  'let amax = -Infinity;',
+  each(n, (i) => `if (a${i} > amax) amax = a${i};`),
+  'let z = 0;',
+  each(n, (i) => `const v${i} = Math.exp(a${i} - amax); z += v${i};`),
+  'let gub = 0, uub = 0;',
+  each(n, (i) => `const e${i} = v${i} / z; E[e + ${i}] = e${i}; const s${i} = -r${i} * ${sgnOf(`h${i}`)} * e${i}; S[e + ${i}] = s${i}; const u${i} = s${i} - X[o + ${i}]; gub += g${i} * u${i}; uub += u${i} * u${i};`),
+  'gu[j] = gub; uu[j] = uub;',
+  '}'
+].join('\n')
+
+/** {@link updateLoop} for one n: x and Px of the row loaded once. */
+const updateSource = (n: number): string => [
+  'for (let j = 0; j < m; j++) {',
+  `const b = rows[j], o = b * ${n}, e = j * ${n};`,
+  'const nu = -gu[j], de = Ls[b] * uu[j];',
+  'let g, ins = 0;',
+  'if (!(de > 0) || !Number.isFinite(nu / de)) g = nu > 0 ? 1 : 0;',
+  'else if (nu / de >= 1) g = 1;',
+  'else if (nu / de > 0) { g = nu / de; ins = 1; } else g = 0;',
+  'let upu = 0, fb = 0;',
+  each(n, (i) => `const x${i} = X[o + ${i}], p${i} = PX[o + ${i}], su${i} = S[e + ${i}] - x${i}, pd${i} = PS[e + ${i}] - p${i}; upu += su${i} * pd${i};` +
+    ` const xn${i} = x${i} + g * su${i}, pn${i} = p${i} + g * pd${i}; Xn[o + ${i}] = xn${i}; PXn[o + ${i}] = pn${i}; fb += xn${i} * (0.5 * pn${i} + Q[o + ${i}]);`),
+  'if (upu < -floor[b] * uu[j] && fail(j, upu)) continue;',
+  'gamma[j] = g; inside[j] = ins; num[j] = nu; den[j] = de;',
+  'moved[j] = 1;',
+  'steps[b] = steps[b] + 1;',
+  'fPrev[b] = f[b];',
+  'f[b] = fb;',
+  'if (!go(fb, fPrev[b], steps[b])) live[b] = 0;',
+  '}'
+].join('\n')
+
+/** {@link bwdHeadLoop} for one n. */
+const bwdHeadSource = (n: number): string => [
+  'let terms = 0;',
+  'for (let a = 0; a < ma; a++) {',
+  'const p = pos[a], j = at[a], b = rows[j];',
+  'rowsOf[a] = b;',
+  `const ob = b * ${n}, e = j * ${n}, tp = p * ${n}, an = a * ${n}, g = gamma[j];`,
+  'let cg = 0;',
+  each(n, (i) => `{ const av = cxa[tp + ${i}], bv = cpa[tp + ${i}]; cg += av * (S[e + ${i}] - X[ob + ${i}]) + bv * (PS[e + ${i}] - PX[ob + ${i}]); CPS[an + ${i}] = g * bv; }`),
+  'cgamma[a] = cg;',
+  'if (dense[b] === 1 && g !== 0 && pxSet[p] === 1) terms++;',
+  '}',
+  'return terms;'
+].join('\n')
+
+/**
+ * {@link bwdTailLoop} for one n: g, r, sign(h), u, e and c_s of each entry, c_g's and c_r's
+ * first terms and −sign(h) r c_s (which both loops compute) in locals from the first pass
+ * to the second; CS and `tmp` are not written.
+ */
+const bwdTailSource = (n: number, acc: boolean): string => [
+  'for (let a = 0; a < ma; a++) {',
+  'const p = pos[a], j = at[a], b = rows[j];',
+  `const ob = b * ${n}, e = j * ${n}, tp = p * ${n}, an = a * ${n};`,
+  'const g = gamma[j], den = denA[j], num = numA[j], L = Ls[b];',
+  'const cnum = inside[j] === 1 ? cgamma[a] / den : 0, cden = inside[j] === 1 ? (-cgamma[a] * num) / (den * den) : 0;',
+  'const k2 = 2 * L * cden, omg = 1 - g;',
+  'let ece = 0;',
+  each(n, (i) => `const g${i} = PX[ob + ${i}] + Q[ob + ${i}], r${i} = R[ob + ${i}], h${i} = g${i} * r${i}, sg${i} = ${sgnOf(`h${i}`)}, u${i} = S[e + ${i}] - X[ob + ${i}], cx${i} = cxa[tp + ${i}], ev${i} = E[e + ${i}];` +
+    ` const cu${i} = g * cx${i} - cnum * g${i} + k2 * u${i}; const cgs${i} = -cnum * u${i}; const cs${i} = CS[an + ${i}] + cu${i}; cxo[tp + ${i}] = cx${i} - cu${i};` +
+    ` const crs${i} = -sg${i} * ev${i} * cs${i}; const t${i} = -sg${i} * r${i} * cs${i}; ece += ev${i} * t${i};`),
+  'let ctb = 0;',
+  each(n, (i) => `{ const iw = IW[ob + ${i}]; const ca = ev${i} * (t${i} - ece); const ch = beta * sg${i} * ca; const cg = cgs${i} + ch * r${i}; const cr = crs${i} + ch * g${i}; ctb += cr * iw;` +
+    (acc ? ` cw[tp + ${i}] = cw[tp + ${i}] + -cr * r${i} * iw; cpx[tp + ${i}] = omg * cpa[tp + ${i}] + cg; cq[tp + ${i}] = cq[tp + ${i}] + cg; }`
+      : ` cw[tp + ${i}] = -cr * r${i} * iw; cpx[tp + ${i}] = omg * cpa[tp + ${i}] + cg; cq[tp + ${i}] = cg; }`)),
+  acc ? 'ct[p] = ct[p] + ctb;' : 'ct[p] = ctb;',
+  'pxSet[p] = 1;',
+  '}'
+].join('\n')
+
+/** {@link fwdHeadLoop} for one n: g, r, 1/w, sign(h), dg, dr, da and e in locals across both passes; dxn not written. */
+const fwdHeadSource = (n: number): string => [
+  'for (let a = 0; a < ma; a++) {',
+  'const p = pos[a], j = at[a], b = rows[j];',
+  'rowsOf[a] = b;',
+  `const o = b * ${n}, e = j * ${n}, tp = p * ${n}, an = a * ${n};`,
+  'const dt = dtv === undefined ? 0 : dtv[p];',
+  'let eda = 0;',
+  each(n, (i) => `const g${i} = PX[o + ${i}] + Q[o + ${i}], r${i} = R[o + ${i}], iw${i} = IW[o + ${i}], h${i} = g${i} * r${i}, sg${i} = ${sgnOf(`h${i}`)}, ev${i} = E[e + ${i}];` +
+    ` const dg${i} = dpx[tp + ${i}] + dq[tp + ${i}]; const dr${i} = dt * iw${i} - r${i} * dw[tp + ${i}] * iw${i}; const da${i} = beta * sg${i} * (dg${i} * r${i} + g${i} * dr${i}); eda += ev${i} * da${i};`),
+  'let dg = 0, ud = 0;',
+  each(n, (i) => `{ const de = ev${i} * (da${i} - eda); const ds = -sg${i} * (dr${i} * ev${i} + r${i} * de); DS[an + ${i}] = ds; const ui = S[e + ${i}] - X[o + ${i}], du = ds - dx[tp + ${i}]; dg += dg${i} * ui + g${i} * du; ud += ui * du; }`),
+  'dgu[a] = dg; udu[a] = ud;',
+  '}'
+].join('\n')
+
+/** {@link fwdTailLoop} for one n. */
+const fwdTailSource = (n: number): string => [
+  'for (let a = 0; a < ma; a++) {',
+  'const p = pos[a], j = at[a], b = rows[j];',
+  `const o = b * ${n}, e = j * ${n}, tp = p * ${n}, an = a * ${n};`,
+  'const g = gamma[j], den = denA[j], num = numA[j], L = Ls[b];',
+  'const dgamma = inside[j] === 1 ? (-dgu[a] * den - num * 2 * L * udu[a]) / (den * den) : 0;',
+  each(n, (i) => `{ const dpi = dpx[tp + ${i}], dxi = dx[tp + ${i}]; dxn[tp + ${i}] = dxi + dgamma * (S[e + ${i}] - X[o + ${i}]) + g * (DS[an + ${i}] - dxi); dpxn[tp + ${i}] = dpi + dgamma * (PS[e + ${i}] - PX[o + ${i}]) + g * (DPS[an + ${i}] - dpi); }`),
+  '}'
+].join('\n')
+
+const FWD_HEAD = ['ma', 'pos', 'at', 'rows', 'beta', 'dtv', 'dq', 'dw', 'dx', 'dpx', 'E', 'S', 'X', 'PX', 'Q', 'R', 'IW', 'dxn', 'DS', 'dgu', 'udu', 'rowsOf']
+const FWD_TAIL = ['ma', 'pos', 'at', 'rows', 'gamma', 'numA', 'denA', 'inside', 'Ls', 'dgu', 'udu', 'dx', 'dpx', 'S', 'X', 'PS', 'PX', 'DS', 'DPS', 'dxn', 'dpxn']
+const HEAD = ['m', 'rows', 'beta', 'PX', 'Q', 'R', 'X', 'E', 'S', 'gu', 'uu']
+const UPDATE = ['m', 'rows', 'gu', 'uu', 'Ls', 'floor', 'S', 'PS', 'X', 'PX', 'Q', 'Xn', 'PXn', 'gamma', 'inside', 'num', 'den', 'moved', 'steps', 'f', 'fPrev', 'live', 'fail', 'go']
+const BWD_HEAD = ['ma', 'pos', 'at', 'rows', 'gamma', 'cxa', 'cpa', 'S', 'X', 'PS', 'PX', 'CPS', 'cgamma', 'rowsOf', 'dense', 'pxSet']
+const BWD_TAIL = ['ma', 'pos', 'at', 'rows', 'gamma', 'numA', 'denA', 'inside', 'cgamma', 'Ls', 'beta', 'cxa', 'cpa', 'E', 'S', 'X', 'PX', 'Q', 'R', 'IW', 'CS', 'cq', 'cw', 'ct', 'cxo', 'cpx', 'pxSet', 'tmp']
+
+const head = generatedKernels((n: number) => ({ params: HEAD, body: headSource(n), name: `dfw-row-head-${n}.js` }), headLoop)
+const update = generatedKernels((n: number) => ({ params: UPDATE, body: updateSource(n), name: `dfw-row-update-${n}.js` }), updateLoop)
+const bwdHead = generatedKernels((n: number) => ({ params: BWD_HEAD, body: bwdHeadSource(n), name: `dfw-row-bwd-head-${n}.js` }), bwdHeadLoop)
+/** Key 2n + (accumulating ? 1 : 0). */
+const bwdTail = generatedKernels((key: number) => ({ params: BWD_TAIL, body: bwdTailSource(key >> 1, (key & 1) === 1), name: `dfw-row-bwd-tail-${key >> 1}${(key & 1) === 1 ? '-acc' : ''}.js` }), (key: number) => bwdTailLoop(key >> 1, (key & 1) === 1))
+
+const fwdHead = generatedKernels((n: number) => ({ params: FWD_HEAD, body: fwdHeadSource(n), name: `dfw-row-fwd-head-${n}.js` }), fwdHeadLoop)
+const fwdTail = generatedKernels((n: number) => ({ params: FWD_TAIL, body: fwdTailSource(n), name: `dfw-row-fwd-tail-${n}.js` }), fwdTailLoop)
+
+/**
+ * The loops of one n (every n; the generated passes' reference).
+ *
+ * @example
+ * rowLoops(10).head(m, rows, beta, PX, Q, R, X, E, S, gu, uu)
+ */
+export const rowLoops = (n: number): RowPasses => ({
+  head: headLoop(n), update: updateLoop(n), bwdHead: bwdHeadLoop(n), bwdTail: [bwdTailLoop(n, false), bwdTailLoop(n, true)], fwdHead: fwdHeadLoop(n), fwdTail: fwdTailLoop(n)
+})
+
+const loopsOf = new Map<number, RowPasses>(), smallOf = new Map<number, RowPasses>()
+
+/**
+ * The passes the batch runs at n: generated for n < 16 (once per n; the loops where code
+ * cannot be generated or the generated code is off, `Codegen.ts`), the loops for n ≥ 16.
+ *
+ * @example
+ * rowPasses(10).update(m, rows, gu, uu, Ls, floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go)
+ */
+export const rowPasses = (n: number): RowPasses => {
+  if (n < SMALL_N) {
+    const h = head(n)
+    let p = smallOf.get(n)
+    // made again when the switch has changed which code the kernels are
+    if (p === undefined || p.head !== h) { p = { head: h, update: update(n), bwdHead: bwdHead(n), bwdTail: [bwdTail(2 * n), bwdTail(2 * n + 1)], fwdHead: fwdHead(n), fwdTail: fwdTail(n) }; smallOf.set(n, p) }
+    return p
+  }
+  let l = loopsOf.get(n)
+  if (l === undefined) { l = rowLoops(n); loopsOf.set(n, l) }
+  return l
+}
