@@ -264,7 +264,14 @@ const paperL1Batch = <N>(
   }
   const products = batchProducts(ops, n)
   const maxIt = schedule.maxIterations
-  const go = (f: number, fPrev: number, k: number): boolean => k < maxIt && schedule.go({ f, fPrev } as FwState<N>)
+  // the paper schedule's test reads f and fPrev only: one probe record for every row and
+  // step (a record per test was garbage per row per step)
+  const probe = { f: 0, fPrev: 0 }
+  const go = (f: number, fPrev: number, k: number): boolean => {
+    if (!(k < maxIt)) return false
+    probe.f = f; probe.fPrev = fPrev
+    return schedule.go(probe as FwState<N>)
+  }
   const run = unrolledBatch(theta, { products, L: Ls, floor, dense, beta: schedule.step.beta, go }, maxIt, batchFold(options, n, B), deadline)
   const st = run.state
   // the certificate from a fresh product P x, as the layer takes it
