@@ -610,9 +610,9 @@ const symBody = (): number[] => {
 
 /**
  * chol(base, m, pivot, thresh) → rank: the loop of {@link pivotedCholeskyLoop}, the same
- * operations in the same order. At `base`: S (m × m f64, not written), then L (m × m,
- * zero on entry), then d (m f64, S's diagonal on entry), then order (m i32, the identity
- * on entry). Rows of the column are taken R at a time (each load of row j serves R
+ * operations in the same order. At `base`: S (m × m f64, not written), then L (m × m;
+ * only entries it has written are read, so it need not be cleared), then d (m f64, S's
+ * diagonal on entry), then order (m i32, the identity on entry). Rows of the column are taken R at a time (each load of row j serves R
  * rows, each with its own f64x2 accumulator, lanes (a₀, a₁)), then in pairs, then the
  * last row alone with the two accumulators of the four-sum order.
  */
@@ -1330,13 +1330,15 @@ export const pivotedCholeskyKernel = (S: Float64Array, m: number, pivot: boolean
   if (base === undefined) return undefined
   const buf = w.memory.buffer
   new Float64Array(buf, base, mm).set(S.subarray(0, mm))
-  const L = new Float64Array(buf, base + 8 * mm, mm)
-  L.fill(0)
   const d = new Float64Array(buf, base + 16 * mm, m)
   const order = new Int32Array(buf, base + 16 * mm + 8 * m, m)
   for (let i = 0; i < m; i++) { d[i] = S[i * m + i]!; order[i] = i }
   const rank = w.chol(base, m, pivot ? 1 : 0, thresh)
-  return { L: L.slice(), order: order.slice(), d: d.slice(), rank }
+  // the kernel reads only entries it wrote, so its L is not cleared: what it wrote (row p,
+  // columns below min(p + 1, rank)) goes into a zero L
+  const Lw = new Float64Array(buf, base + 8 * mm, mm), L = new Float64Array(mm)
+  for (let p = 0, o = 0; p < m; p++, o += m) L.set(Lw.subarray(o, o + Math.min(p + 1, rank)), o)
+  return { L, order: order.slice(), d: d.slice(), rank }
 }
 
 /**
