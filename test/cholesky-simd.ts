@@ -5,14 +5,17 @@
  * on both sides of CHOLESKY_MIN_M, odd and even; the dispatch `pivotedCholesky` equals
  * the loop at every size; and `cholesky` (rank, L, the negative direction, the
  * minimum-norm data) is bitwise the same in a child process that has no SIMD
- * (DFW_NO_SIMD=1).
+ * (DFW_NO_SIMD=1). The double-double residual kernel `ddres` and its loop against the
+ * sums of Kkt.ts's DDSum, written out here.
  */
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { CHOLESKY_MIN_M, pivotedCholesky, pivotedCholeskyKernel, pivotedCholeskyLoop, simdAvailable, type PivotedCholesky } from '../src/core/simd.js'
+import {
+  CHOLESKY_MIN_M, ddResidualInto, ddResidualKernel, ddResidualLoop, pivotedCholesky, pivotedCholeskyKernel, pivotedCholeskyLoop, simdAvailable, type PivotedCholesky
+} from '../src/core/simd.js'
 import { cholesky } from '../src/core/Cholesky.js'
 import { caseMatrix, KINDS, type CaseKind } from './helpers/choleskyCases.js'
-import { factorBytes, type FactorBytes } from './helpers/choleskyBytes.js'
+import { factorBytes, kktSolves, type FactorBytes } from './helpers/choleskyBytes.js'
 import { childEnv } from './helpers/childEnv.js'
 
 const EPS = 2.220446049250313e-16
@@ -76,14 +79,14 @@ t.test('pivotedCholesky is bitwise the loop on both sides of CHOLESKY_MIN_M (the
   t.equal(bad, 0)
 })
 
-t.test('cholesky gives bitwise the same factor with and without SIMD (a child process under DFW_NO_SIMD=1)', async (t) => {
+t.test('cholesky and the precise KKT solves give bitwise the same results with and without SIMD (a child process under DFW_NO_SIMD=1)', async (t) => {
   const cases: Array<readonly [CaseKind, number, number, boolean]> = []
   for (const m of [7, M0 - 1, M0, 37, 64, 90]) for (const kind of KINDS) for (const pivot of [true, false]) cases.push([kind, m, 4, pivot])
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/choleskyChild.ts', JSON.stringify(cases)], {
     encoding: 'utf8', env: { ...childEnv(), DFW_NO_SIMD: '1' }, timeout: 120_000, maxBuffer: 64 * 2 ** 20
   })
   t.equal(r.status, 0, r.stderr)
-  const child = JSON.parse(r.stdout) as { simd: boolean; factors: FactorBytes[] }
+  const child = JSON.parse(r.stdout) as { simd: boolean; factors: FactorBytes[]; kkt: string[] }
   t.equal(child.simd, false, 'the child ran the JavaScript loops')
   let bad = 0, withNegative = 0, withCompletion = 0
   cases.forEach(([kind, m, seed, pivot], k) => {
@@ -95,4 +98,69 @@ t.test('cholesky gives bitwise the same factor with and without SIMD (a child pr
   })
   t.equal(bad, 0, `${cases.length} factors bitwise equal`)
   t.ok(withNegative > 5 && withCompletion > 5, `negative curvature (${withNegative}) and minimum-norm data (${withCompletion}) compared`)
+  const kkt = kktSolves()
+  t.equal(kkt.length, 12)
+  t.same(kkt, child.kkt, 'precise KKT solves (double-double residuals): x, ν, ω bitwise the same')
+})
+
+// -------------------------------------------------------------------------------------
+// the residual in double-double
+// -------------------------------------------------------------------------------------
+
+/** The running sums of Kkt.ts's DDSum, written out here as the reference: (b − H x) per row, hi and lo. */
+const ddReference = (H: Float64Array, m: number, x: Float64Array, b: Float64Array): { hi: Float64Array; lo: Float64Array } => {
+  const SPLIT = 134217729
+  const hi = new Float64Array(m), lo = new Float64Array(m)
+  for (let i = 0; i < m; i++) {
+    let h = b[i]!, l = 0
+    for (let j = 0; j < m; j++) {
+      const a = -H[i * m + j]!, c = x[j]!, p = a * c
+      const ta = SPLIT * a, ah = ta - (ta - a), al = a - ah
+      const tc = SPLIT * c, ch = tc - (tc - c), cl = c - ch
+      const e = ((ah * ch - p) + ah * cl + al * ch) + al * cl
+      const s = h + p, bb = s - h
+      l += (h - (s - bb)) + (p - bb) + e
+      h = s
+    }
+    hi[i] = h; lo[i] = l
+  }
+  return { hi, lo }
+}
+
+const ddCase = (m: number, seed: number): { H: Float64Array; x: Float64Array; b: Float64Array } => {
+  const A = caseMatrix('ill', m, seed)
+  const x = Float64Array.from({ length: m }, (_, i) => Math.sin(seed + 1.7 * i) * 10 ** ((i % 7) - 3))
+  const b = Float64Array.from({ length: m }, (_, i) => (i % 5 === 0 ? 0 : Math.cos(seed * 3 + i)))
+  if (m > 2) { x[1] = -0; A[0] = -0 }
+  return { H: A, x, b }
+}
+
+t.test('the double-double residual: loop, kernel and dispatch are bitwise the DDSum sums, at every size', async (t) => {
+  let bad = 0, inexact = 0
+  for (const m of [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 101, 127, 64, 9]) {
+    const { H, x, b } = ddCase(m, m)
+    const want = ddReference(H, m, x, b)
+    if (want.lo.some((v) => v !== 0)) inexact++
+    const check = (name: string, hi: Float64Array, lo: Float64Array): void => {
+      const e = mismatches(hi, want.hi) + mismatches(lo, want.lo)
+      if (e > 0) { bad++; t.fail(`${name} m=${m}: ${e} entries differ`) }
+    }
+    const hi = new Float64Array(m), lo = new Float64Array(m)
+    ddResidualLoop(H, m, x, b, hi, lo); check('loop', hi, lo)
+    const hi2 = new Float64Array(m), lo2 = new Float64Array(m)
+    ddResidualInto(H, m, x, b, hi2, lo2); check('dispatch', hi2, lo2)
+    if (simdAvailable()) {
+      const hi3 = new Float64Array(m), lo3 = new Float64Array(m)
+      t.equal(ddResidualKernel(H, m, x, b, hi3, lo3), true)
+      check('kernel', hi3, lo3)
+    }
+  }
+  t.equal(bad, 0, 'all bitwise equal')
+  t.ok(inexact > 10, `the low parts carry the rounding errors (${inexact} cases with lo ≠ 0)`)
+})
+
+t.test('without SIMD the kernel declines and writes nothing', { skip: simdAvailable() && 'SIMD runs here' }, async (t) => {
+  const hi = new Float64Array(2), lo = new Float64Array(2)
+  t.equal(ddResidualKernel(new Float64Array(4), 2, new Float64Array(2), new Float64Array(2), hi, lo), false)
+  t.equal(pivotedCholeskyKernel(new Float64Array(4), 2, true, 0), undefined)
 })

@@ -22,6 +22,10 @@
  *   test, the square root and the division are the same scalar operations. Cholesky.ts
  *   calls it through `pivotedCholesky` (S copied in, L copied out: from
  *   `CHOLESKY_MIN_M` on).
+ * - The residual b − H x in double-double (`ddResidualLoop`, the kernel `ddres`, which
+ *   Kkt.ts's precise refinement calls through `ddResidualInto` from `DD_MIN_M` on) runs
+ *   Dekker's product and Knuth's sum row by row, j ascending; the kernel takes two rows
+ *   per pass, one per lane, the same operations on each.
  *
  * The module is assembled here byte by byte (no toolchain); it imports its memory.
  *
@@ -266,6 +270,39 @@ export const pivotedCholeskyLoop = (S: Float64Array, m: number, pivot: boolean, 
   return { L, order, d, rank }
 }
 
+/** 2^27 + 1, Dekker's splitting constant. */
+const SPLIT = 134217729
+
+/**
+ * The residual r = b − H x of the row-major m × m H in double-double: for each row i the
+ * running sum hi + lo starts at (bᵢ, 0) and takes the exact products −Hᵢⱼ·xⱼ, j
+ * ascending (Dekker's product, then Knuth's sum into hi and lo — the `DDSum` of Kkt.ts,
+ * operation by operation), leaving hi in `hi[i]` and lo in `lo[i]`, not rounded, so that
+ * the caller can go on adding. The order the kernel `ddres` keeps (each lane of it is
+ * one row).
+ *
+ * @example
+ * ddResidualLoop(H, m, x, b, hi, lo) // hi[i] + lo[i] ≈ bᵢ − Σⱼ Hᵢⱼ xⱼ
+ */
+export const ddResidualLoop = (H: Float64Array, m: number, x: Float64Array, b: Float64Array, hi: Float64Array, lo: Float64Array): void => {
+  for (let i = 0; i < m; i++) {
+    let h = b[i]!, l = 0
+    const o = i * m
+    for (let j = 0; j < m; j++) {
+      const a = -H[o + j]!, c = x[j]!
+      const p = a * c
+      const ta = SPLIT * a, ah = ta - (ta - a), al = a - ah
+      const tc = SPLIT * c, ch = tc - (tc - c), cl = c - ch
+      const e = ((ah * ch - p) + ah * cl + al * ch) + al * cl
+      const s = h + p, bb = s - h
+      l += (h - (s - bb)) + (p - bb) + e
+      h = s
+    }
+    hi[i] = h
+    lo[i] = l
+  }
+}
+
 // -------------------------------------------------------------------------------------
 // the WebAssembly module
 // -------------------------------------------------------------------------------------
@@ -301,6 +338,7 @@ const V128_STORE = (offset: number): number[] => [...simd(0x0b), 3, ...uleb(offs
 const V128_ZERO = [...simd(0x0c), ...new Array<number>(16).fill(0)]
 const F64X2_SPLAT = simd(0x14)
 const F64X2_EXTRACT = (lane: number): number[] => [...simd(0x21), lane]
+const F64X2_SUB = simd(0xf1), F64X2_NEG = simd(0xed), F64X2_REPLACE = (lane: number): number[] => [...simd(0x22), lane]
 const F64X2_ADD = simd(0xf0), F64X2_MUL = simd(0xf2), F64X2_NE = simd(0x48), V128_OR = simd(0x50), V128_ANY_TRUE = simd(0x53)
 const F64X2_ABS = simd(0xec), F64_ABS = 0x99
 /** i8x16.shuffle picking the given bytes of (a ‖ b). */
@@ -731,6 +769,101 @@ const cholBody = (R: number): number[] => {
   return [...L.decl(), ...code, END]
 }
 
+/**
+ * ddres(h, x, b, out, m): {@link ddResidualLoop} on H at h, x, b (m f64 each), hi to out
+ * and lo to out + 8m; out + 16m holds 2m f64 of scratch (the halves of x's splits,
+ * computed once, as the loop computes them per product). Two rows per pass, one per
+ * lane: (−H[i][j], −H[i+1][j]) from a 2 × 2 block of rows i, i + 1 by two shuffles; the
+ * last row of an odd m in both lanes (lane 0 stored).
+ */
+const ddresBody = (): number[] => {
+  const [H, X, B, OUT, M] = [0, 1, 2, 3, 4]
+  const L = new Locals(5)
+  const NB = L.take(I32), END2 = L.take(I32), J = L.take(I32), I = L.take(I32), R0 = L.take(I32), R1 = L.take(I32), XH = L.take(I32)
+  const CF = L.take(F64), TF = L.take(F64)
+  const HI = L.take(V128), LO = L.take(V128), A = L.take(V128), C = L.take(V128), CH = L.take(V128), CL = L.take(V128), P = L.take(V128)
+  const AH = L.take(V128), AL = L.take(V128), S = L.take(V128), BB = L.take(V128), SP = L.take(V128), V0 = L.take(V128), V1 = L.take(V128)
+  const splat = (l: number): number[] => [...get(l), ...F64X2_SPLAT]
+  /** one product: A = −H entries of the two rows at column J (bytes), on the stack */
+  const step: number[] = [
+    ...F64X2_NEG, ...set(A),
+    ...get(X), ...get(J), I32_ADD, ...f64load(), ...F64X2_SPLAT, ...set(C),
+    ...get(XH), ...get(J), I32_ADD, ...f64load(), ...F64X2_SPLAT, ...set(CH),
+    ...get(XH), ...get(NB), I32_ADD, ...get(J), I32_ADD, ...f64load(), ...F64X2_SPLAT, ...set(CL),
+    ...get(A), ...get(C), ...F64X2_MUL, ...set(P),
+    // ah = ta − (ta − a), al = a − ah
+    ...get(SP), ...get(A), ...F64X2_MUL, ...tee(AH), ...get(AH), ...get(A), ...F64X2_SUB, ...F64X2_SUB, ...set(AH),
+    ...get(A), ...get(AH), ...F64X2_SUB, ...set(AL),
+    // e = (((ah·ch − p) + ah·cl) + al·ch) + al·cl, kept in A
+    ...get(AH), ...get(CH), ...F64X2_MUL, ...get(P), ...F64X2_SUB,
+    ...get(AH), ...get(CL), ...F64X2_MUL, ...F64X2_ADD,
+    ...get(AL), ...get(CH), ...F64X2_MUL, ...F64X2_ADD,
+    ...get(AL), ...get(CL), ...F64X2_MUL, ...F64X2_ADD, ...set(A),
+    // s = hi + p, bb = s − hi, lo += ((hi − (s − bb)) + (p − bb)) + e, hi = s
+    ...get(HI), ...get(P), ...F64X2_ADD, ...set(S),
+    ...get(S), ...get(HI), ...F64X2_SUB, ...set(BB),
+    ...get(LO),
+    ...get(HI), ...get(S), ...get(BB), ...F64X2_SUB, ...F64X2_SUB,
+    ...get(P), ...get(BB), ...F64X2_SUB, ...F64X2_ADD,
+    ...get(A), ...F64X2_ADD,
+    ...F64X2_ADD, ...set(LO),
+    ...get(S), ...set(HI)
+  ]
+  /** rows R0, R1 (R1 = R0 for a lone last row), sums into HI, LO */
+  const rows: number[] = [
+    ...V128_ZERO, ...set(LO),
+    ...i32c(0), ...set(J),
+    ...whileLoop([...get(END2), I32_EQZ], ltU(J, END2), [
+      ...get(R0), ...get(J), I32_ADD, ...V128_LOAD(0), ...set(V0),
+      ...get(R1), ...get(J), I32_ADD, ...V128_LOAD(0), ...set(V1),
+      ...get(V0), ...get(V1), ...SHUFFLE(LO_LO), ...step,
+      ...addTo(J, 8),
+      ...get(V0), ...get(V1), ...SHUFFLE(HI_HI), ...step,
+      ...addTo(J, 8)
+    ]),
+    ...ltU(J, NB), IF, VOID,
+    ...get(R0), ...get(J), I32_ADD, ...f64load(), ...F64X2_SPLAT, ...get(R1), ...get(J), I32_ADD, ...f64load(), ...F64X2_REPLACE(1), ...step,
+    END
+  ]
+  const code = [
+    ...get(M), ...i32c(3), I32_SHL, ...set(NB),
+    ...get(M), ...i32c(-2), I32_AND, ...i32c(3), I32_SHL, ...set(END2),
+    ...get(OUT), ...get(NB), ...i32c(1), I32_SHL, I32_ADD, ...set(XH),
+    F64_CONST, ...Array.from(new Uint8Array(Float64Array.of(SPLIT).buffer)), ...set(CF),
+    ...splat(CF), ...set(SP),
+    // the halves of x: ch = tc − (tc − c), cl = c − ch
+    ...i32c(0), ...set(J),
+    ...whileLoop([...get(M), I32_EQZ], ltU(J, NB), [
+      ...get(X), ...get(J), I32_ADD, ...f64load(), ...set(TF),
+      ...get(XH), ...get(J), I32_ADD,
+      ...get(CF), ...get(TF), F64_MUL, ...tee(CF), ...get(CF), ...get(TF), F64_SUB, F64_SUB, ...tee(CF),
+      ...f64store(),
+      ...get(XH), ...get(NB), I32_ADD, ...get(J), I32_ADD, ...get(TF), ...get(CF), F64_SUB, ...f64store(),
+      F64_CONST, ...Array.from(new Uint8Array(Float64Array.of(SPLIT).buffer)), ...set(CF),
+      ...addTo(J, 8)
+    ]),
+    ...i32c(0), ...set(I),
+    ...get(H), ...set(R0),
+    ...whileLoop([...get(I), ...i32c(2), I32_ADD, ...get(M), I32_GT_U], [...get(I), ...i32c(2), I32_ADD, ...get(M), I32_LE_U], [
+      ...get(R0), ...get(NB), I32_ADD, ...set(R1),
+      ...get(B), ...get(I), ...i32c(3), I32_SHL, I32_ADD, ...V128_LOAD(0), ...set(HI),
+      ...rows,
+      ...get(OUT), ...get(I), ...i32c(3), I32_SHL, I32_ADD, ...get(HI), ...V128_STORE(0),
+      ...get(OUT), ...get(NB), I32_ADD, ...get(I), ...i32c(3), I32_SHL, I32_ADD, ...get(LO), ...V128_STORE(0),
+      ...get(R1), ...get(NB), I32_ADD, ...set(R0),
+      ...addTo(I, 2)
+    ]),
+    ...ltU(I, M), IF, VOID,
+    ...get(R0), ...set(R1),
+    ...get(B), ...get(I), ...i32c(3), I32_SHL, I32_ADD, ...f64load(), ...F64X2_SPLAT, ...set(HI),
+    ...rows,
+    ...get(OUT), ...get(I), ...i32c(3), I32_SHL, I32_ADD, ...get(HI), ...F64X2_EXTRACT(0), ...f64store(),
+    ...get(OUT), ...get(NB), I32_ADD, ...get(I), ...i32c(3), I32_SHL, I32_ADD, ...get(LO), ...F64X2_EXTRACT(0), ...f64store(),
+    END
+  ]
+  return [...L.decl(), ...code, END]
+}
+
 /** Rows of a column per pass over row j in the kernel `chol`. */
 const CHOL_ROWS = 4
 
@@ -747,7 +880,8 @@ const FUNCTIONS: ReadonlyArray<readonly [string, number, () => number[]]> = [
   ['sym', 2, symBody],
   ['gemvAbs', 0, () => gemvBody(1, true)],
   ['gemv4Abs', 0, () => gemvBody(4, true)],
-  ['chol', 4, () => cholBody(CHOL_ROWS)]
+  ['chol', 4, () => cholBody(CHOL_ROWS)],
+  ['ddres', 3, ddresBody]
 ]
 
 /**
@@ -756,8 +890,9 @@ const FUNCTIONS: ReadonlyArray<readonly [string, number, () => number[]]> = [
  * i32 n) → (); `band1`, `band2` (A x over a band of rows for 1 or 2 vectors: i32 a, x, y,
  * n, rows); the probes `stream`, `stream4` (i32 a, i32 bytes) → f64; `sym` (i32 a,
  * i32 n) → i32, whether A = Aᵀ; `gemvAbs`, `gemv4Abs` (as `gemv`, `gemv4`), y = |A| x;
- * and `chol` (i32 base, i32 m, i32 pivot, f64 thresh) → i32, the pivoted Cholesky
- * factorization, returning the rank.
+ * `chol` (i32 base, i32 m, i32 pivot, f64 thresh) → i32, the pivoted Cholesky
+ * factorization, returning the rank; and `ddres` (i32 h, x, b, out, m), the residual
+ * b − H x in double-double.
  *
  * @example
  * WebAssembly.validate(moduleBytes()) // true where wasm SIMD runs
@@ -810,6 +945,7 @@ interface Wasm {
   readonly gemvAbs: Kernel
   readonly gemv4Abs: Kernel
   readonly chol: (base: number, m: number, pivot: number, thresh: number) => number
+  readonly ddres: Band
 }
 
 const PAGE = 65536
@@ -1337,7 +1473,7 @@ export const pivotedCholeskyKernel = (S: Float64Array, m: number, pivot: boolean
   // the kernel reads only entries it wrote, so its L is not cleared: what it wrote (row p,
   // columns below min(p + 1, rank)) goes into a zero L
   const Lw = new Float64Array(buf, base + 8 * mm, mm), L = new Float64Array(mm)
-  for (let p = 0, o = 0; p < m; p++, o += m) L.set(Lw.subarray(o, o + Math.min(p + 1, rank)), o)
+  for (let p = 0, o = 0; p < m; p++, o += m) { const e = o + Math.min(p + 1, rank); for (let q = o; q < e; q++) L[q] = Lw[q]! }
   return { L, order: order.slice(), d: d.slice(), rank }
 }
 
@@ -1352,6 +1488,58 @@ export const pivotedCholeskyKernel = (S: Float64Array, m: number, pivot: boolean
  */
 export const pivotedCholesky = (S: Float64Array, m: number, pivot: boolean, thresh: number): PivotedCholesky =>
   (m >= CHOLESKY_MIN_M ? pivotedCholeskyKernel(S, m, pivot, thresh) : undefined) ?? pivotedCholeskyLoop(S, m, pivot, thresh)
+
+// -------------------------------------------------------------------------------------
+// the residual in double-double
+// -------------------------------------------------------------------------------------
+
+/**
+ * From this size on {@link ddResidualInto} runs the kernel `ddres` (below it, the copy of
+ * H and the call cost more than they save). The two agree bitwise.
+ *
+ * @example
+ * m >= DD_MIN_M // the kernel computes the residual
+ */
+export const DD_MIN_M = 16
+
+/**
+ * The kernel `ddres` on H (m × m, not written), x and b, whatever m: hi and lo of every
+ * row written (see {@link ddResidualLoop}); false without SIMD or when the memory cannot
+ * grow (nothing written). For tests and benches; {@link ddResidualInto} is what the
+ * library calls.
+ *
+ * @example
+ * ddResidualKernel(H, m, x, b, hi, lo) // true where SIMD runs
+ */
+export const ddResidualKernel = (H: Float64Array, m: number, x: Float64Array, b: Float64Array, hi: Float64Array, lo: Float64Array): boolean => {
+  const w = getWasm()
+  if (w === undefined) return false
+  const mm = m * m
+  const base = scratchFor(w, Math.max(64, 8 * mm + 48 * m))
+  if (base === undefined) return false
+  const buf = w.memory.buffer
+  const xo = base + 8 * mm, bo = xo + 8 * m, oo = bo + 8 * m
+  new Float64Array(buf, base, mm).set(H.subarray(0, mm))
+  new Float64Array(buf, xo, m).set(x.subarray(0, m))
+  new Float64Array(buf, bo, m).set(b.subarray(0, m))
+  w.ddres(base, xo, bo, oo, m)
+  hi.set(new Float64Array(buf, oo, m))
+  lo.set(new Float64Array(buf, oo + 8 * m, m))
+  return true
+}
+
+/**
+ * The double-double residual b − H x of {@link ddResidualLoop} (hi and lo per row, not
+ * rounded): the kernel `ddres` for m ≥ {@link DD_MIN_M} when SIMD runs, else the loop;
+ * bitwise the same.
+ *
+ * @example
+ * ddResidualInto(H, m, x, b, hi, lo)
+ */
+export const ddResidualInto = (H: Float64Array, m: number, x: Float64Array, b: Float64Array, hi: Float64Array, lo: Float64Array): void => {
+  if (m >= DD_MIN_M && ddResidualKernel(H, m, x, b, hi, lo)) return
+  ddResidualLoop(H, m, x, b, hi, lo)
+}
 
 // -------------------------------------------------------------------------------------
 // for benches and tests
