@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process'
 import {
   CHOLESKY_MIN_M, ddResidualInto, ddResidualKernel, ddResidualLoop, pivotedCholesky, pivotedCholeskyKernel, pivotedCholeskyLoop, simdAvailable, type PivotedCholesky
 } from '../src/core/simd.js'
-import { cholesky } from '../src/core/Cholesky.js'
+import { cholesky, choleskySymmetric } from '../src/core/Cholesky.js'
 import { caseMatrix, KINDS, type CaseKind } from './helpers/choleskyCases.js'
 import { factorBytes, kktSolves, type FactorBytes } from './helpers/choleskyBytes.js'
 import { childEnv } from './helpers/childEnv.js'
@@ -163,4 +163,20 @@ t.test('without SIMD the kernel declines and writes nothing', { skip: simdAvaila
   const hi = new Float64Array(2), lo = new Float64Array(2)
   t.equal(ddResidualKernel(new Float64Array(4), 2, new Float64Array(2), new Float64Array(2), hi, lo), false)
   t.equal(pivotedCholeskyKernel(new Float64Array(4), 2, true, 0), undefined)
+})
+
+t.test('choleskySymmetric keeps an exactly symmetric S as its copy and is bitwise cholesky', async (t) => {
+  let bad = 0
+  for (const m of [1, 4, 9, M0, 40]) {
+    for (const kind of KINDS) {
+      const A = caseMatrix(kind, m, 6)
+      const f = choleskySymmetric(A, m)
+      if (f.A !== A) { bad++; t.fail(`${kind} m=${m}: S was copied`) }
+      if (JSON.stringify(factorBytes(f)) !== JSON.stringify(factorBytes(cholesky(A, m))) || f.scale !== cholesky(A, m).scale) { bad++; t.fail(`${kind} m=${m}: the factors differ`) }
+    }
+  }
+  t.equal(bad, 0)
+  const long = new Float64Array(5).fill(1)
+  t.same(Array.from(choleskySymmetric(long, 2).A), [1, 1, 1, 1], 'a longer array is cut to m²')
+  t.throws(() => choleskySymmetric(new Float64Array(3), 2), RangeError)
 })

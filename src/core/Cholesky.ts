@@ -317,6 +317,22 @@ export const cholesky = (A: Float64Array, m: number, options: CholeskyOptions = 
 }
 
 /**
+ * {@link cholesky} of a matrix given in full and exactly symmetric (Sᵢⱼ = Sⱼᵢ for every
+ * pair), which the factor keeps as its stored copy instead of copying it: the caller must
+ * never write S afterwards. The same factor as `cholesky(S, m, options)`, bitwise, one
+ * m² pass cheaper.
+ *
+ * @example
+ * const f = choleskySymmetric(new Float64Array([4, 2, 2, 3]), 2) // S is f.A from now on
+ */
+export const choleskySymmetric = (S: Float64Array, m: number, options: CholeskyOptions = {}): CholeskyFactor => {
+  if (S.length < m * m) throw new RangeError(`choleskySymmetric: expected ${m * m} entries, got ${S.length}`)
+  let scale = 0
+  for (let i = 0, mm = m * m; i < mm; i++) { const a = Math.abs(S[i]!); if (a > scale) scale = a }
+  return build(S.length === m * m ? S : S.slice(0, m * m), m, scale, options)
+}
+
+/**
  * Options of {@link gramFactor}: a row is dropped when its part orthogonal to the rows
  * already taken is at most `rowTol` times its own norm (default 1e-10).
  *
