@@ -125,13 +125,15 @@ export const faceFactorCache = (A: Entries, n: number): FaceFactorCache => {
     hess = H
     let M = H
     if (rho > 0) {
+      // each term (ρ·coefᵢ)·coefⱼ with ρ·coefᵢ formed once per row, coef gathered to F's order
       M = new Float64Array(m * m)
+      const cF = new Float64Array(k * m), rc = new Float64Array(k)
+      for (let c = 0; c < k; c++) for (let b = 0; b < m; b++) cF[c * m + b] = coef[c * n + F[b]!]!
       for (let a = 0; a < m; a++) {
-        const i = F[a]!
+        for (let c = 0; c < k; c++) rc[c] = rho * cF[c * m + a]!
         for (let b = 0; b <= a; b++) {
-          const j = F[b]!
           let v = H[a * m + b]!
-          for (let c = 0; c < k; c++) v += rho * coef[c * n + i]! * coef[c * n + j]!
+          for (let c = 0; c < k; c++) v += rc[c]! * cF[c * m + b]!
           M[a * m + b] = v; M[b * m + a] = v
         }
       }
