@@ -30,6 +30,8 @@
  * @since 0.1.0
  */
 
+import { pivotedCholesky } from './simd.js'
+
 // -------------------------------------------------------------------------------------
 // model
 // -------------------------------------------------------------------------------------
@@ -157,65 +159,11 @@ const symmetricCopy = (A: Float64Array, m: number): { readonly S: Float64Array; 
 
 /**
  * The factorization loop on a full symmetric S (not written): left-looking, one column of
- * L per step, each entry a contiguous dot product of two rows of L. Returns L (stride m),
- * the order, the Schur diagonal of the positions not pivoted, and the rank.
+ * L per step, each entry a contiguous dot product of two rows of L (`pivotedCholesky` of
+ * simd.ts: the WebAssembly kernel for large m, bitwise its JavaScript loop). Returns L (stride
+ * m), the order, the Schur diagonal of the positions not pivoted, and the rank.
  */
-const factorKernel = (
-  S: Float64Array,
-  m: number,
-  pivot: boolean,
-  thresh: number
-): { L: Float64Array; order: Int32Array; d: Float64Array; rank: number } => {
-  const L = new Float64Array(m * m)
-  const order = new Int32Array(m)
-  const d = new Float64Array(m)
-  for (let i = 0; i < m; i++) { order[i] = i; d[i] = S[i * m + i]! }
-  let rank = 0
-  for (let j = 0; j < m; j++) {
-    let p = j
-    if (pivot || !(d[j]! > thresh)) {
-      let best = d[j]!
-      for (let i = j + 1; i < m; i++) if (d[i]! > best) { best = d[i]!; p = i }
-    }
-    if (!(d[p]! > thresh)) break
-    if (p !== j) {
-      const o = order[j]!; order[j] = order[p]!; order[p] = o
-      const t = d[j]!; d[j] = d[p]!; d[p] = t
-      const rj = j * m, rp = p * m
-      for (let k = 0; k < j; k++) { const v = L[rj + k]!; L[rj + k] = L[rp + k]!; L[rp + k] = v }
-    }
-    const ljj = Math.sqrt(d[j]!)
-    const rj = j * m
-    L[rj + j] = ljj
-    d[j] = 0
-    const inv = 1 / ljj
-    const sj = order[j]! * m
-    let i = j + 1
-    for (; i + 1 < m; i += 2) {
-      // two rows against row j, sharing its loads
-      const ri = i * m, rk = ri + m
-      let a0 = 0, a1 = 0, b0 = 0, b1 = 0, k = 0
-      for (; k + 1 < j; k += 2) {
-        const l0 = L[rj + k]!, l1 = L[rj + k + 1]!
-        a0 += L[ri + k]! * l0; a1 += L[ri + k + 1]! * l1
-        b0 += L[rk + k]! * l0; b1 += L[rk + k + 1]! * l1
-      }
-      if (k < j) { const l0 = L[rj + k]!; a0 += L[ri + k]! * l0; b0 += L[rk + k]! * l0 }
-      const v = (S[sj + order[i]!]! - (a0 + a1)) * inv
-      const w = (S[sj + order[i + 1]!]! - (b0 + b1)) * inv
-      L[ri + j] = v; L[rk + j] = w
-      d[i] = d[i]! - v * v; d[i + 1] = d[i + 1]! - w * w
-    }
-    if (i < m) {
-      const ri = i * m
-      const v = (S[sj + order[i]!]! - dotAt(L, ri, L, rj, j)) * inv
-      L[ri + j] = v
-      d[i] = d[i]! - v * v
-    }
-    rank = j + 1
-  }
-  return { L, order, d, rank }
-}
+const factorKernel = pivotedCholesky
 
 /** Solves L₁₁ y = b in place on y (forward, rows of L with stride `ld`). */
 const forwardInPlace = (L: Float64Array, ld: number, r: number, y: Float64Array): void => {
@@ -366,6 +314,22 @@ export const cholesky = (A: Float64Array, m: number, options: CholeskyOptions = 
   if (A.length < m * m) throw new RangeError(`cholesky: expected ${m * m} entries, got ${A.length}`)
   const { S, scale } = symmetricCopy(A, m)
   return build(S, m, scale, options)
+}
+
+/**
+ * {@link cholesky} of a matrix given in full and exactly symmetric (Sᵢⱼ = Sⱼᵢ for every
+ * pair), which the factor keeps as its stored copy instead of copying it: the caller must
+ * never write S afterwards. The same factor as `cholesky(S, m, options)`, bitwise, one
+ * m² pass cheaper.
+ *
+ * @example
+ * const f = choleskySymmetric(new Float64Array([4, 2, 2, 3]), 2) // S is f.A from now on
+ */
+export const choleskySymmetric = (S: Float64Array, m: number, options: CholeskyOptions = {}): CholeskyFactor => {
+  if (S.length < m * m) throw new RangeError(`choleskySymmetric: expected ${m * m} entries, got ${S.length}`)
+  let scale = 0
+  for (let i = 0, mm = m * m; i < mm; i++) { const a = Math.abs(S[i]!); if (a > scale) scale = a }
+  return build(S.length === m * m ? S : S.slice(0, m * m), m, scale, options)
 }
 
 /**

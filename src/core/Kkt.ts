@@ -61,6 +61,7 @@
  * @since 0.1.0
  */
 import { type CholeskyFactor, type NegativeCurvature, cholesky, gramFactor, halfSolve, halfSolveT, solveCholesky } from './Cholesky.js'
+import { ddResidualInto } from './simd.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -485,10 +486,13 @@ const denseFromFactor = (
   const { map, rowRank } = schurFromHalf(f, R, m, rho, options.rowTol)
   const residualBDD = (b: Float64Array, x: Float64Array, nu: Float64Array): Float64Array => {
     const acc = new DDSum(), rb = new Float64Array(m)
+    // b − H x row by row in double-double (the SIMD kernel from DD_MIN_M on, bitwise DDSum's
+    // addProduct over j), then − Eᵀν into the same sums
+    const hi = new Float64Array(m), lo = new Float64Array(m)
+    ddResidualInto(Hs, m, x, b, hi, lo)
     for (let i = 0; i < m; i++) {
-      acc.reset(b[i]!)
-      const o = i * m
-      for (let j = 0; j < m; j++) acc.addProduct(-Hs[o + j]!, x[j]!)
+      acc.hi = hi[i]!
+      acc.lo = lo[i]!
       subEtDD(acc, R, m, i, nu)
       rb[i] = acc.value()
     }

@@ -16,6 +16,16 @@
  * - y = Aᵀ x (`gemvTLoop`) accumulates y += xᵢ A[i, :] row by row, i ascending. The kernel
  *   takes four rows per pass over y (y_j ← (((y_j + x_i a_ij) + x_{i+1} a_{i+1,j}) + …),
  *   the same additions in the same order).
+ * - The pivoted Cholesky factorization (`pivotedCholeskyLoop`, the kernel `chol`) sums each
+ *   entry of L with the partial sums the JavaScript loop had (two, or four for the last
+ *   row of a column), which are one or two f64x2 accumulators; pivoting, the stopping
+ *   test, the square root and the division are the same scalar operations. Cholesky.ts
+ *   calls it through `pivotedCholesky` (S copied in, L copied out: from
+ *   `CHOLESKY_MIN_M` on).
+ * - The residual b − H x in double-double (`ddResidualLoop`, the kernel `ddres`, which
+ *   Kkt.ts's precise refinement calls through `ddResidualInto` from `DD_MIN_M` on) runs
+ *   Dekker's product and Knuth's sum row by row, j ascending; the kernel takes two rows
+ *   per pass, one per lane, the same operations on each.
  *
  * The module is assembled here byte by byte (no toolchain); it imports its memory.
  *
@@ -163,6 +173,136 @@ export const gemvTLoopBatch = (A: Float64Array, n: number, X: Float64Array, B: n
   for (let b = 0; b < B; b++) gemvTLoop(A, n, X.subarray(b * n, b * n + n), Y.subarray(b * n, b * n + n))
 }
 
+/**
+ * A pivoted Cholesky factorization Πᵀ S Π = L Lᵀ as {@link pivotedCholesky} returns it:
+ * L (m × m row-major, in position coordinates), `order[p]` the index of S at position p,
+ * the Schur diagonal `d` of the positions not pivoted, and the rank.
+ *
+ * @example
+ * const { L, order, d, rank } = pivotedCholesky(S, m, true, 1e-13)
+ */
+export interface PivotedCholesky {
+  readonly L: Float64Array
+  readonly order: Int32Array
+  readonly d: Float64Array
+  readonly rank: number
+}
+
+/**
+ * The factorization of {@link pivotedCholesky}: its JavaScript loop, the reference order
+ * the kernel `chol` keeps. On the full symmetric m × m S (row-major, not written),
+ * left-looking (Crout), one column j of L per step after the pivot (the position of the
+ * largest remaining Schur diagonal, when `pivot` or when d_j does not pass `thresh`;
+ * the loop stops at the first pivot that does not pass). Entry L_ij (i > j) is
+ * (S[order_j][order_i] − Σₖ L_ik L_jk) / L_jj, the sum over k < j:
+ *
+ * - rows i taken in pairs (i, i + 1) from j + 1: two partial sums per row, a₀ over even k
+ *   and a₁ over odd k of the first 2⌊j/2⌋, the last k (j odd) added to a₀, then a₀ + a₁
+ *   (one f64x2 accumulator, lanes (a₀, a₁));
+ * - the last row when m − j − 1 is odd: four partial sums s_l over k ≡ l (mod 4) of the
+ *   first 4⌊j/4⌋, reduced as (s₀ + s₂) + (s₁ + s₃), then the remaining k one by one
+ *   (two accumulators (s₀, s₁), (s₂, s₃)).
+ *
+ * Returns L (m × m, stride m; zero above the diagonal and in columns ≥ rank), the order,
+ * the Schur diagonal d of the positions not pivoted (0 at pivoted ones), and the rank.
+ *
+ * @example
+ * pivotedCholeskyLoop(new Float64Array([4, 2, 2, 3]), 2, true, 0).rank // 2
+ */
+export const pivotedCholeskyLoop = (S: Float64Array, m: number, pivot: boolean, thresh: number): PivotedCholesky => {
+  const L = new Float64Array(m * m)
+  const order = new Int32Array(m)
+  const d = new Float64Array(m)
+  for (let i = 0; i < m; i++) { order[i] = i; d[i] = S[i * m + i]! }
+  let rank = 0
+  for (let j = 0; j < m; j++) {
+    let p = j
+    if (pivot || !(d[j]! > thresh)) {
+      let best = d[j]!
+      for (let i = j + 1; i < m; i++) if (d[i]! > best) { best = d[i]!; p = i }
+    }
+    if (!(d[p]! > thresh)) break
+    if (p !== j) {
+      const o = order[j]!; order[j] = order[p]!; order[p] = o
+      const t = d[j]!; d[j] = d[p]!; d[p] = t
+      const rj = j * m, rp = p * m
+      for (let k = 0; k < j; k++) { const v = L[rj + k]!; L[rj + k] = L[rp + k]!; L[rp + k] = v }
+    }
+    const ljj = Math.sqrt(d[j]!)
+    const rj = j * m
+    L[rj + j] = ljj
+    d[j] = 0
+    const inv = 1 / ljj
+    const sj = order[j]! * m
+    let i = j + 1
+    for (; i + 1 < m; i += 2) {
+      // two rows against row j, sharing its loads
+      const ri = i * m, rk = ri + m
+      let a0 = 0, a1 = 0, b0 = 0, b1 = 0, k = 0
+      for (; k + 1 < j; k += 2) {
+        const l0 = L[rj + k]!, l1 = L[rj + k + 1]!
+        a0 += L[ri + k]! * l0; a1 += L[ri + k + 1]! * l1
+        b0 += L[rk + k]! * l0; b1 += L[rk + k + 1]! * l1
+      }
+      if (k < j) { const l0 = L[rj + k]!; a0 += L[ri + k]! * l0; b0 += L[rk + k]! * l0 }
+      const v = (S[sj + order[i]!]! - (a0 + a1)) * inv
+      const w = (S[sj + order[i + 1]!]! - (b0 + b1)) * inv
+      L[ri + j] = v; L[rk + j] = w
+      d[i] = d[i]! - v * v; d[i + 1] = d[i + 1]! - w * w
+    }
+    if (i < m) {
+      const ri = i * m
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, k = 0
+      for (; k + 3 < j; k += 4) {
+        s0 += L[ri + k]! * L[rj + k]!
+        s1 += L[ri + k + 1]! * L[rj + k + 1]!
+        s2 += L[ri + k + 2]! * L[rj + k + 2]!
+        s3 += L[ri + k + 3]! * L[rj + k + 3]!
+      }
+      let s = (s0 + s2) + (s1 + s3)
+      for (; k < j; k++) s += L[ri + k]! * L[rj + k]!
+      const v = (S[sj + order[i]!]! - s) * inv
+      L[ri + j] = v
+      d[i] = d[i]! - v * v
+    }
+    rank = j + 1
+  }
+  return { L, order, d, rank }
+}
+
+/** 2^27 + 1, Dekker's splitting constant. */
+const SPLIT = 134217729
+
+/**
+ * The residual r = b − H x of the row-major m × m H in double-double: for each row i the
+ * running sum hi + lo starts at (bᵢ, 0) and takes the exact products −Hᵢⱼ·xⱼ, j
+ * ascending (Dekker's product, then Knuth's sum into hi and lo — the `DDSum` of Kkt.ts,
+ * operation by operation), leaving hi in `hi[i]` and lo in `lo[i]`, not rounded, so that
+ * the caller can go on adding. The order the kernel `ddres` keeps (each lane of it is
+ * one row).
+ *
+ * @example
+ * ddResidualLoop(H, m, x, b, hi, lo) // hi[i] + lo[i] ≈ bᵢ − Σⱼ Hᵢⱼ xⱼ
+ */
+export const ddResidualLoop = (H: Float64Array, m: number, x: Float64Array, b: Float64Array, hi: Float64Array, lo: Float64Array): void => {
+  for (let i = 0; i < m; i++) {
+    let h = b[i]!, l = 0
+    const o = i * m
+    for (let j = 0; j < m; j++) {
+      const a = -H[o + j]!, c = x[j]!
+      const p = a * c
+      const ta = SPLIT * a, ah = ta - (ta - a), al = a - ah
+      const tc = SPLIT * c, ch = tc - (tc - c), cl = c - ch
+      const e = ((ah * ch - p) + ah * cl + al * ch) + al * cl
+      const s = h + p, bb = s - h
+      l += (h - (s - bb)) + (p - bb) + e
+      h = s
+    }
+    hi[i] = h
+    lo[i] = l
+  }
+}
+
 // -------------------------------------------------------------------------------------
 // the WebAssembly module
 // -------------------------------------------------------------------------------------
@@ -188,7 +328,9 @@ const F64_LOAD = 0x2b, F64_STORE = 0x39
 const I32_CONST = 0x41, F64_CONST = 0x44
 const I32_EQZ = 0x45, I32_LT_U = 0x49, I32_GE_U = 0x4f, F64_NE = 0x62
 const I32_ADD = 0x6a, I32_SUB = 0x6b, I32_MUL = 0x6c, I32_AND = 0x71
-const F64_ADD = 0xa0, F64_MUL = 0xa2
+const F64_ADD = 0xa0, F64_SUB = 0xa1, F64_MUL = 0xa2, F64_DIV = 0xa3, F64_SQRT = 0x9f, F64_GT = 0x64
+const I32_NE = 0x47, I32_GT_U = 0x4b, I32_LE_U = 0x4d, I32_OR = 0x72, I32_SHL = 0x74
+const I32_LOAD = 0x28, I32_STORE = 0x36
 const I32 = 0x7f, F64 = 0x7c, V128 = 0x7b
 const simd = (op: number): number[] => [0xfd, ...uleb(op)]
 const V128_LOAD = (offset: number): number[] => [...simd(0x00), 3, ...uleb(offset)]
@@ -196,6 +338,7 @@ const V128_STORE = (offset: number): number[] => [...simd(0x0b), 3, ...uleb(offs
 const V128_ZERO = [...simd(0x0c), ...new Array<number>(16).fill(0)]
 const F64X2_SPLAT = simd(0x14)
 const F64X2_EXTRACT = (lane: number): number[] => [...simd(0x21), lane]
+const F64X2_SUB = simd(0xf1), F64X2_NEG = simd(0xed), F64X2_REPLACE = (lane: number): number[] => [...simd(0x22), lane]
 const F64X2_ADD = simd(0xf0), F64X2_MUL = simd(0xf2), F64X2_NE = simd(0x48), V128_OR = simd(0x50), V128_ANY_TRUE = simd(0x53)
 const F64X2_ABS = simd(0xec), F64_ABS = 0x99
 /** i8x16.shuffle picking the given bytes of (a ‖ b). */
@@ -204,6 +347,8 @@ const LO_LO = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]
 const HI_HI = [8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31]
 const f64load = (offset = 0): number[] => [F64_LOAD, 3, ...uleb(offset)]
 const f64store = (offset = 0): number[] => [F64_STORE, 3, ...uleb(offset)]
+const i32load = (offset = 0): number[] => [I32_LOAD, 2, ...uleb(offset)]
+const i32store = (offset = 0): number[] => [I32_STORE, 2, ...uleb(offset)]
 const get = (l: number): number[] => [LGET, l]
 const set = (l: number): number[] => [LSET, l]
 const tee = (l: number): number[] => [LTEE, l]
@@ -501,7 +646,228 @@ const symBody = (): number[] => {
   return [...L.decl(), ...code, END]
 }
 
-/** The exported functions, in order: name, type index (0: (i32 ×4) → (), 1: (i32, i32) → f64, 2: (i32, i32) → i32, 3: (i32 ×5) → ()), body. */
+/**
+ * chol(base, m, pivot, thresh) → rank: the loop of {@link pivotedCholeskyLoop}, the same
+ * operations in the same order. At `base`: S (m × m f64, not written), then L (m × m;
+ * only entries it has written are read, so it need not be cleared), then d (m f64, S's
+ * diagonal on entry), then order (m i32, the identity on entry). Rows of the column are taken R at a time (each load of row j serves R
+ * rows, each with its own f64x2 accumulator, lanes (a₀, a₁)), then in pairs, then the
+ * last row alone with the two accumulators of the four-sum order.
+ */
+const cholBody = (R: number): number[] => {
+  const [BASE, M, PIV, TH] = [0, 1, 2, 3]
+  const L = new Locals(4)
+  const NB = L.take(I32), LB = L.take(I32), DB = L.take(I32), OB = L.take(I32)
+  const J = L.take(I32), P = L.take(I32), I = L.take(I32), K = L.take(I32), RANK = L.take(I32)
+  const RJ = L.take(I32), RP = L.take(I32), SJ = L.take(I32), JP = L.take(I32), JB = L.take(I32), T = L.take(I32)
+  const pr = L.takeN(I32, R)
+  const BEST = L.take(F64), INV = L.take(F64), A0 = L.take(F64), V = L.take(F64), TF = L.take(F64)
+  const acc = L.takeN(V128, R)
+  const LJ = L.take(V128)
+  /** address of d[x], order[x] for x in a local */
+  const dAt = (x: number): number[] => [...get(DB), ...get(x), ...i32c(3), I32_SHL, I32_ADD]
+  const oAt = (x: number): number[] => [...get(OB), ...get(x), ...i32c(2), I32_SHL, I32_ADD]
+  /** S[order_j][order_i]: row SJ, column order[i + r] */
+  const sAt = (r: number): number[] => [...get(SJ), ...get(OB), ...get(I), ...i32c(2), I32_SHL, I32_ADD, ...i32load(4 * r), ...i32c(3), I32_SHL, I32_ADD, ...f64load()]
+  /** L_ij = v = (s − sum) · inv from the sum on the stack, stored at row `row`; d[i + r] −= v². */
+  const finish = (row: number, r: number): number[] => [
+    ...set(TF), ...sAt(r), ...get(TF), F64_SUB, ...get(INV), F64_MUL, ...set(V),
+    ...get(row), ...get(JB), I32_ADD, ...get(V), ...f64store(),
+    ...dAt(I), ...dAt(I), ...f64load(8 * r), ...get(V), ...get(V), F64_MUL, F64_SUB, ...f64store(8 * r)
+  ]
+  /** rr rows from i, pair order */
+  const block = (rr: number): number[] => [
+    ...get(LB), ...get(I), ...get(NB), I32_MUL, I32_ADD, ...set(pr[0]!),
+    ...pr.slice(1, rr).flatMap((v, r) => [...get(pr[0]!), ...get(NB), ...i32c(r + 1), I32_MUL, I32_ADD, ...set(v)]),
+    ...acc.slice(0, rr).flatMap((a) => [...V128_ZERO, ...set(a)]),
+    ...i32c(0), ...set(K),
+    ...whileLoop(geU(K, JP), ltU(K, JP), [
+      ...get(RJ), ...get(K), I32_ADD, ...V128_LOAD(0), ...set(LJ),
+      ...pr.slice(0, rr).flatMap((v, r) => [...get(acc[r]!), ...get(v), ...get(K), I32_ADD, ...V128_LOAD(0), ...get(LJ), ...F64X2_MUL, ...F64X2_ADD, ...set(acc[r]!)]),
+      ...addTo(K, 16)
+    ]),
+    ...pr.slice(0, rr).flatMap((v, r) => [
+      ...get(acc[r]!), ...F64X2_EXTRACT(0), ...set(A0),
+      ...get(J), ...i32c(1), I32_AND, IF, VOID,
+      ...get(A0), ...get(v), ...get(JP), I32_ADD, ...f64load(), ...get(RJ), ...get(JP), I32_ADD, ...f64load(), F64_MUL, F64_ADD, ...set(A0),
+      END,
+      ...get(A0), ...get(acc[r]!), ...F64X2_EXTRACT(1), F64_ADD,
+      ...finish(v, r)
+    ]),
+    ...addTo(I, rr)
+  ]
+  /** the last row alone, four-sum order */
+  const single: number[] = [
+    ...get(LB), ...get(I), ...get(NB), I32_MUL, I32_ADD, ...set(pr[0]!),
+    ...V128_ZERO, ...set(acc[0]!), ...V128_ZERO, ...set(acc[1]!),
+    ...get(J), ...i32c(-4), I32_AND, ...i32c(3), I32_SHL, ...set(T),
+    ...i32c(0), ...set(K),
+    ...whileLoop(geU(K, T), ltU(K, T), [
+      ...get(acc[0]!), ...get(pr[0]!), ...get(K), I32_ADD, ...V128_LOAD(0), ...get(RJ), ...get(K), I32_ADD, ...V128_LOAD(0), ...F64X2_MUL, ...F64X2_ADD, ...set(acc[0]!),
+      ...get(acc[1]!), ...get(pr[0]!), ...get(K), I32_ADD, ...V128_LOAD(16), ...get(RJ), ...get(K), I32_ADD, ...V128_LOAD(16), ...F64X2_MUL, ...F64X2_ADD, ...set(acc[1]!),
+      ...addTo(K, 32)
+    ]),
+    ...get(acc[0]!), ...get(acc[1]!), ...F64X2_ADD, ...tee(acc[0]!), ...F64X2_EXTRACT(0), ...get(acc[0]!), ...F64X2_EXTRACT(1), F64_ADD, ...set(A0),
+    ...whileLoop(geU(K, JB), ltU(K, JB), [
+      ...get(A0), ...get(pr[0]!), ...get(K), I32_ADD, ...f64load(), ...get(RJ), ...get(K), I32_ADD, ...f64load(), F64_MUL, F64_ADD, ...set(A0),
+      ...addTo(K, 8)
+    ]),
+    ...get(A0), ...finish(pr[0]!, 0)
+  ]
+  /** i + rr ≤ m, as the condition to skip (i + rr > m) and to go on */
+  const fits = (rr: number): number[] => [...get(I), ...i32c(rr), I32_ADD, ...get(M), I32_LE_U]
+  const fitsNot = (rr: number): number[] => [...get(I), ...i32c(rr), I32_ADD, ...get(M), I32_GT_U]
+  const column: number[] = [
+    ...get(J), ...set(P),
+    // the pivot: the largest d from j on
+    ...get(PIV), ...dAt(J), ...f64load(), ...get(TH), F64_GT, I32_EQZ, I32_OR, IF, VOID,
+    ...dAt(J), ...f64load(), ...set(BEST),
+    ...get(J), ...i32c(1), I32_ADD, ...set(I),
+    ...whileLoop(geU(I, M), ltU(I, M), [
+      ...dAt(I), ...f64load(), ...tee(TF), ...get(BEST), F64_GT, IF, VOID, ...get(TF), ...set(BEST), ...get(I), ...set(P), END,
+      ...addTo(I, 1)
+    ]),
+    END,
+    ...dAt(P), ...f64load(), ...get(TH), F64_GT, I32_EQZ, BR_IF, 1,
+    ...get(J), ...i32c(3), I32_SHL, ...set(JB),
+    ...get(LB), ...get(J), ...get(NB), I32_MUL, I32_ADD, ...set(RJ),
+    ...get(P), ...get(J), I32_NE, IF, VOID,
+    ...oAt(J), ...i32load(), ...set(T),
+    ...oAt(J), ...oAt(P), ...i32load(), ...i32store(),
+    ...oAt(P), ...get(T), ...i32store(),
+    ...dAt(J), ...f64load(), ...set(TF),
+    ...dAt(J), ...dAt(P), ...f64load(), ...f64store(),
+    ...dAt(P), ...get(TF), ...f64store(),
+    ...get(LB), ...get(P), ...get(NB), I32_MUL, I32_ADD, ...set(RP),
+    ...i32c(0), ...set(K),
+    ...whileLoop(geU(K, JB), ltU(K, JB), [
+      ...get(RJ), ...get(K), I32_ADD, ...f64load(), ...set(TF),
+      ...get(RJ), ...get(K), I32_ADD, ...get(RP), ...get(K), I32_ADD, ...f64load(), ...f64store(),
+      ...get(RP), ...get(K), I32_ADD, ...get(TF), ...f64store(),
+      ...addTo(K, 8)
+    ]),
+    END,
+    ...dAt(J), ...f64load(), F64_SQRT, ...set(TF),
+    ...get(RJ), ...get(JB), I32_ADD, ...get(TF), ...f64store(),
+    ...dAt(J), F64_CONST, 0, 0, 0, 0, 0, 0, 0, 0, ...f64store(),
+    F64_CONST, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, ...get(TF), F64_DIV, ...set(INV),
+    ...get(BASE), ...oAt(J), ...i32load(), ...get(NB), I32_MUL, I32_ADD, ...set(SJ),
+    ...get(J), ...i32c(-2), I32_AND, ...i32c(3), I32_SHL, ...set(JP),
+    ...get(J), ...i32c(1), I32_ADD, ...set(I),
+    ...whileLoop(fitsNot(R), fits(R), block(R)),
+    ...(R > 2 ? whileLoop(fitsNot(2), fits(2), block(2)) : []),
+    ...ltU(I, M), IF, VOID, ...single, END,
+    ...get(J), ...i32c(1), I32_ADD, ...tee(J), ...set(RANK)
+  ]
+  const code = [
+    ...get(M), ...i32c(3), I32_SHL, ...set(NB),
+    ...get(BASE), ...get(NB), ...get(M), I32_MUL, I32_ADD, ...tee(LB), ...get(NB), ...get(M), I32_MUL, I32_ADD, ...tee(DB), ...get(NB), I32_ADD, ...set(OB),
+    ...i32c(0), ...set(RANK), ...i32c(0), ...set(J),
+    ...whileLoop(geU(J, M), ltU(J, M), column),
+    ...get(RANK)
+  ]
+  return [...L.decl(), ...code, END]
+}
+
+/**
+ * ddres(h, x, b, out, m): {@link ddResidualLoop} on H at h, x, b (m f64 each), hi to out
+ * and lo to out + 8m; out + 16m holds 2m f64 of scratch (the halves of x's splits,
+ * computed once, as the loop computes them per product). Two rows per pass, one per
+ * lane: (−H[i][j], −H[i+1][j]) from a 2 × 2 block of rows i, i + 1 by two shuffles; the
+ * last row of an odd m in both lanes (lane 0 stored).
+ */
+const ddresBody = (): number[] => {
+  const [H, X, B, OUT, M] = [0, 1, 2, 3, 4]
+  const L = new Locals(5)
+  const NB = L.take(I32), END2 = L.take(I32), J = L.take(I32), I = L.take(I32), R0 = L.take(I32), R1 = L.take(I32), XH = L.take(I32)
+  const CF = L.take(F64), TF = L.take(F64)
+  const HI = L.take(V128), LO = L.take(V128), A = L.take(V128), C = L.take(V128), CH = L.take(V128), CL = L.take(V128), P = L.take(V128)
+  const AH = L.take(V128), AL = L.take(V128), S = L.take(V128), BB = L.take(V128), SP = L.take(V128), V0 = L.take(V128), V1 = L.take(V128)
+  const splat = (l: number): number[] => [...get(l), ...F64X2_SPLAT]
+  /** one product: A = −H entries of the two rows at column J (bytes), on the stack */
+  const step: number[] = [
+    ...F64X2_NEG, ...set(A),
+    ...get(X), ...get(J), I32_ADD, ...f64load(), ...F64X2_SPLAT, ...set(C),
+    ...get(XH), ...get(J), I32_ADD, ...f64load(), ...F64X2_SPLAT, ...set(CH),
+    ...get(XH), ...get(NB), I32_ADD, ...get(J), I32_ADD, ...f64load(), ...F64X2_SPLAT, ...set(CL),
+    ...get(A), ...get(C), ...F64X2_MUL, ...set(P),
+    // ah = ta − (ta − a), al = a − ah
+    ...get(SP), ...get(A), ...F64X2_MUL, ...tee(AH), ...get(AH), ...get(A), ...F64X2_SUB, ...F64X2_SUB, ...set(AH),
+    ...get(A), ...get(AH), ...F64X2_SUB, ...set(AL),
+    // e = (((ah·ch − p) + ah·cl) + al·ch) + al·cl, kept in A
+    ...get(AH), ...get(CH), ...F64X2_MUL, ...get(P), ...F64X2_SUB,
+    ...get(AH), ...get(CL), ...F64X2_MUL, ...F64X2_ADD,
+    ...get(AL), ...get(CH), ...F64X2_MUL, ...F64X2_ADD,
+    ...get(AL), ...get(CL), ...F64X2_MUL, ...F64X2_ADD, ...set(A),
+    // s = hi + p, bb = s − hi, lo += ((hi − (s − bb)) + (p − bb)) + e, hi = s
+    ...get(HI), ...get(P), ...F64X2_ADD, ...set(S),
+    ...get(S), ...get(HI), ...F64X2_SUB, ...set(BB),
+    ...get(LO),
+    ...get(HI), ...get(S), ...get(BB), ...F64X2_SUB, ...F64X2_SUB,
+    ...get(P), ...get(BB), ...F64X2_SUB, ...F64X2_ADD,
+    ...get(A), ...F64X2_ADD,
+    ...F64X2_ADD, ...set(LO),
+    ...get(S), ...set(HI)
+  ]
+  /** rows R0, R1 (R1 = R0 for a lone last row), sums into HI, LO */
+  const rows: number[] = [
+    ...V128_ZERO, ...set(LO),
+    ...i32c(0), ...set(J),
+    ...whileLoop([...get(END2), I32_EQZ], ltU(J, END2), [
+      ...get(R0), ...get(J), I32_ADD, ...V128_LOAD(0), ...set(V0),
+      ...get(R1), ...get(J), I32_ADD, ...V128_LOAD(0), ...set(V1),
+      ...get(V0), ...get(V1), ...SHUFFLE(LO_LO), ...step,
+      ...addTo(J, 8),
+      ...get(V0), ...get(V1), ...SHUFFLE(HI_HI), ...step,
+      ...addTo(J, 8)
+    ]),
+    ...ltU(J, NB), IF, VOID,
+    ...get(R0), ...get(J), I32_ADD, ...f64load(), ...F64X2_SPLAT, ...get(R1), ...get(J), I32_ADD, ...f64load(), ...F64X2_REPLACE(1), ...step,
+    END
+  ]
+  const code = [
+    ...get(M), ...i32c(3), I32_SHL, ...set(NB),
+    ...get(M), ...i32c(-2), I32_AND, ...i32c(3), I32_SHL, ...set(END2),
+    ...get(OUT), ...get(NB), ...i32c(1), I32_SHL, I32_ADD, ...set(XH),
+    F64_CONST, ...Array.from(new Uint8Array(Float64Array.of(SPLIT).buffer)), ...set(CF),
+    ...splat(CF), ...set(SP),
+    // the halves of x: ch = tc − (tc − c), cl = c − ch
+    ...i32c(0), ...set(J),
+    ...whileLoop([...get(M), I32_EQZ], ltU(J, NB), [
+      ...get(X), ...get(J), I32_ADD, ...f64load(), ...set(TF),
+      ...get(XH), ...get(J), I32_ADD,
+      ...get(CF), ...get(TF), F64_MUL, ...tee(CF), ...get(CF), ...get(TF), F64_SUB, F64_SUB, ...tee(CF),
+      ...f64store(),
+      ...get(XH), ...get(NB), I32_ADD, ...get(J), I32_ADD, ...get(TF), ...get(CF), F64_SUB, ...f64store(),
+      F64_CONST, ...Array.from(new Uint8Array(Float64Array.of(SPLIT).buffer)), ...set(CF),
+      ...addTo(J, 8)
+    ]),
+    ...i32c(0), ...set(I),
+    ...get(H), ...set(R0),
+    ...whileLoop([...get(I), ...i32c(2), I32_ADD, ...get(M), I32_GT_U], [...get(I), ...i32c(2), I32_ADD, ...get(M), I32_LE_U], [
+      ...get(R0), ...get(NB), I32_ADD, ...set(R1),
+      ...get(B), ...get(I), ...i32c(3), I32_SHL, I32_ADD, ...V128_LOAD(0), ...set(HI),
+      ...rows,
+      ...get(OUT), ...get(I), ...i32c(3), I32_SHL, I32_ADD, ...get(HI), ...V128_STORE(0),
+      ...get(OUT), ...get(NB), I32_ADD, ...get(I), ...i32c(3), I32_SHL, I32_ADD, ...get(LO), ...V128_STORE(0),
+      ...get(R1), ...get(NB), I32_ADD, ...set(R0),
+      ...addTo(I, 2)
+    ]),
+    ...ltU(I, M), IF, VOID,
+    ...get(R0), ...set(R1),
+    ...get(B), ...get(I), ...i32c(3), I32_SHL, I32_ADD, ...f64load(), ...F64X2_SPLAT, ...set(HI),
+    ...rows,
+    ...get(OUT), ...get(I), ...i32c(3), I32_SHL, I32_ADD, ...get(HI), ...F64X2_EXTRACT(0), ...f64store(),
+    ...get(OUT), ...get(NB), I32_ADD, ...get(I), ...i32c(3), I32_SHL, I32_ADD, ...get(LO), ...F64X2_EXTRACT(0), ...f64store(),
+    END
+  ]
+  return [...L.decl(), ...code, END]
+}
+
+/** Rows of a column per pass over row j in the kernel `chol`. */
+const CHOL_ROWS = 4
+
+/** The exported functions, in order: name, type index (0: (i32 ×4) → (), 1: (i32, i32) → f64, 2: (i32, i32) → i32, 3: (i32 ×5) → (), 4: (i32, i32, i32, f64) → i32), body. */
 const FUNCTIONS: ReadonlyArray<readonly [string, number, () => number[]]> = [
   ['gemv', 0, () => gemvBody(1)],
   ['gemv4', 0, () => gemvBody(4)],
@@ -513,7 +879,9 @@ const FUNCTIONS: ReadonlyArray<readonly [string, number, () => number[]]> = [
   ['stream4', 1, () => streamBody(4)],
   ['sym', 2, symBody],
   ['gemvAbs', 0, () => gemvBody(1, true)],
-  ['gemv4Abs', 0, () => gemvBody(4, true)]
+  ['gemv4Abs', 0, () => gemvBody(4, true)],
+  ['chol', 4, () => cholBody(CHOL_ROWS)],
+  ['ddres', 3, ddresBody]
 ]
 
 /**
@@ -521,7 +889,10 @@ const FUNCTIONS: ReadonlyArray<readonly [string, number, () => number[]]> = [
  * rows per pass), `gemvT` and `batchT2` (Aᵀ x for 2 vectors), all (i32 a, i32 x, i32 y,
  * i32 n) → (); `band1`, `band2` (A x over a band of rows for 1 or 2 vectors: i32 a, x, y,
  * n, rows); the probes `stream`, `stream4` (i32 a, i32 bytes) → f64; `sym` (i32 a,
- * i32 n) → i32, whether A = Aᵀ; and `gemvAbs`, `gemv4Abs` (as `gemv`, `gemv4`), y = |A| x.
+ * i32 n) → i32, whether A = Aᵀ; `gemvAbs`, `gemv4Abs` (as `gemv`, `gemv4`), y = |A| x;
+ * `chol` (i32 base, i32 m, i32 pivot, f64 thresh) → i32, the pivoted Cholesky
+ * factorization, returning the rank; and `ddres` (i32 h, x, b, out, m), the residual
+ * b − H x in double-double.
  *
  * @example
  * WebAssembly.validate(moduleBytes()) // true where wasm SIMD runs
@@ -531,10 +902,11 @@ export const moduleBytes = (): Uint8Array => {
   const streamType = [0x60, ...vec([[I32], [I32]]), ...vec([[F64]])]
   const symType = [0x60, ...vec([[I32], [I32]]), ...vec([[I32]])]
   const bandType = [0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), 0]
+  const cholType = [0x60, ...vec([[I32], [I32], [I32], [F64]]), ...vec([[I32]])]
   const body = (b: number[]): number[] => [...uleb(b.length), ...b]
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([fnType, streamType, symType, bandType])),
+    ...section(1, vec([fnType, streamType, symType, bandType, cholType])),
     ...section(2, vec([[...str('env'), ...str('mem'), 0x02, 0x00, 0x01]])),
     ...section(3, vec(FUNCTIONS.map(([, t]) => [t]))),
     ...section(7, vec(FUNCTIONS.map(([name], k) => [...str(name), 0x00, ...uleb(k)]))),
@@ -572,6 +944,8 @@ interface Wasm {
   readonly sym: (a: number, n: number) => number
   readonly gemvAbs: Kernel
   readonly gemv4Abs: Kernel
+  readonly chol: (base: number, m: number, pivot: number, thresh: number) => number
+  readonly ddres: Band
 }
 
 const PAGE = 65536
@@ -1059,6 +1433,112 @@ export const denseApplyTBatchInto = (A: Float64Array, n: number, X: Float64Array
   if (w !== undefined && off >= 0 && runBatch(w, !sym, off, X, B, Y, n)) return
   if (sym) gemvLanesBatch(A, n, X, B, Y)
   else gemvTLoopBatch(A, n, X, B, Y)
+}
+
+// -------------------------------------------------------------------------------------
+// the factorization
+// -------------------------------------------------------------------------------------
+
+/**
+ * From this size on {@link pivotedCholesky} runs the kernel `chol`; below it copying S in
+ * and L out costs more than the SIMD loop saves. The two agree bitwise, so this changes
+ * the speed only.
+ *
+ * @example
+ * m >= CHOLESKY_MIN_M // the kernel factors an m × m matrix
+ */
+export const CHOLESKY_MIN_M = 24
+
+/**
+ * The kernel `chol` on S (m × m, full symmetric, not written), whatever m: S copied into
+ * the scratch, L, d and order copied out. Undefined without SIMD or when the memory
+ * cannot grow; bitwise {@link pivotedCholeskyLoop} otherwise. For tests and benches;
+ * {@link pivotedCholesky} is what the library calls.
+ *
+ * @example
+ * pivotedCholeskyKernel(S, m, true, 1e-13)?.rank
+ */
+export const pivotedCholeskyKernel = (S: Float64Array, m: number, pivot: boolean, thresh: number): PivotedCholesky | undefined => {
+  const w = getWasm()
+  if (w === undefined) return undefined
+  const mm = m * m
+  const base = scratchFor(w, Math.max(64, 16 * mm + 12 * m))
+  if (base === undefined) return undefined
+  const buf = w.memory.buffer
+  new Float64Array(buf, base, mm).set(S.subarray(0, mm))
+  const d = new Float64Array(buf, base + 16 * mm, m)
+  const order = new Int32Array(buf, base + 16 * mm + 8 * m, m)
+  for (let i = 0; i < m; i++) { d[i] = S[i * m + i]!; order[i] = i }
+  const rank = w.chol(base, m, pivot ? 1 : 0, thresh)
+  // the kernel reads only entries it wrote, so its L is not cleared: what it wrote (row p,
+  // columns below min(p + 1, rank)) goes into a zero L
+  const Lw = new Float64Array(buf, base + 8 * mm, mm), L = new Float64Array(mm)
+  for (let p = 0, o = 0; p < m; p++, o += m) { const e = o + Math.min(p + 1, rank); for (let q = o; q < e; q++) L[q] = Lw[q]! }
+  return { L, order: order.slice(), d: d.slice(), rank }
+}
+
+/**
+ * The pivoted Cholesky factorization Πᵀ S Π = L Lᵀ of the full symmetric m × m S
+ * (row-major, not written), stopping at the first pivot at or below `thresh`: the
+ * kernel `chol` for m ≥ {@link CHOLESKY_MIN_M} when SIMD runs, else
+ * {@link pivotedCholeskyLoop}; the two agree bitwise (same operations, same order).
+ *
+ * @example
+ * pivotedCholesky(new Float64Array([4, 2, 2, 3]), 2, true, 0).L // [2, 0, 1, √2]
+ */
+export const pivotedCholesky = (S: Float64Array, m: number, pivot: boolean, thresh: number): PivotedCholesky =>
+  (m >= CHOLESKY_MIN_M ? pivotedCholeskyKernel(S, m, pivot, thresh) : undefined) ?? pivotedCholeskyLoop(S, m, pivot, thresh)
+
+// -------------------------------------------------------------------------------------
+// the residual in double-double
+// -------------------------------------------------------------------------------------
+
+/**
+ * From this size on {@link ddResidualInto} runs the kernel `ddres` (below it, the copy of
+ * H and the call cost more than they save). The two agree bitwise.
+ *
+ * @example
+ * m >= DD_MIN_M // the kernel computes the residual
+ */
+export const DD_MIN_M = 16
+
+/**
+ * The kernel `ddres` on H (m × m, not written), x and b, whatever m: hi and lo of every
+ * row written (see {@link ddResidualLoop}); false without SIMD or when the memory cannot
+ * grow (nothing written). For tests and benches; {@link ddResidualInto} is what the
+ * library calls.
+ *
+ * @example
+ * ddResidualKernel(H, m, x, b, hi, lo) // true where SIMD runs
+ */
+export const ddResidualKernel = (H: Float64Array, m: number, x: Float64Array, b: Float64Array, hi: Float64Array, lo: Float64Array): boolean => {
+  const w = getWasm()
+  if (w === undefined) return false
+  const mm = m * m
+  const base = scratchFor(w, Math.max(64, 8 * mm + 48 * m))
+  if (base === undefined) return false
+  const buf = w.memory.buffer
+  const xo = base + 8 * mm, bo = xo + 8 * m, oo = bo + 8 * m
+  new Float64Array(buf, base, mm).set(H.subarray(0, mm))
+  new Float64Array(buf, xo, m).set(x.subarray(0, m))
+  new Float64Array(buf, bo, m).set(b.subarray(0, m))
+  w.ddres(base, xo, bo, oo, m)
+  hi.set(new Float64Array(buf, oo, m))
+  lo.set(new Float64Array(buf, oo + 8 * m, m))
+  return true
+}
+
+/**
+ * The double-double residual b − H x of {@link ddResidualLoop} (hi and lo per row, not
+ * rounded): the kernel `ddres` for m ≥ {@link DD_MIN_M} when SIMD runs, else the loop;
+ * bitwise the same.
+ *
+ * @example
+ * ddResidualInto(H, m, x, b, hi, lo)
+ */
+export const ddResidualInto = (H: Float64Array, m: number, x: Float64Array, b: Float64Array, hi: Float64Array, lo: Float64Array): void => {
+  if (m >= DD_MIN_M && ddResidualKernel(H, m, x, b, hi, lo)) return
+  ddResidualLoop(H, m, x, b, hi, lo)
 }
 
 // -------------------------------------------------------------------------------------

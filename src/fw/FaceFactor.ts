@@ -20,7 +20,7 @@
  *
  * @since 0.1.0
  */
-import { type CholeskyFactor, appendIndex, cholesky, isPositiveDefinite, removeIndex } from '../core/Cholesky.js'
+import { type CholeskyFactor, appendIndex, choleskySymmetric, isPositiveDefinite, removeIndex } from '../core/Cholesky.js'
 import { type KktSolver, kktSolverFactored } from '../core/Kkt.js'
 
 // -------------------------------------------------------------------------------------
@@ -93,6 +93,19 @@ export const faceFactorCache = (A: Entries, n: number): FaceFactorCache => {
     if (rho > 0) for (let a = 0; a < k; a++) v += rho * coef[a * n + i]! * coef[a * n + j]!
     return v
   }
+  // P_FF in the members' order (lower triangle from A, mirrored), kept while the members
+  // do not change; shared read-only with the solvers given out and, when ρ = 0, with the
+  // factor as its stored copy
+  let hess: Float64Array | undefined
+  const hessian = (): Float64Array => {
+    const m = members.length
+    const H = new Float64Array(m * m)
+    for (let a = 0; a < m; a++) {
+      const i = members[a]!, o = a * m
+      for (let b = 0; b <= a; b++) { const v = A(i, members[b]!); H[o + b] = v; H[b * m + a] = v }
+    }
+    return H
+  }
   const rebuild = (F: Int32Array, k: number, E: Float64Array, hFloor: number): void => {
     const m = F.length
     members = Array.from(F)
@@ -107,9 +120,25 @@ export const faceFactorCache = (A: Entries, n: number): FaceFactorCache => {
     }
     const hd = Math.max(maxDiag, hFloor)
     rho = k === 0 || !(maxEtE > 0) ? 0 : hd > 0 ? hd / maxEtE : 1
-    const M = new Float64Array(m * m)
-    for (let a = 0; a < m; a++) for (let b = 0; b <= a; b++) { const v = mEntry(F[a]!, F[b]!, k); M[a * m + b] = v; M[b * m + a] = v }
-    f = cholesky(M, m)
+    // M = H + ρ EᵀE entry by entry as mEntry adds it (from H's A(i, j), the same terms in the same order)
+    const H = hessian()
+    hess = H
+    let M = H
+    if (rho > 0) {
+      // each term (ρ·coefᵢ)·coefⱼ with ρ·coefᵢ formed once per row, coef gathered to F's order
+      M = new Float64Array(m * m)
+      const cF = new Float64Array(k * m), rc = new Float64Array(k)
+      for (let c = 0; c < k; c++) for (let b = 0; b < m; b++) cF[c * m + b] = coef[c * n + F[b]!]!
+      for (let a = 0; a < m; a++) {
+        for (let c = 0; c < k; c++) rc[c] = rho * cF[c * m + a]!
+        for (let b = 0; b <= a; b++) {
+          let v = H[a * m + b]!
+          for (let c = 0; c < k; c++) v += rc[c]! * cF[c * m + b]!
+          M[a * m + b] = v; M[b * m + a] = v
+        }
+      }
+    }
+    f = choleskySymmetric(M, m)
   }
   const solverFor = (F: Int32Array, rows: Int32Array, E: Float64Array, hFloor: number): KktSolver | undefined => {
     const m = F.length, k = rows.length
@@ -142,6 +171,7 @@ export const faceFactorCache = (A: Entries, n: number): FaceFactorCache => {
         while (g.order[p] !== o) p++
         f = removeIndex(g, p)
         members.splice(o, 1)
+        hess = undefined
       }
       for (let j = 0; j < m; j++) {
         const i = F[j]!
@@ -152,16 +182,13 @@ export const faceFactorCache = (A: Entries, n: number): FaceFactorCache => {
         column[members.length] = mEntry(i, i, k)
         f = appendIndex(f!, column)
         members.push(i)
+        hess = undefined
       }
     }
     if (!isPositiveDefinite(f!)) { f = undefined; return undefined }
     // H and E in the factor's coordinates (members' order)
     const perm = Int32Array.from(members, (i) => posF[i]!)
-    const H = new Float64Array(m * m)
-    for (let a = 0; a < m; a++) {
-      const i = members[a]!, o = a * m
-      for (let b = 0; b <= a; b++) { const v = A(i, members[b]!); H[o + b] = v; H[b * m + a] = v }
-    }
+    const H = hess ?? (hess = hessian())
     const Em = new Float64Array(k * m)
     for (let a = 0; a < k; a++) for (let l = 0; l < m; l++) Em[a * m + l] = E[a * m + perm[l]!]!
     const inner = kktSolverFactored({ H: { kind: 'dense', m, H }, ...(k > 0 ? { E: { k, rows: Em } } : {}) }, f!, rho)
