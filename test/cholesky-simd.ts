@@ -159,10 +159,22 @@ t.test('the double-double residual: loop, kernel and dispatch are bitwise the DD
   t.ok(inexact > 10, `the low parts carry the rounding errors (${inexact} cases with lo ≠ 0)`)
 })
 
-t.test('without SIMD the kernel declines and writes nothing', { skip: simdAvailable() && 'SIMD runs here' }, async (t) => {
-  const hi = new Float64Array(2), lo = new Float64Array(2)
-  t.equal(ddResidualKernel(new Float64Array(4), 2, new Float64Array(2), new Float64Array(2), hi, lo), false)
-  t.equal(pivotedCholeskyKernel(new Float64Array(4), 2, true, 0), undefined)
+t.test('without SIMD the kernels decline and write nothing (a child process under DFW_NO_SIMD=1)', async (t) => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/choleskyChild.ts', '[]'], {
+    encoding: 'utf8', env: { ...childEnv(), DFW_NO_SIMD: '1' }, timeout: 120_000, maxBuffer: 64 * 2 ** 20
+  })
+  t.equal(r.status, 0, r.stderr)
+  const child = JSON.parse(r.stdout) as { simd: boolean; declined: { dd: boolean; chol: boolean; untouched: boolean } }
+  t.equal(child.simd, false, 'the child ran without SIMD')
+  t.equal(child.declined.dd, false, 'the double-double kernel declines')
+  t.equal(child.declined.chol, true, 'the Cholesky kernel declines')
+  t.equal(child.declined.untouched, true, 'and nothing was written')
+  // with SIMD here the same calls are taken (the kernels exist on this machine)
+  if (simdAvailable()) {
+    const hi = new Float64Array(2), lo = new Float64Array(2)
+    t.equal(ddResidualKernel(new Float64Array([1, 2, 2, 1]), 2, new Float64Array([1, 1]), new Float64Array([1, 1]), hi, lo), true)
+    t.not(pivotedCholeskyKernel(new Float64Array([4, 1, 1, 3]), 2, true, 0), undefined)
+  }
 })
 
 t.test('choleskySymmetric keeps an exactly symmetric S as its copy and is bitwise cholesky', async (t) => {
