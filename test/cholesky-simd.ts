@@ -17,6 +17,7 @@ import { cholesky, choleskySymmetric } from '../src/core/Cholesky.js'
 import { caseMatrix, KINDS, type CaseKind } from './helpers/choleskyCases.js'
 import { factorBytes, kktSolves, type FactorBytes } from './helpers/choleskyBytes.js'
 import { childEnv } from './helpers/childEnv.js'
+import { fromDoubles, residualDD } from './helpers/dd.js'
 
 const EPS = 2.220446049250313e-16
 const M0 = CHOLESKY_MIN_M
@@ -157,6 +158,25 @@ t.test('the double-double residual: loop, kernel and dispatch are bitwise the DD
   }
   t.equal(bad, 0, 'all bitwise equal')
   t.ok(inexact > 10, `the low parts carry the rounding errors (${inexact} cases with lo ≠ 0)`)
+})
+
+t.test('the double-double residual is b − H x to double-double accuracy (against test/helpers/dd.ts)', async (t) => {
+  let worst = 0
+  for (const m of [1, 2, 9, 16, 33, 101, 127]) {
+    const { H, x, b } = ddCase(m, m)
+    const hi = new Float64Array(m), lo = new Float64Array(m)
+    ddResidualInto(H, m, x, b, hi, lo)
+    const ref = residualDD(fromDoubles(H), fromDoubles(x), fromDoubles(b), m)
+    for (let i = 0; i < m; i++) {
+      let scale = Math.abs(b[i]!)
+      for (let j = 0; j < m; j++) scale += Math.abs(H[i * m + j]! * x[j]!)
+      // (hi + lo) − ref in double-double, relative to the row's scale
+      const d = (hi[i]! - ref.h[i]!) + (lo[i]! - ref.l[i]!)
+      if (scale > 0) worst = Math.max(worst, Math.abs(d) / scale)
+    }
+  }
+  // a residual summed in double alone is off by ~1e-16 of the scale; double-double by ~m·1e-32
+  t.ok(worst <= 1e-28, `largest error ${worst.toExponential(2)} of the row's scale`)
 })
 
 t.test('without SIMD the kernels decline and write nothing (a child process under DFW_NO_SIMD=1)', async (t) => {

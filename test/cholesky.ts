@@ -11,6 +11,7 @@ import {
   type CholeskyFactor, cholesky, gramFactor, solveCholesky, halfSolve, halfSolveT, appendIndex, removeIndex, inertia, isPositiveDefinite
 } from '../src/core/Cholesky.js'
 import { SEEDS, gen, leavesInputs } from './helpers/foundation.js'
+import { fromEigen, orthogonal } from './helpers/spectral.js'
 
 const EPS = 2.220446049250313e-16
 
@@ -34,36 +35,6 @@ const relErr = (got: Float64Array, want: Float64Array): number => {
   for (let i = 0; i < want.length; i++) e = Math.max(e, Math.abs(got[i]! - want[i]!))
   const w = normInf(want)
   return w === 0 ? e : e / w
-}
-
-/** An n × n orthogonal matrix (modified Gram-Schmidt, twice, on normals). */
-const orthogonal = (r: Rng, n: number): Float64Array => {
-  const Q = randn(r, n * n)
-  for (let pass = 0; pass < 2; pass++) {
-    for (let j = 0; j < n; j++) {
-      for (let i = 0; i < j; i++) {
-        let s = 0
-        for (let k = 0; k < n; k++) s += Q[k * n + i]! * Q[k * n + j]!
-        for (let k = 0; k < n; k++) Q[k * n + j] = Q[k * n + j]! - s * Q[k * n + i]!
-      }
-      let s = 0
-      for (let k = 0; k < n; k++) s += Q[k * n + j]! ** 2
-      s = Math.sqrt(s)
-      for (let k = 0; k < n; k++) Q[k * n + j] = Q[k * n + j]! / s
-    }
-  }
-  return Q
-}
-
-/** Q diag(λ) Qᵀ. */
-const fromEigen = (Q: Float64Array, n: number, lambda: ArrayLike<number>): Float64Array => {
-  const A = new Float64Array(n * n)
-  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) {
-    let s = 0
-    for (let k = 0; k < n; k++) s += Q[i * n + k]! * lambda[k]! * Q[j * n + k]!
-    A[i * n + j] = s; A[j * n + i] = s
-  }
-  return A
 }
 
 /** SPD with eigenvalues log-spaced from 1 down to 1/cond. */

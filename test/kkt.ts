@@ -10,6 +10,7 @@ import t from 'tap'
 import type { Rng } from '../src/core/Random.js'
 import { type KktSystem, type KktSolver, type KktHessian, kktSolver, kktApply } from '../src/core/Kkt.js'
 import { SEEDS, gen, leavesInputs } from './helpers/foundation.js'
+import { fromEigen, orthogonal } from './helpers/spectral.js'
 
 const EPS = 2.220446049250313e-16
 
@@ -32,34 +33,6 @@ const matVec = (A: Float64Array, n: number, x: Float64Array): Float64Array => {
   const y = new Float64Array(n)
   for (let i = 0; i < n; i++) { let s = 0; for (let j = 0; j < n; j++) s += A[i * n + j]! * x[j]!; y[i] = s }
   return y
-}
-
-const orthogonal = (r: Rng, n: number): Float64Array => {
-  const Q = randn(r, n * n)
-  for (let pass = 0; pass < 2; pass++) {
-    for (let j = 0; j < n; j++) {
-      for (let i = 0; i < j; i++) {
-        let s = 0
-        for (let k = 0; k < n; k++) s += Q[k * n + i]! * Q[k * n + j]!
-        for (let k = 0; k < n; k++) Q[k * n + j] = Q[k * n + j]! - s * Q[k * n + i]!
-      }
-      let s = 0
-      for (let k = 0; k < n; k++) s += Q[k * n + j]! ** 2
-      s = Math.sqrt(s)
-      for (let k = 0; k < n; k++) Q[k * n + j] = Q[k * n + j]! / s
-    }
-  }
-  return Q
-}
-
-const fromEigen = (Q: Float64Array, n: number, lambda: ArrayLike<number>): Float64Array => {
-  const A = new Float64Array(n * n)
-  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) {
-    let s = 0
-    for (let k = 0; k < n; k++) s += Q[i * n + k]! * lambda[k]! * Q[j * n + k]!
-    A[i * n + j] = s; A[j * n + i] = s
-  }
-  return A
 }
 
 /** SPD with eigenvalues log-spaced from 1 to 1/cond. */

@@ -5,39 +5,12 @@
  * row and column, −0 entries).
  */
 import { rng, type Rng } from '../../src/core/Random.js'
+import { fromEigen, orthogonal } from './spectral.js'
 
 export type CaseKind = 'spd' | 'ill' | 'rank' | 'indefinite' | 'negdiag' | 'zeros'
 export const KINDS: ReadonlyArray<CaseKind> = ['spd', 'ill', 'rank', 'indefinite', 'negdiag', 'zeros']
 
 const randn = (r: Rng, n: number): Float64Array => Float64Array.from({ length: n }, () => r.normal())
-
-/** An n × n orthogonal matrix (modified Gram-Schmidt on normals). */
-const orthogonal = (r: Rng, n: number): Float64Array => {
-  const Q = randn(r, n * n)
-  for (let j = 0; j < n; j++) {
-    for (let i = 0; i < j; i++) {
-      let s = 0
-      for (let k = 0; k < n; k++) s += Q[k * n + i]! * Q[k * n + j]!
-      for (let k = 0; k < n; k++) Q[k * n + j] = Q[k * n + j]! - s * Q[k * n + i]!
-    }
-    let s = 0
-    for (let k = 0; k < n; k++) s += Q[k * n + j]! ** 2
-    s = Math.sqrt(s)
-    for (let k = 0; k < n; k++) Q[k * n + j] = Q[k * n + j]! / s
-  }
-  return Q
-}
-
-/** Q diag(λ) Qᵀ, both triangles. */
-const fromEigen = (Q: Float64Array, n: number, lambda: ArrayLike<number>): Float64Array => {
-  const A = new Float64Array(n * n)
-  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) {
-    let s = 0
-    for (let k = 0; k < n; k++) s += Q[i * n + k]! * lambda[k]! * Q[j * n + k]!
-    A[i * n + j] = s; A[j * n + i] = s
-  }
-  return A
-}
 
 /** B Bᵀ for B n × k normal. */
 const gram = (r: Rng, n: number, k: number): Float64Array => {
