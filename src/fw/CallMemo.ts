@@ -58,19 +58,13 @@ export const faceMemo = <T>(owner: object, free: Int32Array, E: Float64Array | u
 
 type FaceEntries = Array<{ readonly F: Int32Array; readonly E: Float64Array | undefined; readonly shift: number; readonly floor: number; readonly value: unknown }>
 
-/** Per owner, this call's face entries by a hash of F (numbers, not strings: the lookup runs per face solve). */
-const faceMemos = new WeakMap<object, { epoch: number; map: Map<number, FaceEntries> }>()
-
-/** The entries of owner's faces with F's hash (shift and floor are compared per entry). */
+/** The entries of owner's faces with F's hash, this call's (one memo of face maps per owner, keyed by numbers: no key string per face solve; shift and floor are compared per entry). */
 const faceEntries = (owner: object, free: Int32Array): FaceEntries => {
   let h = free.length
   for (let a = 0; a < free.length; a++) h = (Math.imul(h, 31) + free[a]!) | 0
-  const e = callEpoch()
-  if (e < 0) return []
-  let m = faceMemos.get(owner)
-  if (m === undefined || m.epoch !== e) { m = { epoch: e, map: new Map() }; faceMemos.set(owner, m) }
-  let entries = m.map.get(h)
-  if (entries === undefined) { entries = []; m.map.set(h, entries) }
+  const byHash = callMemo(owner, 'faces', () => new Map<number, FaceEntries>())
+  let entries = byHash.get(h)
+  if (entries === undefined) { entries = []; byHash.set(h, entries) }
   return entries
 }
 
