@@ -8,7 +8,7 @@
 import t from 'tap'
 import type { Rng } from '../src/core/Random.js'
 import {
-  type CholeskyFactor, cholesky, gramFactor, solveCholesky, halfSolve, halfSolveT, appendIndex, removeIndex, inertia, isPositiveDefinite
+  type CholeskyFactor, cholesky, gramFactor, solveCholesky, halfSolve, halfSolveT, appendIndex, removeIndex, inertia, isPositiveDefinite, forSolves
 } from '../src/core/Cholesky.js'
 import { SEEDS, gen, leavesInputs } from './helpers/foundation.js'
 import { fromEigen, orthogonal } from './helpers/spectral.js'
@@ -530,4 +530,33 @@ t.test('gramFactor keeps nearly dependent rows a Cholesky of Y Yᵀ drops, whate
   const k = 2, n = 5, Y = new Float64Array([1, 2, 3, 4, 5, 1, 2, 3, 4, 5 + 1e-12])
   t.equal(gramFactor(Y, k, n).rank, 1, 'relative distance 1e-13 counts as dependent (rowTol 1e-10)')
   t.equal(gramFactor(Y, k, n, { rowTol: 1e-14 }).rank, 2, 'unless rowTol is lowered')
+})
+
+t.test('forSolves: the factor without its copy of A solves bitwise as the factor, and refuses updates', async (t) => {
+  for (const seed of SEEDS.slice(0, 3)) {
+    const r = gen(seed)
+    for (const [m, cond] of [[5, 1], [12, 1e6], [30, 1e8]] as const) {
+      const A = fromEigen(orthogonal(r, m), m, Float64Array.from({ length: m }, (_, i) => cond ** (-i / Math.max(m - 1, 1))))
+      const f = cholesky(A, m)
+      const g = forSolves(f)
+      t.equal(g.A.length, 0, 'no copy of A kept')
+      t.equal(f.A.length, m * m, 'the original factor keeps its copy')
+      t.equal(forSolves(g), g, 'stripping twice returns the same factor')
+      const b = randn(r, m)
+      t.same(Array.from(solveCholesky(g, b)), Array.from(solveCholesky(f, b)), `solve m=${m} cond=${cond}`)
+      t.same(Array.from(halfSolve(g, b)), Array.from(halfSolve(f, b)), 'halfSolve')
+      t.same(Array.from(halfSolveT(g, b.subarray(0, g.rank))), Array.from(halfSolveT(f, b.subarray(0, f.rank))), 'halfSolveT')
+      t.throws(() => appendIndex(g, new Float64Array(m + 1)), /solves only/)
+      t.throws(() => removeIndex(g, 0), /solves only/)
+    }
+  }
+  // a rank-deficient factor's completion survives the stripping
+  const r = gen(SEEDS[0]!)
+  const Bm = Float64Array.from({ length: 8 * 3 }, () => r.normal())
+  const A = new Float64Array(64)
+  for (let i = 0; i < 8; i++) for (let j = 0; j < 8; j++) { let s = 0; for (let k = 0; k < 3; k++) s += Bm[i * 3 + k]! * Bm[j * 3 + k]!; A[i * 8 + j] = s }
+  const f = cholesky(A, 8)
+  t.ok(f.rank < 8, 'rank-deficient')
+  const b = randn(r, 8)
+  t.same(Array.from(solveCholesky(forSolves(f), b)), Array.from(solveCholesky(f, b)), 'rank-deficient solve')
 })

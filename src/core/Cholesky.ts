@@ -500,6 +500,7 @@ export const solveCholesky = (f: CholeskyFactor, b: Float64Array): Float64Array 
  */
 export const appendIndex = (f: CholeskyFactor, column: Float64Array): CholeskyFactor => {
   const { m, order, L } = f
+  updatable(f, 'appendIndex')
   if (column.length < m + 1) throw new RangeError(`appendIndex: expected ${m + 1} entries, got ${column.length}`)
   const n = m + 1
   const S = new Float64Array(n * n)
@@ -535,6 +536,21 @@ export const appendIndex = (f: CholeskyFactor, column: Float64Array): CholeskyFa
 }
 
 /**
+ * The factor without its copy of A: what the solves (`halfSolve`, `halfSolveT`,
+ * `solveCholesky`, the completion) read, for a factor kept only to solve with. A
+ * solver that outlives the factorization holds m² numbers fewer (at m = 88 about 62 KB
+ * per kept face). `appendIndex` and `removeIndex` refuse it.
+ *
+ * @example
+ * const g = forSolves(cholesky(A, m)) // solveCholesky(g, b) is solveCholesky(f, b)
+ */
+export const forSolves = (f: CholeskyFactor): CholeskyFactor => (f.A.length === 0 ? f : { ...f, A: new Float64Array(0) })
+
+const updatable = (f: CholeskyFactor, what: string): void => {
+  if (f.A.length < f.m * f.m) throw new RangeError(`${what}: the factor was kept for solves only (forSolves)`)
+}
+
+/**
  * The factor of A with one index removed, given by its `position` in the factor (the
  * index `f.order[position]`); the indices above it shift down by one. O(m²) when the
  * factor has full rank and no negative curvature: the row is deleted and triangularity
@@ -547,6 +563,7 @@ export const appendIndex = (f: CholeskyFactor, column: Float64Array): CholeskyFa
  */
 export const removeIndex = (f: CholeskyFactor, position: number): CholeskyFactor => {
   const { m, order, L } = f
+  updatable(f, 'removeIndex')
   if (!Number.isInteger(position) || position < 0 || position >= m) {
     throw new RangeError(`removeIndex: position ${position} is not in [0, ${m})`)
   }

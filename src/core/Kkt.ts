@@ -60,7 +60,7 @@
  *
  * @since 0.1.0
  */
-import { type CholeskyFactor, type NegativeCurvature, cholesky, gramFactor, halfSolve, halfSolveT, solveCholesky } from './Cholesky.js'
+import { type CholeskyFactor, type NegativeCurvature, cholesky, forSolves, gramFactor, halfSolve, halfSolveT, solveCholesky } from './Cholesky.js'
 import { ddResidualInto } from './simd.js'
 
 // -------------------------------------------------------------------------------------
@@ -483,7 +483,8 @@ const denseFromFactor = (
     for (let i = 0; i < m; i++) y[i] = dotN(Hs, i * m, x, 0, m)
     return y
   }
-  const { map, rowRank } = schurFromHalf(f, R, m, rho, options.rowTol)
+  // the solves read L, not the factor's copy of M: the solver keeps the factor without it
+  const { map, rowRank } = schurFromHalf(forSolves(f), R, m, rho, options.rowTol)
   const residualBDD = (b: Float64Array, x: Float64Array, nu: Float64Array): Float64Array => {
     const acc = new DDSum(), rb = new Float64Array(m)
     // b − H x row by row in double-double (the SIMD kernel from DD_MIN_M on, bitwise DDSum's

@@ -191,18 +191,28 @@ export const faceFactorCache = (A: Entries, n: number): FaceFactorCache => {
     const H = hess ?? (hess = hessian())
     const Em = new Float64Array(k * m)
     for (let a = 0; a < k; a++) for (let l = 0; l < m; l++) Em[a * m + l] = E[a * m + perm[l]!]!
-    const inner = kktSolverFactored({ H: { kind: 'dense', m, H }, ...(k > 0 ? { E: { k, rows: Em } } : {}) }, f!, rho)
-    return {
-      info: inner.info,
-      solve: (b, c, precise) => {
-        const bm = new Float64Array(m)
-        for (let l = 0; l < m; l++) bm[l] = b[perm[l]!]!
-        const r = inner.solve(bm, c, precise)
-        const x = new Float64Array(m)
-        for (let l = 0; l < m; l++) x[perm[l]!] = r.x[l]!
-        return { ...r, x }
-      }
-    }
+    return permuted(kktSolverFactored({ H: { kind: 'dense', m, H }, ...(k > 0 ? { E: { k, rows: Em } } : {}) }, f!, rho), perm)
   }
   return { solverFor }
+}
+
+/**
+ * The face's solver in the face's order from `inner`'s in the factor's (`perm[l]`: the
+ * face position of the factor's coordinate l). Built outside the cache's scope, so that a
+ * solver kept after the polish (the derivative's) holds the factor's L and H only, not the
+ * cache's state (its copy of M, the row coefficients).
+ */
+const permuted = (inner: KktSolver, perm: Int32Array): KktSolver => {
+  const m = perm.length
+  return {
+    info: inner.info,
+    solve: (b, c, precise) => {
+      const bm = new Float64Array(m)
+      for (let l = 0; l < m; l++) bm[l] = b[perm[l]!]!
+      const r = inner.solve(bm, c, precise)
+      const x = new Float64Array(m)
+      for (let l = 0; l < m; l++) x[perm[l]!] = r.x[l]!
+      return { ...r, x }
+    }
+  }
 }
