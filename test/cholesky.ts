@@ -8,7 +8,7 @@
 import t from 'tap'
 import type { Rng } from '../src/core/Random.js'
 import {
-  type CholeskyFactor, cholesky, gramFactor, solveCholesky, halfSolve, halfSolveT, appendIndex, removeIndex, inertia, isPositiveDefinite, forSolves
+  type CholeskyFactor, cholesky, gramFactor, solveCholesky, halfSolve, halfSolveT, appendIndex, removeIndex, inertia, isPositiveDefinite, forSolves, halfSolveInto, halfSolveTInto
 } from '../src/core/Cholesky.js'
 import { SEEDS, gen, leavesInputs } from './helpers/foundation.js'
 import { fromEigen, orthogonal } from './helpers/spectral.js'
@@ -559,4 +559,25 @@ t.test('forSolves: the factor without its copy of A solves bitwise as the factor
   t.ok(f.rank < 8, 'rank-deficient')
   const b = randn(r, 8)
   t.same(Array.from(solveCholesky(forSolves(f), b)), Array.from(solveCholesky(f, b)), 'rank-deficient solve')
+})
+
+t.test('the half solves into buffers overwrite them: garbage in y, x and w changes nothing', async (t) => {
+  const r = gen(SEEDS[1]!)
+  for (const [m, rk] of [[6, 6], [9, 4], [1, 1], [5, 0]] as const) {
+    const Bm = Float64Array.from({ length: m * Math.max(rk, 1) }, () => r.normal())
+    const A = new Float64Array(m * m)
+    for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) { let s = 0; for (let k = 0; k < rk; k++) s += Bm[i * rk + k]! * Bm[j * rk + k]!; A[i * m + j] = s + (rk === m && i === j ? 1 : 0) }
+    const f = cholesky(A, m)
+    const b = randn(r, m)
+    const y = new Float64Array(m).fill(NaN)
+    halfSolveInto(f, b, y)
+    // the reference: the plain definition on a fresh array (solveCholesky's documented split)
+    const ref = halfSolve(f, b)
+    t.same(Array.from(y.subarray(0, f.rank)), Array.from(ref), `halfSolveInto m=${m} rank=${f.rank}`)
+    const x = new Float64Array(m).fill(7), w = new Float64Array(f.rank).fill(-3)
+    halfSolveTInto(f, ref, x, w)
+    t.same(Array.from(x), Array.from(solveCholesky(f, b)), `halfSolveTInto m=${m} rank=${f.rank}`)
+    const Ax = matVec(A, m, x)
+    if (f.rank === m) t.ok(Ax.every((v, i) => Math.abs(v - b[i]!) < 1e-8 * (1 + Math.abs(b[i]!))), 'A x = b')
+  }
 })

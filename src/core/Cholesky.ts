@@ -430,23 +430,34 @@ export const gramFactor = (Y: Float64Array, k: number, n: number, options: GramO
  * const y = halfSolve(f, b) // ‖y‖² = bᵀ A⁺ b
  */
 export const halfSolve = (f: CholeskyFactor, b: Float64Array): Float64Array => {
+  const y = new Float64Array(f.m)
+  halfSolveInto(f, b, y)
+  return f.rank === f.m ? y : y.slice(0, f.rank)
+}
+
+/**
+ * {@link halfSolve} into `y` (length ≥ m, overwritten): the half solve is y's first
+ * `rank` entries, the same numbers; the rest is scratch.
+ *
+ * @example
+ * halfSolveInto(f, b, y) // y.subarray(0, f.rank) equals halfSolve(f, b)
+ */
+export const halfSolveInto = (f: CholeskyFactor, b: Float64Array, y: Float64Array): void => {
   const { m, rank: r, order, L } = f
-  const y = new Float64Array(m)
   for (let p = 0; p < m; p++) y[p] = b[order[p]!]!
-  if (r === m) { forwardInPlace(L, m, m, y); return y }
-  const v = y.slice(0, r)
+  if (r === m) { forwardInPlace(L, m, m, y); return }
   const c = f.completion
-  if (c === undefined) return v
+  if (c === undefined) return
+  // the first r entries take the completion's terms from the last m − r, which stay as read
   for (let a = 0; a < m - r; a++) {
     const ba = y[r + a]!
     if (ba === 0) continue
     const ra = a * r
-    for (let q = 0; q < r; q++) v[q] = v[q]! + ba * c.T[ra + q]!
+    for (let q = 0; q < r; q++) y[q] = y[q]! + ba * c.T[ra + q]!
   }
-  forwardInPlace(c.C, r, r, v)
-  backwardInPlace(c.C, r, r, v)
-  forwardInPlace(L, m, r, v)
-  return v
+  forwardInPlace(c.C, r, r, y)
+  backwardInPlace(c.C, r, r, y)
+  forwardInPlace(L, m, r, y)
 }
 
 /**
@@ -457,18 +468,30 @@ export const halfSolve = (f: CholeskyFactor, b: Float64Array): Float64Array => {
  * const x = halfSolveT(f, halfSolve(f, b)) // = solveCholesky(f, b)
  */
 export const halfSolveT = (f: CholeskyFactor, y: Float64Array): Float64Array => {
+  const x = new Float64Array(f.m)
+  halfSolveTInto(f, y, x, new Float64Array(f.rank))
+  return x
+}
+
+/**
+ * {@link halfSolveT} into `x` (length m, overwritten with the same numbers), with `w`
+ * (length ≥ rank) as scratch.
+ *
+ * @example
+ * halfSolveTInto(f, y, x, w) // x equals halfSolveT(f, y)
+ */
+export const halfSolveTInto = (f: CholeskyFactor, y: Float64Array, x: Float64Array, w: Float64Array): void => {
   const { m, rank: r, order, L } = f
-  const x = new Float64Array(m)
-  const w = y.slice(0, r)
+  for (let p = 0; p < r; p++) w[p] = y[p]!
   backwardInPlace(L, m, r, w)
   const c = f.completion
+  if (r < m) x.fill(0, 0, m)
   if (c !== undefined) {
     forwardInPlace(c.C, r, r, w)
     backwardInPlace(c.C, r, r, w)
     for (let a = 0; a < m - r; a++) x[order[r + a]!] = dotAt(c.T, a * r, w, 0, r)
   }
   for (let p = 0; p < r; p++) x[order[p]!] = w[p]!
-  return x
 }
 
 /**

@@ -60,7 +60,7 @@
  *
  * @since 0.1.0
  */
-import { type CholeskyFactor, type NegativeCurvature, cholesky, forSolves, gramFactor, halfSolve, halfSolveT, solveCholesky } from './Cholesky.js'
+import { type CholeskyFactor, type NegativeCurvature, cholesky, forSolves, gramFactor, halfSolve, halfSolveInto, halfSolveTInto, solveCholesky } from './Cholesky.js'
 import { ddResidualInto } from './simd.js'
 
 // -------------------------------------------------------------------------------------
@@ -412,19 +412,25 @@ const schurFromHalf = (f: CholeskyFactor, R: Rows, m: number, rho: number, rowTo
   const Y = new Float64Array(k * r)
   for (let l = 0; l < k; l++) Y.set(halfSolve(f, R.E.subarray(l * m, l * m + m)), l * r)
   const fS = gramFactor(Y, k, r, rowTol === undefined ? {} : { rowTol })
+  // the map's scratch, owned by the solver (a solve runs to its end before the next one
+  // starts): b′ and its half solve z (m), t and the Schur solve's (k)
+  const bp = new Float64Array(m), z = new Float64Array(m), w = new Float64Array(r)
+  const t = new Float64Array(k), tz = new Float64Array(k), tw = new Float64Array(fS.rank)
   const map = (b: Float64Array, c: Float64Array): { x: Float64Array; nu: Float64Array } => {
-    const bp = b.slice(0, m)
+    for (let i = 0; i < m; i++) bp[i] = b[i]!
     addEt(R, m, c, rho, bp)
-    const z = halfSolve(f, bp)
-    const t = new Float64Array(k)
+    halfSolveInto(f, bp, z)
+    const nu = new Float64Array(k)
     for (let l = 0; l < k; l++) t[l] = dotN(Y, l * r, z, 0, r) - c[l]!
-    const nu = k > 0 ? solveCholesky(fS, t) : t
+    if (k > 0) { halfSolveInto(fS, t, tz); halfSolveTInto(fS, tz, nu, tw) } else nu.set(t)
     for (let l = 0; l < k; l++) {
       const v = nu[l]!
       if (v === 0) continue
       for (let q = 0; q < r; q++) z[q] = z[q]! - v * Y[l * r + q]!
     }
-    return { x: halfSolveT(f, z), nu }
+    const x = new Float64Array(m)
+    halfSolveTInto(f, z, x, w)
+    return { x, nu }
   }
   return { map, rowRank: fS.rank }
 }
