@@ -12,7 +12,16 @@
 import { callEpoch } from '../core/simd.js'
 import { type LinearOperator, diagEntry } from '../core/LinearOperator.js'
 
-const memos = new WeakMap<object, { epoch: number; map: Map<string, unknown> }>()
+/**
+ * The current call's memos by owner: a plain Map, replaced when a new call's first memo is
+ * asked for (nothing of an earlier call is read). Not a WeakMap: the owners include
+ * objects made per instance (a batch's θ records, `withInstance`'s), and V8's young
+ * generation collector keeps a WeakMap entry with a young key, and its value, alive until
+ * a full collection, so every scavenge during a batch copied all of the call's memoized
+ * face solvers (measured: a loop of WeakMap entries with young keys scavenges about
+ * 100 times slower than the same loop without them).
+ */
+let memos: { readonly epoch: number; readonly byOwner: Map<object, Map<string, unknown>> } = { epoch: -1, byOwner: new Map() }
 
 /**
  * `make()`, or the value it gave earlier in this call for the same owner and key.
@@ -23,12 +32,25 @@ const memos = new WeakMap<object, { epoch: number; map: Map<string, unknown> }>(
 export const callMemo = <T>(owner: object, key: string, make: () => T): T => {
   const e = callEpoch()
   if (e < 0) return make()
-  let m = memos.get(owner)
-  if (m === undefined || m.epoch !== e) { m = { epoch: e, map: new Map() }; memos.set(owner, m) }
-  if (m.map.has(key)) return m.map.get(key) as T
+  if (memos.epoch !== e) memos = { epoch: e, byOwner: new Map() }
+  let m = memos.byOwner.get(owner)
+  if (m === undefined) { m = new Map(); memos.byOwner.set(owner, m) }
+  if (m.has(key)) return m.get(key) as T
   const v = make()
-  m.map.set(key, v)
+  m.set(key, v)
   return v
+}
+
+/**
+ * Drops the memos of a call that has ended (what it memoized is then garbage as soon as
+ * the results are, instead of at the next call's first memo). The layer and the batch
+ * call it when their call closes.
+ *
+ * @example
+ * withCall(() => solve(problem)) // releases the call's memos on the way out
+ */
+export const releaseCallMemos = (): void => {
+  if (memos.byOwner.size > 0) memos = { epoch: -1, byOwner: new Map() }
 }
 
 const sameArray = (a: ArrayLike<number> | undefined, b: ArrayLike<number> | undefined): boolean => {

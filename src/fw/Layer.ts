@@ -22,7 +22,7 @@ import type { Gradients, Params, ParamsTangent, Problem, SetKind, SetName } from
 import { type FwState, fwStep, initialState } from './Step.js'
 import { type Schedule, type ScheduleName, paperSchedule, defaultSchedule } from './Schedule.js'
 import { certificateAt, rowAbsSums, gapMet } from './Oracle.js'
-import { withInstance } from './CallMemo.js'
+import { releaseCallMemos, withInstance } from './CallMemo.js'
 import { type ResolvedSet, validateProblem, validateCotangent, validateTangent } from './Validate.js'
 import { type BackwardMode, type LayerOptions, type Status, LayerError, unrolledFoldOptions } from './Options.js'
 import { type ImplicitDerivative, quadraticDerivative } from './Implicit.js'
@@ -360,7 +360,8 @@ export const dfwLayer = (options: LayerOptions = {}) => <N>(problem: Problem<N>)
 /**
  * Runs f as one call of the kernels (`core/simd.ts`): the dense kernels trust their copy
  * of a matrix only within a call, so a write into P between calls is always seen. A call
- * already open (a batch) is joined, not restarted.
+ * already open (a batch) is joined, not restarted. The call's memos (`CallMemo.ts`) are
+ * dropped when it closes.
  *
  * @example
  * withCall(() => solveAll(problems))
@@ -368,7 +369,7 @@ export const dfwLayer = (options: LayerOptions = {}) => <N>(problem: Problem<N>)
 export const withCall = <R>(f: () => R): R => {
   if (inCallNow()) return f()
   beginCall()
-  try { return f() } finally { endCall() }
+  try { return f() } finally { endCall(); releaseCallMemos() }
 }
 
 /**

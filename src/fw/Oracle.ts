@@ -14,7 +14,7 @@ import type { Params, SetKind } from './Problem.js'
 import { diagEntry } from '../core/LinearOperator.js'
 import { NegativeCurvatureError } from './Errors.js'
 import { callMemo } from './CallMemo.js'
-import { denseAbsRowSumsInto } from '../core/simd.js'
+import { callEpoch, denseAbsRowSumsInto } from '../core/simd.js'
 import { f64, zerosView } from '../shapes/alloc.js'
 // the tangent and transpose rules of the primitives this module traces (they register into the core)
 import '../jvp/rules.js'
@@ -359,6 +359,9 @@ const absRows = new WeakMap<object, Float64Array>()
  * certificateAt('l1', px, q, x, w, t, rowAbsSums(theta))
  */
 export const rowAbsSums = <N>(p: Params<N>): Float64Array => {
+  // within a call, by operator only: a θ record made per instance as a WeakMap key would
+  // live until a full collection (see `CallMemo.ts`)
+  if (callEpoch() >= 0) return callMemo(p.P, 'rowAbs', () => rowAbsOf(p.P))
   const c = absRows.get(p)
   if (c !== undefined) return c
   const a = callMemo(p.P, 'rowAbs', () => rowAbsOf(p.P))
@@ -500,13 +503,16 @@ const curvatureFloors = new WeakMap<object, number>()
  * if (upu < -curvatureFloor(theta) * uu) throw new NegativeCurvatureError(u, upu / uu)
  */
 export const curvatureFloor = <N>(p: Params<N>): number => {
-  const c = curvatureFloors.get(p)
-  if (c !== undefined) return c
-  const f = callMemo(p.P, 'curvatureFloor', () => {
+  const floorOf = (): number => {
     let m = 0
     for (let i = 0; i < (p.P.dim as number); i++) m = Math.max(m, Math.abs(diagEntry(p.P, i)))
     return 1e-10 * Math.max(m, 1e-300)
-  })
+  }
+  // within a call, by operator only (as rowAbsSums)
+  if (callEpoch() >= 0) return callMemo(p.P, 'curvatureFloor', floorOf)
+  const c = curvatureFloors.get(p)
+  if (c !== undefined) return c
+  const f = floorOf()
   curvatureFloors.set(p, f)
   return f
 }
