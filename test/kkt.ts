@@ -670,3 +670,32 @@ t.test('tiny and huge scales (H × 1e-150, 1e150): no NaN, x unchanged and ν sc
     }
   }
 })
+
+t.test('solvers of one size share their scratch without cross-talk: interleaved solves give each solver its own results, bitwise', async (t) => {
+  const r = gen(SEEDS[2]!)
+  for (const [m, k] of [[3, 1], [8, 2], [40, 3], [70, 2]] as const) {
+    const E = randn(r, k * m)
+    const systems: KktSystem[] = [
+      denseSys(spd(r, m, 1e2), m, E, k),
+      denseSys(spd(r, m, 1e8), m, E, k),
+      denseSys(lowRankPsd(r, m, Math.max(1, m - 2)), m, randn(r, k * m), k, 0.5)
+    ]
+    const solvers = systems.map((s) => kktSolver(s))
+    const bs = solvers.map(() => randn(r, m)), cs = solvers.map(() => randn(r, k))
+    // each alone first (plain and precise), then interleaved in another order, twice
+    const alone = solvers.map((s, i) => [s.solve(bs[i]!, cs[i]!), s.solve(bs[i]!, cs[i]!, true)] as const)
+    for (const order of [[2, 0, 1], [1, 2, 0, 0, 2]]) {
+      for (const i of order) {
+        const plain = solvers[i]!.solve(bs[i]!, cs[i]!), precise = solvers[i]!.solve(bs[i]!, cs[i]!, true)
+        t.same(Array.from(plain.x), Array.from(alone[i]![0].x), `m=${m} k=${k} solver ${i}: x`)
+        t.same(Array.from(plain.nu), Array.from(alone[i]![0].nu), 'ν')
+        t.same(Array.from(precise.x), Array.from(alone[i]![1].x), 'precise x')
+        t.equal(plain.residual, alone[i]![0].residual, 'residual')
+      }
+    }
+    // and the answers are the systems' (GEPP on the bordered matrix, the well-conditioned one)
+    const H0 = (systems[0]!.H as { H: Float64Array }).H
+    const ref = gepp(bordered(H0, m, 0, E, k), m + k, cat(bs[0]!, cs[0]!))
+    t.ok(relErr(alone[0]![1].x, ref.subarray(0, m)) < 1e-12, `m=${m}: the solution`)
+  }
+})

@@ -298,9 +298,58 @@ const omega = (
 interface Direct {
   readonly map: (b: Float64Array, c: Float64Array) => { x: Float64Array; nu: Float64Array }
   readonly applyH: (x: Float64Array) => Float64Array
+  /** out ← (H + σI)x, the same numbers as `applyH`; absent where the engine has only `applyH`. */
+  readonly applyHInto?: (x: Float64Array, out: Float64Array) => void
   readonly normH: number
   /** rb ← b − (H + σI)x − Eᵀν in double-double arithmetic, rounded once (the precise refinement's residual). */
   readonly residualBDD: (b: Float64Array, x: Float64Array, nu: Float64Array) => Float64Array
+  /** The refinement's scratch (see {@link workspace}). */
+  readonly ws: Workspace
+}
+
+/**
+ * A solve's scratch: the refinement's two residual pairs (rb, rc), which a refinement
+ * step alternates between, (H + σI)x and E x; the Schur map's b′ and half solve z (m), its
+ * L-half scratch w (r, the factor's rank), its t and the Schur solve's (k, rank of the
+ * Schur factor); the double-double residual's rows and result. Only x and ν of a
+ * solution are fresh arrays. A solve runs to its end before any other starts (nothing in
+ * it calls another solver), so solvers of one size share one scratch: for m, k ≤
+ * {@link SHARED_SCRATCH_MAX} from a pool by size (a batch's small faces then keep no
+ * scratch of their own: it would outweigh their factors), above it one per solver.
+ */
+interface Workspace {
+  readonly rb: readonly [Float64Array, Float64Array]
+  readonly rc: readonly [Float64Array, Float64Array]
+  readonly hx: Float64Array
+  readonly ex: Float64Array
+  readonly bp: Float64Array
+  readonly z: Float64Array
+  readonly w: Float64Array
+  readonly t: Float64Array
+  readonly tz: Float64Array
+  readonly tw: Float64Array
+  readonly ddHi: Float64Array
+  readonly ddLo: Float64Array
+  readonly ddRb: Float64Array
+}
+
+/** Up to this m and k a solver's scratch comes from the pool shared by size. */
+const SHARED_SCRATCH_MAX = 64
+
+const pooled = new Map<number, Workspace>()
+
+const workspace = (m: number, k: number, r = m, rs = k): Workspace => {
+  const shared = m <= SHARED_SCRATCH_MAX && k <= SHARED_SCRATCH_MAX
+  const key = ((m * 65 + r) * 65 + k) * 65 + rs
+  if (shared) { const w = pooled.get(key); if (w !== undefined) return w }
+  const f = (len: number): Float64Array => new Float64Array(len)
+  const w: Workspace = {
+    rb: [f(m), f(m)], rc: [f(k), f(k)], hx: f(m), ex: f(k),
+    bp: f(m), z: f(m), w: f(r), t: f(k), tz: f(k), tw: f(rs),
+    ddHi: f(m), ddLo: f(m), ddRb: f(m)
+  }
+  if (shared) pooled.set(key, w)
+  return w
 }
 
 // -------------------------------------------------------------------------------------
@@ -327,8 +376,8 @@ class DDSum {
 }
 
 /** rc ← c − E x in double-double, rounded once. */
-const rowsResidualDD = (R: Rows, m: number, c: Float64Array, x: Float64Array): Float64Array => {
-  const acc = new DDSum(), rc = new Float64Array(R.k)
+const rowsResidualDD = (R: Rows, m: number, c: Float64Array, x: Float64Array, rc: Float64Array): Float64Array => {
+  const acc = new DDSum()
   for (let l = 0; l < R.k; l++) {
     acc.reset(c[l]!)
     const o = l * m
@@ -345,34 +394,39 @@ const subEtDD = (acc: DDSum, R: Rows, m: number, i: number, nu: Float64Array): v
 
 /** (b − (H + σI)x − Eᵀν, c − E x). */
 const residualOf = (
-  eng: Direct, R: Rows, m: number, b: Float64Array, c: Float64Array, x: Float64Array, nu: Float64Array
-): { rb: Float64Array; rc: Float64Array } => {
-  const hx = eng.applyH(x)
-  const rb = new Float64Array(m)
+  eng: Direct, R: Rows, m: number, b: Float64Array, c: Float64Array, x: Float64Array, nu: Float64Array, rb: Float64Array, rc: Float64Array
+): void => {
+  const ws = eng.ws
+  let hx = ws.hx
+  if (eng.applyHInto !== undefined) eng.applyHInto(x, hx)
+  else hx = eng.applyH(x)
   for (let i = 0; i < m; i++) rb[i] = b[i]! - hx[i]!
   addEt(R, m, nu, -1, rb)
-  const ex = mulE(R, m, x)
-  const rc = new Float64Array(R.k)
+  const ex = ws.ex
+  for (let l = 0; l < R.k; l++) ex[l] = dotN(R.E, l * m, x, 0, m)
   for (let l = 0; l < R.k; l++) rc[l] = c[l]! - ex[l]!
-  return { rb, rc }
 }
 
 /** The direct solve with iterative refinement: stops at rounding level, when a step no longer halves ω, or after `maxRef` steps. */
 const refined = (eng: Direct, R: Rows, m: number, maxRef: number, b: Float64Array, c: Float64Array): KktSolution => {
   let { x, nu } = eng.map(b, c)
-  let { rb, rc } = residualOf(eng, R, m, b, c, x, nu)
-  let res = omega(R, eng.normH, b, c, x, nu, rb, rc)
+  // the current residual is pair `cur` of the workspace, a step's candidate the other
+  const { rb: rbs, rc: rcs } = eng.ws
+  let cur = 0
+  residualOf(eng, R, m, b, c, x, nu, rbs[0], rcs[0])
+  let res = omega(R, eng.normH, b, c, x, nu, rbs[0], rcs[0])
   let steps = 0
   while (steps < maxRef && res > EPS) {
-    const d = eng.map(rb, rc)
+    const d = eng.map(rbs[cur]!, rcs[cur]!)
     const x2 = new Float64Array(m), nu2 = new Float64Array(R.k)
     for (let i = 0; i < m; i++) x2[i] = x[i]! + d.x[i]!
     for (let l = 0; l < R.k; l++) nu2[l] = nu[l]! + d.nu[l]!
-    const r2 = residualOf(eng, R, m, b, c, x2, nu2)
-    const res2 = omega(R, eng.normH, b, c, x2, nu2, r2.rb, r2.rc)
+    const nx = 1 - cur
+    residualOf(eng, R, m, b, c, x2, nu2, rbs[nx]!, rcs[nx]!)
+    const res2 = omega(R, eng.normH, b, c, x2, nu2, rbs[nx]!, rcs[nx]!)
     if (!(res2 < res)) break
     const halved = res2 <= 0.5 * res
-    x = x2; nu = nu2; rb = r2.rb; rc = r2.rc; res = res2; steps++
+    x = x2; nu = nu2; cur = nx; res = res2; steps++
     if (!halved) break
   }
   return { x, nu, residual: res, refinements: steps, iterations: 0, stop: 'direct' }
@@ -388,7 +442,7 @@ const preciseRefined = (eng: Direct, R: Rows, m: number, maxRef: number, b: Floa
   const base = refined(eng, R, m, maxRef, b, c)
   let x = base.x, nu = base.nu, prev = Infinity, steps = base.refinements
   for (let it = 0; it < maxRef + 2; it++) {
-    const rb = eng.residualBDD(b, x, nu), rc = rowsResidualDD(R, m, c, x)
+    const rb = eng.residualBDD(b, x, nu), rc = rowsResidualDD(R, m, c, x, eng.ws.rc[1])
     if (!rb.every(Number.isFinite) || !rc.every(Number.isFinite)) break
     const d = eng.map(rb, rc)
     const dn = Math.max(normInf(d.x) / Math.max(normInf(x), 1e-300), normInf(d.nu) / Math.max(normInf(nu), 1e-300))
@@ -399,8 +453,9 @@ const preciseRefined = (eng: Direct, R: Rows, m: number, maxRef: number, b: Floa
     x = x2; nu = nu2; prev = dn; steps++
     if (dn <= 2 * EPS) break
   }
-  const r = residualOf(eng, R, m, b, c, x, nu)
-  return { x, nu, residual: omega(R, eng.normH, b, c, x, nu, r.rb, r.rc), refinements: steps, iterations: 0, stop: 'direct' }
+  const rb = eng.ws.rb[0], rc = eng.ws.rc[0]
+  residualOf(eng, R, m, b, c, x, nu, rb, rc)
+  return { x, nu, residual: omega(R, eng.normH, b, c, x, nu, rb, rc), refinements: steps, iterations: 0, stop: 'direct' }
 }
 
 /**
@@ -412,10 +467,9 @@ const schurFromHalf = (f: CholeskyFactor, R: Rows, m: number, rho: number, rowTo
   const Y = new Float64Array(k * r)
   for (let l = 0; l < k; l++) Y.set(halfSolve(f, R.E.subarray(l * m, l * m + m)), l * r)
   const fS = gramFactor(Y, k, r, rowTol === undefined ? {} : { rowTol })
-  // the map's scratch, owned by the solver (a solve runs to its end before the next one
-  // starts): b′ and its half solve z (m), t and the Schur solve's (k)
-  const bp = new Float64Array(m), z = new Float64Array(m), w = new Float64Array(r)
-  const t = new Float64Array(k), tz = new Float64Array(k), tw = new Float64Array(fS.rank)
+  // the map's scratch (see `Workspace`)
+  const ws = workspace(m, k, r, fS.rank)
+  const { bp, z, w, t, tz, tw } = ws
   const map = (b: Float64Array, c: Float64Array): { x: Float64Array; nu: Float64Array } => {
     for (let i = 0; i < m; i++) bp[i] = b[i]!
     addEt(R, m, c, rho, bp)
@@ -432,7 +486,7 @@ const schurFromHalf = (f: CholeskyFactor, R: Rows, m: number, rho: number, rowTo
     halfSolveTInto(f, z, x, w)
     return { x, nu }
   }
-  return { map, rowRank: fS.rank }
+  return { map, rowRank: fS.rank, ws }
 }
 
 /** d ↦ dᵀ(H + σI)d for a unit d, as negative-curvature evidence when < 0. */
@@ -484,18 +538,24 @@ const denseFromFactor = (
   m: number, Hs: Float64Array, normH: number, f: CholeskyFactor, R: Rows, rho: number, options: KktOptions, fallback: boolean
 ): KktSolver => {
   const k = R.k
+  const applyHInto = (x: Float64Array, y: Float64Array): void => {
+    for (let i = 0; i < m; i++) y[i] = dotN(Hs, i * m, x, 0, m)
+  }
   const applyH = (x: Float64Array): Float64Array => {
     const y = new Float64Array(m)
-    for (let i = 0; i < m; i++) y[i] = dotN(Hs, i * m, x, 0, m)
+    applyHInto(x, y)
     return y
   }
   // the solves read L, not the factor's copy of M: the solver keeps the factor without it
-  const { map, rowRank } = schurFromHalf(forSolves(f), R, m, rho, options.rowTol)
+  const { map, rowRank, ws } = schurFromHalf(forSolves(f), R, m, rho, options.rowTol)
+  // the residual's rows (hi, lo) and its result: scratch of the solver, read by the
+  // refinement before the next residual is taken
+  const ddAcc = new DDSum(), { ddHi, ddLo, ddRb } = ws
   const residualBDD = (b: Float64Array, x: Float64Array, nu: Float64Array): Float64Array => {
-    const acc = new DDSum(), rb = new Float64Array(m)
+    const acc = ddAcc, rb = ddRb
     // b − H x row by row in double-double (the SIMD kernel from DD_MIN_M on, bitwise DDSum's
     // addProduct over j), then − Eᵀν into the same sums
-    const hi = new Float64Array(m), lo = new Float64Array(m)
+    const hi = ddHi, lo = ddLo
     ddResidualInto(Hs, m, x, b, hi, lo)
     for (let i = 0; i < m; i++) {
       acc.hi = hi[i]!
@@ -505,7 +565,7 @@ const denseFromFactor = (
     }
     return rb
   }
-  const eng: Direct = { map, applyH, normH, residualBDD }
+  const eng: Direct = { map, applyH, applyHInto, normH, residualBDD, ws }
   const negative = evidence(f.negative, applyH)
   const info: KktInfo = {
     method: 'cholesky', m, k, rank: f.rank, nullity: m - f.rank, rowRank, rho,
@@ -629,7 +689,7 @@ const woodburySolver = (
     }
     return rb
   }
-  const eng: Direct = { map, applyH, normH, residualBDD }
+  const eng: Direct = { map, applyH, normH, residualBDD, ws: workspace(m, k) }
   const info: KktInfo = { method: 'woodbury', m, k, rank: m, nullity: 0, rowRank: fS.rank, rho }
   const maxRef = options.maxRefinements ?? 3
   return { info, solve: (b, c, precise) => (precise === true ? preciseRefined : refined)(eng, R, m, maxRef, b, c ?? new Float64Array(k)) }
