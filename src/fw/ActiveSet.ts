@@ -426,9 +426,17 @@ export const activeSet = <N>(
   const ws = workingSetOf(poly, x)
   const px = new Float64Array(n), g = new Float64Array(n)
   const maxRounds = options.maxRounds ?? 4 * n + 60
-  const incremental = P.kind === 'dense' ? faceFactorCache(denseEntries(P.mat.data, n), n)
-    : P.kind === 'lowRank' && smallDiagonal(P.diag.data, P.U, P.rank) ? faceFactorCache(lowRankEntries(P.diag.data, P.U, P.rank), n)
-      : undefined
+  // the kept factor, made on the first face large enough to use it (most solves of small
+  // problems never need one)
+  let incremental: ReturnType<typeof faceFactorCache> | undefined | null = null
+  const incrementalCache = (): ReturnType<typeof faceFactorCache> | undefined => {
+    if (incremental === null) {
+      incremental = P.kind === 'dense' ? faceFactorCache(denseEntries(P.mat.data, n), n)
+        : P.kind === 'lowRank' && smallDiagonal(P.diag.data, P.U, P.rank) ? faceFactorCache(lowRankEntries(P.diag.data, P.U, P.rank), n)
+          : undefined
+    }
+    return incremental
+  }
   let faceSolves = 0, round = 0, refines = 0
   // the kept factor's solver of the last round's face, when that round used one
   let lastKept: KktSolver | undefined
@@ -451,7 +459,8 @@ export const activeSet = <N>(
       let gs = 0
       for (let i = 0; i < n; i++) gs = Math.max(gs, Math.abs(px[i]!) + Math.abs(q[i]!))
       const hFloor = gs / polyScale(poly, x)
-      const kept = incremental !== undefined && m >= INCREMENTAL_MIN && k < m ? incremental.solverFor(F, face.rows, face.E, hFloor) : undefined
+      const cache = m >= INCREMENTAL_MIN && k < m ? incrementalCache() : undefined
+      const kept = cache !== undefined ? cache.solverFor(F, face.rows, face.E, hFloor) : undefined
       lastKept = kept
       const hf = faceFloor(P, F, k, hFloor)
       const solver: KktSolver = kept ?? faceMemo(P, F, k > 0 ? face.E : undefined, 0, () => kktSolver({ H: faceHessian(P, F), ...(k > 0 ? { E: { k, rows: face.E } } : {}) }, { hFloor: hf }), hf)
@@ -508,9 +517,10 @@ export const activeSet = <N>(
       continue
     }
     if (unbounded) continue
-    // at the face's minimizer: the multipliers, and the releases
+    // at the face's minimizer: the multipliers, and the releases (the working set is the
+    // round's: no bound or row blocked the step, so its face is `face`)
     gradient(P, q, x, px, g)
-    const f2 = workingFace(poly, ws)
+    const f2 = face
     nu = multipliers(poly, ws, f2, x, g)
     stationarity = faceStationarity(f2, g, nu, px, q, operatorRowAbs(P), normInf(x), n)
     const v = violations(poly, ws, x, g, nu)
