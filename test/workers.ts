@@ -22,7 +22,7 @@ import type { Mat } from '../src/shapes/Mat.js'
 import type { Vec } from '../src/shapes/Vec.js'
 import { dfwPool, DEFAULT_MIN_WORK, type DfwPool, type PoolResult } from '../src/workers/index.js'
 import { crashHooks } from '../src/workers/internal.js'
-import { serve } from '../src/workers/worker.js'
+import { serve, operators as keptOperators } from '../src/workers/worker.js'
 import { sharer, NotTransferable, reindex, transferList, type Reply } from '../src/workers/Wire.js'
 import { matOf, randomPlain, rng, vec, type N } from './helpers/layerFixtures.js'
 import { childEnv } from './helpers/childEnv.js'
@@ -380,3 +380,34 @@ console.log('ready', pool.size)`
   t.equal(r.signal, null, 'the child ended on its own (not killed at the timeout)')
   t.match(r.stdout, /ready 2/)
 })
+
+t.test('a worker keeps its dense operators across batches: equal entries give the kept object, a changed entry a new one, and the pool\'s results follow P\'s values', async (t) => {
+  const same = keptOperators()
+  const n = 6, r = rng(61)
+  const base = randomPlain(r, n).P
+  const mk = (data: ArrayLike<number>): LinearOperator<N> => dense(matOf(n, Array.from(data)))
+  const P1 = mk(base), P2 = mk(base)
+  t.equal(same(P1), P1, 'the first operator is kept as it is')
+  t.equal(same(P2), P1, 'an operator with equal entries is replaced by the kept one')
+  const changed = Array.from(base); changed[7] = changed[7]! + 1e-9
+  const P3 = mk(changed)
+  t.equal(same(P3), P3, 'one changed entry: a new operator')
+  t.equal(same(mk(base)), P1, 'the earlier one is still kept')
+  const minusZero = Array.from(base); minusZero[0] = 0
+  const plusZero = Array.from(base); plusZero[0] = -0
+  const Z = mk(minusZero)
+  t.equal(same(Z), Z)
+  t.not(same(mk(plusZero)), Z, 'entries compare by Object.is (−0 is not +0)')
+  t.equal(same(csrLike), csrLike, 'other operators pass as they are')
+  // the pool: the same P values twice, then one entry written; every batch equals the calling thread's
+  const d = unsafeDim<N>(n)
+  for (const values of [base, base, changed, base]) {
+    const problems: Problem<N>[] = Array.from({ length: 6 }, (_, i) => ({ P: mk(values), q: { dim: d, data: normals(rng(70 + i), n) }, t: 0.7 }))
+    const shared = problems.map((p) => ({ ...p, P: problems[0]!.P }))
+    const got = await pool.batch(IMPLICIT)(shared)
+    const one = dfwBatch(IMPLICIT)(shared)
+    got.forEach((g, i) => sameResult(t, g, one[i]!, undefined, `[${i}]`))
+  }
+})
+
+const csrLike = { kind: 'csr', dim: 2 }
