@@ -864,10 +864,120 @@ const ddresBody = (): number[] => {
   return [...L.decl(), ...code, END]
 }
 
+// the exponential: fdlibm's __ieee754_exp, lane by lane
+const F64X2_EQ = simd(0x47), F64X2_LT = simd(0x49), F64X2_GT = simd(0x4a), F64X2_DIV = simd(0xf3), F64X2_TRUNC = simd(0x7a)
+const V128_BITSELECT = simd(0x52), I64X2_SHL = simd(0xcb), I64X2_SHR_S = simd(0xcc)
+/** v128.const with both f64 lanes v. */
+const f64x2c = (v: number): number[] => [...simd(0x0c), ...Array.from(new Uint8Array(Float64Array.of(v, v).buffer))]
+/** The double whose high word is h and low word 0 (fdlibm's thresholds on the high word of |x|). */
+const highWord = (h: number): number => { const d = new DataView(new ArrayBuffer(8)); d.setUint32(0, h); return d.getFloat64(0) }
+/** where(mask, a, b): lanes of a where the mask is set, of b elsewhere (a, b, mask pushed by the three codes). */
+const where = (mask: number[], a: number[], b: number[]): number[] => [...a, ...b, ...mask, ...V128_BITSELECT]
+
+/** fdlibm's constants (FreeBSD msun e_exp.c), which V8's Math.exp (v8/src/base/ieee754.cc) uses. */
+const EXP = {
+  ln2HI: 6.93147180369123816490e-01, ln2LO: 1.90821492927058770002e-10, invln2: 1.44269504088896338700e+00,
+  P1: 1.66666666666666019037e-01, P2: -2.77777777770155933842e-03, P3: 6.61375632143793436117e-05,
+  P4: -1.65339022054652515390e-06, P5: 4.13813679705723846039e-08,
+  oThreshold: 7.09782712893383973096e+02, uThreshold: -7.45133219101941108420e+02,
+  /** |x| ≥ this: hx > 0x3fd62e42, |x| > ½ ln 2 (the reduction) */
+  half: highWord(0x3fd62e43),
+  /** |x| < this: hx < 0x3FF0A2B2, |x| < 1.5 ln 2 (k = ±1) */
+  threeHalves: highWord(0x3ff0a2b2),
+  /** |x| < this: hx < 0x3e300000, |x| < 2⁻²⁸ (1 + x) */
+  tiny: highWord(0x3e300000)
+} as const
+
+/**
+ * exp of the two lanes of local X into local OUT, as fdlibm computes each (the same IEEE
+ * operations in the same order; baseline SIMD has no fused multiply-add), its branches
+ * as lane selects:
+ * - k (as a double t): 0 for |x| ≤ ½ ln 2, ±1 below 1.5 ln 2, else trunc(x/ln 2 ± ½);
+ *   hi = x − t·ln2HI, lo = t·ln2LO, x' = hi − lo (at t = ±1 these are fdlibm's
+ *   x ∓ ln2HI and ±ln2LO exactly; at t = 0, x' = x);
+ * - c = x' − x'²(P1 + x'²(P2 + …)), one division (x'c)/(c − 2) at k = 0, (x'c)/(2 − c)
+ *   otherwise, then 1 − (q − x') at k = 0, y = 1 − ((lo − q) − hi) scaled by
+ *   (y · s1) · s2: s1 = 2^k, s2 = 1 (the product by 1 is exact); s1 = 2, s2 = 2¹⁰²³ at
+ *   k = 1024; s1 = 2^(k+1000), s2 = 2⁻¹⁰⁰⁰ below k = −1021 (a subnormal result);
+ *   2^m built from its bits: (m + 1023 + 2⁵²)'s bits shifted left by 52;
+ * - then 1 + x for |x| < 2⁻²⁸, Math.E at x = 1 (V8's special case), +∞ above
+ *   o_threshold, +0 below u_threshold (±∞ included), x + x for NaN.
+ */
+const expLanes = (L: Locals, X: number, OUT: number): number[] => {
+  const AX = L.take(V128), SG = L.take(V128), T = L.take(V128), K0 = L.take(V128), HI = L.take(V128), LO = L.take(V128), XR = L.take(V128)
+  const TT = L.take(V128), C = L.take(V128), Q = L.take(V128), R0 = L.take(V128), LOW = L.take(V128), TOP = L.take(V128)
+  const c = f64x2c
+  const lt = (a: number[], b: number[]): number[] => [...a, ...b, ...F64X2_LT]
+  return [
+    ...get(X), ...F64X2_ABS, ...set(AX),
+    // all ones in a lane whose sign bit is set (fdlibm's xsb)
+    ...get(X), ...i32c(63), ...I64X2_SHR_S, ...set(SG),
+    // t = trunc(invln2·x + halF[xsb]); ±1 below 1.5 ln 2; 0 at or below ½ ln 2
+    ...c(EXP.invln2), ...get(X), ...F64X2_MUL, ...where(get(SG), c(-0.5), c(0.5)), ...F64X2_ADD, ...F64X2_TRUNC, ...set(T),
+    ...where(lt(get(AX), c(EXP.threeHalves)), where(get(SG), c(-1), c(1)), get(T)), ...set(T),
+    ...lt(get(AX), c(EXP.half)), ...set(K0),
+    ...where(get(K0), c(0), get(T)), ...set(T),
+    ...get(X), ...get(T), ...c(EXP.ln2HI), ...F64X2_MUL, ...F64X2_SUB, ...set(HI),
+    ...get(T), ...c(EXP.ln2LO), ...F64X2_MUL, ...set(LO),
+    ...get(HI), ...get(LO), ...F64X2_SUB, ...set(XR),
+    // c = x − t(P1 + t(P2 + t(P3 + t(P4 + t·P5)))), t = x²
+    ...get(XR), ...get(XR), ...F64X2_MUL, ...set(TT),
+    ...get(XR), ...get(TT), ...c(EXP.P1), ...get(TT), ...c(EXP.P2), ...get(TT), ...c(EXP.P3), ...get(TT), ...c(EXP.P4), ...get(TT), ...c(EXP.P5),
+    ...F64X2_MUL, ...F64X2_ADD, ...F64X2_MUL, ...F64X2_ADD, ...F64X2_MUL, ...F64X2_ADD, ...F64X2_MUL, ...F64X2_ADD, ...F64X2_MUL, ...F64X2_SUB, ...set(C),
+    ...get(XR), ...get(C), ...F64X2_MUL, ...where(get(K0), [...get(C), ...c(2), ...F64X2_SUB], [...c(2), ...get(C), ...F64X2_SUB]), ...F64X2_DIV, ...set(Q),
+    // k = 0: 1 − (q − x)
+    ...c(1), ...get(Q), ...get(XR), ...F64X2_SUB, ...F64X2_SUB, ...set(R0),
+    // the scales
+    ...lt(get(T), c(-1021)), ...set(LOW),
+    ...get(T), ...c(1024), ...F64X2_EQ, ...set(TOP),
+    // y = 1 − ((lo − q) − hi), then (y · s1) · s2
+    ...c(1), ...get(LO), ...get(Q), ...F64X2_SUB, ...get(HI), ...F64X2_SUB, ...F64X2_SUB,
+    ...where(get(LOW), [...get(T), ...c(1000), ...F64X2_ADD], where(get(TOP), c(1), get(T))), ...c(2 ** 52 + 1023), ...F64X2_ADD, ...i32c(52), ...I64X2_SHL,
+    ...F64X2_MUL,
+    ...where(get(LOW), c(2 ** -1000), where(get(TOP), c(2 ** 1023), c(1))), ...F64X2_MUL,
+    ...set(OUT),
+    ...where(get(K0), get(R0), get(OUT)), ...set(OUT),
+    ...where(lt(get(AX), c(EXP.tiny)), [...c(1), ...get(X), ...F64X2_ADD], get(OUT)), ...set(OUT),
+    ...where([...get(X), ...c(1), ...F64X2_EQ], c(Math.E), get(OUT)), ...set(OUT),
+    ...where([...get(X), ...c(EXP.oThreshold), ...F64X2_GT], c(Infinity), get(OUT)), ...set(OUT),
+    ...where(lt(get(X), c(EXP.uThreshold)), c(0), get(OUT)), ...set(OUT),
+    ...where([...get(X), ...get(X), ...F64X2_NE], [...get(X), ...get(X), ...F64X2_ADD], get(OUT)), ...set(OUT)
+  ]
+}
+
+/**
+ * exp(src, dst, n): dst[i] = Math.exp(src[i]) for i < n (f64, byte pointers; dst may be
+ * src), two lanes per pass, an odd last entry in both lanes (lane 0 stored).
+ */
+const expBody = (): number[] => {
+  const [SRC, DST, N] = [0, 1, 2]
+  const L = new Locals(3)
+  const NB = L.take(I32), END2 = L.take(I32), I = L.take(I32)
+  const X = L.take(V128), Y = L.take(V128)
+  const lanes = expLanes(L, X, Y)
+  const code = [
+    ...get(N), ...i32c(3), I32_SHL, ...set(NB),
+    ...get(N), ...i32c(-2), I32_AND, ...i32c(3), I32_SHL, ...set(END2),
+    ...i32c(0), ...set(I),
+    ...whileLoop([...get(END2), I32_EQZ], ltU(I, END2), [
+      ...get(SRC), ...get(I), I32_ADD, ...V128_LOAD(0), ...set(X),
+      ...lanes,
+      ...get(DST), ...get(I), I32_ADD, ...get(Y), ...V128_STORE(0),
+      ...addTo(I, 16)
+    ]),
+    ...ltU(I, NB), IF, VOID,
+    ...get(SRC), ...get(I), I32_ADD, ...f64load(), ...F64X2_SPLAT, ...set(X),
+    ...lanes,
+    ...get(DST), ...get(I), I32_ADD, ...get(Y), ...F64X2_EXTRACT(0), ...f64store(),
+    END
+  ]
+  return [...L.decl(), ...code, END]
+}
+
 /** Rows of a column per pass over row j in the kernel `chol`. */
 const CHOL_ROWS = 4
 
-/** The exported functions, in order: name, type index (0: (i32 ×4) → (), 1: (i32, i32) → f64, 2: (i32, i32) → i32, 3: (i32 ×5) → (), 4: (i32, i32, i32, f64) → i32), body. */
+/** The exported functions, in order: name, type index (0: (i32 ×4) → (), 1: (i32, i32) → f64, 2: (i32, i32) → i32, 3: (i32 ×5) → (), 4: (i32, i32, i32, f64) → i32, 5: (i32 ×3) → ()), body. */
 const FUNCTIONS: ReadonlyArray<readonly [string, number, () => number[]]> = [
   ['gemv', 0, () => gemvBody(1)],
   ['gemv4', 0, () => gemvBody(4)],
@@ -881,7 +991,8 @@ const FUNCTIONS: ReadonlyArray<readonly [string, number, () => number[]]> = [
   ['gemvAbs', 0, () => gemvBody(1, true)],
   ['gemv4Abs', 0, () => gemvBody(4, true)],
   ['chol', 4, () => cholBody(CHOL_ROWS)],
-  ['ddres', 3, ddresBody]
+  ['ddres', 3, ddresBody],
+  ['exp', 5, expBody]
 ]
 
 /**
@@ -891,8 +1002,8 @@ const FUNCTIONS: ReadonlyArray<readonly [string, number, () => number[]]> = [
  * n, rows); the probes `stream`, `stream4` (i32 a, i32 bytes) → f64; `sym` (i32 a,
  * i32 n) → i32, whether A = Aᵀ; `gemvAbs`, `gemv4Abs` (as `gemv`, `gemv4`), y = |A| x;
  * `chol` (i32 base, i32 m, i32 pivot, f64 thresh) → i32, the pivoted Cholesky
- * factorization, returning the rank; and `ddres` (i32 h, x, b, out, m), the residual
- * b − H x in double-double.
+ * factorization, returning the rank; `ddres` (i32 h, x, b, out, m), the residual
+ * b − H x in double-double; and `exp` (i32 src, dst, n), Math.exp entry by entry.
  *
  * @example
  * WebAssembly.validate(moduleBytes()) // true where wasm SIMD runs
@@ -903,10 +1014,11 @@ export const moduleBytes = (): Uint8Array => {
   const symType = [0x60, ...vec([[I32], [I32]]), ...vec([[I32]])]
   const bandType = [0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), 0]
   const cholType = [0x60, ...vec([[I32], [I32], [I32], [F64]]), ...vec([[I32]])]
+  const expType = [0x60, ...vec([[I32], [I32], [I32]]), 0]
   const body = (b: number[]): number[] => [...uleb(b.length), ...b]
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([fnType, streamType, symType, bandType, cholType])),
+    ...section(1, vec([fnType, streamType, symType, bandType, cholType, expType])),
     ...section(2, vec([[...str('env'), ...str('mem'), 0x02, 0x00, 0x01]])),
     ...section(3, vec(FUNCTIONS.map(([, t]) => [t]))),
     ...section(7, vec(FUNCTIONS.map(([name], k) => [...str(name), 0x00, ...uleb(k)]))),
@@ -946,6 +1058,7 @@ interface Wasm {
   readonly gemv4Abs: Kernel
   readonly chol: (base: number, m: number, pivot: number, thresh: number) => number
   readonly ddres: Band
+  readonly exp: (src: number, dst: number, n: number) => void
 }
 
 const PAGE = 65536
@@ -1539,6 +1652,69 @@ export const ddResidualKernel = (H: Float64Array, m: number, x: Float64Array, b:
 export const ddResidualInto = (H: Float64Array, m: number, x: Float64Array, b: Float64Array, hi: Float64Array, lo: Float64Array): void => {
   if (m >= DD_MIN_M && ddResidualKernel(H, m, x, b, hi, lo)) return
   ddResidualLoop(H, m, x, b, hi, lo)
+}
+
+// -------------------------------------------------------------------------------------
+// the exponential
+// -------------------------------------------------------------------------------------
+
+let expEnabled = true
+
+/**
+ * Turns the kernel `exp` on (the default) or off (it then declines, as without SIMD, and
+ * the batch's head pass runs `Math.exp` inline); returns the previous setting. Internal:
+ * for the tests that hold both paths equal.
+ *
+ * @example
+ * const was = setExpKernel(false)
+ * try { run() } finally { setExpKernel(was) }
+ */
+export const setExpKernel = (on: boolean): boolean => {
+  const was = expEnabled
+  expEnabled = on
+  return was
+}
+
+/**
+ * Whether {@link expKernel} runs (SIMD available and the kernel not switched off).
+ *
+ * @example
+ * expKernelOn() // true under Node ≥ 20
+ */
+export const expKernelOn = (): boolean => expEnabled && getWasm() !== undefined
+
+/**
+ * The kernel `exp`: dst[i] ← Math.exp(src[i]) for i < len, bitwise (fdlibm's
+ * __ieee754_exp, which V8's Math.exp is, on f64x2 lanes with the same operations in the
+ * same order, its branches as lane selects), src copied into the scratch and the results
+ * out (dst may be src). False, with nothing written, without SIMD, when switched off
+ * ({@link setExpKernel}) or when the memory cannot grow.
+ *
+ * @example
+ * expKernel(a, a, a.length) // a[i] = Math.exp(a[i]) where SIMD runs
+ */
+export const expKernel = (src: Float64Array, dst: Float64Array, len: number): boolean => {
+  const w = expEnabled ? getWasm() : undefined
+  if (w === undefined) return false
+  const s = scratchFor(w, Math.max(64, 8 * len))
+  if (s === undefined) return false
+  const v = new Float64Array(w.memory.buffer, s, len)
+  v.set(src.subarray(0, len))
+  w.exp(s, s, len)
+  dst.set(v)
+  return true
+}
+
+/**
+ * dst[i] ← Math.exp(src[i]) for i < len (dst may be src): the kernel `exp` where it runs,
+ * else `Math.exp` entry by entry; bitwise the same.
+ *
+ * @example
+ * expInto(a, a, a.length)
+ */
+export const expInto = (src: Float64Array, dst: Float64Array, len: number): void => {
+  if (expKernel(src, dst, len)) return
+  for (let i = 0; i < len; i++) dst[i] = Math.exp(src[i]!)
 }
 
 // -------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@
  *
  * @since 0.1.0
  */
+import { expInto, expKernelOn } from '../../core/simd.js'
 import { generatedKernels, SMALL_N } from './Codegen.js'
 
 // -------------------------------------------------------------------------------------
@@ -166,6 +167,53 @@ const headLoop = (n: number): HeadPass => (m, rows, beta, PX, Q, R, X, E, S, gu,
     gu[j] = gub
     uu[j] = uub
   }
+}
+
+/**
+ * {@link headLoop} split around its exponentials, for the kernel `exp`: the first part
+ * leaves E = a − amax (row by row, the loop's a and amax), {@link splitHead} takes the
+ * exponentials of all m rows at once, the second part sums z over each row in the loop's
+ * order and goes on as the loop does.
+ */
+const headPreLoop = (n: number): HeadPass => (m, rows, beta, PX, Q, R, _X, E) => {
+  for (let j = 0; j < m; j++) {
+    const o = rows[j]! * n, e = j * n
+    let amax = -Infinity
+    for (let i = 0; i < n; i++) {
+      const a = beta * Math.abs((PX[o + i]! + Q[o + i]!) * R[o + i]!)
+      E[e + i] = a
+      if (a > amax) amax = a
+    }
+    for (let i = 0; i < n; i++) E[e + i] = E[e + i]! - amax
+  }
+}
+
+const headPostLoop = (n: number): HeadPass => (m, rows, _beta, PX, Q, R, X, E, S, gu, uu) => {
+  for (let j = 0; j < m; j++) {
+    const o = rows[j]! * n, e = j * n
+    let z = 0
+    for (let i = 0; i < n; i++) z += E[e + i]!
+    let gub = 0, uub = 0
+    for (let i = 0; i < n; i++) {
+      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!
+      const ei = E[e + i]! / z
+      E[e + i] = ei
+      const si = -ri * sgn(gi * ri) * ei
+      S[e + i] = si
+      const ui = si - X[o + i]!
+      gub += gi * ui
+      uub += ui * ui
+    }
+    gu[j] = gub
+    uu[j] = uub
+  }
+}
+
+/** The head from its two parts: `pre`, the exponentials of E's m × n entries in one call ({@link expInto}), `post`. */
+const splitHead = (n: number, pre: HeadPass, post: HeadPass): HeadPass => (m, rows, beta, PX, Q, R, X, E, S, gu, uu) => {
+  pre(m, rows, beta, PX, Q, R, X, E, S, gu, uu)
+  expInto(E, E, m * n)
+  post(m, rows, beta, PX, Q, R, X, E, S, gu, uu)
 }
 
 const updateLoop = (n: number): UpdatePass => (m, rows, gu, uu, Ls, floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go) => {
@@ -343,6 +391,31 @@ const headSource = (n: number): string => [
   '}'
 ].join('\n')
 
+/** {@link headPreLoop} for one n: E ← a − amax, a in locals. */
+const headPreSource = (n: number): string => [
+  'for (let j = 0; j < m; j++) {',
+  `const o = rows[j] * ${n}, e = j * ${n};`,
+  each(n, (i) => `const a${i} = beta * Math.abs((PX[o + ${i}] + Q[o + ${i}]) * R[o + ${i}]);`),
+  'let amax = -Infinity;',
+  each(n, (i) => `if (a${i} > amax) amax = a${i};`),
+  each(n, (i) => `E[e + ${i}] = a${i} - amax;`),
+  '}'
+].join('\n')
+
+/** {@link headPostLoop} for one n: the exponentials in locals, z, then the rest as {@link headSource} does. */
+const headPostSource = (n: number): string => [
+  'for (let j = 0; j < m; j++) {',
+  `const o = rows[j] * ${n}, e = j * ${n};`,
+  each(n, (i) => `const v${i} = E[e + ${i}];`),
+  'let z = 0;',
+  each(n, (i) => `z += v${i};`),
+  'let gub = 0, uub = 0;',
+  each(n, (i) => `const g${i} = PX[o + ${i}] + Q[o + ${i}], r${i} = R[o + ${i}], h${i} = g${i} * r${i};` +
+    ` const e${i} = v${i} / z; E[e + ${i}] = e${i}; const s${i} = -r${i} * ${sgnOf(`h${i}`)} * e${i}; S[e + ${i}] = s${i}; const u${i} = s${i} - X[o + ${i}]; gub += g${i} * u${i}; uub += u${i} * u${i};`),
+  'gu[j] = gub; uu[j] = uub;',
+  '}'
+].join('\n')
+
 /** {@link updateLoop} for one n: x and Px of the row loaded once. */
 const updateSource = (n: number): string => [
   'for (let j = 0; j < m; j++) {',
@@ -440,6 +513,8 @@ const BWD_HEAD = ['ma', 'pos', 'at', 'rows', 'gamma', 'cxa', 'cpa', 'S', 'X', 'P
 const BWD_TAIL = ['ma', 'pos', 'at', 'rows', 'gamma', 'numA', 'denA', 'inside', 'cgamma', 'Ls', 'beta', 'cxa', 'cpa', 'E', 'S', 'X', 'PX', 'Q', 'R', 'IW', 'CS', 'cq', 'cw', 'ct', 'cxo', 'cpx', 'pxSet', 'tmp']
 
 const head = generatedKernels((n: number) => ({ params: HEAD, body: headSource(n), name: `dfw-row-head-${n}.js` }), headLoop)
+const headPre = generatedKernels((n: number) => ({ params: HEAD, body: headPreSource(n), name: `dfw-row-head-pre-${n}.js` }), headPreLoop)
+const headPost = generatedKernels((n: number) => ({ params: HEAD, body: headPostSource(n), name: `dfw-row-head-post-${n}.js` }), headPostLoop)
 const update = generatedKernels((n: number) => ({ params: UPDATE, body: updateSource(n), name: `dfw-row-update-${n}.js` }), updateLoop)
 const bwdHead = generatedKernels((n: number) => ({ params: BWD_HEAD, body: bwdHeadSource(n), name: `dfw-row-bwd-head-${n}.js` }), bwdHeadLoop)
 /** Key 2n + (accumulating ? 1 : 0). */
@@ -458,24 +533,40 @@ export const rowLoops = (n: number): RowPasses => ({
   head: headLoop(n), update: updateLoop(n), bwdHead: bwdHeadLoop(n), bwdTail: [bwdTailLoop(n, false), bwdTailLoop(n, true)], fwdHead: fwdHeadLoop(n), fwdTail: fwdTailLoop(n)
 })
 
-const loopsOf = new Map<number, RowPasses>(), smallOf = new Map<number, RowPasses>()
+const loopsOf = new Map<number, RowPasses>(), splitLoopsOf = new Map<number, RowPasses>(), smallOf = new Map<number, RowPasses>()
+/** The split heads made, by their first part (one per n and state of the generated code). */
+const splitOf = new Map<HeadPass, HeadPass>()
+
+/** The head at n < 16 (generated, or the loops with the generated code off): split around the kernel `exp` where it runs, else whole. */
+const smallHead = (n: number): HeadPass => {
+  if (!expKernelOn()) return head(n)
+  const pre = headPre(n)
+  let h = splitOf.get(pre)
+  if (h === undefined) { h = splitHead(n, pre, headPost(n)); splitOf.set(pre, h) }
+  return h
+}
 
 /**
  * The passes the batch runs at n: generated for n < 16 (once per n; the loops where code
  * cannot be generated or the generated code is off, `Codegen.ts`), the loops for n ≥ 16.
+ * Where the kernel `exp` runs, the head is split around it (the exponentials of all live
+ * rows in one call); the numbers are the same either way.
  *
  * @example
  * rowPasses(10).update(m, rows, gu, uu, Ls, floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go)
  */
 export const rowPasses = (n: number): RowPasses => {
   if (n < SMALL_N) {
-    const h = head(n)
+    const h = smallHead(n)
     let p = smallOf.get(n)
-    // made again when the switch has changed which code the kernels are
+    // made again when a switch has changed which code the kernels are
     if (p === undefined || p.head !== h) { p = { head: h, update: update(n), bwdHead: bwdHead(n), bwdTail: [bwdTail(2 * n), bwdTail(2 * n + 1)], fwdHead: fwdHead(n), fwdTail: fwdTail(n) }; smallOf.set(n, p) }
     return p
   }
   let l = loopsOf.get(n)
   if (l === undefined) { l = rowLoops(n); loopsOf.set(n, l) }
-  return l
+  if (!expKernelOn()) return l
+  let s = splitLoopsOf.get(n)
+  if (s === undefined) { s = { ...l, head: splitHead(n, headPreLoop(n), headPostLoop(n)) }; splitLoopsOf.set(n, s) }
+  return s
 }
