@@ -2,7 +2,8 @@
  * The exponential kernel `exp` of simd.ts (fdlibm's __ieee754_exp on f64x2 lanes) against
  * V8's Math.exp, bitwise (Object.is), on more than 10⁷ inputs: random bit patterns over all
  * doubles, uniform ranges, every threshold and branch boundary of fdlibm stepped over ulp by
- * ulp, the specials (±0, ±∞, NaN, subnormals, x = 1); lane tails and the lengths 0 and 1;
+ * ulp, the specials (±0, ±∞, NaN, subnormals, x = 1), ordinary entries with specials among
+ * them (the kernel's short path and its full one); lane tails and the lengths 0 and 1;
  * that it declines (and `expInto` falls back to Math.exp) when switched off and in a child
  * process without SIMD (DFW_NO_SIMD=1); and that the batched paper step, whose softmax
  * takes its exponentials from the kernel, gives bitwise the numbers it gives with Math.exp
@@ -64,7 +65,8 @@ const BOUNDARIES: ReadonlyArray<readonly [string, number]> = [
   ['2⁻²⁸', 2 ** -28], ['o_threshold', 7.09782712893383973096e+02], ['hx = 0x40862E42', fromWords(0x40862e42, 0)],
   ['u_threshold', -7.45133219101941108420e+02], ['subnormal results', -708.3964185322641], ['k = −1021', -1021.5 * LN2], ['k = −1022', -1022.5 * LN2],
   ['k = 1023', 1023.5 * LN2], ['k = 1024', 1023.9 * LN2], ['-745.13', -745.13321910194122], ['1', 1], ['ln 2', LN2], ['2 ln 2', 2 * LN2],
-  ['1e-300', 1e-300], ['smallest normal', 2 ** -1022], ['largest', Number.MAX_VALUE]
+  ['1e-300', 1e-300], ['smallest normal', 2 ** -1022], ['largest', Number.MAX_VALUE],
+  ['708 (the kernel\'s ordinary range)', 708]
 ]
 
 t.test('the kernel is Math.exp bitwise on more than 10⁷ inputs: all bit patterns, ranges, every branch boundary, the specials', { skip: noSimd }, async (t) => {
@@ -101,10 +103,13 @@ t.test('the kernel is Math.exp bitwise on more than 10⁷ inputs: all bit patter
   }
   run(`${BOUNDARIES.length} boundaries ± 20000 ulps and nearby, both signs`, Float64Array.from(near))
   const specials = [0, -0, Infinity, -Infinity, NaN, -NaN, fromWords(0x7ff00000, 1), fromWords(0xfff80000, 5), 1, -1, Math.E, 5e-324, -5e-324, 2 ** -1074 * 12345, -(2 ** -1030),
-    2 ** -1022, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, 709.782712893384, 709.7827128933841, -745.1332191019411, -745.1332191019412, -745.1332191019413]
+    2 ** -1022, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, 3e-9, -2e-10, 2 ** -29, -(2 ** -28), 708, -708, 707.9999999999999, -708.0000000000001, 709.782712893384, 709.7827128933841, -745.1332191019411, -745.1332191019412, -745.1332191019413]
   const subnormals = Float64Array.from({ length: 100_000 }, () => fromWords(((next() & 0x80000000) | (next() & 0xfffff)) >>> 0, next()))
   run('specials: ±0, ±∞, NaNs, subnormal inputs, x = 1, the thresholds', Float64Array.from(specials))
   run('subnormal inputs', subnormals)
+  // ordinary entries with every kind of special among them (a pass of four with one special in it takes the full path)
+  const mixed = Float64Array.from({ length: 400_000 }, (_, i) => (next() % 50 === 0 ? specials[i % specials.length]! : -30 * uni()))
+  run('ordinary entries with specials sprinkled among them', mixed)
   t.ok(total >= 10_000_000, `${total} inputs in all`)
   // each special in lane 0 and in lane 1, and as the odd last entry
   for (const lead of [0, 1, 2]) {

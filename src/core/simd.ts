@@ -26,6 +26,12 @@
  *   Kkt.ts's precise refinement calls through `ddResidualInto` from `DD_MIN_M` on) runs
  *   Dekker's product and Knuth's sum row by row, j ascending; the kernel takes two rows
  *   per pass, one per lane, the same operations on each.
+ * - The exponential (the kernel `exp`, which the batched paper step's softmax calls
+ *   through `expInto`) is fdlibm's __ieee754_exp, the code of V8's Math.exp, on f64x2
+ *   lanes: the same operations in the same order (baseline SIMD has no fused
+ *   multiply-add), fdlibm's branches as lane selects, so each lane is Math.exp's result
+ *   bitwise; four entries per pass, finished by a short path when all four are ordinary
+ *   (|x| < 708, not x = 1, not 0 < |x| < 2⁻²⁸) and by every branch otherwise.
  *
  * The module is assembled here byte by byte (no toolchain); it imports its memory.
  *
@@ -866,7 +872,7 @@ const ddresBody = (): number[] => {
 
 // the exponential: fdlibm's __ieee754_exp, lane by lane
 const F64X2_EQ = simd(0x47), F64X2_LT = simd(0x49), F64X2_GT = simd(0x4a), F64X2_DIV = simd(0xf3), F64X2_TRUNC = simd(0x7a)
-const V128_BITSELECT = simd(0x52), I64X2_SHL = simd(0xcb), I64X2_SHR_S = simd(0xcc)
+const V128_BITSELECT = simd(0x52), V128_AND = simd(0x4e), V128_ANDNOT = simd(0x4f), I64X2_SHL = simd(0xcb), I64X2_ALL_TRUE = simd(0xc3), ELSE = 0x05
 /** v128.const with both f64 lanes v. */
 const f64x2c = (v: number): number[] => [...simd(0x0c), ...Array.from(new Uint8Array(Float64Array.of(v, v).buffer))]
 /** The double whose high word is h and low word 0 (fdlibm's thresholds on the high word of |x|). */
@@ -888,87 +894,151 @@ const EXP = {
   tiny: highWord(0x3e300000)
 } as const
 
+/** The locals of one vector's exponentials. */
+interface ExpLocals { readonly X: number; readonly AX: number; readonly XS: number; readonly T: number; readonly K0: number; readonly HI: number; readonly LO: number; readonly XR: number; readonly TT: number; readonly C: number; readonly Q: number; readonly R0: number; readonly Y: number; readonly OK: number; readonly LOW: number; readonly TOP: number; readonly OUT: number }
+
+const expLocals = (L: Locals): ExpLocals => {
+  const take = (): number => L.take(V128)
+  return { X: take(), AX: take(), XS: take(), T: take(), K0: take(), HI: take(), LO: take(), XR: take(), TT: take(), C: take(), Q: take(), R0: take(), Y: take(), OK: take(), LOW: take(), TOP: take(), OUT: take() }
+}
+
+/** Below this |x| the exponential takes no special branch but 1 + x (k within [−1021, 1021], no overflow or underflow). */
+const EXP_ORDINARY = 708
+
 /**
- * exp of the two lanes of local X into local OUT, as fdlibm computes each (the same IEEE
- * operations in the same order; baseline SIMD has no fused multiply-add), its branches
- * as lane selects:
+ * The exponentials of the two lanes of local X, as fdlibm computes each (the same IEEE
+ * operations in the same order; baseline SIMD has no fused multiply-add), its branches as
+ * lane selects. These statements leave (as fdlibm's k = 0 result) R0 = 1 − (q − x') and
+ * (the others') Y = y, to be scaled by 2^k ({@link expFast}, {@link expFull}):
  * - k (as a double t): 0 for |x| ≤ ½ ln 2, ±1 below 1.5 ln 2, else trunc(x/ln 2 ± ½);
  *   hi = x − t·ln2HI, lo = t·ln2LO, x' = hi − lo (at t = ±1 these are fdlibm's
  *   x ∓ ln2HI and ±ln2LO exactly; at t = 0, x' = x);
- * - c = x' − x'²(P1 + x'²(P2 + …)), one division (x'c)/(c − 2) at k = 0, (x'c)/(2 − c)
- *   otherwise, then 1 − (q − x') at k = 0, y = 1 − ((lo − q) − hi) scaled by
- *   (y · s1) · s2: s1 = 2^k, s2 = 1 (the product by 1 is exact); s1 = 2, s2 = 2¹⁰²³ at
- *   k = 1024; s1 = 2^(k+1000), s2 = 2⁻¹⁰⁰⁰ below k = −1021 (a subnormal result);
- *   2^m built from its bits: (m + 1023 + 2⁵²)'s bits shifted left by 52;
- * - then 1 + x for |x| < 2⁻²⁸, Math.E at x = 1 (V8's special case), +∞ above
- *   o_threshold, +0 below u_threshold (±∞ included), x + x for NaN.
+ * - c = x' − x'²(P1 + x'²(P2 + …)), q = (x'c)/(c − 2), which is fdlibm's (x'c)/(c − 2)
+ *   at k = 0 and the negative of its (x'c)/(2 − c) otherwise (the division and the
+ *   subtraction round symmetrically), so y = 1 − ((lo − (x'c)/(2 − c)) − hi) is
+ *   1 − ((lo + q) − hi);
+ * - OK: every lane ordinary (|x| < {@link EXP_ORDINARY}, not x = 1, not 0 < |x| < 2⁻²⁸),
+ *   where {@link expFast} gives the result.
  */
-const expLanes = (L: Locals, X: number, OUT: number): number[] => {
-  const AX = L.take(V128), SG = L.take(V128), T = L.take(V128), K0 = L.take(V128), HI = L.take(V128), LO = L.take(V128), XR = L.take(V128)
-  const TT = L.take(V128), C = L.take(V128), Q = L.take(V128), R0 = L.take(V128), LOW = L.take(V128), TOP = L.take(V128)
-  const c = f64x2c
+const expCore = (e: ExpLocals, c: (v: number) => number[]): number[][] => {
+  const { X, AX, XS, T, K0, HI, LO, XR, TT, C, Q, R0, Y, OK } = e
   const lt = (a: number[], b: number[]): number[] => [...a, ...b, ...F64X2_LT]
   return [
-    ...get(X), ...F64X2_ABS, ...set(AX),
-    // all ones in a lane whose sign bit is set (fdlibm's xsb)
-    ...get(X), ...i32c(63), ...I64X2_SHR_S, ...set(SG),
+    [...get(X), ...F64X2_ABS, ...set(AX)],
+    // x's sign bit alone (fdlibm's xsb), which makes ±½ and ±1 of ½ and 1
+    [...get(X), ...c(-0), ...V128_AND, ...set(XS)],
     // t = trunc(invln2·x + halF[xsb]); ±1 below 1.5 ln 2; 0 at or below ½ ln 2
-    ...c(EXP.invln2), ...get(X), ...F64X2_MUL, ...where(get(SG), c(-0.5), c(0.5)), ...F64X2_ADD, ...F64X2_TRUNC, ...set(T),
-    ...where(lt(get(AX), c(EXP.threeHalves)), where(get(SG), c(-1), c(1)), get(T)), ...set(T),
-    ...lt(get(AX), c(EXP.half)), ...set(K0),
-    ...where(get(K0), c(0), get(T)), ...set(T),
-    ...get(X), ...get(T), ...c(EXP.ln2HI), ...F64X2_MUL, ...F64X2_SUB, ...set(HI),
-    ...get(T), ...c(EXP.ln2LO), ...F64X2_MUL, ...set(LO),
-    ...get(HI), ...get(LO), ...F64X2_SUB, ...set(XR),
+    [...c(EXP.invln2), ...get(X), ...F64X2_MUL, ...get(XS), ...c(0.5), ...V128_OR, ...F64X2_ADD, ...F64X2_TRUNC, ...set(T)],
+    [...where(lt(get(AX), c(EXP.threeHalves)), [...get(XS), ...c(1), ...V128_OR], get(T)), ...set(T)],
+    [...lt(get(AX), c(EXP.half)), ...set(K0)],
+    [...where(get(K0), c(0), get(T)), ...set(T)],
+    [...get(X), ...get(T), ...c(EXP.ln2HI), ...F64X2_MUL, ...F64X2_SUB, ...set(HI)],
+    [...get(T), ...c(EXP.ln2LO), ...F64X2_MUL, ...set(LO)],
+    [...get(HI), ...get(LO), ...F64X2_SUB, ...set(XR)],
     // c = x − t(P1 + t(P2 + t(P3 + t(P4 + t·P5)))), t = x²
-    ...get(XR), ...get(XR), ...F64X2_MUL, ...set(TT),
-    ...get(XR), ...get(TT), ...c(EXP.P1), ...get(TT), ...c(EXP.P2), ...get(TT), ...c(EXP.P3), ...get(TT), ...c(EXP.P4), ...get(TT), ...c(EXP.P5),
-    ...F64X2_MUL, ...F64X2_ADD, ...F64X2_MUL, ...F64X2_ADD, ...F64X2_MUL, ...F64X2_ADD, ...F64X2_MUL, ...F64X2_ADD, ...F64X2_MUL, ...F64X2_SUB, ...set(C),
-    ...get(XR), ...get(C), ...F64X2_MUL, ...where(get(K0), [...get(C), ...c(2), ...F64X2_SUB], [...c(2), ...get(C), ...F64X2_SUB]), ...F64X2_DIV, ...set(Q),
-    // k = 0: 1 − (q − x)
-    ...c(1), ...get(Q), ...get(XR), ...F64X2_SUB, ...F64X2_SUB, ...set(R0),
-    // the scales
-    ...lt(get(T), c(-1021)), ...set(LOW),
-    ...get(T), ...c(1024), ...F64X2_EQ, ...set(TOP),
-    // y = 1 − ((lo − q) − hi), then (y · s1) · s2
-    ...c(1), ...get(LO), ...get(Q), ...F64X2_SUB, ...get(HI), ...F64X2_SUB, ...F64X2_SUB,
-    ...where(get(LOW), [...get(T), ...c(1000), ...F64X2_ADD], where(get(TOP), c(1), get(T))), ...c(2 ** 52 + 1023), ...F64X2_ADD, ...i32c(52), ...I64X2_SHL,
-    ...F64X2_MUL,
-    ...where(get(LOW), c(2 ** -1000), where(get(TOP), c(2 ** 1023), c(1))), ...F64X2_MUL,
-    ...set(OUT),
-    ...where(get(K0), get(R0), get(OUT)), ...set(OUT),
-    ...where(lt(get(AX), c(EXP.tiny)), [...c(1), ...get(X), ...F64X2_ADD], get(OUT)), ...set(OUT),
-    ...where([...get(X), ...c(1), ...F64X2_EQ], c(Math.E), get(OUT)), ...set(OUT),
-    ...where([...get(X), ...c(EXP.oThreshold), ...F64X2_GT], c(Infinity), get(OUT)), ...set(OUT),
-    ...where(lt(get(X), c(EXP.uThreshold)), c(0), get(OUT)), ...set(OUT),
-    ...where([...get(X), ...get(X), ...F64X2_NE], [...get(X), ...get(X), ...F64X2_ADD], get(OUT)), ...set(OUT)
+    [...get(XR), ...get(XR), ...F64X2_MUL, ...set(TT)],
+    [...get(TT), ...c(EXP.P5), ...F64X2_MUL, ...c(EXP.P4), ...F64X2_ADD, ...set(C)],
+    [...get(TT), ...get(C), ...F64X2_MUL, ...c(EXP.P3), ...F64X2_ADD, ...set(C)],
+    [...get(TT), ...get(C), ...F64X2_MUL, ...c(EXP.P2), ...F64X2_ADD, ...set(C)],
+    [...get(TT), ...get(C), ...F64X2_MUL, ...c(EXP.P1), ...F64X2_ADD, ...set(C)],
+    [...get(XR), ...get(TT), ...get(C), ...F64X2_MUL, ...F64X2_SUB, ...set(C)],
+    [...get(XR), ...get(C), ...F64X2_MUL, ...get(C), ...c(2), ...F64X2_SUB, ...F64X2_DIV, ...set(Q)],
+    [...c(1), ...get(Q), ...get(XR), ...F64X2_SUB, ...F64X2_SUB, ...set(R0)],
+    [...c(1), ...get(LO), ...get(Q), ...F64X2_ADD, ...get(HI), ...F64X2_SUB, ...F64X2_SUB, ...set(Y)],
+    [...lt(get(AX), c(EXP_ORDINARY)), ...get(X), ...c(1), ...F64X2_NE, ...V128_AND,
+      ...lt(get(AX), c(EXP.tiny)), ...get(X), ...c(0), ...F64X2_NE, ...V128_AND, ...V128_ANDNOT, ...set(OK)]
   ]
 }
 
+/** 2^m for the integers m (as doubles) of the lanes on the stack, from their bits: (m + 1023 + 2⁵²)'s bits shifted left by 52. */
+const pow2 = (c: (v: number) => number[]): number[] => [...c(2 ** 52 + 1023), ...F64X2_ADD, ...i32c(52), ...I64X2_SHL]
+
+/** OUT for ordinary lanes: R0 at k = 0, else Y · 2^k. */
+const expFast = (e: ExpLocals, c: (v: number) => number[]): number[][] => [
+  [...where(get(e.K0), get(e.R0), [...get(e.Y), ...get(e.T), ...pow2(c), ...F64X2_MUL]), ...set(e.OUT)]
+]
+
+/**
+ * OUT for any lanes: Y scaled as (Y · s1) · s2 (s1 = 2^k, s2 = 1, the product by 1
+ * exact; s1 = 2, s2 = 2¹⁰²³ at k = 1024; s1 = 2^(k+1000), s2 = 2⁻¹⁰⁰⁰ below k = −1021, a
+ * subnormal result), R0 at k = 0, then 1 + x for |x| < 2⁻²⁸, Math.E at x = 1 (V8's special
+ * case), +∞ above o_threshold, +0 below u_threshold (±∞ included), x + x for NaN.
+ */
+const expFull = (e: ExpLocals, c: (v: number) => number[]): number[][] => {
+  const { X, AX, T, K0, R0, Y, LOW, TOP, OUT } = e
+  const lt = (a: number[], b: number[]): number[] => [...a, ...b, ...F64X2_LT]
+  return [
+    [...lt(get(T), c(-1021)), ...set(LOW)],
+    [...get(T), ...c(1024), ...F64X2_EQ, ...set(TOP)],
+    [...get(Y), ...where(get(LOW), [...get(T), ...c(1000), ...F64X2_ADD], where(get(TOP), c(1), get(T))), ...pow2(c),
+      ...F64X2_MUL, ...where(get(LOW), c(2 ** -1000), where(get(TOP), c(2 ** 1023), c(1))), ...F64X2_MUL, ...set(OUT)],
+    [...where(get(K0), get(R0), get(OUT)), ...set(OUT)],
+    [...where(lt(get(AX), c(EXP.tiny)), [...c(1), ...get(X), ...F64X2_ADD], get(OUT)), ...set(OUT)],
+    [...where([...get(X), ...c(1), ...F64X2_EQ], c(Math.E), get(OUT)), ...set(OUT)],
+    [...where([...get(X), ...c(EXP.oThreshold), ...F64X2_GT], c(Infinity), get(OUT)), ...set(OUT)],
+    [...where(lt(get(X), c(EXP.uThreshold)), c(0), get(OUT)), ...set(OUT)],
+    [...where([...get(X), ...get(X), ...F64X2_NE], [...get(X), ...get(X), ...F64X2_ADD], get(OUT)), ...set(OUT)]
+  ]
+}
+
+/** Vectors (of two entries) per pass of the kernel `exp`, their statements interleaved. */
+const EXP_VECTORS = 2
+
 /**
  * exp(src, dst, n): dst[i] = Math.exp(src[i]) for i < n (f64, byte pointers; dst may be
- * src), two lanes per pass, an odd last entry in both lanes (lane 0 stored).
+ * src): EXP_VECTORS vectors per pass, their statements interleaved so that the
+ * exponentials' long chains of dependent operations overlap, finished by
+ * {@link expFast} when every lane is ordinary, else by {@link expFull}; then single
+ * vectors and an odd last entry (in both lanes, lane 0 stored), finished by
+ * {@link expFull}.
  */
 const expBody = (): number[] => {
   const [SRC, DST, N] = [0, 1, 2]
   const L = new Locals(3)
-  const NB = L.take(I32), END2 = L.take(I32), I = L.take(I32)
-  const X = L.take(V128), Y = L.take(V128)
-  const lanes = expLanes(L, X, Y)
+  const NB = L.take(I32), ENDV = L.take(I32), END2 = L.take(I32), I = L.take(I32)
+  const vs = Array.from({ length: EXP_VECTORS }, () => expLocals(L))
+  const v0 = vs[0]!
+  // the constants in locals, set once before the loop (a v128.const in the loop is
+  // materialized on every pass)
+  const pool = new Map<string, readonly [number, number]>()
+  const c = (v: number): number[] => {
+    const key = Array.from(new Uint8Array(Float64Array.of(v).buffer)).join(',')
+    let e = pool.get(key)
+    if (e === undefined) { e = [v, L.take(V128)]; pool.set(key, e) }
+    return get(e[1])
+  }
+  const zip = (parts: number[][][]): number[] => parts[0]!.flatMap((_, k) => parts.flatMap((p) => p[k]!))
+  const one = [...expCore(v0, c), ...expFull(v0, c)].flat()
+  const pass = [
+    ...zip(vs.map((e) => expCore(e, c))),
+    ...vs.flatMap((e, k) => [...get(e.OK), ...(k > 0 ? V128_AND : [])]), ...I64X2_ALL_TRUE, IF, VOID,
+    ...zip(vs.map((e) => expFast(e, c))),
+    ELSE,
+    ...zip(vs.map((e) => expFull(e, c))),
+    END
+  ]
   const code = [
     ...get(N), ...i32c(3), I32_SHL, ...set(NB),
+    ...get(N), ...i32c(-2 * EXP_VECTORS), I32_AND, ...i32c(3), I32_SHL, ...set(ENDV),
     ...get(N), ...i32c(-2), I32_AND, ...i32c(3), I32_SHL, ...set(END2),
+    ...[...pool.values()].flatMap(([v, l]) => [...f64x2c(v), ...set(l)]),
     ...i32c(0), ...set(I),
-    ...whileLoop([...get(END2), I32_EQZ], ltU(I, END2), [
-      ...get(SRC), ...get(I), I32_ADD, ...V128_LOAD(0), ...set(X),
-      ...lanes,
-      ...get(DST), ...get(I), I32_ADD, ...get(Y), ...V128_STORE(0),
+    ...whileLoop([...get(ENDV), I32_EQZ], ltU(I, ENDV), [
+      ...vs.flatMap((e, k) => [...get(SRC), ...get(I), I32_ADD, ...V128_LOAD(16 * k), ...set(e.X)]),
+      ...pass,
+      ...vs.flatMap((e, k) => [...get(DST), ...get(I), I32_ADD, ...get(e.OUT), ...V128_STORE(16 * k)]),
+      ...addTo(I, 16 * EXP_VECTORS)
+    ]),
+    ...whileLoop(geU(I, END2), ltU(I, END2), [
+      ...get(SRC), ...get(I), I32_ADD, ...V128_LOAD(0), ...set(v0.X),
+      ...one,
+      ...get(DST), ...get(I), I32_ADD, ...get(v0.OUT), ...V128_STORE(0),
       ...addTo(I, 16)
     ]),
     ...ltU(I, NB), IF, VOID,
-    ...get(SRC), ...get(I), I32_ADD, ...f64load(), ...F64X2_SPLAT, ...set(X),
-    ...lanes,
-    ...get(DST), ...get(I), I32_ADD, ...get(Y), ...F64X2_EXTRACT(0), ...f64store(),
+    ...get(SRC), ...get(I), I32_ADD, ...f64load(), ...F64X2_SPLAT, ...set(v0.X),
+    ...one,
+    ...get(DST), ...get(I), I32_ADD, ...get(v0.OUT), ...F64X2_EXTRACT(0), ...f64store(),
     END
   ]
   return [...L.decl(), ...code, END]

@@ -7,7 +7,9 @@
  * expression the loops compute it by), the loops' operations in the loops' order, so
  * every result is the loops' number bitwise, zeros' signs and NaN included. The loops
  * re-load those values from the arrays in every pass and keep their own bookkeeping,
- * which at n = 10 costs more than the arithmetic.
+ * which at n = 10 costs more than the arithmetic. Where the WebAssembly kernel `exp` runs
+ * (simd.ts, bitwise Math.exp), the head is split around it: a and amax for all live rows,
+ * one call for their exponentials, then z (summed in the same order) and the rest.
  *
  * Notation as in `PaperL1.ts`: g = Px + q, r = t/w, h = g⊙r, e = softmax(β|h|),
  * s = −r⊙sign(h)⊙e, u = s − x; rows of the step's arrays (E, S, PS, …) are compacted
