@@ -15,6 +15,7 @@ import { expInto, expKernel, expKernelOn, setExpKernel, simdAvailable } from '..
 import { setCodegen } from '../src/fw/batch/Codegen.js'
 import { rowPasses } from '../src/fw/batch/RowPasses.js'
 import { childEnv } from './helpers/childEnv.js'
+import { rng } from './helpers/layerFixtures.js'
 import { batchRun } from './helpers/expBatch.js'
 
 const noSimd = !simdAvailable() && 'no SIMD (DFW_NO_SIMD=1)'
@@ -131,6 +132,12 @@ t.test('lengths 0 and 1, odd and even: only the first len entries are written, i
     expInto(inPlace, inPlace, len)
     t.same(Array.from(inPlace), Array.from(src, (x, i) => (i < len ? Math.exp(x) : x)), `len ${len}: in place`)
   }
+  // a range from an offset: only [from, from + len) is read and written
+  for (const [from, len] of [[3, 5], [1, 0], [6, 1], [0, 8]] as const) {
+    const src = Float64Array.from({ length: 8 }, (_, i) => -i / 3), dst = new Float64Array(8).fill(-7)
+    t.ok(expKernel(src, dst, len, from), `from ${from}, len ${len}: the kernel ran`)
+    t.same(Array.from(dst), Array.from(src, (x, i) => (i >= from && i < from + len ? Math.exp(x) : -7)), `from ${from}, len ${len}: that range only`)
+  }
   // a large block grows the scratch; a small one after it reuses it
   const big = Float64Array.from({ length: 300_000 }, (_, i) => -i / 1000), small = Float64Array.of(-0.5, 3)
   t.equal(check(big).bad + check(small).bad, 0, 'a block of 300000 entries, then 2')
@@ -145,6 +152,9 @@ t.test('switched off, the kernel declines and writes nothing; expInto gives Math
     t.ok(dst.every((v) => v === 7), 'nothing written')
     expInto(src, dst, src.length)
     t.ok(Array.from(src).every((x, i) => Object.is(dst[i], Math.exp(x))), 'expInto: Math.exp entry by entry')
+    const part = new Float64Array(src.length).fill(7)
+    expInto(src, part, 4, 2)
+    t.ok(Array.from(src).every((x, i) => Object.is(part[i], i >= 2 && i < 6 ? Math.exp(x) : 7)), 'expInto from an offset: that range only')
   } finally { setExpKernel(was) }
   t.equal(expKernelOn(), simdAvailable(), 'on again where SIMD runs')
 })
@@ -171,6 +181,30 @@ t.test('the batched paper step: x, the vjp and the jvp bitwise the same with the
     }
     const x = ref[0]![1]
     t.ok(x.some((v) => v !== 0), `n = ${n}: the run moved`)
+  }
+})
+
+t.test('the split head is the whole pass\'s numbers bitwise, over one block of rows and several (m·n beyond 4096 entries)', async (t) => {
+  const r = rng(77)
+  for (const [n, m] of [[3, 50], [3, 2000], [10, 256], [10, 500], [16, 300], [100, 40], [100, 90], [4096, 2], [5000, 2]] as const) {
+    const B = m + 3
+    // live rows: every instance but a few, so rows are compacted
+    const rows = Int32Array.from({ length: m }, (_, j) => j + (j > m / 2 ? 3 : 0))
+    const arr = (f: () => number): Float64Array => Float64Array.from({ length: B * n }, f)
+    const PX = arr(() => r.normal()), Q = arr(() => (r.uniform() < 0.05 ? 0 : 3 * r.normal())), R = arr(() => 10 ** (4 * r.uniform() - 2)), X = arr(() => r.normal())
+    for (const beta of [1, 40, 1e4]) {
+      const run = (exp: boolean, codegen: boolean): Float64Array[] => withSwitches(exp, codegen, () => {
+        const E = new Float64Array(m * n), S = new Float64Array(m * n), gu = new Float64Array(m), uu = new Float64Array(m)
+        rowPasses(n).head(m, rows, beta, PX, Q, R, X, E, S, gu, uu)
+        return [E, S, gu, uu]
+      })
+      const whole = run(false, false)
+      for (const codegen of [true, false]) {
+        const split = run(true, codegen)
+        const d = split.map((a, k) => bits(a, whole[k]!)).filter((x) => x !== '')
+        t.same(d, [], `n = ${n}, m = ${m}, β = ${beta}, generated code ${codegen ? 'on' : 'off'}: E, S, gᵀu, uᵀu bitwise the whole pass's`)
+      }
+    }
   }
 })
 

@@ -1754,7 +1754,7 @@ export const setExpKernel = (on: boolean): boolean => {
 export const expKernelOn = (): boolean => expEnabled && getWasm() !== undefined
 
 /**
- * The kernel `exp`: dst[i] ← Math.exp(src[i]) for i < len, bitwise (fdlibm's
+ * The kernel `exp`: dst[i] ← Math.exp(src[i]) for from ≤ i < from + len, bitwise (fdlibm's
  * __ieee754_exp, which V8's Math.exp is, on f64x2 lanes with the same operations in the
  * same order, its branches as lane selects), src copied into the scratch and the results
  * out (dst may be src). False, with nothing written, without SIMD, when switched off
@@ -1763,28 +1763,28 @@ export const expKernelOn = (): boolean => expEnabled && getWasm() !== undefined
  * @example
  * expKernel(a, a, a.length) // a[i] = Math.exp(a[i]) where SIMD runs
  */
-export const expKernel = (src: Float64Array, dst: Float64Array, len: number): boolean => {
+export const expKernel = (src: Float64Array, dst: Float64Array, len: number, from = 0): boolean => {
   const w = expEnabled ? getWasm() : undefined
   if (w === undefined) return false
   const s = scratchFor(w, Math.max(64, 8 * len))
   if (s === undefined) return false
   const v = new Float64Array(w.memory.buffer, s, len)
-  v.set(src.subarray(0, len))
+  v.set(src.subarray(from, from + len))
   w.exp(s, s, len)
-  dst.set(v)
+  dst.set(v, from)
   return true
 }
 
 /**
- * dst[i] ← Math.exp(src[i]) for i < len (dst may be src): the kernel `exp` where it runs,
+ * dst[i] ← Math.exp(src[i]) for from ≤ i < from + len (dst may be src): the kernel `exp` where it runs,
  * else `Math.exp` entry by entry; bitwise the same.
  *
  * @example
  * expInto(a, a, a.length)
  */
-export const expInto = (src: Float64Array, dst: Float64Array, len: number): void => {
-  if (expKernel(src, dst, len)) return
-  for (let i = 0; i < len; i++) dst[i] = Math.exp(src[i]!)
+export const expInto = (src: Float64Array, dst: Float64Array, len: number, from = 0): void => {
+  if (expKernel(src, dst, len, from)) return
+  for (let i = from; i < from + len; i++) dst[i] = Math.exp(src[i]!)
 }
 
 // -------------------------------------------------------------------------------------

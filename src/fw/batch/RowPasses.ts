@@ -9,7 +9,8 @@
  * re-load those values from the arrays in every pass and keep their own bookkeeping,
  * which at n = 10 costs more than the arithmetic. Where the WebAssembly kernel `exp` runs
  * (simd.ts, bitwise Math.exp), the head is split around it: a and amax for all live rows,
- * one call for their exponentials, then z (summed in the same order) and the rest.
+ * one call for their exponentials, then z (summed in the same order) and the rest (block
+ * by block of rows beyond 4096 entries).
  *
  * Notation as in `PaperL1.ts`: g = Px + q, r = t/w, h = g⊙r, e = softmax(β|h|),
  * s = −r⊙sign(h)⊙e, u = s − x; rows of the step's arrays (E, S, PS, …) are compacted
@@ -177,8 +178,8 @@ const headLoop = (n: number): HeadPass => (m, rows, beta, PX, Q, R, X, E, S, gu,
  * exponentials of all m rows at once, the second part sums z over each row in the loop's
  * order and goes on as the loop does.
  */
-const headPreLoop = (n: number): HeadPass => (m, rows, beta, PX, Q, R, _X, E) => {
-  for (let j = 0; j < m; j++) {
+const headPreLoop = (n: number): HeadPart => (j0, j1, rows, beta, PX, Q, R, _X, E) => {
+  for (let j = j0; j < j1; j++) {
     const o = rows[j]! * n, e = j * n
     let amax = -Infinity
     for (let i = 0; i < n; i++) {
@@ -190,8 +191,8 @@ const headPreLoop = (n: number): HeadPass => (m, rows, beta, PX, Q, R, _X, E) =>
   }
 }
 
-const headPostLoop = (n: number): HeadPass => (m, rows, _beta, PX, Q, R, X, E, S, gu, uu) => {
-  for (let j = 0; j < m; j++) {
+const headPostLoop = (n: number): HeadPart => (j0, j1, rows, _beta, PX, Q, R, X, E, S, gu, uu) => {
+  for (let j = j0; j < j1; j++) {
     const o = rows[j]! * n, e = j * n
     let z = 0
     for (let i = 0; i < n; i++) z += E[e + i]!
@@ -211,11 +212,34 @@ const headPostLoop = (n: number): HeadPass => (m, rows, _beta, PX, Q, R, X, E, S
   }
 }
 
-/** The head from its two parts: `pre`, the exponentials of E's m × n entries in one call ({@link expInto}), `post`. */
-const splitHead = (n: number, pre: HeadPass, post: HeadPass): HeadPass => (m, rows, beta, PX, Q, R, X, E, S, gu, uu) => {
-  pre(m, rows, beta, PX, Q, R, X, E, S, gu, uu)
-  expInto(E, E, m * n)
-  post(m, rows, beta, PX, Q, R, X, E, S, gu, uu)
+/** {@link HeadPass}'s parts, over the live rows j0 ≤ j < j1. */
+type HeadPart = (
+  j0: number, j1: number, rows: Int32Array, beta: number, PX: Float64Array, Q: Float64Array, R: Float64Array, X: Float64Array,
+  E: Float64Array, S: Float64Array, gu: Float64Array, uu: Float64Array
+) => void
+
+/**
+ * Entries of E per block of rows in {@link splitHead}: a block's rows of the six arrays the
+ * parts read and write (32 KiB each) stay in L2 from the first part to the second.
+ */
+const EXP_BLOCK = 4096
+
+/**
+ * The head from its two parts, block by block of rows (all m rows at once up to
+ * {@link EXP_BLOCK} entries): `pre`, the exponentials of the block's entries of E in one
+ * call ({@link expInto}), `post`. Rows are independent, so the blocks change nothing but
+ * where the data is.
+ */
+const splitHead = (n: number, pre: HeadPart, post: HeadPart): HeadPass => {
+  const rb = Math.max(1, Math.floor(EXP_BLOCK / n))
+  return (m, rows, beta, PX, Q, R, X, E, S, gu, uu) => {
+    for (let j0 = 0; j0 < m; j0 += rb) {
+      const j1 = Math.min(m, j0 + rb)
+      pre(j0, j1, rows, beta, PX, Q, R, X, E, S, gu, uu)
+      expInto(E, E, (j1 - j0) * n, j0 * n)
+      post(j0, j1, rows, beta, PX, Q, R, X, E, S, gu, uu)
+    }
+  }
 }
 
 const updateLoop = (n: number): UpdatePass => (m, rows, gu, uu, Ls, floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go) => {
@@ -395,7 +419,7 @@ const headSource = (n: number): string => [
 
 /** {@link headPreLoop} for one n: E ← a − amax, a in locals. */
 const headPreSource = (n: number): string => [
-  'for (let j = 0; j < m; j++) {',
+  'for (let j = j0; j < j1; j++) {',
   `const o = rows[j] * ${n}, e = j * ${n};`,
   each(n, (i) => `const a${i} = beta * Math.abs((PX[o + ${i}] + Q[o + ${i}]) * R[o + ${i}]);`),
   'let amax = -Infinity;',
@@ -406,7 +430,7 @@ const headPreSource = (n: number): string => [
 
 /** {@link headPostLoop} for one n: the exponentials in locals, z, then the rest as {@link headSource} does. */
 const headPostSource = (n: number): string => [
-  'for (let j = 0; j < m; j++) {',
+  'for (let j = j0; j < j1; j++) {',
   `const o = rows[j] * ${n}, e = j * ${n};`,
   each(n, (i) => `const v${i} = E[e + ${i}];`),
   'let z = 0;',
@@ -510,13 +534,14 @@ const fwdTailSource = (n: number): string => [
 const FWD_HEAD = ['ma', 'pos', 'at', 'rows', 'beta', 'dtv', 'dq', 'dw', 'dx', 'dpx', 'E', 'S', 'X', 'PX', 'Q', 'R', 'IW', 'dxn', 'DS', 'dgu', 'udu', 'rowsOf']
 const FWD_TAIL = ['ma', 'pos', 'at', 'rows', 'gamma', 'numA', 'denA', 'inside', 'Ls', 'dgu', 'udu', 'dx', 'dpx', 'S', 'X', 'PS', 'PX', 'DS', 'DPS', 'dxn', 'dpxn']
 const HEAD = ['m', 'rows', 'beta', 'PX', 'Q', 'R', 'X', 'E', 'S', 'gu', 'uu']
+const HEAD_PART = ['j0', 'j1', 'rows', 'beta', 'PX', 'Q', 'R', 'X', 'E', 'S', 'gu', 'uu']
 const UPDATE = ['m', 'rows', 'gu', 'uu', 'Ls', 'floor', 'S', 'PS', 'X', 'PX', 'Q', 'Xn', 'PXn', 'gamma', 'inside', 'num', 'den', 'moved', 'steps', 'f', 'fPrev', 'live', 'fail', 'go']
 const BWD_HEAD = ['ma', 'pos', 'at', 'rows', 'gamma', 'cxa', 'cpa', 'S', 'X', 'PS', 'PX', 'CPS', 'cgamma', 'rowsOf', 'dense', 'pxSet']
 const BWD_TAIL = ['ma', 'pos', 'at', 'rows', 'gamma', 'numA', 'denA', 'inside', 'cgamma', 'Ls', 'beta', 'cxa', 'cpa', 'E', 'S', 'X', 'PX', 'Q', 'R', 'IW', 'CS', 'cq', 'cw', 'ct', 'cxo', 'cpx', 'pxSet', 'tmp']
 
 const head = generatedKernels((n: number) => ({ params: HEAD, body: headSource(n), name: `dfw-row-head-${n}.js` }), headLoop)
-const headPre = generatedKernels((n: number) => ({ params: HEAD, body: headPreSource(n), name: `dfw-row-head-pre-${n}.js` }), headPreLoop)
-const headPost = generatedKernels((n: number) => ({ params: HEAD, body: headPostSource(n), name: `dfw-row-head-post-${n}.js` }), headPostLoop)
+const headPre = generatedKernels((n: number) => ({ params: HEAD_PART, body: headPreSource(n), name: `dfw-row-head-pre-${n}.js` }), headPreLoop)
+const headPost = generatedKernels((n: number) => ({ params: HEAD_PART, body: headPostSource(n), name: `dfw-row-head-post-${n}.js` }), headPostLoop)
 const update = generatedKernels((n: number) => ({ params: UPDATE, body: updateSource(n), name: `dfw-row-update-${n}.js` }), updateLoop)
 const bwdHead = generatedKernels((n: number) => ({ params: BWD_HEAD, body: bwdHeadSource(n), name: `dfw-row-bwd-head-${n}.js` }), bwdHeadLoop)
 /** Key 2n + (accumulating ? 1 : 0). */
@@ -537,7 +562,7 @@ export const rowLoops = (n: number): RowPasses => ({
 
 const loopsOf = new Map<number, RowPasses>(), splitLoopsOf = new Map<number, RowPasses>(), smallOf = new Map<number, RowPasses>()
 /** The split heads made, by their first part (one per n and state of the generated code). */
-const splitOf = new Map<HeadPass, HeadPass>()
+const splitOf = new Map<HeadPart, HeadPass>()
 
 /** The head at n < 16 (generated, or the loops with the generated code off): split around the kernel `exp` where it runs, else whole. */
 const smallHead = (n: number): HeadPass => {
