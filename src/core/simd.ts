@@ -26,6 +26,12 @@
  *   Kkt.ts's precise refinement calls through `ddResidualInto` from `DD_MIN_M` on) runs
  *   Dekker's product and Knuth's sum row by row, j ascending; the kernel takes two rows
  *   per pass, one per lane, the same operations on each.
+ * - The exponential (the kernel `exp`, which the batched paper step's softmax calls
+ *   through `expInto`) is fdlibm's __ieee754_exp, the code of V8's Math.exp, on f64x2
+ *   lanes: the same operations in the same order (baseline SIMD has no fused
+ *   multiply-add), fdlibm's branches as lane selects, so each lane is Math.exp's result
+ *   bitwise; four entries per pass, finished by a short path when all four are ordinary
+ *   (|x| < 708, not x = 1, not 0 < |x| < 2⁻²⁸) and by every branch otherwise.
  *
  * The module is assembled here byte by byte (no toolchain); it imports its memory.
  *
@@ -864,10 +870,184 @@ const ddresBody = (): number[] => {
   return [...L.decl(), ...code, END]
 }
 
+// the exponential: fdlibm's __ieee754_exp, lane by lane
+const F64X2_EQ = simd(0x47), F64X2_LT = simd(0x49), F64X2_GT = simd(0x4a), F64X2_DIV = simd(0xf3), F64X2_TRUNC = simd(0x7a)
+const V128_BITSELECT = simd(0x52), V128_AND = simd(0x4e), V128_ANDNOT = simd(0x4f), I64X2_SHL = simd(0xcb), I64X2_ALL_TRUE = simd(0xc3), ELSE = 0x05
+/** v128.const with both f64 lanes v. */
+const f64x2c = (v: number): number[] => [...simd(0x0c), ...Array.from(new Uint8Array(Float64Array.of(v, v).buffer))]
+/** The double whose high word is h and low word 0 (fdlibm's thresholds on the high word of |x|). */
+const highWord = (h: number): number => { const d = new DataView(new ArrayBuffer(8)); d.setUint32(0, h); return d.getFloat64(0) }
+/** where(mask, a, b): lanes of a where the mask is set, of b elsewhere (a, b, mask pushed by the three codes). */
+const where = (mask: number[], a: number[], b: number[]): number[] => [...a, ...b, ...mask, ...V128_BITSELECT]
+
+/** fdlibm's constants (FreeBSD msun e_exp.c), which V8's Math.exp (v8/src/base/ieee754.cc) uses. */
+const EXP = {
+  ln2HI: 6.93147180369123816490e-01, ln2LO: 1.90821492927058770002e-10, invln2: 1.44269504088896338700e+00,
+  P1: 1.66666666666666019037e-01, P2: -2.77777777770155933842e-03, P3: 6.61375632143793436117e-05,
+  P4: -1.65339022054652515390e-06, P5: 4.13813679705723846039e-08,
+  oThreshold: 7.09782712893383973096e+02, uThreshold: -7.45133219101941108420e+02,
+  /** |x| ≥ this: hx > 0x3fd62e42, |x| > ½ ln 2 (the reduction) */
+  half: highWord(0x3fd62e43),
+  /** |x| < this: hx < 0x3FF0A2B2, |x| < 1.5 ln 2 (k = ±1) */
+  threeHalves: highWord(0x3ff0a2b2),
+  /** |x| < this: hx < 0x3e300000, |x| < 2⁻²⁸ (1 + x) */
+  tiny: highWord(0x3e300000)
+} as const
+
+/** The locals of one vector's exponentials. */
+interface ExpLocals { readonly X: number; readonly AX: number; readonly XS: number; readonly T: number; readonly K0: number; readonly HI: number; readonly LO: number; readonly XR: number; readonly TT: number; readonly C: number; readonly Q: number; readonly R0: number; readonly Y: number; readonly OK: number; readonly LOW: number; readonly TOP: number; readonly OUT: number }
+
+const expLocals = (L: Locals): ExpLocals => {
+  const take = (): number => L.take(V128)
+  return { X: take(), AX: take(), XS: take(), T: take(), K0: take(), HI: take(), LO: take(), XR: take(), TT: take(), C: take(), Q: take(), R0: take(), Y: take(), OK: take(), LOW: take(), TOP: take(), OUT: take() }
+}
+
+/** Below this |x| the exponential takes no special branch but 1 + x (k within [−1021, 1021], no overflow or underflow). */
+const EXP_ORDINARY = 708
+
+/**
+ * The exponentials of the two lanes of local X, as fdlibm computes each (the same IEEE
+ * operations in the same order; baseline SIMD has no fused multiply-add), its branches as
+ * lane selects. These statements leave (as fdlibm's k = 0 result) R0 = 1 − (q − x') and
+ * (the others') Y = y, to be scaled by 2^k ({@link expFast}, {@link expFull}):
+ * - k (as a double t): 0 for |x| ≤ ½ ln 2, ±1 below 1.5 ln 2, else trunc(x/ln 2 ± ½);
+ *   hi = x − t·ln2HI, lo = t·ln2LO, x' = hi − lo (at t = ±1 these are fdlibm's
+ *   x ∓ ln2HI and ±ln2LO exactly; at t = 0, x' = x);
+ * - c = x' − x'²(P1 + x'²(P2 + …)), q = (x'c)/(c − 2), which is fdlibm's (x'c)/(c − 2)
+ *   at k = 0 and the negative of its (x'c)/(2 − c) otherwise (the division and the
+ *   subtraction round symmetrically), so y = 1 − ((lo − (x'c)/(2 − c)) − hi) is
+ *   1 − ((lo + q) − hi);
+ * - OK: every lane ordinary (|x| < {@link EXP_ORDINARY}, not x = 1, not 0 < |x| < 2⁻²⁸),
+ *   where {@link expFast} gives the result.
+ */
+const expCore = (e: ExpLocals, c: (v: number) => number[]): number[][] => {
+  const { X, AX, XS, T, K0, HI, LO, XR, TT, C, Q, R0, Y, OK } = e
+  const lt = (a: number[], b: number[]): number[] => [...a, ...b, ...F64X2_LT]
+  return [
+    [...get(X), ...F64X2_ABS, ...set(AX)],
+    // x's sign bit alone (fdlibm's xsb), which makes ±½ and ±1 of ½ and 1
+    [...get(X), ...c(-0), ...V128_AND, ...set(XS)],
+    // t = trunc(invln2·x + halF[xsb]); ±1 below 1.5 ln 2; 0 at or below ½ ln 2
+    [...c(EXP.invln2), ...get(X), ...F64X2_MUL, ...get(XS), ...c(0.5), ...V128_OR, ...F64X2_ADD, ...F64X2_TRUNC, ...set(T)],
+    [...where(lt(get(AX), c(EXP.threeHalves)), [...get(XS), ...c(1), ...V128_OR], get(T)), ...set(T)],
+    [...lt(get(AX), c(EXP.half)), ...set(K0)],
+    [...where(get(K0), c(0), get(T)), ...set(T)],
+    [...get(X), ...get(T), ...c(EXP.ln2HI), ...F64X2_MUL, ...F64X2_SUB, ...set(HI)],
+    [...get(T), ...c(EXP.ln2LO), ...F64X2_MUL, ...set(LO)],
+    [...get(HI), ...get(LO), ...F64X2_SUB, ...set(XR)],
+    // c = x − t(P1 + t(P2 + t(P3 + t(P4 + t·P5)))), t = x²
+    [...get(XR), ...get(XR), ...F64X2_MUL, ...set(TT)],
+    [...get(TT), ...c(EXP.P5), ...F64X2_MUL, ...c(EXP.P4), ...F64X2_ADD, ...set(C)],
+    [...get(TT), ...get(C), ...F64X2_MUL, ...c(EXP.P3), ...F64X2_ADD, ...set(C)],
+    [...get(TT), ...get(C), ...F64X2_MUL, ...c(EXP.P2), ...F64X2_ADD, ...set(C)],
+    [...get(TT), ...get(C), ...F64X2_MUL, ...c(EXP.P1), ...F64X2_ADD, ...set(C)],
+    [...get(XR), ...get(TT), ...get(C), ...F64X2_MUL, ...F64X2_SUB, ...set(C)],
+    [...get(XR), ...get(C), ...F64X2_MUL, ...get(C), ...c(2), ...F64X2_SUB, ...F64X2_DIV, ...set(Q)],
+    [...c(1), ...get(Q), ...get(XR), ...F64X2_SUB, ...F64X2_SUB, ...set(R0)],
+    [...c(1), ...get(LO), ...get(Q), ...F64X2_ADD, ...get(HI), ...F64X2_SUB, ...F64X2_SUB, ...set(Y)],
+    [...lt(get(AX), c(EXP_ORDINARY)), ...get(X), ...c(1), ...F64X2_NE, ...V128_AND,
+      ...lt(get(AX), c(EXP.tiny)), ...get(X), ...c(0), ...F64X2_NE, ...V128_AND, ...V128_ANDNOT, ...set(OK)]
+  ]
+}
+
+/** 2^m for the integers m (as doubles) of the lanes on the stack, from their bits: (m + 1023 + 2⁵²)'s bits shifted left by 52. */
+const pow2 = (c: (v: number) => number[]): number[] => [...c(2 ** 52 + 1023), ...F64X2_ADD, ...i32c(52), ...I64X2_SHL]
+
+/** OUT for ordinary lanes: R0 at k = 0, else Y · 2^k. */
+const expFast = (e: ExpLocals, c: (v: number) => number[]): number[][] => [
+  [...where(get(e.K0), get(e.R0), [...get(e.Y), ...get(e.T), ...pow2(c), ...F64X2_MUL]), ...set(e.OUT)]
+]
+
+/**
+ * OUT for any lanes: Y scaled as (Y · s1) · s2 (s1 = 2^k, s2 = 1, the product by 1
+ * exact; s1 = 2, s2 = 2¹⁰²³ at k = 1024; s1 = 2^(k+1000), s2 = 2⁻¹⁰⁰⁰ below k = −1021, a
+ * subnormal result), R0 at k = 0, then 1 + x for |x| < 2⁻²⁸, Math.E at x = 1 (V8's special
+ * case), +∞ above o_threshold, +0 below u_threshold (±∞ included), x + x for NaN.
+ */
+const expFull = (e: ExpLocals, c: (v: number) => number[]): number[][] => {
+  const { X, AX, T, K0, R0, Y, LOW, TOP, OUT } = e
+  const lt = (a: number[], b: number[]): number[] => [...a, ...b, ...F64X2_LT]
+  return [
+    [...lt(get(T), c(-1021)), ...set(LOW)],
+    [...get(T), ...c(1024), ...F64X2_EQ, ...set(TOP)],
+    [...get(Y), ...where(get(LOW), [...get(T), ...c(1000), ...F64X2_ADD], where(get(TOP), c(1), get(T))), ...pow2(c),
+      ...F64X2_MUL, ...where(get(LOW), c(2 ** -1000), where(get(TOP), c(2 ** 1023), c(1))), ...F64X2_MUL, ...set(OUT)],
+    [...where(get(K0), get(R0), get(OUT)), ...set(OUT)],
+    [...where(lt(get(AX), c(EXP.tiny)), [...c(1), ...get(X), ...F64X2_ADD], get(OUT)), ...set(OUT)],
+    [...where([...get(X), ...c(1), ...F64X2_EQ], c(Math.E), get(OUT)), ...set(OUT)],
+    [...where([...get(X), ...c(EXP.oThreshold), ...F64X2_GT], c(Infinity), get(OUT)), ...set(OUT)],
+    [...where(lt(get(X), c(EXP.uThreshold)), c(0), get(OUT)), ...set(OUT)],
+    [...where([...get(X), ...get(X), ...F64X2_NE], [...get(X), ...get(X), ...F64X2_ADD], get(OUT)), ...set(OUT)]
+  ]
+}
+
+/** Vectors (of two entries) per pass of the kernel `exp`, their statements interleaved. */
+const EXP_VECTORS = 2
+
+/**
+ * exp(src, dst, n): dst[i] = Math.exp(src[i]) for i < n (f64, byte pointers; dst may be
+ * src): EXP_VECTORS vectors per pass, their statements interleaved so that the
+ * exponentials' long chains of dependent operations overlap, finished by
+ * {@link expFast} when every lane is ordinary, else by {@link expFull}; then single
+ * vectors and an odd last entry (in both lanes, lane 0 stored), finished by
+ * {@link expFull}.
+ */
+const expBody = (): number[] => {
+  const [SRC, DST, N] = [0, 1, 2]
+  const L = new Locals(3)
+  const NB = L.take(I32), ENDV = L.take(I32), END2 = L.take(I32), I = L.take(I32)
+  const vs = Array.from({ length: EXP_VECTORS }, () => expLocals(L))
+  const v0 = vs[0]!
+  // the constants in locals, set once before the loop (a v128.const in the loop is
+  // materialized on every pass)
+  const pool = new Map<string, readonly [number, number]>()
+  const c = (v: number): number[] => {
+    const key = Array.from(new Uint8Array(Float64Array.of(v).buffer)).join(',')
+    let e = pool.get(key)
+    if (e === undefined) { e = [v, L.take(V128)]; pool.set(key, e) }
+    return get(e[1])
+  }
+  const zip = (parts: number[][][]): number[] => parts[0]!.flatMap((_, k) => parts.flatMap((p) => p[k]!))
+  const one = [...expCore(v0, c), ...expFull(v0, c)].flat()
+  const pass = [
+    ...zip(vs.map((e) => expCore(e, c))),
+    ...vs.flatMap((e, k) => [...get(e.OK), ...(k > 0 ? V128_AND : [])]), ...I64X2_ALL_TRUE, IF, VOID,
+    ...zip(vs.map((e) => expFast(e, c))),
+    ELSE,
+    ...zip(vs.map((e) => expFull(e, c))),
+    END
+  ]
+  const code = [
+    ...get(N), ...i32c(3), I32_SHL, ...set(NB),
+    ...get(N), ...i32c(-2 * EXP_VECTORS), I32_AND, ...i32c(3), I32_SHL, ...set(ENDV),
+    ...get(N), ...i32c(-2), I32_AND, ...i32c(3), I32_SHL, ...set(END2),
+    ...[...pool.values()].flatMap(([v, l]) => [...f64x2c(v), ...set(l)]),
+    ...i32c(0), ...set(I),
+    ...whileLoop([...get(ENDV), I32_EQZ], ltU(I, ENDV), [
+      ...vs.flatMap((e, k) => [...get(SRC), ...get(I), I32_ADD, ...V128_LOAD(16 * k), ...set(e.X)]),
+      ...pass,
+      ...vs.flatMap((e, k) => [...get(DST), ...get(I), I32_ADD, ...get(e.OUT), ...V128_STORE(16 * k)]),
+      ...addTo(I, 16 * EXP_VECTORS)
+    ]),
+    ...whileLoop(geU(I, END2), ltU(I, END2), [
+      ...get(SRC), ...get(I), I32_ADD, ...V128_LOAD(0), ...set(v0.X),
+      ...one,
+      ...get(DST), ...get(I), I32_ADD, ...get(v0.OUT), ...V128_STORE(0),
+      ...addTo(I, 16)
+    ]),
+    ...ltU(I, NB), IF, VOID,
+    ...get(SRC), ...get(I), I32_ADD, ...f64load(), ...F64X2_SPLAT, ...set(v0.X),
+    ...one,
+    ...get(DST), ...get(I), I32_ADD, ...get(v0.OUT), ...F64X2_EXTRACT(0), ...f64store(),
+    END
+  ]
+  return [...L.decl(), ...code, END]
+}
+
 /** Rows of a column per pass over row j in the kernel `chol`. */
 const CHOL_ROWS = 4
 
-/** The exported functions, in order: name, type index (0: (i32 ×4) → (), 1: (i32, i32) → f64, 2: (i32, i32) → i32, 3: (i32 ×5) → (), 4: (i32, i32, i32, f64) → i32), body. */
+/** The exported functions, in order: name, type index (0: (i32 ×4) → (), 1: (i32, i32) → f64, 2: (i32, i32) → i32, 3: (i32 ×5) → (), 4: (i32, i32, i32, f64) → i32, 5: (i32 ×3) → ()), body. */
 const FUNCTIONS: ReadonlyArray<readonly [string, number, () => number[]]> = [
   ['gemv', 0, () => gemvBody(1)],
   ['gemv4', 0, () => gemvBody(4)],
@@ -881,7 +1061,8 @@ const FUNCTIONS: ReadonlyArray<readonly [string, number, () => number[]]> = [
   ['gemvAbs', 0, () => gemvBody(1, true)],
   ['gemv4Abs', 0, () => gemvBody(4, true)],
   ['chol', 4, () => cholBody(CHOL_ROWS)],
-  ['ddres', 3, ddresBody]
+  ['ddres', 3, ddresBody],
+  ['exp', 5, expBody]
 ]
 
 /**
@@ -891,8 +1072,8 @@ const FUNCTIONS: ReadonlyArray<readonly [string, number, () => number[]]> = [
  * n, rows); the probes `stream`, `stream4` (i32 a, i32 bytes) → f64; `sym` (i32 a,
  * i32 n) → i32, whether A = Aᵀ; `gemvAbs`, `gemv4Abs` (as `gemv`, `gemv4`), y = |A| x;
  * `chol` (i32 base, i32 m, i32 pivot, f64 thresh) → i32, the pivoted Cholesky
- * factorization, returning the rank; and `ddres` (i32 h, x, b, out, m), the residual
- * b − H x in double-double.
+ * factorization, returning the rank; `ddres` (i32 h, x, b, out, m), the residual
+ * b − H x in double-double; and `exp` (i32 src, dst, n), Math.exp entry by entry.
  *
  * @example
  * WebAssembly.validate(moduleBytes()) // true where wasm SIMD runs
@@ -903,10 +1084,11 @@ export const moduleBytes = (): Uint8Array => {
   const symType = [0x60, ...vec([[I32], [I32]]), ...vec([[I32]])]
   const bandType = [0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), 0]
   const cholType = [0x60, ...vec([[I32], [I32], [I32], [F64]]), ...vec([[I32]])]
+  const expType = [0x60, ...vec([[I32], [I32], [I32]]), 0]
   const body = (b: number[]): number[] => [...uleb(b.length), ...b]
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([fnType, streamType, symType, bandType, cholType])),
+    ...section(1, vec([fnType, streamType, symType, bandType, cholType, expType])),
     ...section(2, vec([[...str('env'), ...str('mem'), 0x02, 0x00, 0x01]])),
     ...section(3, vec(FUNCTIONS.map(([, t]) => [t]))),
     ...section(7, vec(FUNCTIONS.map(([name], k) => [...str(name), 0x00, ...uleb(k)]))),
@@ -946,6 +1128,7 @@ interface Wasm {
   readonly gemv4Abs: Kernel
   readonly chol: (base: number, m: number, pivot: number, thresh: number) => number
   readonly ddres: Band
+  readonly exp: (src: number, dst: number, n: number) => void
 }
 
 const PAGE = 65536
@@ -1539,6 +1722,69 @@ export const ddResidualKernel = (H: Float64Array, m: number, x: Float64Array, b:
 export const ddResidualInto = (H: Float64Array, m: number, x: Float64Array, b: Float64Array, hi: Float64Array, lo: Float64Array): void => {
   if (m >= DD_MIN_M && ddResidualKernel(H, m, x, b, hi, lo)) return
   ddResidualLoop(H, m, x, b, hi, lo)
+}
+
+// -------------------------------------------------------------------------------------
+// the exponential
+// -------------------------------------------------------------------------------------
+
+let expEnabled = true
+
+/**
+ * Turns the kernel `exp` on (the default) or off (it then declines, as without SIMD, and
+ * the batch's head pass runs `Math.exp` inline); returns the previous setting. Internal:
+ * for the tests that hold both paths equal.
+ *
+ * @example
+ * const was = setExpKernel(false)
+ * try { run() } finally { setExpKernel(was) }
+ */
+export const setExpKernel = (on: boolean): boolean => {
+  const was = expEnabled
+  expEnabled = on
+  return was
+}
+
+/**
+ * Whether {@link expKernel} runs (SIMD available and the kernel not switched off).
+ *
+ * @example
+ * expKernelOn() // true under Node ≥ 20
+ */
+export const expKernelOn = (): boolean => expEnabled && getWasm() !== undefined
+
+/**
+ * The kernel `exp`: dst[i] ← Math.exp(src[i]) for from ≤ i < from + len, bitwise (fdlibm's
+ * __ieee754_exp, which V8's Math.exp is, on f64x2 lanes with the same operations in the
+ * same order, its branches as lane selects), src copied into the scratch and the results
+ * out (dst may be src). False, with nothing written, without SIMD, when switched off
+ * ({@link setExpKernel}) or when the memory cannot grow.
+ *
+ * @example
+ * expKernel(a, a, a.length) // a[i] = Math.exp(a[i]) where SIMD runs
+ */
+export const expKernel = (src: Float64Array, dst: Float64Array, len: number, from = 0): boolean => {
+  const w = expEnabled ? getWasm() : undefined
+  if (w === undefined) return false
+  const s = scratchFor(w, Math.max(64, 8 * len))
+  if (s === undefined) return false
+  const v = new Float64Array(w.memory.buffer, s, len)
+  v.set(src.subarray(from, from + len))
+  w.exp(s, s, len)
+  dst.set(v, from)
+  return true
+}
+
+/**
+ * dst[i] ← Math.exp(src[i]) for from ≤ i < from + len (dst may be src): the kernel `exp` where it runs,
+ * else `Math.exp` entry by entry; bitwise the same.
+ *
+ * @example
+ * expInto(a, a, a.length)
+ */
+export const expInto = (src: Float64Array, dst: Float64Array, len: number, from = 0): void => {
+  if (expKernel(src, dst, len, from)) return
+  for (let i = from; i < from + len; i++) dst[i] = Math.exp(src[i]!)
 }
 
 // -------------------------------------------------------------------------------------

@@ -7,7 +7,10 @@
  * expression the loops compute it by), the loops' operations in the loops' order, so
  * every result is the loops' number bitwise, zeros' signs and NaN included. The loops
  * re-load those values from the arrays in every pass and keep their own bookkeeping,
- * which at n = 10 costs more than the arithmetic.
+ * which at n = 10 costs more than the arithmetic. Where the WebAssembly kernel `exp` runs
+ * (simd.ts, bitwise Math.exp), the head is split around it: a and amax for all live rows,
+ * one call for their exponentials, then z (summed in the same order) and the rest (block
+ * by block of rows beyond 4096 entries).
  *
  * Notation as in `PaperL1.ts`: g = Px + q, r = t/w, h = g⊙r, e = softmax(β|h|),
  * s = −r⊙sign(h)⊙e, u = s − x; rows of the step's arrays (E, S, PS, …) are compacted
@@ -16,6 +19,7 @@
  *
  * @since 0.1.0
  */
+import { expInto, expKernelOn } from '../../core/simd.js'
 import { generatedKernels, SMALL_N } from './Codegen.js'
 
 // -------------------------------------------------------------------------------------
@@ -165,6 +169,76 @@ const headLoop = (n: number): HeadPass => (m, rows, beta, PX, Q, R, X, E, S, gu,
     }
     gu[j] = gub
     uu[j] = uub
+  }
+}
+
+/**
+ * {@link headLoop} split around its exponentials, for the kernel `exp`: the first part
+ * leaves E = a − amax (row by row, the loop's a and amax), {@link splitHead} takes the
+ * exponentials of all m rows at once, the second part sums z over each row in the loop's
+ * order and goes on as the loop does.
+ */
+const headPreLoop = (n: number): HeadPart => (j0, j1, rows, beta, PX, Q, R, _X, E) => {
+  for (let j = j0; j < j1; j++) {
+    const o = rows[j]! * n, e = j * n
+    let amax = -Infinity
+    for (let i = 0; i < n; i++) {
+      const a = beta * Math.abs((PX[o + i]! + Q[o + i]!) * R[o + i]!)
+      E[e + i] = a
+      if (a > amax) amax = a
+    }
+    for (let i = 0; i < n; i++) E[e + i] = E[e + i]! - amax
+  }
+}
+
+const headPostLoop = (n: number): HeadPart => (j0, j1, rows, _beta, PX, Q, R, X, E, S, gu, uu) => {
+  for (let j = j0; j < j1; j++) {
+    const o = rows[j]! * n, e = j * n
+    let z = 0
+    for (let i = 0; i < n; i++) z += E[e + i]!
+    let gub = 0, uub = 0
+    for (let i = 0; i < n; i++) {
+      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!
+      const ei = E[e + i]! / z
+      E[e + i] = ei
+      const si = -ri * sgn(gi * ri) * ei
+      S[e + i] = si
+      const ui = si - X[o + i]!
+      gub += gi * ui
+      uub += ui * ui
+    }
+    gu[j] = gub
+    uu[j] = uub
+  }
+}
+
+/** {@link HeadPass}'s parts, over the live rows j0 ≤ j < j1. */
+type HeadPart = (
+  j0: number, j1: number, rows: Int32Array, beta: number, PX: Float64Array, Q: Float64Array, R: Float64Array, X: Float64Array,
+  E: Float64Array, S: Float64Array, gu: Float64Array, uu: Float64Array
+) => void
+
+/**
+ * Entries of E per block of rows in {@link splitHead}: a block's rows of the six arrays the
+ * parts read and write (32 KiB each) stay in L2 from the first part to the second.
+ */
+const EXP_BLOCK = 4096
+
+/**
+ * The head from its two parts, block by block of rows (all m rows at once up to
+ * {@link EXP_BLOCK} entries): `pre`, the exponentials of the block's entries of E in one
+ * call ({@link expInto}), `post`. Rows are independent, so the blocks change nothing but
+ * where the data is.
+ */
+const splitHead = (n: number, pre: HeadPart, post: HeadPart): HeadPass => {
+  const rb = Math.max(1, Math.floor(EXP_BLOCK / n))
+  return (m, rows, beta, PX, Q, R, X, E, S, gu, uu) => {
+    for (let j0 = 0; j0 < m; j0 += rb) {
+      const j1 = Math.min(m, j0 + rb)
+      pre(j0, j1, rows, beta, PX, Q, R, X, E, S, gu, uu)
+      expInto(E, E, (j1 - j0) * n, j0 * n)
+      post(j0, j1, rows, beta, PX, Q, R, X, E, S, gu, uu)
+    }
   }
 }
 
@@ -343,6 +417,31 @@ const headSource = (n: number): string => [
   '}'
 ].join('\n')
 
+/** {@link headPreLoop} for one n: E ← a − amax, a in locals. */
+const headPreSource = (n: number): string => [
+  'for (let j = j0; j < j1; j++) {',
+  `const o = rows[j] * ${n}, e = j * ${n};`,
+  each(n, (i) => `const a${i} = beta * Math.abs((PX[o + ${i}] + Q[o + ${i}]) * R[o + ${i}]);`),
+  'let amax = -Infinity;',
+  each(n, (i) => `if (a${i} > amax) amax = a${i};`),
+  each(n, (i) => `E[e + ${i}] = a${i} - amax;`),
+  '}'
+].join('\n')
+
+/** {@link headPostLoop} for one n: the exponentials in locals, z, then the rest as {@link headSource} does. */
+const headPostSource = (n: number): string => [
+  'for (let j = j0; j < j1; j++) {',
+  `const o = rows[j] * ${n}, e = j * ${n};`,
+  each(n, (i) => `const v${i} = E[e + ${i}];`),
+  'let z = 0;',
+  each(n, (i) => `z += v${i};`),
+  'let gub = 0, uub = 0;',
+  each(n, (i) => `const g${i} = PX[o + ${i}] + Q[o + ${i}], r${i} = R[o + ${i}], h${i} = g${i} * r${i};` +
+    ` const e${i} = v${i} / z; E[e + ${i}] = e${i}; const s${i} = -r${i} * ${sgnOf(`h${i}`)} * e${i}; S[e + ${i}] = s${i}; const u${i} = s${i} - X[o + ${i}]; gub += g${i} * u${i}; uub += u${i} * u${i};`),
+  'gu[j] = gub; uu[j] = uub;',
+  '}'
+].join('\n')
+
 /** {@link updateLoop} for one n: x and Px of the row loaded once. */
 const updateSource = (n: number): string => [
   'for (let j = 0; j < m; j++) {',
@@ -435,11 +534,14 @@ const fwdTailSource = (n: number): string => [
 const FWD_HEAD = ['ma', 'pos', 'at', 'rows', 'beta', 'dtv', 'dq', 'dw', 'dx', 'dpx', 'E', 'S', 'X', 'PX', 'Q', 'R', 'IW', 'dxn', 'DS', 'dgu', 'udu', 'rowsOf']
 const FWD_TAIL = ['ma', 'pos', 'at', 'rows', 'gamma', 'numA', 'denA', 'inside', 'Ls', 'dgu', 'udu', 'dx', 'dpx', 'S', 'X', 'PS', 'PX', 'DS', 'DPS', 'dxn', 'dpxn']
 const HEAD = ['m', 'rows', 'beta', 'PX', 'Q', 'R', 'X', 'E', 'S', 'gu', 'uu']
+const HEAD_PART = ['j0', 'j1', 'rows', 'beta', 'PX', 'Q', 'R', 'X', 'E', 'S', 'gu', 'uu']
 const UPDATE = ['m', 'rows', 'gu', 'uu', 'Ls', 'floor', 'S', 'PS', 'X', 'PX', 'Q', 'Xn', 'PXn', 'gamma', 'inside', 'num', 'den', 'moved', 'steps', 'f', 'fPrev', 'live', 'fail', 'go']
 const BWD_HEAD = ['ma', 'pos', 'at', 'rows', 'gamma', 'cxa', 'cpa', 'S', 'X', 'PS', 'PX', 'CPS', 'cgamma', 'rowsOf', 'dense', 'pxSet']
 const BWD_TAIL = ['ma', 'pos', 'at', 'rows', 'gamma', 'numA', 'denA', 'inside', 'cgamma', 'Ls', 'beta', 'cxa', 'cpa', 'E', 'S', 'X', 'PX', 'Q', 'R', 'IW', 'CS', 'cq', 'cw', 'ct', 'cxo', 'cpx', 'pxSet', 'tmp']
 
 const head = generatedKernels((n: number) => ({ params: HEAD, body: headSource(n), name: `dfw-row-head-${n}.js` }), headLoop)
+const headPre = generatedKernels((n: number) => ({ params: HEAD_PART, body: headPreSource(n), name: `dfw-row-head-pre-${n}.js` }), headPreLoop)
+const headPost = generatedKernels((n: number) => ({ params: HEAD_PART, body: headPostSource(n), name: `dfw-row-head-post-${n}.js` }), headPostLoop)
 const update = generatedKernels((n: number) => ({ params: UPDATE, body: updateSource(n), name: `dfw-row-update-${n}.js` }), updateLoop)
 const bwdHead = generatedKernels((n: number) => ({ params: BWD_HEAD, body: bwdHeadSource(n), name: `dfw-row-bwd-head-${n}.js` }), bwdHeadLoop)
 /** Key 2n + (accumulating ? 1 : 0). */
@@ -458,24 +560,40 @@ export const rowLoops = (n: number): RowPasses => ({
   head: headLoop(n), update: updateLoop(n), bwdHead: bwdHeadLoop(n), bwdTail: [bwdTailLoop(n, false), bwdTailLoop(n, true)], fwdHead: fwdHeadLoop(n), fwdTail: fwdTailLoop(n)
 })
 
-const loopsOf = new Map<number, RowPasses>(), smallOf = new Map<number, RowPasses>()
+const loopsOf = new Map<number, RowPasses>(), splitLoopsOf = new Map<number, RowPasses>(), smallOf = new Map<number, RowPasses>()
+/** The split heads made, by their first part (one per n and state of the generated code). */
+const splitOf = new Map<HeadPart, HeadPass>()
+
+/** The head at n < 16 (generated, or the loops with the generated code off): split around the kernel `exp` where it runs, else whole. */
+const smallHead = (n: number): HeadPass => {
+  if (!expKernelOn()) return head(n)
+  const pre = headPre(n)
+  let h = splitOf.get(pre)
+  if (h === undefined) { h = splitHead(n, pre, headPost(n)); splitOf.set(pre, h) }
+  return h
+}
 
 /**
  * The passes the batch runs at n: generated for n < 16 (once per n; the loops where code
  * cannot be generated or the generated code is off, `Codegen.ts`), the loops for n ≥ 16.
+ * Where the kernel `exp` runs, the head is split around it (the exponentials of all live
+ * rows in one call); the numbers are the same either way.
  *
  * @example
  * rowPasses(10).update(m, rows, gu, uu, Ls, floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go)
  */
 export const rowPasses = (n: number): RowPasses => {
   if (n < SMALL_N) {
-    const h = head(n)
+    const h = smallHead(n)
     let p = smallOf.get(n)
-    // made again when the switch has changed which code the kernels are
+    // made again when a switch has changed which code the kernels are
     if (p === undefined || p.head !== h) { p = { head: h, update: update(n), bwdHead: bwdHead(n), bwdTail: [bwdTail(2 * n), bwdTail(2 * n + 1)], fwdHead: fwdHead(n), fwdTail: fwdTail(n) }; smallOf.set(n, p) }
     return p
   }
   let l = loopsOf.get(n)
   if (l === undefined) { l = rowLoops(n); loopsOf.set(n, l) }
-  return l
+  if (!expKernelOn()) return l
+  let s = splitLoopsOf.get(n)
+  if (s === undefined) { s = { ...l, head: splitHead(n, headPreLoop(n), headPostLoop(n)) }; splitLoopsOf.set(n, s) }
+  return s
 }
