@@ -309,10 +309,10 @@ interface Direct {
 
 /**
  * A solve's scratch: the refinement's two residual pairs (rb, rc), which a refinement
- * step alternates between, (H + σI)x and E x; the Schur map's b′ and half solve z (m), its
- * L-half scratch w (r, the factor's rank), its t and the Schur solve's (k, rank of the
- * Schur factor); the double-double residual's rows and result. Only x and ν of a
- * solution are fresh arrays. A solve runs to its end before any other starts (nothing in
+ * step alternates between, (H + σI)x and E x; the Schur map's b′, half solve z and
+ * L-half scratch w (m; w's solves read the factor's rank of entries), its t and the Schur
+ * solve's (k); the double-double residual's rows and result. Only x and ν of a solution
+ * are fresh arrays. A solve runs to its end before any other starts (nothing in
  * it calls another solver), so solvers of one size share one scratch: for m, k ≤
  * {@link SHARED_SCRATCH_MAX} from a pool by size (a batch's small faces then keep no
  * scratch of their own: it would outweigh their factors), above it one per solver.
@@ -336,16 +336,21 @@ interface Workspace {
 /** Up to this m and k a solver's scratch comes from the pool shared by size. */
 const SHARED_SCRATCH_MAX = 64
 
+/** The pool, by (m, k): at most 65² entries of 13 arrays of at most 64 numbers. */
 const pooled = new Map<number, Workspace>()
 
-const workspace = (m: number, k: number, r = m, rs = k): Workspace => {
+/**
+ * The scratch of a solver of m unknowns and k rows. The half solves' scratch `w` and `tw`
+ * take only their factor's rank of entries, which is at most m and k.
+ */
+const workspace = (m: number, k: number): Workspace => {
   const shared = m <= SHARED_SCRATCH_MAX && k <= SHARED_SCRATCH_MAX
-  const key = ((m * 65 + r) * 65 + k) * 65 + rs
+  const key = m * (SHARED_SCRATCH_MAX + 1) + k
   if (shared) { const w = pooled.get(key); if (w !== undefined) return w }
   const f = (len: number): Float64Array => new Float64Array(len)
   const w: Workspace = {
     rb: [f(m), f(m)], rc: [f(k), f(k)], hx: f(m), ex: f(k),
-    bp: f(m), z: f(m), w: f(r), t: f(k), tz: f(k), tw: f(rs),
+    bp: f(m), z: f(m), w: f(m), t: f(k), tz: f(k), tw: f(k),
     ddHi: f(m), ddLo: f(m), ddRb: f(m)
   }
   if (shared) pooled.set(key, w)
@@ -468,7 +473,7 @@ const schurFromHalf = (f: CholeskyFactor, R: Rows, m: number, rho: number, rowTo
   for (let l = 0; l < k; l++) Y.set(halfSolve(f, R.E.subarray(l * m, l * m + m)), l * r)
   const fS = gramFactor(Y, k, r, rowTol === undefined ? {} : { rowTol })
   // the map's scratch (see `Workspace`)
-  const ws = workspace(m, k, r, fS.rank)
+  const ws = workspace(m, k)
   const { bp, z, w, t, tz, tw } = ws
   const map = (b: Float64Array, c: Float64Array): { x: Float64Array; nu: Float64Array } => {
     for (let i = 0; i < m; i++) bp[i] = b[i]!

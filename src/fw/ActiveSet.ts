@@ -55,7 +55,7 @@ import type { LinearOperator } from '../core/LinearOperator.js'
 import { applyInto } from '../core/LinearOperator.js'
 import { faceHessian } from './FaceHessian.js'
 import { faceMemo, faceFloor, keepOwnFace } from './CallMemo.js'
-import { denseEntries, faceFactorCache, lowRankEntries } from './FaceFactor.js'
+import { type FaceFactorCache, denseEntries, faceFactorCache, lowRankEntries } from './FaceFactor.js'
 import { operatorRowAbs } from './Oracle.js'
 import {
   type Polyhedron, type PolyRow, type WorkingSet, type CoordState,
@@ -428,8 +428,8 @@ export const activeSet = <N>(
   const maxRounds = options.maxRounds ?? 4 * n + 60
   // the kept factor, made on the first face large enough to use it (most solves of small
   // problems never need one)
-  let incremental: ReturnType<typeof faceFactorCache> | undefined | null = null
-  const incrementalCache = (): ReturnType<typeof faceFactorCache> | undefined => {
+  let incremental: FaceFactorCache | undefined | null = null
+  const incrementalCache = (): FaceFactorCache | undefined => {
     if (incremental === null) {
       incremental = P.kind === 'dense' ? faceFactorCache(denseEntries(P.mat.data, n), n)
         : P.kind === 'lowRank' && smallDiagonal(P.diag.data, P.U, P.rank) ? faceFactorCache(lowRankEntries(P.diag.data, P.U, P.rank), n)
