@@ -30,6 +30,7 @@ import { type FaceDerivativeMap, faceDerivative } from './FaceDerivative.js'
 import { faceHessian } from './FaceHessian.js'
 import { polishExact } from './Polish.js'
 import { f64 } from '../shapes/alloc.js'
+import { type LeanFace, leanFaceMap } from './LeanFace.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -136,10 +137,37 @@ export const setGradient = (kind: SetName, n: number): SetGradient => ({
  * d.vjp(ones).q // ∇_q Σᵢ xᵢ*
  */
 export const quadraticDerivative = <N>(face: FaceModel, theta: Params<N>): ImplicitDerivative<N> => {
-  const P = theta.P, n = face.x.length, dim = theta.q.dim
+  const P = theta.P, n = face.x.length
   const full = (v: Float64Array): Float64Array => { const o = f64(n); applyInto(P, v, o); return o }
   const core = faceDerivative(face, { block: faceHessian(P, face.free), full }, P as LinearOperator<unknown>)
-  const x = face.x, F = face.free, m = F.length, kind = face.set.kind
+  return derivativeOn(core, face.free, face.x, face.set.kind, theta)
+}
+
+/**
+ * The quadratic's implicit derivative at a point the lean path certified (`LeanFace.ts`):
+ * the same map as {@link quadraticDerivative} on that face, from the lean path's factor.
+ *
+ * @example
+ * const lf = leanPolish('l1', theta, x0)
+ * if (lf !== undefined) leanDerivative(lf, theta).vjp(ones).q
+ */
+export const leanDerivative = <N>(lf: LeanFace, theta: Params<N>): ImplicitDerivative<N> =>
+  derivativeOn(leanFaceMap(lf), lf.free, lf.x, lf.set, theta)
+
+/**
+ * The implicit derivative on a polished point's face, general (`FaceModel`) or lean
+ * (`LeanFace`), as the implicit forward returned it (`Layer.implicitForward`).
+ *
+ * @example
+ * const fw = implicitForward('l1', schedule, theta)
+ * derivativeAt(fw.face, theta).vjp(ones)
+ */
+export const derivativeAt = <N>(face: FaceModel | LeanFace, theta: Params<N>): ImplicitDerivative<N> =>
+  'L' in face ? leanDerivative(face, theta) : quadraticDerivative(face, theta)
+
+/** The layer's derivative record around a face map: e = dq + dP x in, the gradients of q, the set and P out. */
+const derivativeOn = <N>(core: FaceDerivativeMap, F: Int32Array, x: Float64Array, kind: SetName, theta: Params<N>): ImplicitDerivative<N> => {
+  const P = theta.P, n = x.length, dim = theta.q.dim, m = F.length
 
   const jvp = (tangent: ImplicitTangent<N>): Vec<N> => {
     const dq = vecData(tangent, 'q'), dP = field(tangent, 'P') as Mat<N, N> | undefined

@@ -25,7 +25,8 @@ import { certificateAt, rowAbsSums, gapMet } from './Oracle.js'
 import { releaseCallMemos, withInstance } from './CallMemo.js'
 import { type ResolvedSet, validateProblem, validateCotangent, validateTangent } from './Validate.js'
 import { type BackwardMode, type LayerOptions, type Status, LayerError, unrolledFoldOptions } from './Options.js'
-import { type ImplicitDerivative, quadraticDerivative } from './Implicit.js'
+import { type ImplicitDerivative, derivativeAt } from './Implicit.js'
+import { type LeanFace, leanApplies, leanPolish } from './LeanFace.js'
 import { type PolishResult, polishExact } from './Polish.js'
 import type { FaceModel, FaceReport } from './FaceModel.js'
 import { NegativeCurvatureError } from './Errors.js'
@@ -232,8 +233,12 @@ export interface Forward<N> {
   readonly converged: boolean
   /** The deadline stopped the run (`timeLimitMs`). */
   readonly timedOut?: boolean
-  /** The polished point's face (for the implicit derivative and the `face` report). */
-  readonly face: FaceModel
+  /**
+   * The polished point's face (for the implicit derivative and the `face` report): the
+   * general polish's, or the lean path's (`LeanFace.ts`) when it certified the first
+   * point polished.
+   */
+  readonly face: FaceModel | LeanFace
   /** What the polish cost over all its attempts. */
   readonly polish: PolishStats
 }
@@ -281,6 +286,17 @@ export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<
   const dim = th.q.dim
   const late = (): boolean => performance.now() > deadline
   const polish = { attempts: 0, rounds: 0, faceSolves: 0 }
+  // the lean path (small dense l1, l∞, simplex) takes the first point polished when it
+  // certifies it; when it does not, the general polish runs from that same point, so the
+  // run is exactly what it is without the lean path
+  let leanTried = false
+  const lean = (x: Float64Array): LeanFace | undefined => {
+    if (leanTried || !leanApplies(set, th)) return undefined
+    leanTried = true
+    const l = leanPolish(set, th, x)
+    if (l !== undefined) { polish.attempts = 1; polish.rounds = 1; polish.faceSolves = 1 }
+    return l
+  }
   const polished = (x: Float64Array): PolishResult => {
     const r = polishExact(fs, th, x, Number.isFinite(deadline) ? { deadline } : {})
     if (r.negative !== undefined) refuseNonConvex(r.negative)
@@ -292,18 +308,23 @@ export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<
   // a warm start (a feasible point, the previous solve's x): polished first, and the run
   // ends there when the polish certifies it
   if (start !== undefined) {
+    const l = lean(start)
+    if (l !== undefined) return { x: { dim, data: l.x }, iterations: 0, converged: true, face: l, polish }
     const p = polished(start)
     if (p.certified) return { x: { dim, data: p.x }, iterations: 0, converged: true, face: p.face, polish }
   }
   if (schedule.name === 'paper' && isOriginal(set)) {
     const paper = Number.isFinite(deadline) ? { ...schedule, go: <M>(s: FwState<M>) => schedule.go(s) && !late() } : schedule
     const [s] = solver<N>(set, paper, { checkpoint: Infinity })(th)
+    const l = lean(s.x.data)
+    if (l !== undefined) return { x: { dim, data: l.x }, iterations: s.k, converged: true, face: l, polish }
     const r = polished(s.x.data)
     return { x: { dim, data: r.x }, iterations: s.k, converged: r.certified, face: r.face, timedOut: late() && !r.certified, polish }
   }
   const tol = schedule.tolerance
   let nextTry = 1e-3
   let done: PolishResult | undefined
+  let leanDone: LeanFace | undefined
   const r = (isOriginal(set) ? (o: FastOptions) => fastSolve(set, th, o) : (o: FastOptions) => fastSolveSet(fs, th, o))({
     maxIterations: schedule.maxIterations,
     tolerance: tol,
@@ -313,13 +334,18 @@ export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<
       const byGap = gap <= nextTry * Math.abs(f)
       if (!byGap && !(k >= FIRST_POLISH && (k & (k - 1)) === 0)) return false
       if (byGap) nextTry = Math.max(gap / Math.abs(f) / 100, tol)
+      const l = lean(x)
+      if (l !== undefined) { leanDone = l; return true }
       const p = polished(f64From(x))
       if (p.certified) { done = p; return true }
       return false
     }
   })
   if (r.negative !== undefined) refuseNonConvex(r.negative)
+  if (leanDone !== undefined) return { x: { dim, data: leanDone.x }, iterations: r.iterations, converged: true, face: leanDone, polish }
   if (done !== undefined) return { x: { dim, data: done.x }, iterations: r.iterations, converged: true, face: done.face, polish }
+  const l = lean(r.x.data)
+  if (l !== undefined) return { x: { dim, data: l.x }, iterations: r.iterations, converged: true, face: l, polish }
   const p = polished(r.x.data)
   return { x: { dim, data: p.x }, iterations: r.iterations, converged: p.certified, face: p.face, timedOut: late() && !p.certified, polish }
 }
@@ -334,7 +360,7 @@ const implicitRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>, fs?:
     },
     (th) => {
       try {
-        derivative = quadraticDerivative(fw!.face, th)
+        derivative = derivativeAt(fw!.face, th)
       } catch (e) {
         if (e instanceof NegativeCurvatureError) refuseNonConvex(e)
         throw e

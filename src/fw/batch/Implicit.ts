@@ -29,7 +29,7 @@ import { type LayerResult, certificate, implicitForward, nonPsdError, resolveSch
 import { withInstance } from '../CallMemo.js'
 import type { Schedule } from '../Schedule.js'
 import type { FaceModel } from '../FaceModel.js'
-import { type ImplicitDerivative, quadraticDerivative } from '../Implicit.js'
+import { type ImplicitDerivative, derivativeAt } from '../Implicit.js'
 import { NegativeCurvatureError } from '../Errors.js'
 import { resolveSet } from '../sets/Sets.js'
 import { owned } from '../../shapes/alloc.js'
@@ -48,7 +48,7 @@ import { owned } from '../../shapes/alloc.js'
  */
 export interface KeptDerivative<N> {
   readonly derivative: ImplicitDerivative<N>
-  readonly face: FaceModel
+  readonly face: { readonly free: Int32Array; readonly x: Float64Array }
   readonly dense: boolean
 }
 
@@ -133,7 +133,7 @@ export const implicitInstance = <N>(
   let derivative: ImplicitDerivative<N>
   try {
     fw = implicitForward(set, schedule, theta, resolveSet(set, theta), deadline, start)
-    derivative = quadraticDerivative(fw.face, theta)
+    derivative = derivativeAt(fw.face, theta)
   } catch (e) {
     if (e instanceof NegativeCurvatureError) refuse(e)
     throw e
