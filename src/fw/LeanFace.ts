@@ -24,7 +24,9 @@
  *   the face is the solution's own and the derivative is "exact" (a kink or a non-unique
  *   minimizer is not accepted);
  * - the stationarity residual ‖g_F + aν‖∞ is at most {@link LEAN_STATIONARITY} of the
- *   gradient's scale max(|Px|ᵢ + |qᵢ|).
+ *   gradient's scale max(|Px|ᵢ + |qᵢ|);
+ * - x_F = z − νy (z = P_FF⁻¹rhs, y = P_FF⁻¹a) cancels at most {@link LEAN_CANCEL}-fold
+ *   (a face of dimension 0 takes x_F = t/a exactly).
  *
  * Anything else is rejected, and the caller runs the general path from the same point,
  * so a rejected instance's result is bitwise what it was without this path. The layer and
@@ -79,6 +81,15 @@ export const LEAN_MARGIN = 1e-6
  * residual <= LEAN_STATIONARITY * gradientScale
  */
 export const LEAN_STATIONARITY = 1e-12
+
+/**
+ * The largest ‖P_FF⁻¹ rhs‖∞ / ‖x_F‖∞ accepted: the digits the Schur complement's
+ * x_F = z − νy may lose to cancellation (at most 4).
+ *
+ * @example
+ * zNorm <= LEAN_CANCEL * xNorm
+ */
+export const LEAN_CANCEL = 1e4
 
 /**
  * A point the lean path certified, with what its derivative needs.
@@ -254,9 +265,24 @@ const solveFace = (
     if (!(s > 0)) return undefined
     nu = (az - t) / s
   }
-  for (let j = 0; j < m; j++) x[F[j]!] = z[j]! - nu * (row ? y[j]! : 0)
+  if (row && m === 1) {
+    // a face of dimension 0: the row alone fixes x, exactly (z − νy would cancel)
+    x[F[0]!] = t / av[0]!
+    nu = (rhs[0]! - H[0]! * H[0]! * x[F[0]!]!) / av[0]!
+  } else {
+    let zm = 0, xm = 0
+    for (let j = 0; j < m; j++) {
+      const xj = z[j]! - nu * (row ? y[j]! : 0)
+      x[F[j]!] = xj
+      zm = Math.max(zm, Math.abs(z[j]!)); xm = Math.max(xm, Math.abs(xj))
+    }
+    // x_F = z − νy loses log₁₀(‖z‖/‖x_F‖) digits to cancellation (a tiny t against q):
+    // such a face is the general path's, which solves it in double-double
+    lastFail = 'factor'
+    if (!(zm <= LEAN_CANCEL * xm)) return undefined
+  }
   // one refinement step: r₁ = rhs − H x_F − aν, r₂ = t − aᵀx_F
-  {
+  if (!(row && m === 1)) {
     const r1 = sG
     let r2 = t
     for (let a = 0; a < m; a++) {
