@@ -1233,9 +1233,16 @@ let inCall = false
 export const beginCall = (): void => {
   epoch++
   inCall = true
-  const mine = epoch
-  queueMicrotask(() => { if (epoch === mine) inCall = false })
+  // one pending microtask closes a call still open when the synchronous job ends: a
+  // microtask per call would pile up unrun through a synchronous training loop (the
+  // queue is a root: ~260 bytes per call, and every closure kept through each
+  // young-generation collection until the loop yields)
+  if (!closeQueued) { closeQueued = true; queueMicrotask(closeStray) }
 }
+
+let closeQueued = false
+/** At the end of a synchronous job: the call still open (no endCall since its beginCall) is closed. */
+const closeStray = (): void => { closeQueued = false; inCall = false }
 
 /**
  * Ends the current call: later products copy their matrix afresh each time until the next
