@@ -275,7 +275,9 @@ const FIRST_POLISH = 16
  * polish (`Polish.ts`: an active-set method with direct face solves, or the sphere's
  * secular equation): it is tried each time the gap has fallen 100-fold since the last
  * attempt (from 1e-3·|f| on) and at steps 16, 32, 64, … (`FIRST_POLISH`), and the first polished point
- * certified as a KKT point ends the run. The paper's schedule runs its own fold without
+ * certified as a KKT point ends the run. On a small dense l1, l∞ or simplex instance the
+ * first point polished goes to the lean path first (`LeanFace.ts`); when it certifies the
+ * point the run ends there, and when it does not the general polish takes the same point. The paper's schedule runs its own fold without
  * keeping linear maps, and is polished once. Negative curvature met anywhere (a line
  * search, a face factorization) is a `LayerError` at `P`.
  *

@@ -14,7 +14,9 @@
  *   `pSum` asks for it, and `pSum` adds the instances' −v xᵀ terms into one matrix.
  *
  * For the sets the layer solves through `fastSolve` and the polish (l1, l∞, l2, simplex)
- * at ordinary scales; the engine routes every other instance through `layerCall`.
+ * at ordinary scales; the engine routes every other instance through `layerCall`. Small
+ * dense instances on l1, l∞ and the simplex take the lean exact path (`LeanFace.ts`)
+ * inside `implicitForward`, as the layer's do, so they stay bitwise the layer's.
  *
  * @since 0.1.0
  */
