@@ -18,8 +18,12 @@
  *   gradient), and the loop of `dfwLayer` calls the batch replaced (paper/unrolled).
  *
  * Each variant is warmed for `warmMs` of calls, then timed for `budgetMs` (the median of
- * the calls, at least 5). Rounds alternate ours and the peer (`rounds`, default 3), and a
- * row's ratio is the median of the rounds' ratios ours ÷ torch. The peer's x and
+ * the calls, at least 5), in a process of its own (a training process runs one layer on
+ * one configuration; `--in-process` times every cell and variant in the bench's own
+ * process instead, where the other cells' data and code share the heap and the inline
+ * caches, and our small cells read up to 2× slower). Rounds alternate ours and the peer
+ * (`rounds`, default 3), and a row's ratio is the median of the rounds' ratios ours ÷
+ * torch. The peer's x and
  * gradient of the last call are compared with the direct paper/unrolled path (the same
  * float64 iterates: agreement to rounding).
  *
@@ -28,7 +32,7 @@
  * cold and with the previous step's x as the start (`warmStart: true` of the tfjs op;
  * `dfwBatchSolve(o)(batch, previous)`), ms per step and the largest |x_warm − x_cold|.
  *
- *   npx tsx bench/batch.ts [--quick] [--json] [--rounds 3]
+ *   npx tsx bench/batch.ts [--quick] [--json] [--rounds 3] [--in-process]
  *   npm run bench -- --only batch
  *
  * @since 0.1.0
@@ -322,6 +326,36 @@ const warmRows = (B: number, n: number, S: number): WarmRow[] => {
 }
 
 // -------------------------------------------------------------------------------------
+// a process per cell and variant
+// -------------------------------------------------------------------------------------
+
+type Variant = 'tfPaper' | 'tfImplicit' | 'directPaper' | 'directImplicit' | 'loopPaper'
+type Times = { readonly [V in Variant]: number }
+
+const self = fileURLToPath(import.meta.url)
+
+/**
+ * ms per call of one variant on one cell, timed in a fresh process (this file with
+ * `--child`, under the loader this process runs under): the cell's data are rebuilt there
+ * from the same seeds.
+ */
+const timeInChild = (cell: Cell, variant: Variant, warmMs: number, budgetMs: number): number => {
+  const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', JSON.stringify({ cell, variant, warmMs, budgetMs })], { encoding: 'utf8', maxBuffer: 1 << 24 })
+  const line = (r.stdout ?? '').trim().split('\n').pop() ?? ''
+  if (r.status !== 0 || !line.startsWith('{')) throw new Error(`bench batch: the child for ${variant} at B = ${cell.B}, n = ${cell.n} failed: ${(r.stderr || '').trim().split('\n').pop() ?? ''}`)
+  return (JSON.parse(line) as { ms: number }).ms
+}
+
+/** The child: one variant of one cell, its ms per call on stdout as JSON. */
+const child = async (arg: string): Promise<void> => {
+  const { cell, variant, warmMs, budgetMs } = JSON.parse(arg) as { cell: Cell; variant: Variant; warmMs: number; budgetMs: number }
+  await tf.setBackend('cpu')
+  built ??= await loadBuilt()
+  const f = ours(cellData(cell))[variant]
+  process.stdout.write(JSON.stringify({ ms: time(f, warmMs, budgetMs) }) + '\n')
+}
+
+// -------------------------------------------------------------------------------------
 // the bench
 // -------------------------------------------------------------------------------------
 
@@ -337,7 +371,7 @@ export const GRID: readonly Cell[] = [
  * @example
  * const { rows, warm } = await run({ quick: true })
  */
-export const run = async (opts: { readonly quick?: boolean; readonly rounds?: number; readonly cells?: readonly Cell[] } = {}): Promise<{ rows: Row[]; warm: WarmRow[] }> => {
+export const run = async (opts: { readonly quick?: boolean; readonly rounds?: number; readonly cells?: readonly Cell[]; readonly inProcess?: boolean } = {}): Promise<{ rows: Row[]; warm: WarmRow[]; inProcess: boolean }> => {
   await tf.setBackend('cpu')
   built ??= await loadBuilt()
   const cells = opts.cells ?? (opts.quick === true ? GRID.slice(0, 4) : GRID)
@@ -345,16 +379,21 @@ export const run = async (opts: { readonly quick?: boolean; readonly rounds?: nu
   const warmMs = opts.quick === true ? 300 : 1000, budgetMs = opts.quick === true ? 500 : 1500
   const ds = cells.map(cellData)
   const fns = ds.map(ours)
-  type Times = { tfPaper: number; tfImplicit: number; directPaper: number; directImplicit: number; loopPaper: number }
   const oursRounds: Times[][] = []
   const torchRounds: Array<{ rows: TorchRow[]; peer: PeerConfig }> = []
+  const inProcess = opts.inProcess === true
   for (let r = 0; r < rounds; r++) {
-    process.stderr.write(`bench batch: round ${r + 1}/${rounds}: ours…\n`)
-    oursRounds.push(fns.map((f) => ({
-      tfPaper: time(f.tfPaper, warmMs, budgetMs), tfImplicit: time(f.tfImplicit, warmMs, budgetMs),
-      directPaper: time(f.directPaper, warmMs, budgetMs), directImplicit: time(f.directImplicit, warmMs, budgetMs),
-      loopPaper: time(f.loopPaper, warmMs / 2, budgetMs / 2)
-    })))
+    process.stderr.write(`bench batch: round ${r + 1}/${rounds}: ours${inProcess ? ' (in process)' : ' (a process per cell and variant)'}…\n`)
+    oursRounds.push(ds.map((d, i) => {
+      const timeOf = (v: Variant): number => {
+        const [w, b] = v === 'loopPaper' ? [warmMs / 2, budgetMs / 2] : [warmMs, budgetMs]
+        return inProcess ? time(fns[i]![v], w, b) : timeInChild(d.cell, v, w, b)
+      }
+      return {
+        tfPaper: timeOf('tfPaper'), tfImplicit: timeOf('tfImplicit'),
+        directPaper: timeOf('directPaper'), directImplicit: timeOf('directImplicit'), loopPaper: timeOf('loopPaper')
+      }
+    }))
     process.stderr.write(`bench batch: round ${r + 1}/${rounds}: torch…\n`)
     const tr = runTorch(ds, (warmMs + budgetMs) / 1000, r === rounds - 1)
     if (tr !== undefined) torchRounds.push(tr)
@@ -380,7 +419,7 @@ export const run = async (opts: { readonly quick?: boolean; readonly rounds?: nu
   })
   process.stderr.write('bench batch: warm starts…\n')
   const warm = opts.quick === true ? warmRows(64, 100, 5) : [...warmRows(64, 100, 10), ...warmRows(16, 300, 10)]
-  return { rows, warm }
+  return { rows, warm, inProcess }
 }
 
 const fmt = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '–' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toFixed(3))
@@ -392,7 +431,7 @@ const ratio = (v: number | undefined): string => (v === undefined ? '' : ` (${v.
  * @example
  * console.log(table(await run()))
  */
-export const table = (r: { rows: readonly Row[]; warm: readonly WarmRow[] }): string => {
+export const table = (r: { rows: readonly Row[]; warm: readonly WarmRow[]; inProcess?: boolean }): string => {
   const head = ['B', 'n', 'K', 'torch recipe ms', 'tfjs paper/unrolled', 'tfjs default/implicit', 'dfwBatchSolve paper/unrolled', 'dfwBatchSolve default/implicit', 'dfwLayer loop paper', 'max |Δx|, |Δ∇q| vs torch']
   const body = r.rows.map((x) => [
     String(x.B), String(x.n), String(x.K), fmt(x.torchMs),
@@ -400,7 +439,7 @@ export const table = (r: { rows: readonly Row[]; warm: readonly WarmRow[] }): st
     fmt(x.directPaperMs) + ratio(x.directPaperRatio), fmt(x.directImplicitMs) + ratio(x.directImplicitRatio),
     fmt(x.loopPaperMs), x.xDiff === undefined ? '–' : `${x.xDiff.toExponential(1)}, ${x.gradDiff!.toExponential(1)}`
   ])
-  const out = [grid(head, body)]
+  const out = [r.inProcess === true ? 'ours timed in the bench\'s own process (--in-process)' : 'ours timed in a fresh process per cell and variant', grid(head, body)]
   const rr = r.rows.filter((x) => x.roundRatios !== undefined && x.roundRatios.length > 1)
   for (const x of rr) out.push(`B = ${x.B}, n = ${x.n}: tfjs paper/unrolled ÷ torch per round ${x.roundRatios!.map((v) => `${v.toFixed(2)}×`).join(', ')}`)
   out.push(peerLine(r.rows.flatMap((x) => (x.peer !== undefined ? [x.peer] : []))))
@@ -418,9 +457,13 @@ const grid = (head: readonly string[], body: readonly (readonly string[])[]): st
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2)
-  const at = args.indexOf('--rounds')
-  const out = await run({ quick: args.includes('--quick'), ...(at >= 0 ? { rounds: Number(args[at + 1]) } : {}) })
-  process.stdout.write(args.includes('--json') ? JSON.stringify(out) + '\n' : table(out) + '\n')
+  const ci = args.indexOf('--child')
+  if (ci >= 0) await child(args[ci + 1]!)
+  else {
+    const at = args.indexOf('--rounds')
+    const out = await run({ quick: args.includes('--quick'), inProcess: args.includes('--in-process'), ...(at >= 0 ? { rounds: Number(args[at + 1]) } : {}) })
+    process.stdout.write(args.includes('--json') ? JSON.stringify(out) + '\n' : table(out) + '\n')
+  }
 }
 
 

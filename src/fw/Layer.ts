@@ -284,9 +284,13 @@ const FIRST_POLISH = 16
  * @example
  * const { x, iterations } = implicitForward('simplex', resolveSchedule('simplex', theta, {}), theta)
  */
-export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<N>, fs: FeasibleSet = resolveSet(set, th), deadline = Infinity, start?: Float64Array): Forward<N> => {
+export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<N>, fs0?: FeasibleSet, deadline = Infinity, start?: Float64Array): Forward<N> => {
   const dim = th.q.dim
-  const late = (): boolean => performance.now() > deadline
+  // the set's structure, built when the general polish or the set's own steps need it (the
+  // lean path and the four sets' fast solve do not)
+  let fsv = fs0
+  const fsOf = (): FeasibleSet => (fsv ??= resolveSet(set, th))
+  const late = Number.isFinite(deadline) ? (): boolean => performance.now() > deadline : (): boolean => false
   const polish = { attempts: 0, rounds: 0, faceSolves: 0 }
   // the lean path (small dense l1, l∞, simplex) takes the first point polished when it
   // certifies it; when it does not, the general polish runs from that same point, so the
@@ -296,11 +300,11 @@ export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<
     if (leanTried || !leanApplies(set, th)) return undefined
     leanTried = true
     const l = leanPolish(set, th, x)
-    if (l !== undefined) { polish.attempts = 1; polish.rounds = 1; polish.faceSolves = 1 }
+    if (l !== undefined) { polish.attempts = 1; polish.rounds = l.faces; polish.faceSolves = l.faces }
     return l
   }
   const polished = (x: Float64Array): PolishResult => {
-    const r = polishExact(fs, th, x, Number.isFinite(deadline) ? { deadline } : {})
+    const r = polishExact(fsOf(), th, x, Number.isFinite(deadline) ? { deadline } : {})
     if (r.negative !== undefined) refuseNonConvex(r.negative)
     polish.attempts++
     polish.rounds += r.rounds
@@ -327,7 +331,7 @@ export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<
   let nextTry = 1e-3
   let done: PolishResult | undefined
   let leanDone: LeanFace | undefined
-  const r = (isOriginal(set) ? (o: FastOptions) => fastSolve(set, th, o) : (o: FastOptions) => fastSolveSet(fs, th, o))({
+  const r = (isOriginal(set) ? (o: FastOptions) => fastSolve(set, th, o) : (o: FastOptions) => fastSolveSet(fsOf(), th, o))({
     maxIterations: schedule.maxIterations,
     tolerance: tol,
     callback: (k, gap, f, x) => {
@@ -357,7 +361,7 @@ const implicitRun = <N>(set: SetName, schedule: Schedule, theta: Params<N>, fs?:
   let derivative: ImplicitDerivative<N> | undefined
   const map = D.custom<Params<N>, Vec<N>>(
     (th) => {
-      fw = implicitForward(set, schedule, th, fs ?? resolveSet(set, th), deadline, start)
+      fw = implicitForward(set, schedule, th, fs, deadline, start)
       return fw.x
     },
     (th) => {

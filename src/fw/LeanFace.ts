@@ -116,6 +116,8 @@ export interface LeanFace {
   /** P's entries (n × n row-major), for the fixed coordinates' coupling. */
   readonly P: Float64Array
   readonly report: FaceReport
+  /** The faces solved to reach it (the first, and one per active-set switch). */
+  readonly faces: number
 }
 
 // -------------------------------------------------------------------------------------
@@ -357,7 +359,7 @@ const solveFace = (
   return {
     set, x: x.slice(0, n), free: F.slice(0, m), a: row ? av.slice(0, m) : undefined, nu,
     L: H.slice(0, m * m), y: row ? y.slice(0, m) : undefined, s, P: A,
-    report: { size: m - k, margin: Math.min(1, margin), derivative: 'exact' }
+    report: { size: m - k, margin: Math.min(1, margin), derivative: 'exact' }, faces: 1
   }
 }
 
@@ -395,7 +397,7 @@ export const leanPolish = <N>(set: 'l1' | 'linf' | 'simplex', theta: Params<N>, 
     for (let i = 0; i < n; i++) if (sState[i] === 0) { sFs[m] = set === 'l1' && row ? sg[i]! : 0; sF[m++] = i }
     if (row && m === 0) return undefined
     const r = solveFace(set, A, q, w, t, n, m, row, sFs)
-    if (r !== undefined) { accepted++; return r }
+    if (r !== undefined) { accepted++; return round === 0 ? r : { ...r, faces: round + 1 } }
     if (lastFail !== 'switch') return undefined
     // the next face (a primal-dual active-set step): free coordinates past their bound (or
     // across 0 under the l1 row) become fixed, fixed ones whose multiplier has the wrong

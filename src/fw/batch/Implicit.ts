@@ -33,7 +33,6 @@ import type { Schedule } from '../Schedule.js'
 import type { FaceModel } from '../FaceModel.js'
 import { type ImplicitDerivative, derivativeAt } from '../Implicit.js'
 import { NegativeCurvatureError } from '../Errors.js'
-import { resolveSet } from '../sets/Sets.js'
 import { owned } from '../../shapes/alloc.js'
 
 // -------------------------------------------------------------------------------------
@@ -134,7 +133,7 @@ export const implicitInstance = <N>(
   let fw: ReturnType<typeof implicitForward<N>>
   let derivative: ImplicitDerivative<N>
   try {
-    fw = implicitForward(set, schedule, theta, resolveSet(set, theta), deadline, start)
+    fw = implicitForward(set, schedule, theta, undefined, deadline, start)
     derivative = derivativeAt(fw.face, theta)
   } catch (e) {
     if (e instanceof NegativeCurvatureError) refuse(e)
