@@ -21,6 +21,7 @@ export { implicitDerivative, quadraticDerivative, type ImplicitDerivative, type 
 export { type FaceReport, type FaceDerivative, KINK_TOLERANCE } from './FaceModel.js'
 export { NegativeCurvatureError } from './FaceDerivative.js'
 export type { FaceModel } from './FaceModel.js'
+export type { LeanFace } from './LeanFace.js'
 export type { Curvature } from './ActiveSet.js'
 export type { FeasibleSet, ParamMaps, SetTangent, SetGradient, SetSolver, SetSolution, SolveLimits, StepDirection, DirectionLinear } from './sets/FeasibleSet.js'
 export type { Polyhedron, PolyRow, CoordState } from './sets/Polyhedron.js'
