@@ -303,6 +303,7 @@ export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<
     if (l !== undefined) { polish.attempts = 1; polish.rounds = l.faces; polish.faceSolves = l.faces }
     return l
   }
+  const byLean = (l: LeanFace, iterations: number): Forward<N> => ({ x: { dim, data: l.x }, iterations, converged: true, face: l, polish })
   const polished = (x: Float64Array): PolishResult => {
     const r = polishExact(fsOf(), th, x, Number.isFinite(deadline) ? { deadline } : {})
     if (r.negative !== undefined) refuseNonConvex(r.negative)
@@ -315,7 +316,7 @@ export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<
   // ends there when the polish certifies it
   if (start !== undefined) {
     const l = lean(start)
-    if (l !== undefined) return { x: { dim, data: l.x }, iterations: 0, converged: true, face: l, polish }
+    if (l !== undefined) return byLean(l, 0)
     const p = polished(start)
     if (p.certified) return { x: { dim, data: p.x }, iterations: 0, converged: true, face: p.face, polish }
   }
@@ -323,7 +324,7 @@ export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<
     const paper = Number.isFinite(deadline) ? { ...schedule, go: <M>(s: FwState<M>) => schedule.go(s) && !late() } : schedule
     const [s] = solver<N>(set, paper, { checkpoint: Infinity })(th)
     const l = lean(s.x.data)
-    if (l !== undefined) return { x: { dim, data: l.x }, iterations: s.k, converged: true, face: l, polish }
+    if (l !== undefined) return byLean(l, s.k)
     const r = polished(s.x.data)
     return { x: { dim, data: r.x }, iterations: s.k, converged: r.certified, face: r.face, timedOut: late() && !r.certified, polish }
   }
@@ -348,10 +349,10 @@ export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<
     }
   })
   if (r.negative !== undefined) refuseNonConvex(r.negative)
-  if (leanDone !== undefined) return { x: { dim, data: leanDone.x }, iterations: r.iterations, converged: true, face: leanDone, polish }
+  if (leanDone !== undefined) return byLean(leanDone, r.iterations)
   if (done !== undefined) return { x: { dim, data: done.x }, iterations: r.iterations, converged: true, face: done.face, polish }
   const l = lean(r.x.data)
-  if (l !== undefined) return { x: { dim, data: l.x }, iterations: r.iterations, converged: true, face: l, polish }
+  if (l !== undefined) return byLean(l, r.iterations)
   const p = polished(r.x.data)
   return { x: { dim, data: p.x }, iterations: r.iterations, converged: p.certified, face: p.face, timedOut: late() && !p.certified, polish }
 }

@@ -231,7 +231,7 @@ const cholSolve = (L: Float64Array, m: number, b: Float64Array): void => {
  */
 const solveFace = (
   set: 'l1' | 'linf' | 'simplex', A: Float64Array, q: Float64Array, w: Float64Array, t: number, n: number, m: number,
-  row: boolean, sign: Float64Array
+  row: boolean, sign: Float64Array, faces: number
 ): LeanFace | undefined => {
   const F = sF, H = sH
   // H = P_FF, rhs = −q_F − P_FB x_B
@@ -359,7 +359,7 @@ const solveFace = (
   return {
     set, x: x.slice(0, n), free: F.slice(0, m), a: row ? av.slice(0, m) : undefined, nu,
     L: H.slice(0, m * m), y: row ? y.slice(0, m) : undefined, s, P: A,
-    report: { size: m - k, margin: Math.min(1, margin), derivative: 'exact' }, faces: 1
+    report: { size: m - k, margin: Math.min(1, margin), derivative: 'exact' }, faces
   }
 }
 
@@ -396,8 +396,8 @@ export const leanPolish = <N>(set: 'l1' | 'linf' | 'simplex', theta: Params<N>, 
     let m = 0
     for (let i = 0; i < n; i++) if (sState[i] === 0) { sFs[m] = set === 'l1' && row ? sg[i]! : 0; sF[m++] = i }
     if (row && m === 0) return undefined
-    const r = solveFace(set, A, q, w, t, n, m, row, sFs)
-    if (r !== undefined) { accepted++; return round === 0 ? r : { ...r, faces: round + 1 } }
+    const r = solveFace(set, A, q, w, t, n, m, row, sFs, round + 1)
+    if (r !== undefined) { accepted++; return r }
     if (lastFail !== 'switch') return undefined
     // the next face (a primal-dual active-set step): free coordinates past their bound (or
     // across 0 under the l1 row) become fixed, fixed ones whose multiplier has the wrong
@@ -446,11 +446,11 @@ export const leanFaceMap = (lf: LeanFace): FaceDerivativeMap => {
   const F = lf.free, m = F.length, n = lf.x.length, x = lf.x, A = lf.P, L = lf.L
   const a = lf.a, y = lf.y, s = lf.s, nu = lf.nu, kind = lf.set
   // the l∞ ball's fixed coordinates: +1 at +t, −1 at −t, 0 free
-  const bound = new Int8Array(n)
+  // (read on the l∞ ball only)
+  const bound = new Int8Array(kind === 'linf' ? n : 0)
   if (kind === 'linf') {
-    const isFree = new Uint8Array(n)
-    for (let j = 0; j < m; j++) isFree[F[j]!] = 1
-    for (let i = 0; i < n; i++) if (isFree[i] === 0) bound[i] = x[i]! > 0 ? 1 : -1
+    for (let i = 0; i < n; i++) bound[i] = x[i]! > 0 ? 1 : -1
+    for (let j = 0; j < m; j++) bound[F[j]!] = 0
   }
   /** [H a; aᵀ 0][u; μ] = [top; bot] in place (top ← u); returns μ. */
   const kkt = (top: Float64Array, bot: number): number => {

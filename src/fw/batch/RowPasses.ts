@@ -145,6 +145,30 @@ export interface RowPasses {
  */
 const sgn = (v: number): number => +(v > 0) - +(v < 0)
 
+/**
+ * The head's end for row j (E holding the row's exponentials, z their sum): the
+ * probabilities E ← E/z, the vertex S, and gᵀu, uᵀu into gu[j], uu[j]; the single pass
+ * and the split one end alike.
+ */
+const headRowEnd = (
+  n: number, j: number, o: number, e: number, z: number, PX: Float64Array, Q: Float64Array, R: Float64Array,
+  X: Float64Array, E: Float64Array, S: Float64Array, gu: Float64Array, uu: Float64Array
+): void => {
+  let gub = 0, uub = 0
+  for (let i = 0; i < n; i++) {
+    const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!
+    const ei = E[e + i]! / z
+    E[e + i] = ei
+    const si = -ri * sgn(gi * ri) * ei
+    S[e + i] = si
+    const ui = si - X[o + i]!
+    gub += gi * ui
+    uub += ui * ui
+  }
+  gu[j] = gub
+  uu[j] = uub
+}
+
 const headLoop = (n: number): HeadPass => (m, rows, beta, PX, Q, R, X, E, S, gu, uu) => {
   for (let j = 0; j < m; j++) {
     const o = rows[j]! * n, e = j * n
@@ -156,19 +180,7 @@ const headLoop = (n: number): HeadPass => (m, rows, beta, PX, Q, R, X, E, S, gu,
     }
     let z = 0
     for (let i = 0; i < n; i++) { const v = Math.exp(E[e + i]! - amax); E[e + i] = v; z += v }
-    let gub = 0, uub = 0
-    for (let i = 0; i < n; i++) {
-      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!
-      const ei = E[e + i]! / z
-      E[e + i] = ei
-      const si = -ri * sgn(gi * ri) * ei
-      S[e + i] = si
-      const ui = si - X[o + i]!
-      gub += gi * ui
-      uub += ui * ui
-    }
-    gu[j] = gub
-    uu[j] = uub
+    headRowEnd(n, j, o, e, z, PX, Q, R, X, E, S, gu, uu)
   }
 }
 
@@ -196,19 +208,7 @@ const headPostLoop = (n: number): HeadPart => (j0, j1, rows, _beta, PX, Q, R, X,
     const o = rows[j]! * n, e = j * n
     let z = 0
     for (let i = 0; i < n; i++) z += E[e + i]!
-    let gub = 0, uub = 0
-    for (let i = 0; i < n; i++) {
-      const gi = PX[o + i]! + Q[o + i]!, ri = R[o + i]!
-      const ei = E[e + i]! / z
-      E[e + i] = ei
-      const si = -ri * sgn(gi * ri) * ei
-      S[e + i] = si
-      const ui = si - X[o + i]!
-      gub += gi * ui
-      uub += ui * ui
-    }
-    gu[j] = gub
-    uu[j] = uub
+    headRowEnd(n, j, o, e, z, PX, Q, R, X, E, S, gu, uu)
   }
 }
 
