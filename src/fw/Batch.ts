@@ -33,7 +33,7 @@ import type { Params, Problem, SetKind, SetSpec } from './Problem.js'
 import { dfwLayer, withCall, LayerError, type LayerOptions, type LayerResult } from './Layer.js'
 import { validateBatch, validateOptions } from './Validate.js'
 import { batchValidator } from './batch/Validate.js'
-import { type Solved, type Validated, solveValidated } from './batch/Engine.js'
+import { type Solved, type Validated, batchedUnrolled, solveStream } from './batch/Engine.js'
 import { batchJvp, batchVjp, pGradientOf, pGradientSum } from './batch/Unrolled.js'
 import type { OuterTerms } from './batch/Model.js'
 import { addPGradient, pGradientOf as implicitPGradient } from './Implicit.js'
@@ -147,21 +147,47 @@ const asError = (e: unknown): LayerError => (e instanceof LayerError ? e : new L
 /** The instance's error with the path prefixed by its index. */
 const atIndex = (i: number, e: LayerError): LayerError => new LayerError(e.message, e.path === '' ? `[${i}]` : `[${i}].${e.path}`)
 
-/** Validates every problem (an error is that instance's `Left`) and runs the engine, in one call. */
-const solveProblems = <N>(options: LayerOptions, problems: ReadonlyArray<Problem<N>>, starts?: ReadonlyArray<Float64Array | undefined>): Solved<N> => {
+/**
+ * Validates each problem as the engine comes to it (an error is that instance's `Left`,
+ * its path prefixed by `[i]`) and runs the engine, in one call. `problemAt(i)` is asked
+ * once per instance, in order.
+ */
+const solveProblems = <N>(options: LayerOptions, count: number, problemAt: (i: number) => Problem<N>, starts?: ReadonlyArray<Float64Array | undefined>): Solved<N> => {
   const deadline = options.timeLimitMs === undefined ? Infinity : performance.now() + options.timeLimitMs
   const validator = batchValidator(options)
-  const items: Validated<N>[] = problems.map((p) => {
+  const itemAt = (i: number): Validated<N> => {
+    const p = problemAt(i)
     try {
       const { theta, set } = validator.check(p)
       return E.right({ theta, set, problem: p })
     } catch (e) {
       return E.left(asError(e))
     }
-  })
-  const solved = solveValidated(options, items, deadline, starts)
-  return { results: solved.results.map((r, i) => (E.isRight(r) ? r : E.left(atIndex(i, r.left)))), groups: solved.groups, kept: solved.kept }
+  }
+  const pre = batchedUnrolled(options) ? undefined : Array.from({ length: count }, (_, i) => itemAt(i))
+  const solved = solveStream(options, count, pre === undefined ? itemAt : (i) => pre[i]!, deadline, starts)
+  // the errors with their index, made once each (a batch's errors are few)
+  const errors = new Map<number, LayerError>()
+  const error = (i: number): LayerError | undefined => {
+    const e = solved.error(i)
+    if (e === undefined) return undefined
+    let a = errors.get(i)
+    if (a === undefined) { a = atIndex(i, e); errors.set(i, a) }
+    return a
+  }
+  return {
+    ...solved,
+    error,
+    outcome: (i) => {
+      const e = error(i)
+      return e === undefined ? solved.outcome(i) : E.left(e)
+    }
+  }
 }
+
+/** Every instance's outcome, in order. */
+const outcomes = <N>(solved: Solved<N>, count: number): Array<E.Either<LayerError, LayerResult<N>>> =>
+  Array.from({ length: count }, (_, i) => solved.outcome(i))
 
 /**
  * Solves every problem of a batch: each instance on its own as far as its result goes (a
@@ -174,7 +200,7 @@ const solveProblems = <N>(options: LayerOptions, problems: ReadonlyArray<Problem
  */
 export const dfwBatch = (options: LayerOptions = {}) => <N>(problems: ReadonlyArray<Problem<N>>): ReadonlyArray<E.Either<LayerError, LayerResult<N>>> => {
   validateBatch(problems, options)
-  return withCall(() => solveProblems(options, problems).results)
+  return withCall(() => outcomes(solveProblems(options, problems.length, (i) => problems[i]!), problems.length))
 }
 
 // -------------------------------------------------------------------------------------
@@ -188,8 +214,12 @@ const isMat = (m: unknown, rows: number, cols: number): boolean =>
 const isVecOf = (v: unknown, n: number): boolean =>
   typeof v === 'object' && v !== null && (v as Vec<unknown>).data instanceof Float64Array && (v as Vec<unknown>).data.length === n
 
-/** Instance b of a batch as a `Problem` (views into the batch's arrays). */
-const instancesOf = <B, N>(batch: BatchProblem<B, N>): { readonly B: number; readonly n: number; readonly problems: ReadonlyArray<Problem<N>> } => {
+/**
+ * A batch's shapes, checked, and instance b as a `Problem` (views into the batch's
+ * arrays), made when the engine asks for it: the engine keeps no instance's record longer
+ * than it needs (see `solveStream`).
+ */
+const instancesOf = <B, N>(batch: BatchProblem<B, N>): { readonly B: number; readonly n: number; readonly problemAt: (b: number) => Problem<N> } => {
   if (typeof batch !== 'object' || batch === null) throw new LayerError('expected a batch { P, q, w?, t?, set? }', '')
   const q = batch.q as Mat<B, N> | undefined
   if (q === undefined || typeof q !== 'object' || !(q.data instanceof Float64Array) || !Number.isSafeInteger(q.rows) || !Number.isSafeInteger(q.cols) || q.data.length !== q.rows * q.cols || q.cols < 1) {
@@ -203,9 +233,8 @@ const instancesOf = <B, N>(batch: BatchProblem<B, N>): { readonly B: number; rea
   if (w !== undefined && !wShared && !isMat(w, B, n)) throw new LayerError(`expected w to be a Vec of ${n} entries or a ${B} × ${n} Mat`, 'w')
   const t = batch.t
   if (t !== undefined && typeof t !== 'number' && !isVecOf(t, B)) throw new LayerError(`expected t to be a number or a Vec of ${B} entries`, 't')
-  const problems: Problem<N>[] = []
   const dim = q.cols
-  for (let b = 0; b < B; b++) {
+  const problemAt = (b: number): Problem<N> => {
     const P = (Array.isArray(Ps) ? Ps[b] : Ps) as LinearOperator<N>
     const wb = w === undefined ? undefined : wShared ? (w as Vec<N>) : { dim, data: (w as Mat<B, N>).data.subarray(b * n, b * n + n) }
     const tb = t === undefined ? undefined : typeof t === 'number' ? t : (t as Vec<B>).data[b]!
@@ -215,9 +244,9 @@ const instancesOf = <B, N>(batch: BatchProblem<B, N>): { readonly B: number; rea
     if (wb !== undefined) p.w = wb
     if (tb !== undefined) p.t = tb
     if (batch.set !== undefined) p.set = batch.set
-    problems.push(p)
+    return p
   }
-  return { B, n, problems }
+  return { B, n, problemAt }
 }
 
 /** The rows of a warm start, or a `LayerError` at `warm`. */
@@ -236,6 +265,31 @@ const checkRows = (m: unknown, B: number, n: number, path: string): Float64Array
 }
 
 /**
+ * A solved batch whose instances' results are made on the first read of `results` (a
+ * training step that reads x and the batched vjp makes none: see `solveStream`). A class,
+ * for its getter: V8 makes an object literal with an accessor in its old generation, and
+ * a dead one there kept the call's young objects (x, the derivatives' closures) alive
+ * through every young-generation collection until the next full one (`--trace-gc`: 3.5 MB
+ * kept per collection of a B = 256, n = 2 loop).
+ */
+class Solution<B, N> implements BatchSolution<B, N> {
+  readonly #make: () => ReadonlyArray<E.Either<LayerError, LayerResult<N>>>
+  #made: ReadonlyArray<E.Either<LayerError, LayerResult<N>>> | undefined
+  constructor(
+    readonly x: Mat<B, N>,
+    make: () => ReadonlyArray<E.Either<LayerError, LayerResult<N>>>,
+    readonly vjp: (ct: Mat<B, N>) => BatchGradients<B, N>,
+    readonly jvp: (tangent: BatchTangent<B, N>) => Mat<B, N>
+  ) {
+    this.#make = make
+  }
+
+  get results(): ReadonlyArray<E.Either<LayerError, LayerResult<N>>> {
+    return (this.#made ??= this.#make())
+  }
+}
+
+/**
  * Solves a batch given as structure of arrays (see {@link BatchProblem}); every instance's
  * result is what `dfwLayer(options)` gives for it alone, and `vjp`/`jvp` are batched: for
  * the paper schedule with the unrolled backward on l1, one transposed (or tangent) pass of
@@ -248,20 +302,42 @@ const checkRows = (m: unknown, B: number, n: number, path: string): Float64Array
  * const sol = withDim(B, (b) => dfwBatchSolve({ schedule: 'paper', backward: 'unrolled', maxIterations: 60, tolerance: 0 })({ P, q: { rows: b, cols: n, data: qs }, t: 0.5 }))
  * const g = sol.vjp({ rows: sol.x.rows, cols: sol.x.cols, data: ones }) // ∇_q Σ x, B × n
  */
-export const dfwBatchSolve = (options: LayerOptions = {}) => <B, N>(batch: BatchProblem<B, N>, warm?: WarmStart<B, N>): BatchSolution<B, N> => {
+export const dfwBatchSolve = (options: LayerOptions = {}) => {
+  const solve = solveBatch(options)
+  return <B, N>(batch: BatchProblem<B, N>, warm?: WarmStart<B, N>): BatchSolution<B, N> => solve(batch, warm).solution
+}
+
+/**
+ * `dfwBatchSolve` with each instance's error beside the solution: `error(b)` is instance
+ * b's `LayerError` (its path `[b]…`) or undefined, read without making the instances'
+ * results (the tfjs op checks every instance so).
+ *
+ * @example
+ * const { solution, error } = solveBatch(options)(batch)
+ * for (let b = 0; b < B; b++) if (error(b) !== undefined) throw error(b)
+ */
+export const solveBatch = (options: LayerOptions = {}) => <B, N>(batch: BatchProblem<B, N>, warm?: WarmStart<B, N>): { readonly solution: BatchSolution<B, N>; readonly error: (b: number) => LayerError | undefined } => {
   validateOptions(options)
-  const { B, n, problems } = instancesOf(batch)
+  const { B, n, problemAt } = instancesOf(batch)
   const rows = batch.q.rows, cols = batch.q.cols
   const starts = warm === undefined ? undefined : startsOf(warm, B, n)
   return withCall(() => {
-    const solved = solveProblems(options, problems, starts)
-    const { results, groups, kept } = solved
+    const solved = solveProblems(options, B, problemAt, starts)
+    const { groups, kept } = solved
+    const ok = (b: number): boolean => solved.error(b) === undefined
     const X = new Float64Array(B * n)
-    results.forEach((r, b) => { if (E.isRight(r)) X.set(r.right.x.data, b * n) })
+    for (let b = 0; b < B; b++) {
+      const x = solved.x(b)
+      if (x !== undefined) X.set(x, b * n)
+    }
     // which instances a batched fold produced (their derivatives are batched), and where
     const inGroup = new Int32Array(B).fill(-1), position = new Int32Array(B)
     groups.forEach((g, gi) => g.items.forEach((b, p) => { inGroup[b] = gi; position[b] = p }))
-    const denseP = problems.map((p) => p.P !== undefined && (p.P as LinearOperator<N>).kind === 'dense')
+    const Ps = batch.P
+    const denseP = Array.from({ length: B }, (_, b) => {
+      const P = (Array.isArray(Ps) ? Ps[b] : Ps) as LinearOperator<N> | undefined
+      return P !== undefined && P.kind === 'dense'
+    })
     const vjp = (ct: Mat<B, N>): BatchGradients<B, N> => withCall(() => {
       const C = checkRows(ct, B, n, 'cotangent')
       const gq = new Float64Array(B * n), gw = new Float64Array(B * n), gt = new Float64Array(B)
@@ -272,7 +348,7 @@ export const dfwBatchSolve = (options: LayerOptions = {}) => <B, N>(batch: Batch
       groups.forEach((g) => {
         // the fold's instances that succeeded, as one selection
         const sel: number[] = []
-        g.items.forEach((b, p) => { if (E.isRight(results[b]!)) sel.push(p) })
+        g.items.forEach((b, p) => { if (ok(b)) sel.push(p) })
         if (sel.length === 0) return
         // rows gathered and scattered by index (a view and a set per row cost more than
         // the row itself at small n)
@@ -292,8 +368,8 @@ export const dfwBatchSolve = (options: LayerOptions = {}) => <B, N>(batch: Batch
       })
       // the implicit instances' free parts v, for P's gradients −v xᵀ when asked
       const vs: Array<Float64Array | undefined> = new Array(B).fill(undefined)
-      results.forEach((r, b) => {
-        if (E.isLeft(r) || inGroup[b] !== -1) return
+      for (let b = 0; b < B; b++) {
+        if (!ok(b) || inGroup[b] !== -1) continue
         const k = kept[b]
         if (k !== undefined) {
           // the instance's own VJP (`vjp`'s q, w and t, bitwise), P's gradient deferred
@@ -302,15 +378,15 @@ export const dfwBatchSolve = (options: LayerOptions = {}) => <B, N>(batch: Batch
           gw.set(p.acc.w, b * n)
           gt[b] = p.acc.t
           if (k.dense) vs[b] = p.v
-          return
+          continue
         }
-        const dim = r.right.x.dim
-        const g = r.right.vjp({ dim, data: C.slice(b * n, b * n + n) })
+        const r = (solved.outcome(b) as E.Right<LayerResult<N>>).right
+        const g = r.vjp({ dim: r.x.dim, data: C.slice(b * n, b * n + n) })
         gq.set(g.q.data, b * n)
         gw.set(g.w.data, b * n)
         gt[b] = g.t
         own[b] = g.P
-      })
+      }
       const ownOf = (b: number): Mat<N, N> | undefined => {
         const v = vs[b]
         if (v === undefined) return own[b]
@@ -353,7 +429,7 @@ export const dfwBatchSolve = (options: LayerOptions = {}) => <B, N>(batch: Batch
       const DX = new Float64Array(B * n)
       groups.forEach((g) => {
         const sel: number[] = []
-        g.items.forEach((b, p) => { if (E.isRight(results[b]!)) sel.push(p) })
+        g.items.forEach((b, p) => { if (ok(b)) sel.push(p) })
         if (sel.length === 0) return
         const pick = (a: Float64Array | undefined): Float64Array | undefined => {
           if (a === undefined) return undefined
@@ -370,17 +446,19 @@ export const dfwBatchSolve = (options: LayerOptions = {}) => <B, N>(batch: Batch
         const dx = batchJvp(g.run, g.theta, Int32Array.from(sel), d)
         sel.forEach((p, k) => DX.set(dx.subarray(k * n, k * n + n), g.items[p]! * n))
       })
-      results.forEach((r, b) => {
-        if (E.isLeft(r) || inGroup[b] !== -1) return
+      for (let b = 0; b < B; b++) {
+        if (!ok(b) || inGroup[b] !== -1) continue
+        const r = solved.outcome(b) as E.Right<LayerResult<N>>
         const dim = r.right.x.dim
         const row = (a: Float64Array | undefined): Vec<N> | undefined => (a === undefined ? undefined : { dim, data: a.slice(b * n, b * n + n) })
         const q = row(dq), w = row(dw), Pb = dPOf(b)
         const dx = r.right.jvp({ ...(q !== undefined ? { q } : {}), ...(w !== undefined ? { w } : {}), ...(dt !== undefined ? { t: dt[b]! } : {}), ...(Pb !== undefined ? { P: Pb } : {}) })
         DX.set(dx.data, b * n)
-      })
+      }
       return { rows, cols, data: DX }
     })
-    return { x: { rows, cols, data: X }, results, vjp, jvp }
+    const solution = new Solution<B, N>({ rows, cols, data: X }, () => outcomes(solved, B), vjp, jvp)
+    return { solution, error: solved.error }
   })
 }
 

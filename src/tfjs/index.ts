@@ -29,7 +29,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { unsafeDim } from '../shapes/Dim.js'
 import { dense, type LinearOperator } from '../core/LinearOperator.js'
 import { denseAsymmetry, asymmetryMessage } from '../core/OperatorCodec.js'
-import { type BatchProblem, dfwBatchSolve } from '../fw/Batch.js'
+import { type BatchProblem, solveBatch } from '../fw/Batch.js'
 import { LayerError, type LayerOptions, type LayerResult } from '../fw/Layer.js'
 import type { SetKind } from '../fw/Problem.js'
 
@@ -286,7 +286,7 @@ const f64Of = (src: ArrayLike<number>): Float64Array => Float64Array.from(src as
  */
 export const tfDfwLayer = (options: TfLayerOptions = {}) => {
   const { set = 'l1', onSolve, warmStart = false, ...layerOptions } = options
-  const solve = dfwBatchSolve(layerOptions)
+  const solve = solveBatch(layerOptions)
   let last: { readonly B: number; readonly n: number; readonly x: Float64Array } | undefined
   // the last P tensor's values and the operators made of them: a P with the same values
   // (the usual case: P held constant while q trains) gets the same operator objects, so
@@ -340,13 +340,14 @@ export const tfDfwLayer = (options: TfLayerOptions = {}) => {
         ...(wd === undefined ? {} : { w: wShared ? { dim, data: f64Of(wd) } : { rows: bDim, cols: dim, data: f64Of(wd) } })
       }
       const warm = warmStart && last !== undefined && last.B === B && last.n === n ? { x: { rows: bDim, cols: dim, data: last.x } } : undefined
-      const sol = solve(batch, warm)
-      const results: Array<LayerResult<unknown>> = []
-      for (const r of sol.results) {
-        if (E.isLeft(r)) throw new LayerError(r.left.message, tensorPath(r.left.path, layout))
-        results.push(r.right)
+      const { solution: sol, error } = solve(batch, warm)
+      // every instance's error, without making the instances' results (the engine makes
+      // them only when asked: here for onSolve alone)
+      for (let b = 0; b < B; b++) {
+        const e = error(b)
+        if (e !== undefined) throw new LayerError(e.message, tensorPath(e.path, layout))
       }
-      onSolve?.(results)
+      if (onSolve !== undefined) onSolve(sol.results.map((r) => (r as E.Right<LayerResult<unknown>>).right))
       const xd = sol.x.data
       for (let k = 0; k < xd.length; k++) {
         if (fitsF32(xd[k]!)) continue

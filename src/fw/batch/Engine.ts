@@ -26,7 +26,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { Vec } from '../../shapes/Vec.js'
 import type { Mat } from '../../shapes/Mat.js'
-import { unsafeDim } from '../../shapes/Dim.js'
+import { type Dim, unsafeDim } from '../../shapes/Dim.js'
 import type { Linear } from '../../core/Diff.js'
 import { type Tan, Zero } from '../../core/Tangent.js'
 import type { LinearOperator } from '../../core/LinearOperator.js'
@@ -72,14 +72,23 @@ export interface BatchedGroup<N> {
 }
 
 /**
- * The engine's output: one `Either` per input, and the batched folds that produced some
- * of them (for batched derivatives).
+ * The engine's output, per input index: its outcome, its error, its x, and the batched
+ * folds that produced some of them (for batched derivatives). A batched fold's instance
+ * has no result object until `outcome` asks for it (then the same one on every call): a
+ * training step that reads x and the batched `vjp` allocates nothing per instance that
+ * lives through the call (see `solveStream`).
  *
  * @example
- * const { results, groups } = solveValidated(options, items)
+ * const solved = solveValidated(options, items)
+ * solved.error(3) ?? solved.outcome(3)
  */
 export interface Solved<N> {
-  readonly results: Array<E.Either<LayerError, LayerResult<N>>>
+  /** Instance i's result or its error (built on the first call for a batched fold's instance). */
+  readonly outcome: (i: number) => E.Either<LayerError, LayerResult<N>>
+  /** Instance i's error, or undefined where it succeeded (no result is built). */
+  readonly error: (i: number) => LayerError | undefined
+  /** Instance i's x (a view into the fold's state for a batched instance), undefined where it failed. */
+  readonly x: (i: number) => Float64Array | undefined
   readonly groups: ReadonlyArray<BatchedGroup<N>>
   /** Per input, the implicit derivative the batch kept for it (implicit mode, `Implicit.ts`), else undefined. */
   readonly kept: ReadonlyArray<KeptDerivative<N> | undefined>
@@ -125,25 +134,49 @@ const perOperator = <T>(make: (P: LinearOperator<unknown>) => T): ((P: LinearOpe
  * @example
  * withCall(() => solveValidated(options, validated, deadline))
  */
-export const solveValidated = <N>(options: LayerOptions, items: ReadonlyArray<Validated<N>>, deadline = Infinity, starts?: ReadonlyArray<Float64Array | undefined>): Solved<N> => {
-  const out: Array<E.Either<LayerError, LayerResult<N>>> = new Array(items.length)
-  const groups: BatchedGroup<N>[] = []
-  const batched: number[] = []
+export const solveValidated = <N>(options: LayerOptions, items: ReadonlyArray<Validated<N>>, deadline = Infinity, starts?: ReadonlyArray<Float64Array | undefined>): Solved<N> =>
+  solveStream(options, items.length, (i) => items[i]!, deadline, starts)
+
+/**
+ * Solves `count` instances, instance i validated by `itemAt(i)` when the engine comes to
+ * it, in index order, once each. An instance of the batched fold is copied into the
+ * fold's arrays as it comes and its validated record is not kept, and its result object is
+ * built only when `outcome` asks: V8 moves into its old generation, on creation, the
+ * objects of an allocation site whose objects all survived a young-generation collection
+ * (allocation-site pretenuring), and a dead old object keeps the young objects it points to
+ * alive through every young collection until the next full one. A batch that kept B
+ * records per instance until its end (its items, its results) taught V8 that (one
+ * collection during a call sufficed), and every later call's records then held the call's
+ * young objects through the collections: 5–7 MB copied per collection of a B = 256, n = 2
+ * training loop, against about 0.1 MB without (`--trace-gc`).
+ *
+ * @example
+ * withCall(() => solveStream(options, problems.length, (i) => validate(problems[i])))
+ */
+export const solveStream = <N>(
+  options: LayerOptions, count: number, itemAt: (i: number) => Validated<N>, deadline = Infinity, starts?: ReadonlyArray<Float64Array | undefined>
+): Solved<N> => {
+  // an entry is undefined for an instance of the batched fold (its result built on demand)
+  const out: Array<E.Either<LayerError, LayerResult<N>> | undefined> = new Array(count).fill(undefined)
   // the paper schedule's L, once per operator (the layer's power iteration, deterministic)
   const paper = (options.schedule ?? 'default') === 'paper' && options.lipschitz === undefined
   const lipschitzOf = perOperator((P) => powerIteration(P).value)
   const implicit = (options.backward ?? 'implicit') === 'implicit'
-  const kept: Array<KeptDerivative<N> | undefined> = new Array(items.length).fill(undefined)
+  const kept: Array<KeptDerivative<N> | undefined> = new Array(count).fill(undefined)
   const shared = implicitShared()
-  for (let i = 0; i < items.length; i++) {
-    const it = items[i]!
+  const unrolled = batchedUnrolled(options)
+  let fold: PaperFold<N> | undefined
+  for (let i = 0; i < count; i++) {
+    const it = itemAt(i)
     if (E.isLeft(it)) { out[i] = it; continue }
     const { theta, set, problem } = it.right
     // an instance the layer solves rescaled (extreme scales) runs through the layer's own
     // path, its L from the rescaled P as the layer takes it alone
     const scaled = isScaled(theta, set)
-    if (batchedUnrolled(options) && set.kind === 'l1' && !scaled && (batched.length === 0 || lengthOf(items[batched[0]!]!) === theta.q.data.length)) {
-      batched.push(i)
+    if (unrolled && set.kind === 'l1' && !scaled && (fold === undefined || fold.n === theta.q.data.length)) {
+      fold ??= paperFold<N>(options, theta.q.data.length, count - i, lipschitzOf)
+      const e = fold.add(i, theta, set)
+      if (e !== undefined) out[i] = E.left(e)
       continue
     }
     try {
@@ -159,12 +192,37 @@ export const solveValidated = <N>(options: LayerOptions, items: ReadonlyArray<Va
       out[i] = E.left(asLayerError(e))
     }
   }
-  if (batched.length > 0) {
-    const g = paperL1Batch(options, batched.map((i) => (items[i] as E.Right<{ readonly theta: Params<N>; readonly set: ResolvedSet<N> }>).right), deadline, lipschitzOf)
-    batched.forEach((i, k) => { out[i] = g.results[k]! })
-    if (g.run !== undefined) groups.push({ items: g.keep.map((k) => batched[k]!), run: g.run.run, theta: g.run.theta })
+  const groups: BatchedGroup<N>[] = []
+  // where a batched instance sits in its fold
+  const position = new Int32Array(count).fill(-1)
+  const solvedFold = fold === undefined ? undefined : fold.run(deadline)
+  if (solvedFold !== undefined) {
+    solvedFold.items.forEach((i, b) => {
+      const e = solvedFold.error(b)
+      if (e !== undefined) out[i] = E.left(e)
+      else position[i] = b
+    })
+    if (solvedFold.run !== undefined) groups.push({ items: solvedFold.items, run: solvedFold.run.run, theta: solvedFold.run.theta })
   }
-  return { results: out, groups, kept }
+  const outcome = (i: number): E.Either<LayerError, LayerResult<N>> => {
+    let r = out[i]
+    if (r === undefined) { r = E.right(solvedFold!.result(position[i]!)); out[i] = r }
+    return r
+  }
+  return {
+    outcome,
+    error: (i) => {
+      const r = out[i]
+      return r !== undefined && E.isLeft(r) ? r.left : undefined
+    },
+    x: (i) => {
+      const r = out[i]
+      if (r === undefined) return solvedFold!.x(position[i]!)
+      return E.isRight(r) ? r.right.x.data : undefined
+    },
+    groups,
+    kept
+  }
 }
 
 /**
@@ -193,112 +251,149 @@ const isScaled = <N>(theta: Params<N>, set: ResolvedSet<N>): boolean => {
   try { return callScaling(theta, set) !== undefined } catch { return true }
 }
 
-const lengthOf = <N>(v: Validated<N>): number => (E.isRight(v) ? v.right.theta.q.data.length : -1)
-
 /** The layer's refusal of negative curvature. */
 const refusal = (c: NonConvexity): LayerError => nonPsdError(c.direction, c.curvature)
 
 /**
- * The batched paper fold on l1 for validated instances of one dimension n.
+ * The batched paper fold on l1 for instances of one dimension n, filled instance by
+ * instance (`add`: the instance's checks, then its row of the fold's arrays), then run
+ * once (`run`). After the run, per fold instance b: its error (`error(b)`), its x
+ * (`x(b)`, a view) and its `LayerResult` (`result(b)`, built when asked).
  *
  * @example
- * paperL1Batch({ schedule: 'paper', backward: 'unrolled' }, items)
+ * const f = paperFold(options, n, B, lipschitzOf)
+ * items.forEach((it, i) => f.add(i, it.theta, it.set))
+ * const solved = f.run(Infinity)
  */
-const paperL1Batch = <N>(
-  options: LayerOptions, items: ReadonlyArray<{ readonly theta: Params<N>; readonly set: ResolvedSet<N> }>, deadline: number,
-  lipschitzOf: (P: LinearOperator<unknown>) => number
-): {
-  readonly results: Array<E.Either<LayerError, LayerResult<N>>>
-  readonly keep: readonly number[]
+interface PaperFold<N> {
+  readonly n: number
+  /** Instance i's checks and its row; its error (it is not in the fold) or undefined. */
+  readonly add: (i: number, theta: Params<N>, set: ResolvedSet<N>) => LayerError | undefined
+  readonly run: (deadline: number) => SolvedFold<N> | undefined
+}
+
+interface SolvedFold<N> {
+  /** The input index of each fold instance. */
+  readonly items: readonly number[]
+  readonly error: (b: number) => LayerError | undefined
+  readonly x: (b: number) => Float64Array
+  readonly result: (b: number) => LayerResult<N>
   readonly run?: { readonly run: UnrolledBatch<'batch', N>; readonly theta: BatchTheta<'batch', N> }
-} => {
-  const out: Array<E.Either<LayerError, LayerResult<N>>> = new Array(items.length)
-  const n = items[0]!.theta.q.data.length
+}
+
+/** The stop reasons, by code (the fold keeps one byte per instance). */
+const STATUS: ReadonlyArray<LayerResult<unknown>['status']> = ['converged', 'timeLimit', 'maxIterations']
+
+/**
+ * A batched paper fold on l1 of at most `capacity` instances of dimension n (see
+ * {@link PaperFold}).
+ *
+ * @example
+ * paperFold({ schedule: 'paper', backward: 'unrolled' }, 10, 256, lipschitzOf)
+ */
+const paperFold = <N>(options: LayerOptions, n: number, capacity: number, lipschitzOf: (P: LinearOperator<unknown>) => number): PaperFold<N> => {
   // what the layer does before its run, per instance, in its order: the schedule (L by
   // power iteration), a negative diagonal entry; both once per operator, and one schedule
-  // per value of L
+  // per value of L; the curvature floor and P's row sums depend on P alone (Oracle.ts
+  // memoizes them per operator within the call): taken once per operator
   const facts = perOperator((P) => ({ nd: negativeDiagonal(P), floor: NaN, rowAbs: undefined as Float64Array | undefined }))
   const byL = new Map<number, ReturnType<typeof resolveSchedule>>()
-  const keep: number[] = []
+  const items: number[] = []
   const schedules: Array<ReturnType<typeof resolveSchedule>> = []
-  items.forEach(({ theta }, i) => {
+  const sets: Array<ResolvedSet<N>> = []
+  const ops: LinearOperator<N>[] = []
+  const rowAbs: Float64Array[] = []
+  const Q = new Float64Array(capacity * n), W = new Float64Array(capacity * n), T = new Float64Array(capacity)
+  const R = new Float64Array(capacity * n), IW = new Float64Array(capacity * n)
+  const Ls = new Float64Array(capacity), floor = new Float64Array(capacity), dense = new Uint8Array(capacity)
+  const add = (i: number, theta: Params<N>, set: ResolvedSet<N>): LayerError | undefined => {
+    let schedule: ReturnType<typeof resolveSchedule> | undefined
     try {
       const L = options.lipschitz ?? lipschitzOf(theta.P as LinearOperator<unknown>)
-      let schedule = byL.get(L)
+      schedule = byL.get(L)
       if (schedule === undefined) { schedule = resolveSchedule('l1', theta, { ...options, lipschitz: L }); byL.set(L, schedule) }
       const nd = facts(theta.P as LinearOperator<unknown>).nd
       if (nd !== undefined) throw refusal(nd)
-      keep.push(i)
-      schedules.push(schedule)
     } catch (e) {
-      out[i] = E.left(asLayerError(e))
+      return asLayerError(e)
     }
-  })
-  if (keep.length === 0) return { results: out, keep }
-  const B = keep.length
-  const bDim = unsafeDim<'batch'>(B), nDim = unsafeDim<N>(n)
-  const Q = new Float64Array(B * n), W = new Float64Array(B * n), T = new Float64Array(B), R = new Float64Array(B * n), IW = new Float64Array(B * n)
-  const Ls = new Float64Array(B), floor = new Float64Array(B), dense = new Uint8Array(B)
-  const ops: LinearOperator<N>[] = []
-  const rowAbs: Float64Array[] = []
-  keep.forEach((i, b) => {
-    const th = items[i]!.theta
-    Q.set(th.q.data, b * n)
-    const w = th.w.data, t = th.t, o = b * n
+    const b = items.length, o = b * n
+    items.push(i)
+    schedules.push(schedule)
+    sets.push(set)
+    const w = theta.w.data, t = theta.t
+    Q.set(theta.q.data, o)
     W.set(w, o)
     T[b] = t
     for (let k = 0; k < n; k++) { R[o + k] = t / w[k]!; IW[o + k] = 1 / w[k]! }
-    Ls[b] = schedules[b]!.step.lipschitz
-    // the curvature floor and P's row sums depend on P alone (Oracle.ts memoizes them per
-    // operator within the call): taken once per operator
-    const f = facts(th.P as LinearOperator<unknown>)
-    if (Number.isNaN(f.floor)) { f.floor = curvatureFloor(th); f.rowAbs = rowAbsSums(th) }
+    Ls[b] = schedule.step.lipschitz
+    const f = facts(theta.P as LinearOperator<unknown>)
+    if (Number.isNaN(f.floor)) { f.floor = curvatureFloor(theta); f.rowAbs = rowAbsSums(theta) }
     floor[b] = f.floor
     rowAbs.push(f.rowAbs!)
-    dense[b] = th.P.kind === 'dense' ? 1 : 0
-    ops.push(th.P)
-  })
-  const schedule = schedules[0]!
-  const theta: BatchTheta<'batch', N> = {
-    B: bDim, n: nDim, P: ops, q: { rows: bDim, cols: nDim, data: Q }, w: { rows: bDim, cols: nDim, data: W }, t: T, r: R, iw: IW
+    dense[b] = theta.P.kind === 'dense' ? 1 : 0
+    ops.push(theta.P)
+    return undefined
   }
-  const products = batchProducts(ops, n)
-  const maxIt = schedule.maxIterations
-  // the paper schedule's test reads f and fPrev only: one probe record for every row and
-  // step (a record per test was garbage per row per step)
-  const probe = { f: 0, fPrev: 0 }
-  const go = (f: number, fPrev: number, k: number): boolean => {
-    if (!(k < maxIt)) return false
-    probe.f = f; probe.fPrev = fPrev
-    return schedule.go(probe as FwState<N>)
-  }
-  const run = unrolledBatch(theta, { products, L: Ls, floor, dense, beta: schedule.step.beta, go }, maxIt, batchFold(options, n, B), deadline)
-  const st = run.state
-  // the certificate from a fresh product P x, as the layer takes it
-  const all = Int32Array.from({ length: B }, (_, b) => b)
-  const PXc = new Float64Array(B * n)
-  products.apply(all, B, st.x.data, PXc)
-  keep.forEach((i, b) => {
-    const th = items[i]!.theta, set = items[i]!.set
-    const fail = st.failed[b]
-    if (fail !== undefined) { out[i] = E.left(nonPsdError(fail.direction, fail.curvature)); return }
-    try {
-      const o = b * n
-      const x = st.x.data.slice(o, o + n)
-      const cert = certificateAt('l1', PXc.subarray(o, o + n), th.q.data, x, th.w.data, th.t, rowAbs[b])
-      const timedOut = run.timedOut && st.live[b] === 1
-      const sch = schedules[b]!
-      const converged = !timedOut && sch.tolerance > 0 && !sch.go({ f: st.f[b]!, fPrev: st.fPrev[b]! } as FwState<N>)
-      if (converged) {
-        const evidence = certifyConvex(th.P)
-        if (evidence !== undefined) throw refusal(evidence)
-      }
-      out[i] = E.right(instanceResult(run, theta, b, th, set, x, cert, st.steps[b]!, converged ? 'converged' : timedOut ? 'timeLimit' : 'maxIterations'))
-    } catch (e) {
-      out[i] = E.left(asLayerError(e))
+  const run = (deadline: number): SolvedFold<N> | undefined => {
+    const B = items.length
+    if (B === 0) return undefined
+    const bDim = unsafeDim<'batch'>(B), nDim = unsafeDim<N>(n)
+    const theta: BatchTheta<'batch', N> = {
+      B: bDim, n: nDim, P: ops,
+      q: { rows: bDim, cols: nDim, data: Q.subarray(0, B * n) }, w: { rows: bDim, cols: nDim, data: W.subarray(0, B * n) },
+      t: T.subarray(0, B), r: R.subarray(0, B * n), iw: IW.subarray(0, B * n)
     }
-  })
-  return { results: out, keep, run: { run, theta } }
+    const products = batchProducts(ops, n)
+    const schedule = schedules[0]!
+    const maxIt = schedule.maxIterations
+    // the paper schedule's test reads f and fPrev only: one probe record for every row and
+    // step (a record per test was garbage per row per step)
+    const probe = { f: 0, fPrev: 0 }
+    const go = (f: number, fPrev: number, k: number): boolean => {
+      if (!(k < maxIt)) return false
+      probe.f = f; probe.fPrev = fPrev
+      return schedule.go(probe as FwState<N>)
+    }
+    const unrolledRun = unrolledBatch(theta, { products, L: Ls.subarray(0, B), floor: floor.subarray(0, B), dense: dense.subarray(0, B), beta: schedule.step.beta, go }, maxIt, batchFold(options, n, B), deadline)
+    const st = unrolledRun.state
+    // the certificate from a fresh product P x, as the layer takes it; per instance its
+    // numbers and its stop reason (a byte), its error where it failed
+    const all = Int32Array.from({ length: B }, (_, b) => b)
+    const PXc = new Float64Array(B * n)
+    products.apply(all, B, st.x.data, PXc)
+    const objective = new Float64Array(B), gap = new Float64Array(B), status = new Uint8Array(B)
+    const errors: Array<LayerError | undefined> = new Array(B).fill(undefined)
+    const X = st.x.data
+    for (let b = 0; b < B; b++) {
+      const fail = st.failed[b]
+      if (fail !== undefined) { errors[b] = nonPsdError(fail.direction, fail.curvature); continue }
+      try {
+        const o = b * n
+        const cert = certificateAt('l1', PXc.subarray(o, o + n), Q.subarray(o, o + n), X.subarray(o, o + n), W.subarray(o, o + n), T[b]!, rowAbs[b])
+        const timedOut = unrolledRun.timedOut && st.live[b] === 1
+        const sch = schedules[b]!
+        const converged = !timedOut && sch.tolerance > 0 && !sch.go({ f: st.f[b]!, fPrev: st.fPrev[b]! } as FwState<N>)
+        if (converged) {
+          const evidence = certifyConvex(ops[b]!)
+          if (evidence !== undefined) throw refusal(evidence)
+        }
+        objective[b] = cert.objective
+        gap[b] = cert.gap
+        status[b] = converged ? 0 : timedOut ? 1 : 2
+      } catch (e) {
+        errors[b] = asLayerError(e)
+      }
+    }
+    return {
+      items,
+      error: (b) => errors[b],
+      x: (b) => X.subarray(b * n, b * n + n),
+      result: (b) => instanceResult(unrolledRun, theta, b, ops[b]!, nDim, sets[b]!, X.slice(b * n, b * n + n), objective[b]!, gap[b]!, st.steps[b]!, STATUS[status[b]!]!),
+      run: { run: unrolledRun, theta }
+    }
+  }
+  return { n, add, run }
 }
 
 /** The fold options for B instances of size n: the layer's, with the tape's estimates per step scaled by B. */
@@ -310,11 +405,11 @@ const batchFold = (options: LayerOptions, n: number, B: number): FoldOptions => 
 
 /** Instance b's `LayerResult`, its derivatives the run's restricted to b. */
 const instanceResult = <N>(
-  run: UnrolledBatch<'batch', N>, theta: BatchTheta<'batch', N>, b: number, th: Params<N>, set: ResolvedSet<N>,
-  x: Float64Array, cert: { readonly objective: number; readonly gap: number }, iterations: number, status: LayerResult<N>['status']
+  run: UnrolledBatch<'batch', N>, theta: BatchTheta<'batch', N>, b: number, P: LinearOperator<N>, dim: Dim<N>, set: ResolvedSet<N>,
+  x: Float64Array, objective: number, gap: number, iterations: number, status: LayerResult<N>['status']
 ): LayerResult<N> => {
-  const n = th.q.data.length, dim = th.q.dim, sel = Int32Array.of(b)
-  const isDense = th.P.kind === 'dense'
+  const n = x.length, sel = Int32Array.of(b)
+  const isDense = P.kind === 'dense'
   const bwd = (ct: Float64Array): Gradients<N> => {
     const g = batchVjp(run, theta, sel, ct)
     return {
@@ -350,8 +445,8 @@ const instanceResult = <N>(
   }
   return {
     x: { dim, data: x },
-    objective: cert.objective,
-    gap: cert.gap,
+    objective,
+    gap,
     iterations,
     status,
     vjp: (ct) => {
