@@ -164,6 +164,9 @@ const solveProblems = <N>(options: LayerOptions, count: number, problemAt: (i: n
       return E.left(asError(e))
     }
   }
+  // the implicit modes keep every instance's result to the end of the call anyway;
+  // validating them all before the solves read faster than in turn (B = 256, n = 2: the
+  // fastest step 0.98–1.03 ms against 1.10–1.15 ms)
   const pre = batchedUnrolled(options) ? undefined : Array.from({ length: count }, (_, i) => itemAt(i))
   const solved = solveStream(options, count, pre === undefined ? itemAt : (i) => pre[i]!, deadline, starts)
   // the errors with their index, made once each (a batch's errors are few)
