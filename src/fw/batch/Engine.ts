@@ -44,7 +44,7 @@ import { type SetStructure, resolveSet } from '../sets/Sets.js'
 import type { BatchTheta, BatchThetaTan } from './Model.js'
 import { batchProducts } from './Products.js'
 import { type UnrolledBatch, batchJvp, batchVjp, pGradientOf, unrolledBatch } from './Unrolled.js'
-import { type KeptDerivative, implicitBatched, implicitInstance, implicitShared } from './Implicit.js'
+import { type ImplicitSolved, type KeptDerivative, implicitBatched, implicitInstance, implicitShared } from './Implicit.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -162,7 +162,7 @@ export const solveStream = <N>(
   const paper = (options.schedule ?? 'default') === 'paper' && options.lipschitz === undefined
   const lipschitzOf = perOperator((P) => powerIteration(P).value)
   const implicit = (options.backward ?? 'implicit') === 'implicit'
-  const kept: Array<KeptDerivative<N> | undefined> = new Array(count).fill(undefined)
+  const kept: Array<ImplicitSolved<N> | undefined> = new Array(count).fill(undefined)
   const shared = implicitShared()
   const unrolled = batchedUnrolled(options)
   let fold: PaperFold<N> | undefined
@@ -184,9 +184,8 @@ export const solveStream = <N>(
       const x0 = starts?.[i]
       const start = implicit && x0 !== undefined ? feasibleStart(theta, set, x0) : undefined
       if (!scaled && implicitBatched(o, set.kind)) {
-        const r = implicitInstance(o, shared, theta, set, start)
-        out[i] = E.right(r.result)
-        kept[i] = r.kept
+        // its result made when asked (`outcome`)
+        kept[i] = implicitInstance(o, shared, theta, set, start)
       } else out[i] = E.right(layerCall(o, problem, { validated: { theta, set }, ...(start === undefined ? {} : { start }) }))
     } catch (e) {
       out[i] = E.left(asLayerError(e))
@@ -206,7 +205,11 @@ export const solveStream = <N>(
   }
   const outcome = (i: number): E.Either<LayerError, LayerResult<N>> => {
     let r = out[i]
-    if (r === undefined) { r = E.right(solvedFold!.result(position[i]!)); out[i] = r }
+    if (r === undefined) {
+      const k = kept[i]
+      r = E.right(k !== undefined ? k.result() : solvedFold!.result(position[i]!))
+      out[i] = r
+    }
     return r
   }
   return {
@@ -217,7 +220,7 @@ export const solveStream = <N>(
     },
     x: (i) => {
       const r = out[i]
-      if (r === undefined) return solvedFold!.x(position[i]!)
+      if (r === undefined) { const k = kept[i]; return k !== undefined ? k.x.data : solvedFold!.x(position[i]!) }
       return E.isRight(r) ? r.right.x.data : undefined
     },
     groups,

@@ -54,6 +54,49 @@ export interface KeptDerivative<N> {
 }
 
 /**
+ * An instance the batch solved in implicit mode: its kept derivative, its x, and its
+ * `LayerResult`, made on the first `result()` (bitwise what `resultWith` makes at once).
+ * A class, not a record of closures: the instances of a batch live to the end of the call,
+ * and V8 makes the objects of an object literal's or a closure's allocation site in its old
+ * generation once a young collection has found all of them alive, where each, dead after
+ * its call, keeps the young objects it points to alive until the next full collection
+ * (`Engine.solveStream`); objects made by a constructor are not pretenured by site.
+ *
+ * @example
+ * const s = implicitInstance(options, shared, theta, { kind: 'l1' })
+ * s.x; s.derivative.vjpParts(ct); s.result().vjp(ct)
+ */
+export class ImplicitSolved<N> implements KeptDerivative<N> {
+  #made: LayerResult<N> | undefined
+  constructor(
+    readonly derivative: ImplicitDerivative<N>,
+    readonly face: { readonly free: Int32Array; readonly x: Float64Array },
+    readonly dense: boolean,
+    readonly x: Vec<N>,
+    private readonly theta: Params<N>,
+    private readonly resolved: ResolvedSet<N>,
+    private readonly objective: number,
+    private readonly gap: number,
+    private readonly iterations: number,
+    private readonly status: LayerResult<N>['status'],
+    private readonly polish: NonNullable<LayerResult<N>['polish']>
+  ) {}
+
+  /** The instance's `LayerResult`, made once. */
+  result(): LayerResult<N> {
+    return (this.#made ??= resultWith(this.theta, this.resolved, this.derivative.linear, {
+      x: this.x,
+      objective: this.objective,
+      gap: this.gap,
+      iterations: this.iterations,
+      status: this.status,
+      face: this.derivative.face,
+      polish: this.polish
+    }))
+  }
+}
+
+/**
  * Facts the batch takes once: the schedule per set and L, the negative diagonal per
  * operator.
  *
@@ -120,11 +163,11 @@ const ownedVec = <N>(v: Vec<N>): Vec<N> => ({ dim: v.dim, data: owned(v.data) })
  * with its derivative kept. Throws the instance's `LayerError`.
  *
  * @example
- * const { result, kept } = implicitInstance(options, shared, theta, { kind: 'l1' })
+ * const solved = implicitInstance(options, shared, theta, { kind: 'l1' })
  */
 export const implicitInstance = <N>(
   options: LayerOptions, shared: ImplicitShared, theta: Params<N>, resolved: ResolvedSet<N>, start?: Float64Array
-): { readonly result: LayerResult<N>; readonly kept: KeptDerivative<N> } => withInstance(() => {
+): ImplicitSolved<N> => withInstance(() => {
   const set = resolved.kind as SetKind
   const deadline = options.timeLimitMs === undefined ? Infinity : performance.now() + options.timeLimitMs
   const nd = shared.negativeDiagonal(theta.P as LinearOperator<unknown>)
@@ -144,15 +187,8 @@ export const implicitInstance = <N>(
   const converged = fw.converged || met
   const evidence = certifyConvex(theta.P)
   if (evidence !== undefined) refuse(evidence)
-  const lin = derivative.linear
-  const result = resultWith(theta, resolved, lin, {
-    x: ownedVec(fw.x),
-    objective: cert.objective,
-    gap: cert.gap,
-    iterations: fw.iterations,
-    status: converged ? 'converged' : fw.timedOut === true ? 'timeLimit' : 'maxIterations',
-    face: derivative.face,
-    polish: fw.polish
-  })
-  return { result, kept: { derivative, face: fw.face, dense: theta.P.kind === 'dense' } }
+  return new ImplicitSolved(
+    derivative, fw.face, theta.P.kind === 'dense', ownedVec(fw.x), theta, resolved, cert.objective, cert.gap, fw.iterations,
+    converged ? 'converged' : fw.timedOut === true ? 'timeLimit' : 'maxIterations', fw.polish
+  )
 })
