@@ -376,7 +376,7 @@ export const solveBatch = (options: LayerOptions = {}) => <B, N>(batch: BatchPro
         const k = kept[b]
         if (k !== undefined) {
           // the instance's own VJP (`vjp`'s q, w and t, bitwise), P's gradient deferred
-          const p = k.derivative.vjpParts(C.subarray(b * n, b * n + n))
+          const p = k.vjpParts(C.subarray(b * n, b * n + n))
           gq.set(p.q, b * n)
           gw.set(p.acc.w, b * n)
           gt[b] = p.acc.t

@@ -31,7 +31,8 @@ import { type LayerResult, certificate, implicitForward, nonPsdError, resolveSch
 import { withInstance } from '../CallMemo.js'
 import type { Schedule } from '../Schedule.js'
 import type { FaceModel } from '../FaceModel.js'
-import { type ImplicitDerivative, derivativeAt } from '../Implicit.js'
+import { type ImplicitDerivative, type VjpParts, derivativeAt } from '../Implicit.js'
+import type { LeanFace } from '../LeanFace.js'
 import { NegativeCurvatureError } from '../Errors.js'
 import { owned } from '../../shapes/alloc.js'
 
@@ -51,6 +52,8 @@ export interface KeptDerivative<N> {
   readonly derivative: ImplicitDerivative<N>
   readonly face: { readonly free: Int32Array; readonly x: Float64Array }
   readonly dense: boolean
+  /** `derivative.vjpParts(ct)`, bitwise (without keeping a lean face's derivative record). */
+  readonly vjpParts: (ct: Float64Array) => VjpParts
 }
 
 /**
@@ -68,9 +71,16 @@ export interface KeptDerivative<N> {
  */
 export class ImplicitSolved<N> implements KeptDerivative<N> {
   #made: LayerResult<N> | undefined
+  #derivative: ImplicitDerivative<N> | undefined
+  /**
+   * `derivative` is the general face's derivative, made with the solve, or undefined for a
+   * lean face (`LeanFace.ts`), whose derivative is a function of the face and θ alone and
+   * is made when asked: `vjpParts` makes it for the call and keeps nothing, `derivative`
+   * makes it once.
+   */
   constructor(
-    readonly derivative: ImplicitDerivative<N>,
-    readonly face: { readonly free: Int32Array; readonly x: Float64Array },
+    derivative: ImplicitDerivative<N> | undefined,
+    readonly face: FaceModel | LeanFace,
     readonly dense: boolean,
     readonly x: Vec<N>,
     private readonly theta: Params<N>,
@@ -80,7 +90,18 @@ export class ImplicitSolved<N> implements KeptDerivative<N> {
     private readonly iterations: number,
     private readonly status: LayerResult<N>['status'],
     private readonly polish: NonNullable<LayerResult<N>['polish']>
-  ) {}
+  ) {
+    this.#derivative = derivative
+  }
+
+  /** The instance's implicit derivative (a lean face's made on the first read). */
+  get derivative(): ImplicitDerivative<N> {
+    return (this.#derivative ??= derivativeAt(this.face, this.theta))
+  }
+
+  vjpParts(ct: Float64Array): VjpParts {
+    return (this.#derivative ?? derivativeAt(this.face, this.theta)).vjpParts(ct)
+  }
 
   /** The instance's `LayerResult`, made once. */
   result(): LayerResult<N> {
@@ -174,10 +195,12 @@ export const implicitInstance = <N>(
   if (nd !== undefined) refuse(nd)
   const schedule = shared.schedule(set, options, theta as Params<unknown>)
   let fw: ReturnType<typeof implicitForward<N>>
-  let derivative: ImplicitDerivative<N>
+  let derivative: ImplicitDerivative<N> | undefined
   try {
     fw = implicitForward(set, schedule, theta, undefined, deadline, start)
-    derivative = derivativeAt(fw.face, theta)
+    // a lean face's derivative is made when asked (`ImplicitSolved`); a general face's now,
+    // inside the instance's scope, where its refusal of negative curvature belongs
+    derivative = 'L' in fw.face ? undefined : derivativeAt(fw.face, theta)
   } catch (e) {
     if (e instanceof NegativeCurvatureError) refuse(e)
     throw e
