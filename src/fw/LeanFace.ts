@@ -356,11 +356,25 @@ const solveFace = (
   lastFail = margin < 0 && stat <= LEAN_STATIONARITY * ds ? 'switch' : 'kink'
   if (!(margin > LEAN_MARGIN) || !(stat <= LEAN_STATIONARITY * ds)) return undefined
   const k = row && m > 0 ? 1 : 0
-  return {
-    set, x: x.slice(0, n), free: F.slice(0, m), a: row ? av.slice(0, m) : undefined, nu,
-    L: H.slice(0, m * m), y: row ? y.slice(0, m) : undefined, s, P: A,
-    report: { size: m - k, margin: Math.min(1, margin), derivative: 'exact' }, faces
-  }
+  return new LeanFaceRecord(
+    set, x.slice(0, n), F.slice(0, m), row ? av.slice(0, m) : undefined, nu, H.slice(0, m * m), row ? y.slice(0, m) : undefined, s, A,
+    { size: m - k, margin: Math.min(1, margin), derivative: 'exact' }, faces
+  )
+}
+
+/**
+ * A lean face, made by a constructor: a batch keeps one per instance to the end of its
+ * call, and V8 pretenures an object literal's allocation site whose objects a young
+ * collection found all alive (see `batch/Engine.ts`, `solveStream`), after which each dead
+ * face would keep its young arrays alive until the next full collection; objects made by
+ * a constructor are not pretenured by site.
+ */
+class LeanFaceRecord implements LeanFace {
+  constructor(
+    readonly set: LeanFace['set'], readonly x: Float64Array, readonly free: Int32Array, readonly a: Float64Array | undefined,
+    readonly nu: number, readonly L: Float64Array, readonly y: Float64Array | undefined, readonly s: number, readonly P: Float64Array,
+    readonly report: FaceReport, readonly faces: number
+  ) {}
 }
 
 /**
