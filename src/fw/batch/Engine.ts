@@ -8,8 +8,9 @@
  *   tests, and the derivatives batched over any selection of instances;
  * - the implicit backward on l1, l∞, l2 and the simplex runs instance by instance through
  *   `Implicit.ts`: the layer's own steps (fast solve, polish, face, implicit derivative)
- *   with the schedule and the operator checks once, the derivative kept for the batched
- *   vjp (P's gradient formed only when asked for);
+ *   with the schedule and the operator checks once, each instance's face kept for the
+ *   batched vjp (a lean face's derivative made for the vjp's call, a general face's with
+ *   the solve; P's gradient formed only when asked for) and its result made when read;
  * - every other configuration, and an instance at scales the layer solves rescaled
  *   (`Scaling.ts`), runs instance by instance through the layer's own path
  *   (`dfwLayer`).

@@ -9,9 +9,11 @@
  * - an operator's negative diagonal entry, once per operator object (the convexity
  *   certificate and the row sums are memoized per operator within the call already,
  *   `CallMemo.ts`);
- * - the derivative kept per instance, so that the batch's `vjp` takes q's, w's and t's
- *   gradients from it without forming P's gradient (n × n per instance) until `pEach` or
- *   `pSum` asks for it, and `pSum` adds the instances' −v xᵀ terms into one matrix.
+ * - the face and derivative kept per instance (`ImplicitSolved`: a lean face's derivative
+ *   made for each vjp call, a general face's with the solve; the `LayerResult` made when
+ *   read), so that the batch's `vjp` takes q's, w's and t's gradients from it without
+ *   forming P's gradient (n × n per instance) until `pEach` or `pSum` asks for it, and
+ *   `pSum` adds the instances' −v xᵀ terms into one matrix.
  *
  * For the sets the layer solves through `fastSolve` and the polish (l1, l∞, l2, simplex)
  * at ordinary scales; the engine routes every other instance through `layerCall`. Small
@@ -181,7 +183,7 @@ const ownedVec = <N>(v: Vec<N>): Vec<N> => ({ dim: v.dim, data: owned(v.data) })
 /**
  * One instance in implicit mode, as `layerCall(options, problem, { validated, start })`
  * computes it for an instance at ordinary scales (the caller has checked `callScaling`),
- * with its derivative kept. Throws the instance's `LayerError`.
+ * with its face and derivative kept (`ImplicitSolved`). Throws the instance's `LayerError`.
  *
  * @example
  * const solved = implicitInstance(options, shared, theta, { kind: 'l1' })
