@@ -31,7 +31,8 @@ import type { Diff } from '../core/Diff.js'
 import type { LinearOperator } from '../core/LinearOperator.js'
 import type { Params, Problem, SetKind, SetSpec } from './Problem.js'
 import { dfwLayer, withCall, LayerError, type LayerOptions, type LayerResult } from './Layer.js'
-import { validateBatch, validateOptions } from './Validate.js'
+import { type ResolvedSet, validateBatch, validateOptions } from './Validate.js'
+import { VecRecord } from '../shapes/alloc.js'
 import { batchValidator } from './batch/Validate.js'
 import { type Solved, type Validated, batchedUnrolled, solveStream } from './batch/Engine.js'
 import { batchJvp, batchVjp, pGradientOf, pGradientSum } from './batch/Unrolled.js'
@@ -147,6 +148,19 @@ const asError = (e: unknown): LayerError => (e instanceof LayerError ? e : new L
 /** The instance's error with the path prefixed by its index. */
 const atIndex = (i: number, e: LayerError): LayerError => new LayerError(e.message, e.path === '' ? `[${i}]` : `[${i}].${e.path}`)
 
+/** A validated instance (an `Either`'s `Right`), made by constructors: see `InstanceProblem`. */
+class CheckedInstance<N> {
+  constructor(readonly theta: Params<N>, readonly set: ResolvedSet<N>, readonly problem: Problem<N>) {}
+}
+class Checked<N> implements E.Right<CheckedInstance<N>> {
+  readonly _tag: 'Right'
+  readonly right: CheckedInstance<N>
+  constructor(right: CheckedInstance<N>) {
+    this._tag = 'Right'
+    this.right = right
+  }
+}
+
 /**
  * Validates each problem as the engine comes to it (an error is that instance's `Left`,
  * its path prefixed by `[i]`) and runs the engine, in one call. `problemAt(i)` is asked
@@ -159,7 +173,7 @@ const solveProblems = <N>(options: LayerOptions, count: number, problemAt: (i: n
     const p = problemAt(i)
     try {
       const { theta, set } = validator.check(p)
-      return E.right({ theta, set, problem: p })
+      return new Checked(new CheckedInstance(theta, set, p))
     } catch (e) {
       return E.left(asError(e))
     }
@@ -239,17 +253,29 @@ const instancesOf = <B, N>(batch: BatchProblem<B, N>): { readonly B: number; rea
   const dim = q.cols
   const problemAt = (b: number): Problem<N> => {
     const P = (Array.isArray(Ps) ? Ps[b] : Ps) as LinearOperator<N>
-    const wb = w === undefined ? undefined : wShared ? (w as Vec<N>) : { dim, data: (w as Mat<B, N>).data.subarray(b * n, b * n + n) }
+    const wb = w === undefined ? undefined : wShared ? (w as Vec<N>) : new VecRecord(dim, (w as Mat<B, N>).data.subarray(b * n, b * n + n))
     const tb = t === undefined ? undefined : typeof t === 'number' ? t : (t as Vec<B>).data[b]!
-    // the optional fields set one by one (a spread per instance was a measurable part of a
-    // small batch's cost); absent fields stay absent, as before
-    const p: { -readonly [K in keyof Problem<N>]: Problem<N>[K] } = { P, q: { dim, data: q.data.subarray(b * n, b * n + n) } }
-    if (wb !== undefined) p.w = wb
-    if (tb !== undefined) p.t = tb
-    if (batch.set !== undefined) p.set = batch.set
-    return p
+    return new InstanceProblem(P, new VecRecord(dim, q.data.subarray(b * n, b * n + n)), wb, tb, batch.set)
   }
   return { B, n, problemAt }
+}
+
+/**
+ * Instance b of a batch as a `Problem`, made by a constructor (the instances of an
+ * implicit-mode batch live to the end of its call: see `VecRecord`), its optional fields
+ * set one by one (a spread per instance was a measurable part of a small batch's cost);
+ * absent fields stay absent, as in a literal.
+ */
+class InstanceProblem<N> implements Problem<N> {
+  declare readonly w?: Vec<N>
+  declare readonly t?: number
+  declare readonly set?: SetSpec<N>
+  constructor(readonly P: LinearOperator<N>, readonly q: Vec<N>, w: Vec<N> | undefined, t: number | undefined, set: SetSpec<N> | undefined) {
+    const o = this as { w?: Vec<N>; t?: number; set?: SetSpec<N> }
+    if (w !== undefined) o.w = w
+    if (t !== undefined) o.t = t
+    if (set !== undefined) o.set = set
+  }
 }
 
 /** The rows of a warm start, or a `LayerError` at `warm`. */
@@ -290,6 +316,53 @@ class Solution<B, N> implements BatchSolution<B, N> {
   get results(): ReadonlyArray<E.Either<LayerError, LayerResult<N>>> {
     return (this.#made ??= this.#make())
   }
+}
+
+/**
+ * A batch's P gradients, made when asked from what its vjp kept: the batched folds' terms,
+ * the instances' own gradients, and the implicit instances' factors (row b of `vRows`, v on
+ * its face, and of `xRows`, the face's x, where `hasV[b]`): `pGradientOf(F, v, x)` and
+ * `addPGradient` read v only on F, so the scattered row with every index gives the same
+ * numbers. Made here, outside the vjp's scope, so that the closures hold these arrays and
+ * nothing else: a training step's backward pass keeps the gradients' closures (the tfjs op
+ * hands `pSum` to P's guard), and a closure made inside the vjp would keep, through its
+ * scope, every instance the batch solved, alive through young collections until the next
+ * full one (`--trace-gc`: at B = 256, n = 2 through the tfjs op, 2.5 MB promoted per young
+ * collection, against none).
+ */
+const pGradients = <N>(
+  nDim: Dim<N>,
+  folds: ReadonlyArray<{ readonly items: readonly number[]; readonly sel: Int32Array; readonly terms: ReadonlyArray<OuterTerms> }>,
+  own: ReadonlyArray<Mat<N, N> | undefined>,
+  vRows: Float64Array | undefined, xRows: Float64Array | undefined, hasV: Uint8Array, denseP: readonly boolean[]
+): Pick<BatchGradients<unknown, N>, 'pEach' | 'pSum'> => {
+  const n = nDim as number
+  const all = Int32Array.from({ length: n }, (_, i) => i)
+  const rowOf = (a: Float64Array, b: number): Float64Array => a.subarray(b * n, b * n + n)
+  let each: ReadonlyArray<Mat<N, N> | undefined> | undefined
+  let sum: Mat<N, N> | undefined
+  const pEach = (): ReadonlyArray<Mat<N, N> | undefined> => {
+    if (each !== undefined) return each
+    const e = own.map((g, b) => (hasV[b] === 1 ? { rows: nDim, cols: nDim, data: implicitPGradient(all, rowOf(vRows!, b), rowOf(xRows!, b)) } : g))
+    for (const f of folds) f.items.forEach((b, k) => { if (denseP[b]) e[b] = pGradientOf<N>(f.terms, k, n) })
+    each = e
+    return e
+  }
+  const pSum = (): Mat<N, N> => {
+    if (sum !== undefined) return sum
+    const o = new Float64Array(n * n)
+    for (const f of folds) {
+      const s = pGradientSum<N>(f.terms, new Uint8Array(f.items.length).fill(1), n).data
+      for (let k = 0; k < s.length; k++) o[k] = o[k]! + s[k]!
+    }
+    own.forEach((g, b) => {
+      if (hasV[b] === 1) { addPGradient(o, all, rowOf(vRows!, b), rowOf(xRows!, b)); return }
+      if (g !== undefined) { const d = g.data; for (let k = 0; k < d.length; k++) o[k] = o[k]! + d[k]! }
+    })
+    sum = { rows: nDim, cols: nDim, data: o }
+    return sum
+  }
+  return { pEach, pSum }
 }
 
 /**
@@ -369,8 +442,10 @@ export const solveBatch = (options: LayerOptions = {}) => <B, N>(batch: BatchPro
         }
         folds.push({ items: sel.map((p) => g.items[p]!), sel: Int32Array.from(sel), terms: c.terms })
       })
-      // the implicit instances' free parts v, for P's gradients −v xᵀ when asked
-      const vs: Array<Float64Array | undefined> = new Array(B).fill(undefined)
+      // the implicit instances' P-gradient factors, for −v xᵀ when asked: v scattered onto
+      // its face (zeros off it) and the face's x, row b of two B × n arrays
+      let vRows: Float64Array | undefined, xRows: Float64Array | undefined
+      const hasV = new Uint8Array(B)
       for (let b = 0; b < B; b++) {
         if (!ok(b) || inGroup[b] !== -1) continue
         const k = kept[b]
@@ -380,7 +455,14 @@ export const solveBatch = (options: LayerOptions = {}) => <B, N>(batch: BatchPro
           gq.set(p.q, b * n)
           gw.set(p.acc.w, b * n)
           gt[b] = p.acc.t
-          if (k.dense) vs[b] = p.v
+          if (k.dense) {
+            vRows ??= new Float64Array(B * n)
+            xRows ??= new Float64Array(B * n)
+            const F = k.face.free, v = p.v, o = b * n
+            for (let j = 0; j < F.length; j++) vRows[o + F[j]!] = v[j]!
+            xRows.set(k.face.x, o)
+            hasV[b] = 1
+          }
           continue
         }
         const r = (solved.outcome(b) as E.Right<LayerResult<N>>).right
@@ -390,36 +472,7 @@ export const solveBatch = (options: LayerOptions = {}) => <B, N>(batch: BatchPro
         gt[b] = g.t
         own[b] = g.P
       }
-      const ownOf = (b: number): Mat<N, N> | undefined => {
-        const v = vs[b]
-        if (v === undefined) return own[b]
-        const f = kept[b]!.face
-        return { rows: nDim, cols: nDim, data: implicitPGradient(f.free, v, f.x) }
-      }
-      let each: ReadonlyArray<Mat<N, N> | undefined> | undefined
-      let sum: Mat<N, N> | undefined
-      const pEach = (): ReadonlyArray<Mat<N, N> | undefined> => {
-        if (each !== undefined) return each
-        const e = own.map((_, b) => ownOf(b))
-        for (const f of folds) f.items.forEach((b, k) => { if (denseP[b]) e[b] = pGradientOf<N>(f.terms, k, n) })
-        each = e
-        return e
-      }
-      const pSum = (): Mat<N, N> => {
-        if (sum !== undefined) return sum
-        const o = new Float64Array(n * n)
-        for (const f of folds) {
-          const s = pGradientSum<N>(f.terms, new Uint8Array(f.items.length).fill(1), n).data
-          for (let k = 0; k < s.length; k++) o[k] = o[k]! + s[k]!
-        }
-        own.forEach((g, b) => {
-          const v = vs[b]
-          if (v !== undefined) { const f = kept[b]!.face; addPGradient(o, f.free, v, f.x); return }
-          if (g !== undefined) { const d = g.data; for (let k = 0; k < d.length; k++) o[k] = o[k]! + d[k]! }
-        })
-        sum = { rows: nDim, cols: nDim, data: o }
-        return sum
-      }
+      const { pEach, pSum } = pGradients<N>(nDim, folds, own, vRows, xRows, hasV, denseP)
       return { q: { rows, cols, data: gq }, w: { rows, cols, data: gw }, t: { dim: rows, data: gt }, pEach, pSum }
     })
     const jvp = (tan: BatchTangent<B, N>): Mat<B, N> => withCall(() => {

@@ -87,6 +87,16 @@ export interface PolishStats {
   readonly faceSolves: number
 }
 
+/**
+ * A run's polish counts as it goes, made by a constructor: a batch keeps every instance's
+ * to the end of its call (see `VecRecord` in src/shapes/alloc.ts).
+ */
+class PolishCount implements PolishStats {
+  attempts = 0
+  rounds = 0
+  faceSolves = 0
+}
+
 // -------------------------------------------------------------------------------------
 // the layer
 // -------------------------------------------------------------------------------------
@@ -291,7 +301,7 @@ export const implicitForward = <N>(set: SetName, schedule: Schedule, th: Params<
   let fsv = fs0
   const fsOf = (): FeasibleSet => (fsv ??= resolveSet(set, th))
   const late = Number.isFinite(deadline) ? (): boolean => performance.now() > deadline : (): boolean => false
-  const polish = { attempts: 0, rounds: 0, faceSolves: 0 }
+  const polish = new PolishCount()
   // the lean path (small dense l1, l∞, simplex) takes the first point polished when it
   // certifies it; when it does not, the general polish runs from that same point, so the
   // run is exactly what it is without the lean path

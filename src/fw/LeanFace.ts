@@ -358,7 +358,7 @@ const solveFace = (
   const k = row && m > 0 ? 1 : 0
   return new LeanFaceRecord(
     set, x.slice(0, n), F.slice(0, m), row ? av.slice(0, m) : undefined, nu, H.slice(0, m * m), row ? y.slice(0, m) : undefined, s, A,
-    { size: m - k, margin: Math.min(1, margin), derivative: 'exact' }, faces
+    new LeanReport(m - k, Math.min(1, margin)), faces
   )
 }
 
@@ -375,6 +375,12 @@ class LeanFaceRecord implements LeanFace {
     readonly nu: number, readonly L: Float64Array, readonly y: Float64Array | undefined, readonly s: number, readonly P: Float64Array,
     readonly report: FaceReport, readonly faces: number
   ) {}
+}
+
+/** A lean face's report (its derivative is exact), made by a constructor as the face is. */
+class LeanReport implements FaceReport {
+  readonly derivative = 'exact'
+  constructor(readonly size: number, readonly margin: number) {}
 }
 
 /**

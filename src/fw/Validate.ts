@@ -497,14 +497,24 @@ interface SetParams<N> {
   readonly k?: number
 }
 
+/**
+ * The four sets without parameters, each one frozen record shared by every problem: a
+ * batch keeps its instances' sets to the end of its call, and a record per instance was an
+ * allocation site V8 pretenured (see `VecRecord` in src/shapes/alloc.ts).
+ */
+const PLAIN_SETS: { readonly [K in SetKind]: ResolvedSet } = {
+  l1: Object.freeze({ kind: 'l1' }), linf: Object.freeze({ kind: 'linf' }), l2: Object.freeze({ kind: 'l2' }), simplex: Object.freeze({ kind: 'simplex' })
+}
+const plainSet = <N>(kind: SetKind): SetParams<N> => ({ set: PLAIN_SETS[kind] as unknown as ResolvedSet<N> })
+
 /** Validates the set (default l1) against n, and splits it into its description and θ's parameters. */
 const resolveSet = <N>(spec: unknown, n: number): SetParams<N> => {
-  if (spec === undefined) return { set: { kind: 'l1' } }
+  if (spec === undefined) return plainSet('l1')
   if (typeof spec === 'string') {
     if (!(ORIGINAL as readonly string[]).includes(spec)) {
       throw new LayerError(`unknown set ${describe(spec)}; expected one of ${ORIGINAL.join(', ')} or an object { kind, … } with kind one of ${SET_NAMES.join(', ')}`, 'set')
     }
-    return { set: { kind: spec as SetKind } }
+    return plainSet(spec as SetKind)
   }
   if (!isObject(spec) || Array.isArray(spec)) throw new LayerError(`expected a set (a string or an object { kind, … }), got ${describe(spec)}`, 'set')
   const kind = spec['kind']
@@ -516,7 +526,7 @@ const resolveSet = <N>(spec: unknown, n: number): SetParams<N> => {
   checkKeys(spec, SET_KEYS[name], 'set', `key of the set ${quoteKey(name)}`)
   switch (name) {
     case 'l1': case 'linf': case 'l2': case 'simplex':
-      return { set: { kind: name } }
+      return plainSet(name)
     case 'box': {
       checkVec(spec['lower'], n, 'set.lower')
       checkVec(spec['upper'], n, 'set.upper')

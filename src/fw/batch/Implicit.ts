@@ -36,7 +36,7 @@ import type { FaceModel } from '../FaceModel.js'
 import { type ImplicitDerivative, type VjpParts, derivativeAt } from '../Implicit.js'
 import type { LeanFace } from '../LeanFace.js'
 import { NegativeCurvatureError } from '../Errors.js'
-import { owned } from '../../shapes/alloc.js'
+import { VecRecord, owned } from '../../shapes/alloc.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -178,7 +178,7 @@ const refuse = (c: { readonly direction: Float64Array; readonly curvature: numbe
   throw nonPsdError(c.direction, c.curvature)
 }
 
-const ownedVec = <N>(v: Vec<N>): Vec<N> => ({ dim: v.dim, data: owned(v.data) })
+const ownedVec = <N>(v: Vec<N>): Vec<N> => new VecRecord(v.dim, owned(v.data))
 
 /**
  * One instance in implicit mode, as `layerCall(options, problem, { validated, start })`
