@@ -434,6 +434,9 @@ export const solveBatch = (options: LayerOptions = {}) => <B, N>(batch: BatchPro
           for (let i = 0; i < n; i++) cx[d + i] = C[o + i]!
         }
         const c = batchVjp(g.run, g.theta, Int32Array.from(sel), cx)
+        // the tape goes back to the pool for the next solve (a training step's next batch);
+        // a later vjp or jvp of this solution records it again first
+        g.run.release()
         const cq = c.q, cw = c.w
         for (let k = 0; k < sel.length; k++) {
           const b = g.items[sel[k]!]!, o = b * n, d = k * n

@@ -16,6 +16,7 @@ import type { Linear } from '../../core/Diff.js'
 import { type Tan, Zero } from '../../core/Tangent.js'
 import type { Mat } from '../../shapes/Mat.js'
 import type { FoldOptions } from '../../core/Diff.js'
+import { LayerError } from '../Options.js'
 import type { BatchState, BatchStateTan, BatchTheta, BatchThetaCotan, BatchThetaTan, OuterTerms } from './Model.js'
 import { type PaperL1Config, type StepAlloc, type StepBwdOut, type StepData, movedInto, paperL1BatchStep, paperL1StepInto, stepBwdInto, stepLinear } from './PaperL1.js'
 
@@ -36,6 +37,11 @@ export interface UnrolledBatch<B, N> {
   /** The deadline stopped the instances that were still live. */
   readonly timedOut: boolean
   readonly lin: Linear<readonly [BatchTheta<B, N>, BatchState<B, N>], BatchState<B, N>>
+  /**
+   * Hands the run's tape back to the pool (`tapeRun`), for the next run to write; a later
+   * `lin` call records it again first. The batch's vjp calls it once done with the tape.
+   */
+  readonly release: () => void
 }
 
 /**
@@ -106,11 +112,48 @@ export const unrolledBatch = <B, N>(theta: BatchTheta<B, N>, cfg: PaperL1Config,
   }
   if (fold.checkpoint === undefined) {
     const own = tapeRun(theta, cfg, maxIterations, fold.tape?.limit ?? Infinity, go)
-    if (own !== undefined) return { state: own.state, timedOut, lin: own.lin }
+    if (own !== undefined) return { state: own.state, timedOut, lin: own.lin, release: own.release }
     timedOut = false
   }
   const [state, lin] = D.foldWhile(paperL1BatchStep<B, N>(cfg), go, maxIterations, fold)([theta, initialBatchState(theta, cfg)])
-  return { state, timedOut, lin }
+  return { state, timedOut, lin, release: () => undefined }
+}
+
+// -------------------------------------------------------------------------------------
+// the tape's slabs
+// -------------------------------------------------------------------------------------
+
+type Slab = Float64Array | Int32Array | Uint8Array
+
+/**
+ * Slabs handed back by runs whose tape is done (`release`), by kind and length, for the
+ * next run of the same shape: a training loop's runs then write the same memory instead of
+ * fresh memory each step, whose first touch (the pages zeroed by the system) and whose
+ * external bytes (full collections started by their growth) cost more than the steps at
+ * small n (B = 256, n = 10, K = 60: a tape of 7 MB per call; `--trace-gc` showed a full
+ * collection every 5 calls). At most `POOL_LIMIT` bytes are kept.
+ */
+const pool = new Map<string, Slab[]>()
+let pooled = 0
+const POOL_LIMIT = 2 ** 28
+
+/** A zeroed slab of this kind and length: one from the pool (zeroed again), or a fresh one. */
+const takeSlab = <A extends Slab>(make: (len: number) => A, len: number): A => {
+  const key = `${make(0).constructor.name}:${len}`
+  const free = pool.get(key)
+  const s = free?.pop() as A | undefined
+  if (s === undefined) return make(len)
+  pooled -= s.byteLength
+  return s.fill(0) as A
+}
+
+const giveSlab = (s: Slab): void => {
+  if (s.length === 0 || pooled + s.byteLength > POOL_LIMIT) return
+  const key = `${s.constructor.name}:${s.length}`
+  let free = pool.get(key)
+  if (free === undefined) { free = []; pool.set(key, free) }
+  free.push(s)
+  pooled += s.byteLength
 }
 
 /**
@@ -126,48 +169,90 @@ export const unrolledBatch = <B, N>(theta: BatchTheta<B, N>, cfg: PaperL1Config,
  */
 export const tapeRun = <B, N>(
   theta: BatchTheta<B, N>, cfg: PaperL1Config, maxIterations: number, limit: number, go: (s: BatchState<B, N>) => boolean
-): { readonly state: BatchState<B, N>; readonly lin: Linear<readonly [BatchTheta<B, N>, BatchState<B, N>], BatchState<B, N>> } | undefined => {
+): { readonly state: BatchState<B, N>; readonly lin: Linear<readonly [BatchTheta<B, N>, BatchState<B, N>], BatchState<B, N>>; readonly release: () => void } | undefined => {
   const B = theta.B as number, n = theta.n as number
-  // a step takes at most 5·B·n + 7·B numbers, 3·B integers and 3·B flags
-  // (paperL1StepInto); each slab holds `chunk` steps' worth, and the next one twice as many
-  let bytes = 0, over = false
-  const first = Math.max(1, Math.min(maxIterations, 64))
-  const bump = <A extends Float64Array | Int32Array | Uint8Array>(make: (len: number) => A, per: number, bytesEach: number): ((len: number) => A) => {
-    let slab = make(0), top = 0, chunk = first
-    return (len) => {
-      if (top + len > slab.length) {
-        const size = Math.max(len, per * chunk)
-        bytes += size * bytesEach
-        if (bytes > limit) { over = true; return make(len) }
-        slab = make(size); top = 0; chunk *= 2
+  // the steps, their arrays carved from slabs taken from the pool (`takeSlab`); `stepsOf`
+  // records them again, from the same θ for as many steps, once the slabs went back
+  let slabs: Slab[] = []
+  const record = (count: number, test: (s: BatchState<B, N>, k: number) => boolean): { steps: StepData[]; state: BatchState<B, N> } | undefined => {
+    // a step takes at most 5·B·n + 7·B numbers, 3·B integers and 3·B flags
+    // (paperL1StepInto); each slab holds `chunk` steps' worth, and the next one twice as many
+    let bytes = 0, over = false
+    const first = Math.max(1, Math.min(count, 64))
+    const bump = <A extends Slab>(make: (len: number) => A, per: number, bytesEach: number): ((len: number) => A) => {
+      let slab = make(0), top = 0, chunk = first
+      return (len) => {
+        if (top + len > slab.length) {
+          const size = Math.max(len, per * chunk)
+          bytes += size * bytesEach
+          if (bytes > limit) { over = true; return make(len) }
+          slab = takeSlab(make, size); top = 0; chunk *= 2
+          slabs.push(slab)
+        }
+        top += len
+        return slab.subarray(top - len, top) as A
       }
-      top += len
-      return slab.subarray(top - len, top) as A
     }
+    const alloc: StepAlloc = {
+      f64: bump((len) => new Float64Array(len), 5 * B * n + 7 * B, 8),
+      i32: bump((len) => new Int32Array(len), 3 * B, 4),
+      u8: bump((len) => new Uint8Array(len), 3 * B, 1)
+    }
+    const steps: StepData[] = []
+    let s = initialBatchState(theta, cfg)
+    for (let k = 0; k < count && test(s, k); k++) {
+      const [s2, d] = paperL1StepInto<B, N>(cfg, theta, s, alloc)
+      if (over) return undefined
+      steps.push(d)
+      s = s2
+    }
+    return { steps, state: s }
   }
-  const alloc: StepAlloc = {
-    f64: bump((len) => new Float64Array(len), 5 * B * n + 7 * B, 8),
-    i32: bump((len) => new Int32Array(len), 3 * B, 4),
-    u8: bump((len) => new Uint8Array(len), 3 * B, 1)
+  const first = record(maxIterations, (s) => go(s))
+  if (first === undefined) return undefined
+  // the final state in arrays of its own (a step writes its state into the slabs, which
+  // go back to the pool): the solution's x and certificates outlive the tape
+  const fs = first.state
+  const state: BatchState<B, N> = {
+    ...fs,
+    x: { ...fs.x, data: fs.x.data.slice() },
+    px: { ...fs.px, data: fs.px.data.slice() },
+    steps: fs.steps.slice(), f: fs.f.slice(), fPrev: fs.fPrev.slice(), live: fs.live.slice()
   }
-  const steps: StepData[] = []
-  let s = initialBatchState(theta, cfg)
-  for (let k = 0; k < maxIterations && go(s); k++) {
-    const [s2, d] = paperL1StepInto<B, N>(cfg, theta, s, alloc)
-    if (over) return undefined
-    steps.push(d)
-    s = s2
+  let steps: StepData[] | undefined = first.steps
+  const count = steps.length
+  const stepsOf = (): StepData[] => {
+    if (steps !== undefined) return steps
+    slabs = []
+    const again = record(count, () => true)!
+    // the same θ gives the same steps, bit for bit; an input written since the solve
+    // (the operator's entries) does not, and its derivative would be another problem's
+    const x0 = state.x.data, x1 = again.state.x.data, p0 = state.px.data, p1 = again.state.px.data
+    for (let i = 0; i < x0.length; i++) {
+      if (!Object.is(x0[i], x1[i]) || !Object.is(p0[i], p1[i])) {
+        throw new LayerError('the operator P was written after the solve: its derivatives belong to the P it solved with; solve again', 'P')
+      }
+    }
+    steps = again.steps
+    return steps
+  }
+  const release = (): void => {
+    if (steps === undefined) return
+    steps = undefined
+    for (const s of slabs) giveSlab(s)
+    slabs = []
   }
   type In = readonly [BatchTheta<B, N>, BatchState<B, N>]
   const fwd = (t: Tan<In>): Tan<BatchState<B, N>> => {
     if (t === Zero) return Zero
     const [dp, ds0] = t as unknown as readonly [unknown, unknown]
     let ds: unknown = ds0
-    for (const d of steps) ds = stepLinear<B, N>(d).fwd([dp, ds] as unknown as Tan<In>)
+    for (const d of stepsOf()) ds = stepLinear<B, N>(d).fwd([dp, ds] as unknown as Tan<In>)
     return ds as Tan<BatchState<B, N>>
   }
   const bwd = (c: Tan<BatchState<B, N>>): Tan<In> => {
     if (c === Zero) return Zero
+    const steps = stepsOf()
     if (steps.length === 0) return [Zero, c] as unknown as Tan<In>
     const cin = c as unknown as BatchStateTan
     const sel = cin.sel, ns = sel.length, nsn = ns * n
@@ -179,6 +264,9 @@ export const tapeRun = <B, N>(
     const bufs = [blk.subarray(2 * nsn + ns, 3 * nsn + ns), blk.subarray(3 * nsn + ns, 4 * nsn + ns), blk.subarray(4 * nsn + ns, 5 * nsn + ns), blk.subarray(5 * nsn + ns, 6 * nsn + ns)] as const
     const CS = blk.subarray(6 * nsn + ns, 7 * nsn + ns), cgamma = blk.subarray(7 * nsn + ns, 7 * nsn + 2 * ns), tmp = blk.subarray(7 * nsn + 2 * ns)
     const cps = new Float64Array(Math.min(rowsTotal, steps.length * ns) * n)
+    // the rows of s that P's terms read, copied: the terms outlive the tape (`release`)
+    const svs = new Float64Array(cps.length)
+    let usedS = 0
     const pxSet = cin.pxSet === undefined ? new Uint8Array(ns) : Uint8Array.from(cin.pxSet)
     const scratch = new Int32Array(3 * ns), pos = scratch.subarray(0, ns), at = scratch.subarray(ns, 2 * ns), rowsOf = scratch.subarray(2 * ns)
     const mark = new Uint8Array(ns)
@@ -195,14 +283,23 @@ export const tapeRun = <B, N>(
       const cx = bufs[2 * flip]!, cpx = bufs[2 * flip + 1]!
       const out: StepBwdOut = { accumulate: true, q, w, t, cx, cpx, pxSet, CPS: cps.subarray(used, used + ma * n), CS, cgamma, tmp, rowsOf, mark, ints }
       const term = stepBwdInto(d, sel, cxa, cpa, pos, at, ma, out)
-      if (term !== undefined) { Pterms[`s${d.k}`] = term; used += ma * n }
+      if (term !== undefined) {
+        const m = term.pos.length, sv = svs.subarray(usedS, usedS + m * n), vRow = term.vRow, S = term.v
+        for (let a = 0; a < m; a++) {
+          const so = vRow[a]! * n, o = a * n
+          for (let c = 0; c < n; c++) sv[o + c] = S[so + c]!
+          vRow[a] = a
+        }
+        Pterms[`s${d.k}`] = { ...term, v: sv }
+        used += ma * n; usedS += m * n
+      }
       cxa = cx; cpa = cpx; flip ^= 1
     }
     const cth: BatchThetaCotan = { q: { data: q }, w: { data: w }, t: { data: t }, Pterms }
     const cst: BatchStateTan = { sel, x: cxa, px: cpa, pxSet }
     return [cth, cst] as unknown as Tan<In>
   }
-  return { state: s, lin: { fwd, bwd } }
+  return { state, lin: { fwd, bwd }, release }
 }
 
 // -------------------------------------------------------------------------------------
