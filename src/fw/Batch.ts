@@ -33,7 +33,7 @@ import type { Params, Problem, SetKind, SetSpec } from './Problem.js'
 import { dfwLayer, withCall, LayerError, type LayerOptions, type LayerResult } from './Layer.js'
 import { type ResolvedSet, validateBatch, validateOptions } from './Validate.js'
 import { VecRecord } from '../shapes/alloc.js'
-import { batchValidator } from './batch/Validate.js'
+import { batchValidator, trustedBatch } from './batch/Validate.js'
 import { type Solved, type Validated, batchedUnrolled, solveStream } from './batch/Engine.js'
 import { batchJvp, batchVjp, pGradientOf, pGradientSum } from './batch/Unrolled.js'
 import type { OuterTerms } from './batch/Model.js'
@@ -166,11 +166,15 @@ class Checked<N> implements E.Right<CheckedInstance<N>> {
  * its path prefixed by `[i]`) and runs the engine, in one call. `problemAt(i)` is asked
  * once per instance, in order.
  */
-const solveProblems = <N>(options: LayerOptions, count: number, problemAt: (i: number) => Problem<N>, starts?: ReadonlyArray<Float64Array | undefined>): Solved<N> => {
+const solveProblems = <N>(
+  options: LayerOptions, count: number, problemAt: (i: number) => Problem<N>, starts?: ReadonlyArray<Float64Array | undefined>,
+  trusted?: ReturnType<typeof trustedBatch<N>>
+): Solved<N> => {
   const deadline = options.timeLimitMs === undefined ? Infinity : performance.now() + options.timeLimitMs
   const validator = batchValidator(options)
   const itemAt = (i: number): Validated<N> => {
     const p = problemAt(i)
+    if (trusted !== undefined) return new Checked(new CheckedInstance(trusted.thetaAt(i, p), trusted.set, p))
     try {
       const { theta, set } = validator.check(p)
       return new Checked(new CheckedInstance(theta, set, p))
@@ -236,7 +240,7 @@ const isVecOf = (v: unknown, n: number): boolean =>
  * arrays), made when the engine asks for it: the engine keeps no instance's record longer
  * than it needs (see `solveStream`).
  */
-const instancesOf = <B, N>(batch: BatchProblem<B, N>): { readonly B: number; readonly n: number; readonly problemAt: (b: number) => Problem<N> } => {
+const instancesOf = <B, N>(batch: BatchProblem<B, N>): { readonly B: number; readonly n: number; readonly problemAt: (b: number) => Problem<N>; readonly trusted: () => ReturnType<typeof trustedBatch<N>> } => {
   if (typeof batch !== 'object' || batch === null) throw new LayerError('expected a batch { P, q, w?, t?, set? }', '')
   const q = batch.q as Mat<B, N> | undefined
   if (q === undefined || typeof q !== 'object' || !(q.data instanceof Float64Array) || !Number.isSafeInteger(q.rows) || !Number.isSafeInteger(q.cols) || q.data.length !== q.rows * q.cols || q.cols < 1) {
@@ -257,7 +261,12 @@ const instancesOf = <B, N>(batch: BatchProblem<B, N>): { readonly B: number; rea
     const tb = t === undefined ? undefined : typeof t === 'number' ? t : (t as Vec<B>).data[b]!
     return new InstanceProblem(P, new VecRecord(dim, q.data.subarray(b * n, b * n + n)), wb, tb, batch.set)
   }
-  return { B, n, problemAt }
+  // every instance checked at once where that is certain (a shared w's dim is its length, as
+  // validateProblem asks of a Vec)
+  const trusted = (): ReturnType<typeof trustedBatch<N>> =>
+    wShared && (w as Vec<N>).dim as unknown !== n ? undefined
+      : trustedBatch<N>(Ps, q.data, w === undefined ? undefined : w.data, t === undefined || typeof t === 'number' ? t : (t as Vec<B>).data, batch.set, n)
+  return { B, n, problemAt, trusted }
 }
 
 /**
@@ -394,11 +403,11 @@ export const dfwBatchSolve = (options: LayerOptions = {}) => {
  */
 export const solveBatch = (options: LayerOptions = {}) => <B, N>(batch: BatchProblem<B, N>, warm?: WarmStart<B, N>): { readonly solution: BatchSolution<B, N>; readonly error: (b: number) => LayerError | undefined } => {
   validateOptions(options)
-  const { B, n, problemAt } = instancesOf(batch)
+  const { B, n, problemAt, trusted } = instancesOf(batch)
   const rows = batch.q.rows, cols = batch.q.cols
   const starts = warm === undefined ? undefined : startsOf(warm, B, n)
   return withCall(() => {
-    const solved = solveProblems(options, B, problemAt, starts)
+    const solved = solveProblems(options, B, problemAt, starts, trusted())
     const { groups, kept } = solved
     const ok = (b: number): boolean => solved.error(b) === undefined
     const X = new Float64Array(B * n)

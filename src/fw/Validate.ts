@@ -507,6 +507,16 @@ const PLAIN_SETS: { readonly [K in SetKind]: ResolvedSet } = {
 }
 const plainSet = <N>(kind: SetKind): SetParams<N> => ({ set: PLAIN_SETS[kind] as unknown as ResolvedSet<N> })
 
+/**
+ * The resolved set of a spec that names one of the four plain sets (absent: l1, or the
+ * set's name), exactly what `validateProblem` resolves it to; undefined for any other spec.
+ *
+ * @example
+ * plainSetOf('simplex')?.kind // 'simplex'
+ */
+export const plainSetOf = <N>(spec: unknown): ResolvedSet<N> | undefined =>
+  spec === undefined ? plainSet<N>('l1').set : typeof spec === 'string' && isOriginal(spec) ? plainSet<N>(spec).set : undefined
+
 /** Validates the set (default l1) against n, and splits it into its description and θ's parameters. */
 const resolveSet = <N>(spec: unknown, n: number): SetParams<N> => {
   if (spec === undefined) return plainSet('l1')

@@ -22,7 +22,9 @@ import { type LinearOperator, lowRank } from '../../core/LinearOperator.js'
 import type { Params, Problem } from '../Problem.js'
 import { type LayerOptions, LayerError } from '../Options.js'
 import { operatorRowAbs } from '../Oracle.js'
-import { type ResolvedSet, checkMagnitudes, checkOperatorStructure, checkSymmetry, validateOptions, validateProblem } from '../Validate.js'
+import { type ResolvedSet, MAGNITUDE_LIMIT, checkMagnitudes, checkOperatorStructure, checkSymmetry, plainSetOf, validateOptions, validateProblem } from '../Validate.js'
+import { VecRecord } from '../../shapes/alloc.js'
+import type { Vec } from '../../shapes/Vec.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -104,4 +106,70 @@ export const batchValidator = (options: LayerOptions): BatchValidator => {
     return { theta, set }
   }
   return { check }
+}
+
+// -------------------------------------------------------------------------------------
+// a batch of arrays, checked at once
+// -------------------------------------------------------------------------------------
+
+/** θ of one instance, made by a constructor (a batch keeps it to the end of its call: see `VecRecord`). */
+class InstanceParams<N> implements Params<N> {
+  constructor(readonly P: LinearOperator<N>, readonly q: Vec<N>, readonly w: Vec<N>, readonly t: number) {}
+}
+
+/**
+ * The instances of a batch of arrays checked at once, where every instance passes: one
+ * dense operator shared by the batch, one of the four plain sets, and q, w and t finite
+ * (w and t > 0) with the magnitude rule held by the batch's largest radius (ρ_max² ·
+ * maxᵢ Σⱼ |Pᵢⱼ| ≤ 1e150 / 2, as `checkMagnitudes` bounds one instance). Then instance b's
+ * θ and set are exactly what `validateProblem` gives it (`thetaAt`); anywhere one of these
+ * does not hold, undefined, and each instance is validated on its own (its error, if it
+ * has one, is the one it gets alone). Measured at B = 256, n = 2 (paper, through the tfjs
+ * op): the per-instance checks were 14 % of a training step's profile.
+ *
+ * @example
+ * const trusted = trustedBatch(P, q, w, t, set, n)
+ * trusted?.thetaAt(3, problemAt(3))
+ */
+export const trustedBatch = <N>(
+  P: unknown, q: Float64Array, w: Float64Array | undefined, t: number | Float64Array | undefined, spec: unknown, n: number
+): { readonly set: ResolvedSet<N>; readonly thetaAt: (b: number, problem: Problem<N>) => Params<N> } | undefined => {
+  const set = plainSetOf<N>(spec)
+  if (set === undefined || t === undefined || Array.isArray(P)) return undefined
+  try { checkOperatorStructure(P) } catch { return undefined }
+  const op = P as LinearOperator<N>
+  if (op.kind !== 'dense' || (op.dim as number) !== n) return undefined
+  const M = MAGNITUDE_LIMIT
+  // t finite, > 0 and within the limit; w finite and > 0
+  let tMax = 0
+  const ts = typeof t === 'number' ? [t] : t
+  for (let b = 0; b < ts.length; b++) {
+    const v = ts[b]!
+    if (!Number.isFinite(v) || !(v > 0) || v > M) return undefined
+    tMax = Math.max(tMax, v)
+  }
+  let wMin = Infinity
+  if (w !== undefined) {
+    for (let k = 0; k < w.length; k++) {
+      const v = w[k]!
+      if (!Number.isFinite(v) || !(v > 0)) return undefined
+      wMin = Math.min(wMin, v)
+    }
+  }
+  // the largest radius ρ of any instance's coordinate: t/wᵢ on l1 (wᵢ = 1 without w), t otherwise
+  const rhoMax = Math.max(1, set.kind === 'l1' ? tMax / (w === undefined ? 1 : wMin) : tMax)
+  if (!(rhoMax <= M)) return undefined
+  for (let k = 0; k < q.length; k++) {
+    const v = q[k]!
+    if (!Number.isFinite(v) || !(Math.abs(v) * rhoMax <= M)) return undefined
+  }
+  const abs = operatorRowAbs(op)
+  let rowMax = 0
+  for (let i = 0; i < n; i++) rowMax = Math.max(rowMax, abs[i]!)
+  if (!Number.isFinite(rowMax) || !(rhoMax * rhoMax * rowMax <= M / 2)) return undefined
+  try { checkSymmetry(op) } catch { return undefined }
+  const shared = typeof t === 'number'
+  const thetaAt = (b: number, problem: Problem<N>): Params<N> =>
+    new InstanceParams(op, problem.q, problem.w ?? new VecRecord(problem.q.dim, new Float64Array(n).fill(1)), shared ? t : (t as Float64Array)[b]!)
+  return { set, thetaAt }
 }
