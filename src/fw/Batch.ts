@@ -106,6 +106,12 @@ export interface BatchGradients<B, N> {
  * (a `Left` with the path `[b]…` of its error, as `dfwBatch` gives), and the batched
  * derivatives. Rows of the derivatives belong to the instances.
  *
+ * The paper schedule's batched fold (unrolled, l1) hands its tape to the next solve once
+ * `vjp` has run (a training step's next batch writes the same memory); a later `vjp` or
+ * `jvp` of this solution first records the tape again from the same θ (the cost of one
+ * forward pass, the same numbers bit for bit), and refuses with a `LayerError` at `P` when
+ * the operator's entries were written since the solve.
+ *
  * @example
  * const sol = dfwBatchSolve(options)(batch)
  * sol.x.data; sol.results[3]; sol.vjp(ct).q
