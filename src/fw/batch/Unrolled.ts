@@ -137,10 +137,12 @@ const pool = new Map<string, Slab[]>()
 let pooled = 0
 const POOL_LIMIT = 2 ** 28
 
+/** A slab's pool key: its element size (the three kinds differ in it) and its length. */
+const slabKey = (bytesEach: number, len: number): string => `${bytesEach}:${len}`
+
 /** A zeroed slab of this kind and length: one from the pool (zeroed again), or a fresh one. */
-const takeSlab = <A extends Slab>(make: (len: number) => A, len: number): A => {
-  const key = `${make(0).constructor.name}:${len}`
-  const free = pool.get(key)
+const takeSlab = <A extends Slab>(make: (len: number) => A, bytesEach: number, len: number): A => {
+  const free = pool.get(slabKey(bytesEach, len))
   const s = free?.pop() as A | undefined
   if (s === undefined) return make(len)
   pooled -= s.byteLength
@@ -149,7 +151,7 @@ const takeSlab = <A extends Slab>(make: (len: number) => A, len: number): A => {
 
 const giveSlab = (s: Slab): void => {
   if (s.length === 0 || pooled + s.byteLength > POOL_LIMIT) return
-  const key = `${s.constructor.name}:${s.length}`
+  const key = slabKey(s.BYTES_PER_ELEMENT, s.length)
   let free = pool.get(key)
   if (free === undefined) { free = []; pool.set(key, free) }
   free.push(s)
@@ -174,7 +176,7 @@ export const tapeRun = <B, N>(
   // the steps, their arrays carved from slabs taken from the pool (`takeSlab`); `stepsOf`
   // records them again, from the same θ for as many steps, once the slabs went back
   let slabs: Slab[] = []
-  const record = (count: number, test: (s: BatchState<B, N>, k: number) => boolean): { steps: StepData[]; state: BatchState<B, N> } | undefined => {
+  const record = (count: number, test: (s: BatchState<B, N>) => boolean): { steps: StepData[]; state: BatchState<B, N> } | undefined => {
     // a step takes at most 5·B·n + 7·B numbers, 3·B integers and 3·B flags
     // (paperL1StepInto); each slab holds `chunk` steps' worth, and the next one twice as many
     let bytes = 0, over = false
@@ -186,7 +188,7 @@ export const tapeRun = <B, N>(
           const size = Math.max(len, per * chunk)
           bytes += size * bytesEach
           if (bytes > limit) { over = true; return make(len) }
-          slab = takeSlab(make, size); top = 0; chunk *= 2
+          slab = takeSlab(make, bytesEach, size); top = 0; chunk *= 2
           slabs.push(slab)
         }
         top += len
@@ -200,26 +202,31 @@ export const tapeRun = <B, N>(
     }
     const steps: StepData[] = []
     let s = initialBatchState(theta, cfg)
-    for (let k = 0; k < count && test(s, k); k++) {
+    for (let k = 0; k < count && test(s); k++) {
       const [s2, d] = paperL1StepInto<B, N>(cfg, theta, s, alloc)
-      if (over) return undefined
+      if (over) {
+        // past the budget: the generic fold runs instead, and the slabs go back unused
+        for (const x of slabs) giveSlab(x)
+        slabs = []
+        return undefined
+      }
       steps.push(d)
       s = s2
     }
     return { steps, state: s }
   }
-  const first = record(maxIterations, (s) => go(s))
-  if (first === undefined) return undefined
+  const recorded = record(maxIterations, go)
+  if (recorded === undefined) return undefined
   // the final state in arrays of its own (a step writes its state into the slabs, which
   // go back to the pool): the solution's x and certificates outlive the tape
-  const fs = first.state
+  const fs = recorded.state
   const state: BatchState<B, N> = {
     ...fs,
     x: { ...fs.x, data: fs.x.data.slice() },
     px: { ...fs.px, data: fs.px.data.slice() },
     steps: fs.steps.slice(), f: fs.f.slice(), fPrev: fs.fPrev.slice(), live: fs.live.slice()
   }
-  let steps: StepData[] | undefined = first.steps
+  let steps: StepData[] | undefined = recorded.steps
   const count = steps.length
   const stepsOf = (): StepData[] => {
     if (steps !== undefined) return steps
