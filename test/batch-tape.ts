@@ -34,23 +34,41 @@ const batchOf = (seed: number, P: Float64Array = Float64Array.from(randomPlain(r
   }
 }
 
+/** H diag(d) H with H the Householder reflection of v: a symmetric P with eigenvalues d. */
+const spectral = (d: readonly number[], v: readonly number[]): Float64Array => {
+  const vv = v.reduce((s, x) => s + x * x, 0), P = new Float64Array(n * n)
+  const H = (i: number, j: number): number => (i === j ? 1 : 0) - (2 * v[i]! * v[j]!) / vv
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { let s = 0; for (let k = 0; k < n; k++) s += H(i, k) * d[k]! * H(k, j); P[i * n + j] = s }
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) P[i * n + j] = P[j * n + i]!
+  return P
+}
+
+/** The operators the recording is checked on: ordinary, ill-conditioned, rank-deficient, large and tiny entries. */
+const operators: ReadonlyArray<readonly [string, Float64Array]> = [
+  ['ordinary P', Float64Array.from(randomPlain(rng(99), n, 0.3).P)],
+  ['cond(P) = 1e8', spectral([1, 1e-2, 1e-4, 1e-6, 1e-8], [1, -2, 0.5, 3, 1])],
+  ['rank 2 of 5', spectral([3, 0.7, 0, 0, 0], [2, 1, -1, 0.5, 1])],
+  ['entries ~1e6', spectral([4e6, 2e6, 1e6, 5e5, 1e5], [1, 1, -1, 2, 0.3])],
+  ['entries ~1e-6', spectral([4e-6, 2e-6, 1e-6, 5e-7, 1e-7], [1, 1, -1, 2, 0.3])]
+]
+
 const ct = mat(Float64Array.from({ length: B * n }, (_, k) => Math.sin(k + 1)))
 const dq = mat(Float64Array.from({ length: B * n }, (_, k) => Math.cos(2 * k + 1)))
 
 const gradsOf = (g: BatchGradients<'B', N>): Float64Array[] => [g.q.data, g.w.data, g.t.data, g.pSum().data, ...g.pEach().map((m) => m!.data)]
 
-t.test('a solution whose tape went to the next solve answers its vjp, jvp and per-instance maps bitwise as a fresh solve', async (t) => {
+for (const [name, P] of operators) t.test(`${name}: a solution whose tape went to the next solve answers its vjp, jvp and per-instance maps bitwise as a fresh solve`, async (t) => {
   const solve = dfwBatchSolve(PAPER_UNROLLED)
-  const ref = solve(batchOf(1))
+  const ref = solve(batchOf(1, P))
   const refG = gradsOf(ref.vjp(ct)), refJ = ref.jvp({ q: dq }).data
   const refR = ref.results.map((r) => (r._tag === 'Right' ? r.right.vjp({ dim: nD, data: ct.data.subarray(0, n) }).q.data : undefined))
 
-  const a = solve(batchOf(1))
+  const a = solve(batchOf(1, P))
   const refResults = ref.results
   t.equal(refResults.length, B)
   const g1 = a.vjp(ct) // the tape goes back to the pool here
   // the next solves of the same shape take the slabs and write them
-  for (let s = 2; s < 5; s++) solve(batchOf(s)).vjp(ct)
+  for (let s = 2; s < 5; s++) solve(batchOf(s, P)).vjp(ct)
   // the instances' results, first made now, after the slabs were written by other solves
   const fields = (r: (typeof a.results)[number]): number[] => (r._tag === 'Right' ? [...r.right.x.data, r.right.objective, r.right.gap, r.right.iterations] : [NaN])
   t.equal(a.results.map((r, b) => bits(fields(r), fields(refResults[b]!))).join(''), '', 'each instance\'s x and certificate, made after the reuse')
@@ -58,7 +76,7 @@ t.test('a solution whose tape went to the next solve answers its vjp, jvp and pe
   t.equal(gradsOf(g1).map((x, i) => bits(x, refG[i]!)).join(''), '', 'the first vjp, its P gradients read after the slabs were reused')
   const g2 = a.vjp(ct)
   t.equal(gradsOf(g2).map((x, i) => bits(x, refG[i]!)).join(''), '', 'a second vjp (the tape recorded again)')
-  solve(batchOf(9)).vjp(ct)
+  solve(batchOf(9, P)).vjp(ct)
   t.equal(bits(a.jvp({ q: dq }).data, refJ), '', 'jvp after the slabs were reused')
   const rs = a.results.map((r) => (r._tag === 'Right' ? r.right.vjp({ dim: nD, data: ct.data.subarray(0, n) }).q.data : undefined))
   t.equal(rs.map((x, b) => (x === undefined || refR[b] === undefined ? 'missing' : bits(x, refR[b]!))).join(''), '', 'each instance\'s own vjp')
