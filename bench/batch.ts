@@ -21,9 +21,10 @@
  * the calls, at least 5), in a process of its own (a training process runs one layer on
  * one configuration; `--in-process` times every cell and variant in the bench's own
  * process instead, where the other cells' data and code share the heap and the inline
- * caches, and our small cells read up to 2× slower). Rounds alternate ours and the peer
- * (`rounds`, default 3), and a row's ratio is the median of the rounds' ratios ours ÷
- * torch. The peer's x and
+ * caches, and our small cells read up to 2× slower). In each round (`rounds`, default 3)
+ * the peer times a cell right after ours (before ours in odd rounds), so that both sides of
+ * a ratio see the same state of a shared machine whose speed drifts by up to 2× over
+ * minutes; a row's ratio is the median of the rounds' ratios ours ÷ torch. The peer's x and
  * gradient of the last call are compared with the direct paper/unrolled path (the same
  * float64 iterates: agreement to rounding).
  *
@@ -32,7 +33,9 @@
  * cold and with the previous step's x as the start (`warmStart: true` of the tfjs op;
  * `dfwBatchSolve(o)(batch, previous)`), ms per step and the largest |x_warm − x_cold|.
  *
- *   npx tsx bench/batch.ts [--quick] [--json] [--rounds 3] [--in-process]
+ *   npx tsx bench/batch.ts [--quick] [--json] [--rounds 3] [--in-process] [--cells 256x10x60,…]
+ *
+ * `--cells` times those cells (B×n×K) alone and skips the warm-start table.
  *   npm run bench -- --only batch
  *
  * @since 0.1.0
@@ -371,7 +374,7 @@ export const GRID: readonly Cell[] = [
  * @example
  * const { rows, warm } = await run({ quick: true })
  */
-export const run = async (opts: { readonly quick?: boolean; readonly rounds?: number; readonly cells?: readonly Cell[]; readonly inProcess?: boolean } = {}): Promise<{ rows: Row[]; warm: WarmRow[]; inProcess: boolean }> => {
+export const run = async (opts: { readonly quick?: boolean; readonly rounds?: number; readonly cells?: readonly Cell[]; readonly inProcess?: boolean; readonly warm?: boolean } = {}): Promise<{ rows: Row[]; warm: WarmRow[]; inProcess: boolean; peers: PeerConfig[] }> => {
   await tf.setBackend('cpu')
   built ??= await loadBuilt()
   const cells = opts.cells ?? (opts.quick === true ? GRID.slice(0, 4) : GRID)
@@ -379,47 +382,57 @@ export const run = async (opts: { readonly quick?: boolean; readonly rounds?: nu
   const warmMs = opts.quick === true ? 300 : 1000, budgetMs = opts.quick === true ? 500 : 1500
   const ds = cells.map(cellData)
   const fns = ds.map(ours)
-  const oursRounds: Times[][] = []
-  const torchRounds: Array<{ rows: TorchRow[]; peer: PeerConfig }> = []
   const inProcess = opts.inProcess === true
+  // [round][cell]: ours, and the peer's ms (undefined where it did not run)
+  const oursRounds: Times[][] = [], torchRounds: Array<Array<number | undefined>> = []
+  const peers: PeerConfig[] = [], lastTorch: Array<TorchRow | undefined> = [], peerOf: Array<PeerConfig | undefined> = []
   for (let r = 0; r < rounds; r++) {
-    process.stderr.write(`bench batch: round ${r + 1}/${rounds}: ours${inProcess ? ' (in process)' : ' (a process per cell and variant)'}…\n`)
-    oursRounds.push(ds.map((d, i) => {
+    process.stderr.write(`bench batch: round ${r + 1}/${rounds}: ours${inProcess ? ' (in process)' : ' (a process per cell and variant)'} and torch, cell by cell…\n`)
+    const oursR: Times[] = [], torchR: Array<number | undefined> = []
+    ds.forEach((d, i) => {
       const timeOf = (v: Variant): number => {
         const [w, b] = v === 'loopPaper' ? [warmMs / 2, budgetMs / 2] : [warmMs, budgetMs]
         return inProcess ? time(fns[i]![v], w, b) : timeInChild(d.cell, v, w, b)
       }
-      return {
+      const peer = (): void => {
+        const tr = runTorch([d], (warmMs + budgetMs) / 1000, r === rounds - 1)
+        if (tr === undefined) return
+        peers.push(tr.peer); peerOf[i] = tr.peer; torchR[i] = tr.rows[0]!.ms
+        if (r === rounds - 1) lastTorch[i] = tr.rows[0]
+      }
+      // the peer right before or right after ours (alternating by round), so that the two
+      // sides of a ratio run minutes apart at most on a machine whose speed drifts
+      if (r % 2 === 1) peer()
+      oursR[i] = {
         tfPaper: timeOf('tfPaper'), tfImplicit: timeOf('tfImplicit'),
         directPaper: timeOf('directPaper'), directImplicit: timeOf('directImplicit'), loopPaper: timeOf('loopPaper')
       }
-    }))
-    process.stderr.write(`bench batch: round ${r + 1}/${rounds}: torch…\n`)
-    const tr = runTorch(ds, (warmMs + budgetMs) / 1000, r === rounds - 1)
-    if (tr !== undefined) torchRounds.push(tr)
+      if (r % 2 === 0) peer()
+    })
+    oursRounds.push(oursR); torchRounds.push(torchR)
   }
   const rows: Row[] = ds.map((d, i) => {
     const med = (k: keyof Times): number => median(oursRounds.map((o) => o[i]![k]))
-    const ts = torchRounds.map((t) => t.rows[i]!.ms)
-    const ratio = (k: keyof Times): number | undefined => (ts.length === 0 ? undefined : median(oursRounds.map((o, r) => o[i]![k] / (ts[Math.min(r, ts.length - 1)]!))))
-    const last = torchRounds[torchRounds.length - 1]
-    const tr = last?.rows[i]
+    // the rounds in which the peer ran on this cell, each ratio within its round
+    const paired = oursRounds.flatMap((o, r) => { const t = torchRounds[r]![i]; return t === undefined ? [] : [{ o: o[i]!, t }] })
+    const ratio = (k: keyof Times): number => median(paired.map((p) => p.o[k] / p.t))
+    const tr = lastTorch[i], peer = peerOf[i]
     const chk = tr?.x !== undefined ? fns[i]!.check() : undefined
     return {
       ...d.cell,
       tfPaperMs: med('tfPaper'), tfImplicitMs: med('tfImplicit'), directPaperMs: med('directPaper'), directImplicitMs: med('directImplicit'), loopPaperMs: med('loopPaper'),
-      ...(ts.length > 0 ? {
-        torchMs: median(ts),
-        tfPaperRatio: ratio('tfPaper')!, tfImplicitRatio: ratio('tfImplicit')!, directPaperRatio: ratio('directPaper')!, directImplicitRatio: ratio('directImplicit')!,
-        roundRatios: oursRounds.map((o, r) => o[i]!.tfPaper / ts[Math.min(r, ts.length - 1)]!)
+      ...(paired.length > 0 ? {
+        torchMs: median(paired.map((p) => p.t)),
+        tfPaperRatio: ratio('tfPaper'), tfImplicitRatio: ratio('tfImplicit'), directPaperRatio: ratio('directPaper'), directImplicitRatio: ratio('directImplicit'),
+        roundRatios: paired.map((p) => p.o.tfPaper / p.t)
       } : {}),
       ...(chk !== undefined && tr?.x !== undefined && tr.gradQ !== undefined ? { xDiff: maxDiff(chk.x, tr.x), gradDiff: maxDiff(chk.g, tr.gradQ) } : {}),
-      ...(last !== undefined ? { peer: last.peer } : {})
+      ...(peer !== undefined ? { peer } : {})
     }
   })
   process.stderr.write('bench batch: warm starts…\n')
-  const warm = opts.quick === true ? warmRows(64, 100, 5) : [...warmRows(64, 100, 10), ...warmRows(16, 300, 10)]
-  return { rows, warm, inProcess }
+  const warm = opts.warm === false ? [] : opts.quick === true ? warmRows(64, 100, 5) : [...warmRows(64, 100, 10), ...warmRows(16, 300, 10)]
+  return { rows, warm, inProcess, peers }
 }
 
 const fmt = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '–' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toFixed(3))
@@ -431,7 +444,7 @@ const ratio = (v: number | undefined): string => (v === undefined ? '' : ` (${v.
  * @example
  * console.log(table(await run()))
  */
-export const table = (r: { rows: readonly Row[]; warm: readonly WarmRow[]; inProcess?: boolean }): string => {
+export const table = (r: { rows: readonly Row[]; warm: readonly WarmRow[]; inProcess?: boolean; peers?: readonly PeerConfig[] }): string => {
   const head = ['B', 'n', 'K', 'torch recipe ms', 'tfjs paper/unrolled', 'tfjs default/implicit', 'dfwBatchSolve paper/unrolled', 'dfwBatchSolve default/implicit', 'dfwLayer loop paper', 'max |Δx|, |Δ∇q| vs torch']
   const body = r.rows.map((x) => [
     String(x.B), String(x.n), String(x.K), fmt(x.torchMs),
@@ -442,7 +455,9 @@ export const table = (r: { rows: readonly Row[]; warm: readonly WarmRow[]; inPro
   const out = [r.inProcess === true ? 'ours timed in the bench\'s own process (--in-process)' : 'ours timed in a fresh process per cell and variant', grid(head, body)]
   const rr = r.rows.filter((x) => x.roundRatios !== undefined && x.roundRatios.length > 1)
   for (const x of rr) out.push(`B = ${x.B}, n = ${x.n}: tfjs paper/unrolled ÷ torch per round ${x.roundRatios!.map((v) => `${v.toFixed(2)}×`).join(', ')}`)
-  out.push(peerLine(r.rows.flatMap((x) => (x.peer !== undefined ? [x.peer] : []))))
+  // one configuration per peer run (a run times every cell), else the rows' distinct ones
+  out.push(peerLine(r.peers ?? [...new Set(r.rows.flatMap((x) => (x.peer !== undefined ? [x.peer] : [])))]))
+  if (r.warm.length === 0) return out.join('\n')
   const wh = ['B', 'n', 'steps', 'path', 'cold ms/step', 'warm ms/step', 'warm ÷ cold', 'FW steps cold → warm', 'max |x_warm − x_cold|']
   const wb = r.warm.map((w) => [String(w.B), String(w.n), String(w.steps), w.path, fmt(w.coldMs), fmt(w.warmMs), `${(w.warmMs / w.coldMs).toFixed(2)}×`, `${w.coldIterations.toFixed(1)} → ${w.warmIterations.toFixed(1)}`, w.maxDiff.toExponential(1)])
   out.push('', 'warm starts (default/implicit, q ← q + 0.01·N(0, 1) per step):', grid(wh, wb))
@@ -460,8 +475,10 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const ci = args.indexOf('--child')
   if (ci >= 0) await child(args[ci + 1]!)
   else {
-    const at = args.indexOf('--rounds')
-    const out = await run({ quick: args.includes('--quick'), inProcess: args.includes('--in-process'), ...(at >= 0 ? { rounds: Number(args[at + 1]) } : {}) })
+    const at = args.indexOf('--rounds'), cs = args.indexOf('--cells')
+    // --cells 256x10x60,64x2x10: those cells (B×n×K) alone, and no warm-start rows
+    const cells = cs >= 0 ? args[cs + 1]!.split(',').map((c) => { const [B, n, K] = c.split('x').map(Number); return { B: B!, n: n!, K: K! } }) : undefined
+    const out = await run({ quick: args.includes('--quick'), inProcess: args.includes('--in-process'), ...(at >= 0 ? { rounds: Number(args[at + 1]) } : {}), ...(cells !== undefined ? { cells, warm: false } : {}) })
     process.stdout.write(args.includes('--json') ? JSON.stringify(out) + '\n' : table(out) + '\n')
   }
 }
