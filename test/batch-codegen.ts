@@ -17,6 +17,7 @@ import { solveValidated, type Validated } from '../src/fw/batch/Engine.js'
 import { withCall } from '../src/fw/Layer.js'
 import { setCodegen, generatedKernels } from '../src/fw/batch/Codegen.js'
 import { rowLoops, rowPasses, type RowPasses } from '../src/fw/batch/RowPasses.js'
+import { smallLoops } from '../src/fw/batch/Products.js'
 import { type N, matOf, randomPlain, rng, vec } from './helpers/layerFixtures.js'
 import type { Rng } from '../src/core/Random.js'
 
@@ -152,6 +153,81 @@ const comparePasses = (
   return out
 }
 
+/**
+ * The fused step and transpose for a shared dense P (`stepShared`, `bwdShared`) of `p`
+ * against the passes they fuse, run one after another as the loops: the head, the small
+ * product and the update; the transpose's head, Aᵀ and tail.
+ */
+const compareShared = (
+  p: RowPasses, loops: RowPasses, r: Rng, n: number, B: number, m: number, rows: Int32Array, beta: number,
+  st: { readonly PX: Float64Array; readonly Q: Float64Array; readonly R: Float64Array; readonly X: Float64Array }, special: boolean, label: string
+): string[] => {
+  const out: string[] = []
+  const { PX, Q, R, X } = st
+  const A = arr(r, n * n, special)
+  const Ls = Float64Array.from({ length: B }, () => (r.uniform() < 0.2 ? pick(r, special) : 0.5 + 10 * r.uniform()))
+  const floor = Float64Array.from({ length: B }, () => (r.uniform() < 0.3 ? 1e300 : 1e-12))
+  const steps0 = Int32Array.from({ length: B }, () => Math.floor(10 * r.uniform())), f0 = arr(r, B, special), fPrev0 = arr(r, B, special)
+  const step = (fused: boolean) => {
+    const E = new Float64Array(m * n).fill(7), S = new Float64Array(m * n).fill(7), PS = new Float64Array(m * n).fill(7), gu = new Float64Array(m).fill(7), uu = new Float64Array(m).fill(7)
+    const Xn = new Float64Array(B * n).fill(7), PXn = new Float64Array(B * n).fill(7)
+    const gamma = new Float64Array(m), inside = new Uint8Array(m), num = new Float64Array(m), den = new Float64Array(m), moved = new Uint8Array(m)
+    const steps = steps0.slice(), f = f0.slice(), fPrev = fPrev0.slice(), live = new Uint8Array(B).fill(1)
+    const calls: number[] = []
+    const fail = (j: number, upu: number): boolean => {
+      seen.fail++
+      calls.push(-1, j, upu)
+      if (j % 2 === 1) return false
+      Xn.fill(-3, rows[j]! * n, rows[j]! * n + n)
+      return true
+    }
+    const go = (fb: number, fp: number, k: number): boolean => { seen.go++; calls.push(-2, fb, fp, k); return !(fb > fp) }
+    if (fused) p.stepShared!(m, rows, beta, A, PX, Q, R, X, E, S, PS, gu, uu, Ls, floor, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go)
+    else {
+      loops.head(m, rows, beta, PX, Q, R, X, E, S, gu, uu)
+      smallLoops(A, n, false, S, m, PS)
+      loops.update(m, rows, gu, uu, Ls, floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go)
+    }
+    return { E, S, PS, gu, uu, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, calls: Float64Array.from(calls) }
+  }
+  const sf = step(true), sl = step(false)
+  for (const k of Object.keys(sl) as Array<keyof typeof sl>) if (bits(sf[k], sl[k]) !== '') out.push(`${label} stepShared ${k} ${bits(sf[k], sl[k])}`)
+  // the transpose over a selection, on the step's own arrays
+  const ns = B, pos: number[] = [], at: number[] = []
+  for (let q = 0; q < ns; q++) if (m > 0 && r.uniform() < 0.8) { pos.push(q); at.push(Math.floor(r.uniform() * m)) }
+  const ma = pos.length, posA = Int32Array.from(pos), atA = Int32Array.from(at)
+  const cxa = arr(r, ns * n, special), cpa = arr(r, ns * n, special), IW = arr(r, B * n, special)
+  const num = arr(r, m, special), den = Float64Array.from({ length: m }, () => (r.uniform() < 0.2 ? pick(r, special) : 0.1 + r.uniform()))
+  const inside = Uint8Array.from({ length: m }, () => (r.uniform() < 0.6 ? 1 : 0)), gamma = Float64Array.from({ length: m }, () => (r.uniform() < 0.2 ? 0 : r.uniform()))
+  const dense = Uint8Array.from({ length: B }, () => (r.uniform() < 0.7 ? 1 : 0)), pxSet0 = Uint8Array.from({ length: ns }, () => (r.uniform() < 0.6 ? 1 : 0))
+  const q0 = arr(r, ns * n, special), w0 = arr(r, ns * n, special), t0 = arr(r, ns, special)
+  for (const acc of [0, 1] as const) {
+    const bwd = (fused: boolean) => {
+      const cq = acc === 1 ? q0.slice() : new Float64Array(ns * n).fill(7), cw = acc === 1 ? w0.slice() : new Float64Array(ns * n).fill(7)
+      const ct = acc === 1 ? t0.slice() : new Float64Array(ns).fill(7)
+      const cxo = new Float64Array(ns * n).fill(7), cpx = new Float64Array(ns * n).fill(7), pxSet = pxSet0.slice()
+      const CPS = new Float64Array(ma * n).fill(7), rowsOf = new Int32Array(ma).fill(-9)
+      // the terms' rows of s: kept (into SV) in the accumulating pass, not in the other
+      const SV = acc === 1 ? new Float64Array(ma * n).fill(7) : undefined
+      if (fused) p.bwdShared![acc](ma, posA, atA, rows, gamma, num, den, inside, Ls, beta, A, cxa, cpa, sl.E, sl.S, X, sl.PS, PX, Q, R, IW, CPS, rowsOf, cq, cw, ct, cxo, cpx, pxSet, dense, SV)
+      else {
+        const cgamma = new Float64Array(ma), CS = new Float64Array(ma * n)
+        for (let a = 0, k = 0; a < ma; a++) {
+          const j = atA[a]!
+          if (SV !== undefined && dense[rows[j]!] === 1 && gamma[j] !== 0 && pxSet[posA[a]!] === 1) SV.set(sl.S.subarray(j * n, j * n + n), n * k++)
+        }
+        loops.bwdHead(ma, posA, atA, rows, gamma, cxa, cpa, sl.S, X, sl.PS, PX, CPS, cgamma, rowsOf, dense, pxSet)
+        smallLoops(A, n, true, CPS, ma, CS)
+        loops.bwdTail[acc](ma, posA, atA, rows, gamma, num, den, inside, cgamma, Ls, beta, cxa, cpa, sl.E, sl.S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, pxSet, new Float64Array(2 * n))
+      }
+      return { CPS, rowsOf, cq, cw, ct, cxo, cpx, pxSet, SV: SV ?? new Float64Array(0) }
+    }
+    const bf = bwd(true), bl = bwd(false)
+    for (const k of Object.keys(bl) as Array<keyof typeof bl>) if (bits(bf[k], bl[k]) !== '') out.push(`${label} bwdShared[${acc}] ${k} ${bits(bf[k], bl[k])}`)
+  }
+  return out
+}
+
 t.test('the generated row passes are the loops\' numbers bitwise at n = 1..15, on every kind of number, over masked rows', async (t) => {
   const r = rng(2026)
   for (let n = 1; n < 16; n++) {
@@ -170,8 +246,11 @@ t.test('the generated row passes are the loops\' numbers bitwise at n = 1..15, o
       const R = rep % 4 === 1 ? new Float64Array(B * n) : Float64Array.from({ length: B * n }, () => (rep % 4 === 2 ? 10 ** (6 * r.uniform() - 3) : pick(r, special)))
       const beta = [1, 2 ** 20, 0.5, 1e-300][rep % 4]!
       diffs.push(...comparePasses(gen, loops, r, n, B, m, rows, beta, { PX, Q, R, X }, special).map((d) => `rep ${rep}: ${d}`))
+      for (const [label, p] of [['generated', gen], ['loops', loops]] as const) {
+        diffs.push(...compareShared(p, loops, r, n, B, m, rows, beta, { PX, Q, R, X }, special, label).map((d) => `rep ${rep}: ${d}`))
+      }
     }
-    t.same(diffs, [], `n = ${n}: head, update, transpose (set and accumulating), tangent bitwise the loops'`)
+    t.same(diffs, [], `n = ${n}: head, update, transpose (set and accumulating), tangent, and the fused step and transpose for a shared P, bitwise the loops'`)
   }
   t.ok(seen.fail > 0 && seen.go > 0, `the update offered rows to fail (${seen.fail}) and called the stop test (${seen.go})`)
 })

@@ -110,8 +110,6 @@ export const paperL1StepInto = <B, N>(cfg: PaperL1Config, th: BatchTheta<B, N>, 
   const gamma = blk.subarray(3 * mn + 2 * m, 3 * mn + 3 * m), num = blk.subarray(3 * mn + 3 * m, 3 * mn + 4 * m), den = blk.subarray(3 * mn + 4 * m, 3 * mn + 5 * m)
   const xs = blk.subarray(3 * mn + 5 * m)
   const passes = rowPasses(n)
-  passes.head(m, rows, beta, PX, Q, R, X, E, S, gu, uu)
-  cfg.products.apply(rows, m, S, PS)
   const Xn = xs.subarray(0, Bn), PXn = xs.subarray(Bn, 2 * Bn), f = xs.subarray(2 * Bn, 2 * Bn + B), fPrev = xs.subarray(2 * Bn + B, 2 * Bn + 2 * B)
   steps.set(st.steps)
   f.set(st.f)
@@ -140,9 +138,17 @@ export const paperL1StepInto = <B, N>(cfg: PaperL1Config, th: BatchTheta<B, N>, 
     for (let i = 0; i < n; i++) { Xn[o + i] = X[o + i]!; PXn[o + i] = PX[o + i]! }
     return true
   }
-  // γ, uᵀP u for the curvature check, the update, the objective (certificateAt's sum, in
-  // its order) and the stop test, row by row
-  passes.update(m, rows, gu, uu, Ls, cfg.floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, cfg.go)
+  // the head, the product and γ, uᵀP u for the curvature check, the update, the objective
+  // (certificateAt's sum, in its order) and the stop test, row by row: in one pass per
+  // row where one dense P at n < 16 serves every row, else pass by pass (the same numbers)
+  const A = cfg.products.small
+  if (A !== undefined && passes.stepShared !== undefined) {
+    passes.stepShared(m, rows, beta, A, PX, Q, R, X, E, S, PS, gu, uu, Ls, cfg.floor, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, cfg.go)
+  } else {
+    passes.head(m, rows, beta, PX, Q, R, X, E, S, gu, uu)
+    cfg.products.apply(rows, m, S, PS)
+    passes.update(m, rows, gu, uu, Ls, cfg.floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, cfg.go)
+  }
   const next: BatchState<B, N> = {
     x: { rows: th.B, cols: th.n, data: Xn }, px: { rows: th.B, cols: th.n, data: PXn },
     k: st.k + 1, steps, f, fPrev, live, failed
@@ -293,6 +299,12 @@ export interface StepBwdOut {
   readonly rowsOf: Int32Array
   readonly mark: Uint8Array
   readonly ints: (len: number) => Int32Array
+  /**
+   * Where the rows of s that P's terms read go (≥ moved·n; row k for the k-th term), when
+   * the terms must outlive the step's arrays (the tape's slabs go back to the pool); the
+   * terms then read them there. Without it they read the step's S.
+   */
+  readonly SV?: Float64Array
 }
 
 /** The transpose: (c_x', c_Px') ↦ (c_θ, c_x, c_Px) over the cotangent's selection. */
@@ -363,17 +375,34 @@ export const stepBwdInto = (d: StepData, sel: Int32Array, cxa: Float64Array, cpa
   // through x' = x + γu and Px' = Px + γ(Ps − Px)
   const rowsOf = o.rowsOf.subarray(0, ma)
   const passes = rowPasses(n)
-  const terms = passes.bwdHead(ma, pos, at, d.rows, d.gamma, cxa, cpa, S, X, PS, PX, CPS, cgamma, rowsOf, d.dense, pxSet)
-  // through Ps = P s
-  d.products.applyT(rowsOf, ma, CPS, CS)
-  // P's terms γ c_{Ps} ⊗ s (dense P, γ ≠ 0, and a cotangent of P x that a later step wrote)
+  const A = d.products.small, shared = A !== undefined ? passes.bwdShared : undefined
+  // P's terms γ c_{Ps} ⊗ s (dense P, γ ≠ 0, and a cotangent of P x that a later step wrote),
+  // counted from the flags before the tail sets pxSet
+  let terms = 0
+  if (shared !== undefined) {
+    for (let a = 0; a < ma; a++) if (d.dense[d.rows[at[a]!]!] === 1 && d.gamma[at[a]!] !== 0 && pxSet[pos[a]!] === 1) terms++
+  } else {
+    terms = passes.bwdHead(ma, pos, at, d.rows, d.gamma, cxa, cpa, S, X, PS, PX, CPS, cgamma, rowsOf, d.dense, pxSet)
+    // through Ps = P s
+    d.products.applyT(rowsOf, ma, CPS, CS)
+  }
   const tints = o.ints(3 * terms), tpos = tints.subarray(0, terms), uRow = tints.subarray(terms, 2 * terms), vRow = tints.subarray(2 * terms)
   for (let a = 0, k = 0; a < ma; a++) {
     const p = pos[a]!, j = at[a]!, b = d.rows[j]!
     if (d.dense[b] === 1 && d.gamma[j] !== 0 && pxSet[p] === 1) { tpos[k] = p; uRow[k] = a; vRow[k] = j; k++ }
   }
   // through γ = num/den (inside the interval only), num = −gᵀu, den = L uᵀu; then u = s − x,
-  // s = −r⊙sign(h)⊙e, e = softmax(β|h|), h = g⊙r, r = t/w, g = Px + q
-  passes.bwdTail[acc ? 1 : 0](ma, pos, at, d.rows, d.gamma, d.num, d.den, d.inside, cgamma, d.L, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, pxSet, o.tmp)
-  return terms === 0 ? undefined : { k: d.k, pos: tpos, u: CPS.subarray(0, ma * n), uRow, v: d.S, vRow }
+  // s = −r⊙sign(h)⊙e, e = softmax(β|h|), h = g⊙r, r = t/w, g = Px + q: after the head and
+  // Pᵀ above, or with them in one pass per row where one dense P at n < 16 serves every row
+  const SV = terms === 0 ? undefined : o.SV
+  if (shared !== undefined) shared[acc ? 1 : 0](ma, pos, at, d.rows, d.gamma, d.num, d.den, d.inside, d.L, beta, A!, cxa, cpa, E, S, X, PS, PX, Q, R, IW, CPS, rowsOf, cq, cw, ct, cxo, cpx, pxSet, d.dense, SV)
+  else {
+    // the terms' rows of s, copied where they must outlive the step's arrays
+    if (SV !== undefined) for (let k = 0; k < terms; k++) SV.set(S.subarray(vRow[k]! * n, vRow[k]! * n + n), k * n)
+    passes.bwdTail[acc ? 1 : 0](ma, pos, at, d.rows, d.gamma, d.num, d.den, d.inside, cgamma, d.L, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, pxSet, o.tmp)
+  }
+  if (terms === 0) return undefined
+  if (SV === undefined) return { k: d.k, pos: tpos, u: CPS.subarray(0, ma * n), uRow, v: S, vRow }
+  for (let k = 0; k < terms; k++) vRow[k] = k
+  return { k: d.k, pos: tpos, u: CPS.subarray(0, ma * n), uRow, v: SV.subarray(0, terms * n), vRow }
 }

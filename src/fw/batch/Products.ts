@@ -38,6 +38,12 @@ export interface BatchProducts {
   readonly applyT: (rows: Int32Array, m: number, X: Float64Array, Y: Float64Array) => void
   /** One operator object serves every instance. */
   readonly shared: boolean
+  /**
+   * The entries of that operator (n × n, row-major) when it is dense and n < 16: the
+   * fused row passes (`RowPasses.ts`) then spell its products in the step's own pass, in
+   * the small kernels' order ({@link smallEntry}).
+   */
+  readonly small?: Float64Array
 }
 
 // -------------------------------------------------------------------------------------
@@ -95,25 +101,35 @@ type SmallKernel = (A: Float64Array, X: Float64Array, m: number, Y: Float64Array
 const smallSource = (n: number, trans: boolean): string => {
   const L: string[] = [`for (let b = 0; b < m; b++) {`, `const xb = xo + b * ${n}, yb = yo + b * ${n};`]
   for (let j = 0; j < n; j++) L.push(`const x${j} = X[xb + ${j}];`)
-  for (let i = 0; i < n; i++) {
-    let e: string
-    if (trans) {
-      e = '0'
-      for (let k = 0; k < n; k++) e = `(${e} + A[${k * n + i}] * x${k})`
-    } else {
-      const n8 = n & ~7, part: string[] = []
-      for (let l = 0; l < 8; l++) {
-        let p = '0'
-        for (let j = l; j < n8; j += 8) p = `(${p} + A[${i * n + j}] * x${j})`
-        part.push(p)
-      }
-      e = `(((${part[0]!} + ${part[2]!}) + (${part[4]!} + ${part[6]!})) + ((${part[1]!} + ${part[3]!}) + (${part[5]!} + ${part[7]!})))`
-      for (let j = n8; j < n; j++) e = `(${e} + A[${i * n + j}] * x${j})`
-    }
-    L.push(`Y[yb + ${i}] = ${e};`)
-  }
+  for (let i = 0; i < n; i++) L.push(`Y[yb + ${i}] = ${smallEntry(n, i, trans, (j) => `x${j}`)};`)
   L.push('}')
   return L.join('\n')
+}
+
+/**
+ * Entry i of A x (or Aᵀ x) at n < 16 as one expression, `x(j)` naming x's entry j: the
+ * sums of {@link lanesRows} (or {@link transRows}) in their order (see `smallSource`).
+ * The fused row passes (`RowPasses.ts`) spell their products with it, so their numbers
+ * are this kernel's.
+ *
+ * @example
+ * smallEntry(2, 0, true, (j) => `x${j}`) // '((0 + A[0] * x0) + A[2] * x1)'
+ */
+export const smallEntry = (n: number, i: number, trans: boolean, x: (j: number) => string): string => {
+  if (trans) {
+    let e = '0'
+    for (let k = 0; k < n; k++) e = `(${e} + A[${k * n + i}] * ${x(k)})`
+    return e
+  }
+  const n8 = n & ~7, part: string[] = []
+  for (let l = 0; l < 8; l++) {
+    let p = '0'
+    for (let j = l; j < n8; j += 8) p = `(${p} + A[${i * n + j}] * ${x(j)})`
+    part.push(p)
+  }
+  let e = `(((${part[0]!} + ${part[2]!}) + (${part[4]!} + ${part[6]!})) + ((${part[1]!} + ${part[3]!}) + (${part[5]!} + ${part[7]!})))`
+  for (let j = n8; j < n; j++) e = `(${e} + A[${i * n + j}] * ${x(j)})`
+  return e
 }
 
 /** The loops at offsets, as a {@link SmallKernel} (where code cannot be generated). */
@@ -142,8 +158,8 @@ export const smallKernels = (n: number): readonly [SmallKernel, SmallKernel] => 
  * @example
  * smallLoops(A, 10, false, X, m, Y) // the same numbers as smallKernels(10)[0](A, X, m, Y, 0, 0)
  */
-export const smallLoops = (A: Float64Array, n: number, trans: boolean, X: Float64Array, m: number, Y: Float64Array): void =>
-  (trans ? transRows : lanesRows)(A, n, X, m, Y)
+export const smallLoops = (A: Float64Array, n: number, trans: boolean, X: Float64Array, m: number, Y: Float64Array, xo = 0, yo = 0): void =>
+  (trans ? transRows : lanesRows)(A, n, X, m, Y, xo, yo)
 
 /** The block product for one dense operator over m consecutive rows. */
 const denseBlock = (A: Float64Array, n: number, trans: boolean, X: Float64Array, m: number, Y: Float64Array): void => {
@@ -200,5 +216,6 @@ export const batchProducts = <N>(ops: ReadonlyArray<LinearOperator<N>>, n: numbe
       j = e
     }
   }
-  return { apply: run(false), applyT: run(true), shared }
+  const small = shared && first.kind === 'dense' && n < SIMD_MIN_N ? first.mat.data : undefined
+  return small === undefined ? { apply: run(false), applyT: run(true), shared } : { apply: run(false), applyT: run(true), shared, small }
 }

@@ -21,6 +21,7 @@
  */
 import { expInto, expKernelOn } from '../../core/simd.js'
 import { generatedKernels, SMALL_N } from './Codegen.js'
+import { smallEntry, smallLoops } from './Products.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -121,6 +122,46 @@ export type FwdTailPass = (
 ) => void
 
 /**
+ * The step with one dense P that every live row shares (`A`, n × n; `PaperL1.ts` uses it
+ * where the products have one, `BatchProducts.small`): the head, the product Ps = A s
+ * and the update in one pass over each row (the row's g, s, u, x and Px in locals from
+ * the head to the update), block by block of rows around the kernel `exp` as the split
+ * head goes. The same numbers as {@link HeadPass}, the small product and
+ * {@link UpdatePass} in turn: the product's sums are the small kernels' ({@link smallEntry}).
+ *
+ * @example
+ * passes.stepShared!(m, rows, beta, A, PX, Q, R, X, E, S, PS, gu, uu, Ls, floor, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go)
+ */
+export type StepSharedPass = (
+  m: number, rows: Int32Array, beta: number, A: Float64Array, PX: Float64Array, Q: Float64Array, R: Float64Array, X: Float64Array,
+  E: Float64Array, S: Float64Array, PS: Float64Array, gu: Float64Array, uu: Float64Array, Ls: Float64Array, floor: Float64Array,
+  Xn: Float64Array, PXn: Float64Array, gamma: Float64Array, inside: Uint8Array, num: Float64Array, den: Float64Array, moved: Uint8Array,
+  steps: Int32Array, f: Float64Array, fPrev: Float64Array, live: Uint8Array,
+  fail: (j: number, upu: number) => boolean, go: (f: number, fPrev: number, k: number) => boolean
+) => void
+
+/**
+ * The transpose with one dense P that every moved row shares (`A`): {@link BwdHeadPass},
+ * the product Aᵀ c_{Ps} and {@link BwdTailPass} in one pass over each row, the same
+ * numbers (CPS ← γ c_Px' as the head writes it; c_γ and Pᵀ c_{Ps} stay in locals, so
+ * `cgamma`, CS and `tmp` are not written). The generated pass reads s from E (s =
+ * −r⊙sign(h)⊙e, the step's own expression, so S's numbers) instead of S. With `SV`, the
+ * rows of s that P's terms read (dense P, γ ≠ 0, `pxSet`, in the order of the moved rows)
+ * are written into it, row k for the k-th term; the caller counts the terms before the
+ * pass sets `pxSet`.
+ *
+ * @example
+ * passes.bwdShared![1](ma, pos, at, rows, gamma, num, den, inside, Ls, beta, A, cxa, cpa, E, S, X, PS, PX, Q, R, IW, CPS, rowsOf, cq, cw, ct, cxo, cpx, pxSet, dense, SV)
+ */
+export type BwdSharedPass = (
+  ma: number, pos: Int32Array, at: Int32Array, rows: Int32Array, gamma: Float64Array, num: Float64Array, den: Float64Array, inside: Uint8Array,
+  Ls: Float64Array, beta: number, A: Float64Array, cxa: Float64Array, cpa: Float64Array, E: Float64Array, S: Float64Array, X: Float64Array,
+  PS: Float64Array, PX: Float64Array, Q: Float64Array, R: Float64Array, IW: Float64Array, CPS: Float64Array, rowsOf: Int32Array,
+  cq: Float64Array, cw: Float64Array, ct: Float64Array, cxo: Float64Array, cpx: Float64Array, pxSet: Uint8Array,
+  dense: Uint8Array, SV: Float64Array | undefined
+) => void
+
+/**
  * The passes of one n: `bwdTail[0]` sets θ's cotangent, `bwdTail[1]` adds into it.
  *
  * @example
@@ -133,6 +174,10 @@ export interface RowPasses {
   readonly bwdTail: readonly [BwdTailPass, BwdTailPass]
   readonly fwdHead: FwdHeadPass
   readonly fwdTail: FwdTailPass
+  /** The fused step for a shared dense P, at n < 16 where the kernel `exp` runs. */
+  readonly stepShared?: StepSharedPass
+  /** The fused transpose for a shared dense P at n < 16: `[0]` sets θ's cotangent, `[1]` adds into it. */
+  readonly bwdShared?: readonly [BwdSharedPass, BwdSharedPass]
 }
 
 // -------------------------------------------------------------------------------------
@@ -242,33 +287,55 @@ const splitHead = (n: number, pre: HeadPart, post: HeadPart): HeadPass => {
   }
 }
 
-const updateLoop = (n: number): UpdatePass => (m, rows, gu, uu, Ls, floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go) => {
-  for (let j = 0; j < m; j++) {
-    const b = rows[j]!, o = b * n, e = j * n
-    const nu = -gu[j]!, de = Ls[b]! * uu[j]!
-    // γ as the traced step takes it: constant at the clamps (derivative 0), the ratio inside
-    let g: number, ins = 0
-    if (!(de > 0) || !Number.isFinite(nu / de)) g = nu > 0 ? 1 : 0
-    else if (nu / de >= 1) g = 1
-    else if (nu / de > 0) { g = nu / de; ins = 1 } else g = 0
-    let upu = 0, fb = 0
-    for (let i = 0; i < n; i++) {
-      const su = S[e + i]! - X[o + i]!, pd = PS[e + i]! - PX[o + i]!
-      upu += su * pd
-      const xi = X[o + i]! + g * su
-      const pi = PX[o + i]! + g * pd
-      Xn[o + i] = xi
-      PXn[o + i] = pi
-      fb += xi * (0.5 * pi + Q[o + i]!)
-    }
-    if (upu < -floor[b]! * uu[j]! && fail(j, upu)) continue
-    gamma[j] = g; inside[j] = ins; num[j] = nu; den[j] = de
-    moved[j] = 1
-    steps[b] = steps[b]! + 1
-    fPrev[b] = f[b]!
-    f[b] = fb
-    if (!go(fb, fPrev[b]!, steps[b]!)) live[b] = 0
+/** {@link updateLoop}'s row j (see {@link UpdatePass}). */
+const updateRow = (
+  n: number, j: number, rows: Int32Array, gu: Float64Array, uu: Float64Array, Ls: Float64Array, floor: Float64Array,
+  S: Float64Array, PS: Float64Array, X: Float64Array, PX: Float64Array, Q: Float64Array, Xn: Float64Array, PXn: Float64Array,
+  gamma: Float64Array, inside: Uint8Array, num: Float64Array, den: Float64Array, moved: Uint8Array,
+  steps: Int32Array, f: Float64Array, fPrev: Float64Array, live: Uint8Array,
+  fail: (j: number, upu: number) => boolean, go: (f: number, fPrev: number, k: number) => boolean
+): void => {
+  const b = rows[j]!, o = b * n, e = j * n
+  const nu = -gu[j]!, de = Ls[b]! * uu[j]!
+  // γ as the traced step takes it: constant at the clamps (derivative 0), the ratio inside
+  let g: number, ins = 0
+  if (!(de > 0) || !Number.isFinite(nu / de)) g = nu > 0 ? 1 : 0
+  else if (nu / de >= 1) g = 1
+  else if (nu / de > 0) { g = nu / de; ins = 1 } else g = 0
+  let upu = 0, fb = 0
+  for (let i = 0; i < n; i++) {
+    const su = S[e + i]! - X[o + i]!, pd = PS[e + i]! - PX[o + i]!
+    upu += su * pd
+    const xi = X[o + i]! + g * su
+    const pi = PX[o + i]! + g * pd
+    Xn[o + i] = xi
+    PXn[o + i] = pi
+    fb += xi * (0.5 * pi + Q[o + i]!)
   }
+  if (upu < -floor[b]! * uu[j]! && fail(j, upu)) return
+  gamma[j] = g; inside[j] = ins; num[j] = nu; den[j] = de
+  moved[j] = 1
+  steps[b] = steps[b]! + 1
+  fPrev[b] = f[b]!
+  f[b] = fb
+  if (!go(fb, fPrev[b]!, steps[b]!)) live[b] = 0
+}
+
+const updateLoop = (n: number): UpdatePass => (m, rows, gu, uu, Ls, floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go) => {
+  for (let j = 0; j < m; j++) updateRow(n, j, rows, gu, uu, Ls, floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go)
+}
+
+/** {@link bwdHeadLoop}'s moved row a: CPS's row a, and c_γ (returned). */
+const bwdHeadRow = (n: number, a: number, p: number, j: number, b: number, gamma: Float64Array, cxa: Float64Array, cpa: Float64Array,
+  S: Float64Array, X: Float64Array, PS: Float64Array, PX: Float64Array, CPS: Float64Array): number => {
+  const ob = b * n, e = j * n, tp = p * n, g = gamma[j]!
+  let cg = 0
+  for (let i = 0; i < n; i++) {
+    const av = cxa[tp + i]!, bv = cpa[tp + i]!
+    cg += av * (S[e + i]! - X[ob + i]!) + bv * (PS[e + i]! - PX[ob + i]!)
+    CPS[a * n + i] = g * bv
+  }
+  return cg
 }
 
 const bwdHeadLoop = (n: number): BwdHeadPass => (ma, pos, at, rows, gamma, cxa, cpa, S, X, PS, PX, CPS, cgamma, rowsOf, dense, pxSet) => {
@@ -276,68 +343,74 @@ const bwdHeadLoop = (n: number): BwdHeadPass => (ma, pos, at, rows, gamma, cxa, 
   for (let a = 0; a < ma; a++) {
     const p = pos[a]!, j = at[a]!, b = rows[j]!
     rowsOf[a] = b
-    const ob = b * n, e = j * n, tp = p * n, g = gamma[j]!
-    let cg = 0
-    for (let i = 0; i < n; i++) {
-      const av = cxa[tp + i]!, bv = cpa[tp + i]!
-      cg += av * (S[e + i]! - X[ob + i]!) + bv * (PS[e + i]! - PX[ob + i]!)
-      CPS[a * n + i] = g * bv
-    }
-    cgamma[a] = cg
-    if (dense[b] === 1 && g !== 0 && pxSet[p] === 1) terms++
+    cgamma[a] = bwdHeadRow(n, a, p, j, b, gamma, cxa, cpa, S, X, PS, PX, CPS)
+    if (dense[b] === 1 && gamma[j] !== 0 && pxSet[p] === 1) terms++
   }
   return terms
+}
+
+/**
+ * {@link bwdTailLoop}'s moved row a (c_γ = `cga`; CS's row a holds Pᵀ c_{Ps} and is
+ * scratch, `cgs` and `crs` too). The θ cotangent's entries are set, or added into.
+ */
+const bwdTailRow = (
+  n: number, acc: boolean, a: number, p: number, j: number, b: number, cga: number, gamma: Float64Array, numA: Float64Array, denA: Float64Array,
+  inside: Uint8Array, Ls: Float64Array, beta: number, cxa: Float64Array, cpa: Float64Array, E: Float64Array, S: Float64Array, X: Float64Array,
+  PX: Float64Array, Q: Float64Array, R: Float64Array, IW: Float64Array, CS: Float64Array, cq: Float64Array, cw: Float64Array, ct: Float64Array,
+  cxo: Float64Array, cpx: Float64Array, cgs: Float64Array, crs: Float64Array
+): void => {
+  const ob = b * n, e = j * n, tp = p * n, an = a * n
+  const g = gamma[j]!, den = denA[j]!, num = numA[j]!, L = Ls[b]!
+  // through γ = num/den (inside the interval only), num = −gᵀu, den = L uᵀu; then
+  // u = s − x and s = −r⊙sign(h)⊙e. cgs holds c_g and crs holds c_r until the last loop.
+  const cnum = inside[j] === 1 ? cga / den : 0, cden = inside[j] === 1 ? (-cga * num) / (den * den) : 0
+  let ece = 0
+  for (let i = 0; i < n; i++) {
+    const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, sgi = sgn(gi * ri), ui = S[e + i]! - X[ob + i]!, cxi = cxa[tp + i]!
+    const cu = g * cxi - cnum * gi + 2 * L * cden * ui
+    cgs[i] = -cnum * ui
+    const csi = CS[an + i]! + cu
+    CS[an + i] = csi
+    cxo[tp + i] = cxi - cu
+    crs[i] = -sgi * E[e + i]! * csi
+    ece += E[e + i]! * (-sgi * ri * csi)
+  }
+  // through e = softmax(β|h|), h = g⊙r, r = t/w, g = Px + q
+  let ctb = 0
+  if (acc) {
+    for (let i = 0; i < n; i++) {
+      const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, iwi = IW[ob + i]!, sgi = sgn(gi * ri)
+      const ca = E[e + i]! * (-sgi * ri * CS[an + i]! - ece)
+      const ch = beta * sgi * ca
+      const cg = cgs[i]! + ch * ri
+      const cr = crs[i]! + ch * gi
+      ctb += cr * iwi
+      cw[tp + i] = cw[tp + i]! + -cr * ri * iwi
+      cpx[tp + i] = (1 - g) * cpa[tp + i]! + cg
+      cq[tp + i] = cq[tp + i]! + cg
+    }
+    ct[p] = ct[p]! + ctb
+  } else {
+    for (let i = 0; i < n; i++) {
+      const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, iwi = IW[ob + i]!, sgi = sgn(gi * ri)
+      const ca = E[e + i]! * (-sgi * ri * CS[an + i]! - ece)
+      const ch = beta * sgi * ca
+      const cg = cgs[i]! + ch * ri
+      const cr = crs[i]! + ch * gi
+      ctb += cr * iwi
+      cw[tp + i] = -cr * ri * iwi
+      cpx[tp + i] = (1 - g) * cpa[tp + i]! + cg
+      cq[tp + i] = cg
+    }
+    ct[p] = ctb
+  }
 }
 
 const bwdTailLoop = (n: number, acc: boolean): BwdTailPass => (ma, pos, at, rows, gamma, numA, denA, inside, cgamma, Ls, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, pxSet, tmp) => {
   const cgs = tmp.subarray(0, n), crs = tmp.subarray(n, 2 * n)
   for (let a = 0; a < ma; a++) {
     const p = pos[a]!, j = at[a]!, b = rows[j]!
-    const ob = b * n, e = j * n, tp = p * n, an = a * n
-    const g = gamma[j]!, den = denA[j]!, num = numA[j]!, L = Ls[b]!
-    // through γ = num/den (inside the interval only), num = −gᵀu, den = L uᵀu; then
-    // u = s − x and s = −r⊙sign(h)⊙e. cgs holds c_g and crs holds c_r until the last loop.
-    const cnum = inside[j] === 1 ? cgamma[a]! / den : 0, cden = inside[j] === 1 ? (-cgamma[a]! * num) / (den * den) : 0
-    let ece = 0
-    for (let i = 0; i < n; i++) {
-      const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, sgi = sgn(gi * ri), ui = S[e + i]! - X[ob + i]!, cxi = cxa[tp + i]!
-      const cu = g * cxi - cnum * gi + 2 * L * cden * ui
-      cgs[i] = -cnum * ui
-      const csi = CS[an + i]! + cu
-      CS[an + i] = csi
-      cxo[tp + i] = cxi - cu
-      crs[i] = -sgi * E[e + i]! * csi
-      ece += E[e + i]! * (-sgi * ri * csi)
-    }
-    // through e = softmax(β|h|), h = g⊙r, r = t/w, g = Px + q
-    let ctb = 0
-    if (acc) {
-      for (let i = 0; i < n; i++) {
-        const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, iwi = IW[ob + i]!, sgi = sgn(gi * ri)
-        const ca = E[e + i]! * (-sgi * ri * CS[an + i]! - ece)
-        const ch = beta * sgi * ca
-        const cg = cgs[i]! + ch * ri
-        const cr = crs[i]! + ch * gi
-        ctb += cr * iwi
-        cw[tp + i] = cw[tp + i]! + -cr * ri * iwi
-        cpx[tp + i] = (1 - g) * cpa[tp + i]! + cg
-        cq[tp + i] = cq[tp + i]! + cg
-      }
-      ct[p] = ct[p]! + ctb
-    } else {
-      for (let i = 0; i < n; i++) {
-        const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, iwi = IW[ob + i]!, sgi = sgn(gi * ri)
-        const ca = E[e + i]! * (-sgi * ri * CS[an + i]! - ece)
-        const ch = beta * sgi * ca
-        const cg = cgs[i]! + ch * ri
-        const cr = crs[i]! + ch * gi
-        ctb += cr * iwi
-        cw[tp + i] = -cr * ri * iwi
-        cpx[tp + i] = (1 - g) * cpa[tp + i]! + cg
-        cq[tp + i] = cg
-      }
-      ct[p] = ctb
-    }
+    bwdTailRow(n, acc, a, p, j, b, cgamma[a]!, gamma, numA, denA, inside, Ls, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, cgs, crs)
     pxSet[p] = 1
   }
 }
@@ -386,6 +459,61 @@ const fwdTailLoop = (n: number): FwdTailPass => (ma, pos, at, rows, gamma, numA,
       dxn[tp + i] = dxi + dgamma * (S[e + i]! - X[o + i]!) + g * (DS[an + i]! - dxi)
       dpxn[tp + i] = dpi + dgamma * (PS[e + i]! - PX[o + i]!) + g * (DPS[an + i]! - dpi)
     }
+  }
+}
+
+/**
+ * The fused step's part after the exponentials, as loops: for each row j0 ≤ j < j1 the
+ * head's end, its row of A s (`smallLoops`) and its update, the passes' own code.
+ */
+const stepSharedTailLoop = (n: number): StepSharedTail => (j0, j1, rows, PX, Q, R, X, E, S, A, PS, gu, uu, Ls, floor, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go) => {
+  for (let j = j0; j < j1; j++) {
+    const o = rows[j]! * n, e = j * n
+    let z = 0
+    for (let i = 0; i < n; i++) z += E[e + i]!
+    headRowEnd(n, j, o, e, z, PX, Q, R, X, E, S, gu, uu)
+    smallLoops(A, n, false, S, 1, PS, e, e)
+    updateRow(n, j, rows, gu, uu, Ls, floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go)
+  }
+}
+
+/** {@link StepSharedPass}'s part after the exponentials, over the live rows j0 ≤ j < j1 (E holding a − amax's exponentials). */
+type StepSharedTail = (
+  j0: number, j1: number, rows: Int32Array, PX: Float64Array, Q: Float64Array, R: Float64Array, X: Float64Array,
+  E: Float64Array, S: Float64Array, A: Float64Array, PS: Float64Array, gu: Float64Array, uu: Float64Array, Ls: Float64Array, floor: Float64Array,
+  Xn: Float64Array, PXn: Float64Array, gamma: Float64Array, inside: Uint8Array, num: Float64Array, den: Float64Array, moved: Uint8Array,
+  steps: Int32Array, f: Float64Array, fPrev: Float64Array, live: Uint8Array,
+  fail: (j: number, upu: number) => boolean, go: (f: number, fPrev: number, k: number) => boolean
+) => void
+
+/** The fused step from the head's first part and the fused tail, block by block as {@link splitHead} goes. */
+const stepSharedOf = (n: number, pre: HeadPart, tail: StepSharedTail): StepSharedPass => {
+  const rb = Math.max(1, Math.floor(EXP_BLOCK / n))
+  return (m, rows, beta, A, PX, Q, R, X, E, S, PS, gu, uu, Ls, floor, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go) => {
+    for (let j0 = 0; j0 < m; j0 += rb) {
+      const j1 = Math.min(m, j0 + rb)
+      pre(j0, j1, rows, beta, PX, Q, R, X, E, S, gu, uu)
+      expInto(E, E, (j1 - j0) * n, j0 * n)
+      tail(j0, j1, rows, PX, Q, R, X, E, S, A, PS, gu, uu, Ls, floor, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go)
+    }
+  }
+}
+
+/**
+ * The fused transpose as loops: for each moved row the head's row, its row of Aᵀ c_{Ps}
+ * (`smallLoops`) and the tail's row, the passes' own code (c_γ, Aᵀ c_{Ps} and the tail's
+ * scratch in arrays of the call's own).
+ */
+const bwdSharedLoop = (n: number, acc: boolean): BwdSharedPass => (ma, pos, at, rows, gamma, numA, denA, inside, Ls, beta, A, cxa, cpa, E, S, X, PS, PX, Q, R, IW, CPS, rowsOf, cq, cw, ct, cxo, cpx, pxSet, dense, SV) => {
+  const scratch = new Float64Array(3 * n), CS = scratch.subarray(0, n), cgs = scratch.subarray(n, 2 * n), crs = scratch.subarray(2 * n)
+  for (let a = 0, k = 0; a < ma; a++) {
+    const p = pos[a]!, j = at[a]!, b = rows[j]!
+    rowsOf[a] = b
+    if (SV !== undefined && dense[b] === 1 && gamma[j] !== 0 && pxSet[p] === 1) { SV.set(S.subarray(j * n, j * n + n), k * n); k++ }
+    const cga = bwdHeadRow(n, a, p, j, b, gamma, cxa, cpa, S, X, PS, PX, CPS)
+    smallLoops(A, n, true, CPS, 1, CS, a * n, 0)
+    bwdTailRow(n, acc, 0, p, j, b, cga, gamma, numA, denA, inside, Ls, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, cgs, crs)
+    pxSet[p] = 1
   }
 }
 
@@ -480,6 +608,15 @@ const bwdHeadSource = (n: number): string => [
 ].join('\n')
 
 /**
+ * Entry i of the transpose tail's second loop (through e = softmax(β|h|), h = g⊙r,
+ * r = t/w, g = Px + q), on the first loop's locals; `cp` is the entry of c_Px'.
+ */
+const bwdTailSecond = (i: number, acc: boolean, cp: string): string =>
+  `{ const iw = IW[ob + ${i}]; const ca = ev${i} * (t${i} - ece); const ch = beta * sg${i} * ca; const cg = cgs${i} + ch * r${i}; const cr = crs${i} + ch * g${i}; ctb += cr * iw;` +
+  (acc ? ` cw[tp + ${i}] = cw[tp + ${i}] + -cr * r${i} * iw; cpx[tp + ${i}] = omg * ${cp} + cg; cq[tp + ${i}] = cq[tp + ${i}] + cg; }`
+    : ` cw[tp + ${i}] = -cr * r${i} * iw; cpx[tp + ${i}] = omg * ${cp} + cg; cq[tp + ${i}] = cg; }`)
+
+/**
  * {@link bwdTailLoop} for one n: g, r, sign(h), u, e and c_s of each entry, c_g's and c_r's
  * first terms and −sign(h) r c_s (which both loops compute) in locals from the first pass
  * to the second; CS and `tmp` are not written.
@@ -496,9 +633,7 @@ const bwdTailSource = (n: number, acc: boolean): string => [
     ` const cu${i} = g * cx${i} - cnum * g${i} + k2 * u${i}; const cgs${i} = -cnum * u${i}; const cs${i} = CS[an + ${i}] + cu${i}; cxo[tp + ${i}] = cx${i} - cu${i};` +
     ` const crs${i} = -sg${i} * ev${i} * cs${i}; const t${i} = -sg${i} * r${i} * cs${i}; ece += ev${i} * t${i};`),
   'let ctb = 0;',
-  each(n, (i) => `{ const iw = IW[ob + ${i}]; const ca = ev${i} * (t${i} - ece); const ch = beta * sg${i} * ca; const cg = cgs${i} + ch * r${i}; const cr = crs${i} + ch * g${i}; ctb += cr * iw;` +
-    (acc ? ` cw[tp + ${i}] = cw[tp + ${i}] + -cr * r${i} * iw; cpx[tp + ${i}] = omg * cpa[tp + ${i}] + cg; cq[tp + ${i}] = cq[tp + ${i}] + cg; }`
-      : ` cw[tp + ${i}] = -cr * r${i} * iw; cpx[tp + ${i}] = omg * cpa[tp + ${i}] + cg; cq[tp + ${i}] = cg; }`)),
+  each(n, (i) => bwdTailSecond(i, acc, `cpa[tp + ${i}]`)),
   acc ? 'ct[p] = ct[p] + ctb;' : 'ct[p] = ctb;',
   'pxSet[p] = 1;',
   '}'
@@ -531,6 +666,70 @@ const fwdTailSource = (n: number): string => [
   '}'
 ].join('\n')
 
+/**
+ * {@link stepSharedTailLoop} for one n: {@link headPostSource}'s row, then each entry of
+ * A s as the small kernel's expression over the row's s in locals, then
+ * {@link updateSource}'s row on the locals (x, Px, q, s − x, Ps).
+ */
+const stepSharedTailSource = (n: number): string => [
+  'for (let j = j0; j < j1; j++) {',
+  `const b = rows[j], o = b * ${n}, e = j * ${n};`,
+  each(n, (i) => `const v${i} = E[e + ${i}];`),
+  'let z = 0;',
+  each(n, (i) => `z += v${i};`),
+  'let gub = 0, uub = 0;',
+  each(n, (i) => `const x${i} = X[o + ${i}], p${i} = PX[o + ${i}], q${i} = Q[o + ${i}], g${i} = p${i} + q${i}, r${i} = R[o + ${i}], h${i} = g${i} * r${i};` +
+    ` const e${i} = v${i} / z; E[e + ${i}] = e${i}; const s${i} = -r${i} * ${sgnOf(`h${i}`)} * e${i}; S[e + ${i}] = s${i}; const u${i} = s${i} - x${i}; gub += g${i} * u${i}; uub += u${i} * u${i};`),
+  'gu[j] = gub; uu[j] = uub;',
+  each(n, (i) => `const ps${i} = ${smallEntry(n, i, false, (k) => `s${k}`)}; PS[e + ${i}] = ps${i};`),
+  'const nu = -gub, de = Ls[b] * uub;',
+  'let g, ins = 0;',
+  'if (!(de > 0) || !Number.isFinite(nu / de)) g = nu > 0 ? 1 : 0;',
+  'else if (nu / de >= 1) g = 1;',
+  'else if (nu / de > 0) { g = nu / de; ins = 1; } else g = 0;',
+  'let upu = 0, fb = 0;',
+  each(n, (i) => `const pd${i} = ps${i} - p${i}; upu += u${i} * pd${i}; const xn${i} = x${i} + g * u${i}, pn${i} = p${i} + g * pd${i}; Xn[o + ${i}] = xn${i}; PXn[o + ${i}] = pn${i}; fb += xn${i} * (0.5 * pn${i} + q${i});`),
+  'if (upu < -floor[b] * uub && fail(j, upu)) continue;',
+  'gamma[j] = g; inside[j] = ins; num[j] = nu; den[j] = de;',
+  'moved[j] = 1;',
+  'steps[b] = steps[b] + 1;',
+  'fPrev[b] = f[b];',
+  'f[b] = fb;',
+  'if (!go(fb, fPrev[b], steps[b])) live[b] = 0;',
+  '}'
+].join('\n')
+
+/**
+ * {@link bwdSharedLoop} for one n: {@link bwdHeadSource}'s row with c_{Ps} in locals, each
+ * entry of Aᵀ c_{Ps} as the small kernel's expression, then {@link bwdTailSource}'s row on
+ * the locals.
+ */
+const bwdSharedSource = (n: number, acc: boolean): string => [
+  'let k = 0;',
+  'for (let a = 0; a < ma; a++) {',
+  'const p = pos[a], j = at[a], b = rows[j];',
+  'rowsOf[a] = b;',
+  `const ob = b * ${n}, e = j * ${n}, tp = p * ${n}, an = a * ${n}, g = gamma[j];`,
+  'let cg = 0;',
+  each(n, (i) => `const cx${i} = cxa[tp + ${i}], cp${i} = cpa[tp + ${i}], px${i} = PX[ob + ${i}], g${i} = px${i} + Q[ob + ${i}], r${i} = R[ob + ${i}], h${i} = g${i} * r${i}, sg${i} = ${sgnOf(`h${i}`)}, ev${i} = E[e + ${i}];` +
+    ` const s${i} = -r${i} * sg${i} * ev${i}, u${i} = s${i} - X[ob + ${i}]; cg += cx${i} * u${i} + cp${i} * (PS[e + ${i}] - px${i}); const c${i} = g * cp${i}; CPS[an + ${i}] = c${i};`),
+  'if (SV !== undefined && dense[b] === 1 && g !== 0 && pxSet[p] === 1) {',
+  `const so = k * ${n}; k++;`,
+  each(n, (i) => `SV[so + ${i}] = s${i};`),
+  '}',
+  'const den = denA[j], num = numA[j], L = Ls[b];',
+  'const cnum = inside[j] === 1 ? cg / den : 0, cden = inside[j] === 1 ? (-cg * num) / (den * den) : 0;',
+  'const k2 = 2 * L * cden, omg = 1 - g;',
+  'let ece = 0;',
+  each(n, (i) => `const cu${i} = g * cx${i} - cnum * g${i} + k2 * u${i}; const cgs${i} = -cnum * u${i}; const cs${i} = ${smallEntry(n, i, true, (c) => `c${c}`)} + cu${i}; cxo[tp + ${i}] = cx${i} - cu${i};` +
+    ` const crs${i} = -sg${i} * ev${i} * cs${i}; const t${i} = -sg${i} * r${i} * cs${i}; ece += ev${i} * t${i};`),
+  'let ctb = 0;',
+  each(n, (i) => bwdTailSecond(i, acc, `cp${i}`)),
+  acc ? 'ct[p] = ct[p] + ctb;' : 'ct[p] = ctb;',
+  'pxSet[p] = 1;',
+  '}'
+].join('\n')
+
 const FWD_HEAD = ['ma', 'pos', 'at', 'rows', 'beta', 'dtv', 'dq', 'dw', 'dx', 'dpx', 'E', 'S', 'X', 'PX', 'Q', 'R', 'IW', 'dxn', 'DS', 'dgu', 'udu', 'rowsOf']
 const FWD_TAIL = ['ma', 'pos', 'at', 'rows', 'gamma', 'numA', 'denA', 'inside', 'Ls', 'dgu', 'udu', 'dx', 'dpx', 'S', 'X', 'PS', 'PX', 'DS', 'DPS', 'dxn', 'dpxn']
 const HEAD = ['m', 'rows', 'beta', 'PX', 'Q', 'R', 'X', 'E', 'S', 'gu', 'uu']
@@ -547,6 +746,12 @@ const bwdHead = generatedKernels((n: number) => ({ params: BWD_HEAD, body: bwdHe
 /** Key 2n + (accumulating ? 1 : 0). */
 const bwdTail = generatedKernels((key: number) => ({ params: BWD_TAIL, body: bwdTailSource(key >> 1, (key & 1) === 1), name: `dfw-row-bwd-tail-${key >> 1}${(key & 1) === 1 ? '-acc' : ''}.js` }), (key: number) => bwdTailLoop(key >> 1, (key & 1) === 1))
 
+const STEP_SHARED_TAIL = ['j0', 'j1', 'rows', 'PX', 'Q', 'R', 'X', 'E', 'S', 'A', 'PS', 'gu', 'uu', 'Ls', 'floor', 'Xn', 'PXn', 'gamma', 'inside', 'num', 'den', 'moved', 'steps', 'f', 'fPrev', 'live', 'fail', 'go']
+const BWD_SHARED = ['ma', 'pos', 'at', 'rows', 'gamma', 'numA', 'denA', 'inside', 'Ls', 'beta', 'A', 'cxa', 'cpa', 'E', 'S', 'X', 'PS', 'PX', 'Q', 'R', 'IW', 'CPS', 'rowsOf', 'cq', 'cw', 'ct', 'cxo', 'cpx', 'pxSet', 'dense', 'SV']
+const stepSharedTail = generatedKernels((n: number) => ({ params: STEP_SHARED_TAIL, body: stepSharedTailSource(n), name: `dfw-row-step-shared-${n}.js` }), stepSharedTailLoop)
+/** Key 2n + (accumulating ? 1 : 0). */
+const bwdShared = generatedKernels((key: number) => ({ params: BWD_SHARED, body: bwdSharedSource(key >> 1, (key & 1) === 1), name: `dfw-row-bwd-shared-${key >> 1}${(key & 1) === 1 ? '-acc' : ''}.js` }), (key: number) => bwdSharedLoop(key >> 1, (key & 1) === 1))
+
 const fwdHead = generatedKernels((n: number) => ({ params: FWD_HEAD, body: fwdHeadSource(n), name: `dfw-row-fwd-head-${n}.js` }), fwdHeadLoop)
 const fwdTail = generatedKernels((n: number) => ({ params: FWD_TAIL, body: fwdTailSource(n), name: `dfw-row-fwd-tail-${n}.js` }), fwdTailLoop)
 
@@ -556,9 +761,10 @@ const fwdTail = generatedKernels((n: number) => ({ params: FWD_TAIL, body: fwdTa
  * @example
  * rowLoops(10).head(m, rows, beta, PX, Q, R, X, E, S, gu, uu)
  */
-export const rowLoops = (n: number): RowPasses => ({
-  head: headLoop(n), update: updateLoop(n), bwdHead: bwdHeadLoop(n), bwdTail: [bwdTailLoop(n, false), bwdTailLoop(n, true)], fwdHead: fwdHeadLoop(n), fwdTail: fwdTailLoop(n)
-})
+export const rowLoops = (n: number): RowPasses => {
+  const l: RowPasses = { head: headLoop(n), update: updateLoop(n), bwdHead: bwdHeadLoop(n), bwdTail: [bwdTailLoop(n, false), bwdTailLoop(n, true)], fwdHead: fwdHeadLoop(n), fwdTail: fwdTailLoop(n) }
+  return n < SMALL_N ? { ...l, stepShared: stepSharedOf(n, headPreLoop(n), stepSharedTailLoop(n)), bwdShared: [bwdSharedLoop(n, false), bwdSharedLoop(n, true)] } : l
+}
 
 const loopsOf = new Map<number, RowPasses>(), splitLoopsOf = new Map<number, RowPasses>(), smallOf = new Map<number, RowPasses>()
 /** The split heads made, by their first part (one per n and state of the generated code). */
@@ -577,7 +783,8 @@ const smallHead = (n: number): HeadPass => {
  * The passes the batch runs at n: generated for n < 16 (once per n; the loops where code
  * cannot be generated or the generated code is off, `Codegen.ts`), the loops for n ≥ 16.
  * Where the kernel `exp` runs, the head is split around it (the exponentials of all live
- * rows in one call); the numbers are the same either way.
+ * rows in one call); the numbers are the same either way. Below n = 16 they include the
+ * fused step and transpose for a shared dense P.
  *
  * @example
  * rowPasses(10).update(m, rows, gu, uu, Ls, floor, S, PS, X, PX, Q, Xn, PXn, gamma, inside, num, den, moved, steps, f, fPrev, live, fail, go)
@@ -587,7 +794,13 @@ export const rowPasses = (n: number): RowPasses => {
     const h = smallHead(n)
     let p = smallOf.get(n)
     // made again when a switch has changed which code the kernels are
-    if (p === undefined || p.head !== h) { p = { head: h, update: update(n), bwdHead: bwdHead(n), bwdTail: [bwdTail(2 * n), bwdTail(2 * n + 1)], fwdHead: fwdHead(n), fwdTail: fwdTail(n) }; smallOf.set(n, p) }
+    if (p === undefined || p.head !== h) {
+      p = {
+        head: h, update: update(n), bwdHead: bwdHead(n), bwdTail: [bwdTail(2 * n), bwdTail(2 * n + 1)], fwdHead: fwdHead(n), fwdTail: fwdTail(n),
+        stepShared: stepSharedOf(n, headPre(n), stepSharedTail(n)), bwdShared: [bwdShared(2 * n), bwdShared(2 * n + 1)]
+      }
+      smallOf.set(n, p)
+    }
     return p
   }
   let l = loopsOf.get(n)

@@ -288,17 +288,11 @@ export const tapeRun = <B, N>(
       const d = steps[k]!
       const ma = movedInto(d, sel, pos, at)
       const cx = bufs[2 * flip]!, cpx = bufs[2 * flip + 1]!
-      const out: StepBwdOut = { accumulate: true, q, w, t, cx, cpx, pxSet, CPS: cps.subarray(used, used + ma * n), CS, cgamma, tmp, rowsOf, mark, ints }
+      const out: StepBwdOut = { accumulate: true, q, w, t, cx, cpx, pxSet, CPS: cps.subarray(used, used + ma * n), CS, cgamma, tmp, rowsOf, mark, ints, SV: svs.subarray(usedS, usedS + ma * n) }
       const term = stepBwdInto(d, sel, cxa, cpa, pos, at, ma, out)
       if (term !== undefined) {
-        const m = term.pos.length, sv = svs.subarray(usedS, usedS + m * n), vRow = term.vRow, S = term.v
-        for (let a = 0; a < m; a++) {
-          const so = vRow[a]! * n, o = a * n
-          for (let c = 0; c < n; c++) sv[o + c] = S[so + c]!
-          vRow[a] = a
-        }
-        Pterms[`s${d.k}`] = { ...term, v: sv }
-        used += ma * n; usedS += m * n
+        Pterms[`s${d.k}`] = term
+        used += ma * n; usedS += term.pos.length * n
       }
       cxa = cx; cpa = cpx; flip ^= 1
     }
