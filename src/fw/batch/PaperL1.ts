@@ -398,7 +398,12 @@ export const stepBwdInto = (d: StepData, sel: Int32Array, cxa: Float64Array, cpa
   if (shared !== undefined) shared[acc ? 1 : 0](ma, pos, at, d.rows, d.gamma, d.num, d.den, d.inside, d.L, beta, A!, cxa, cpa, E, S, X, PS, PX, Q, R, IW, CPS, rowsOf, cq, cw, ct, cxo, cpx, pxSet, d.dense, SV)
   else {
     // the terms' rows of s, copied where they must outlive the step's arrays
-    if (SV !== undefined) for (let k = 0; k < terms; k++) SV.set(S.subarray(vRow[k]! * n, vRow[k]! * n + n), k * n)
+    if (SV !== undefined) {
+      for (let k = 0; k < terms; k++) {
+        const so = vRow[k]! * n, o = k * n
+        for (let c = 0; c < n; c++) SV[o + c] = S[so + c]!
+      }
+    }
     passes.bwdTail[acc ? 1 : 0](ma, pos, at, d.rows, d.gamma, d.num, d.den, d.inside, cgamma, d.L, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, pxSet, o.tmp)
   }
   if (terms === 0) return undefined

@@ -509,7 +509,10 @@ const bwdSharedLoop = (n: number, acc: boolean): BwdSharedPass => (ma, pos, at, 
   for (let a = 0, k = 0; a < ma; a++) {
     const p = pos[a]!, j = at[a]!, b = rows[j]!
     rowsOf[a] = b
-    if (SV !== undefined && dense[b] === 1 && gamma[j] !== 0 && pxSet[p] === 1) { SV.set(S.subarray(j * n, j * n + n), k * n); k++ }
+    if (SV !== undefined && dense[b] === 1 && gamma[j] !== 0 && pxSet[p] === 1) {
+      for (let c = 0; c < n; c++) SV[k * n + c] = S[j * n + c]!
+      k++
+    }
     const cga = bwdHeadRow(n, a, p, j, b, gamma, cxa, cpa, S, X, PS, PX, CPS)
     smallLoops(A, n, true, CPS, 1, CS, a * n, 0)
     bwdTailRow(n, acc, 0, p, j, b, cga, gamma, numA, denA, inside, Ls, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, cgs, crs)
