@@ -29,6 +29,46 @@ t.test('polish after 40 default steps reaches the exact solution (every set, bin
   t.comment(`worst relative objective error after polish: ${worst.toExponential(2)}`)
 })
 
+t.test('projectInto takes the breakpoints as a stable descending sort would: bitwise the sorted threshold, ties, ±0 and wide scales included', async (t) => {
+  const { projectInto } = await import('../src/fw/Polish.js')
+  // the definition: every breakpoint sorted (descending, ties by index), the threshold's
+  // sums taken in that order until it passes the next one
+  const sorted = (l1: boolean, y: Float64Array, w: Float64Array, tt: number): Float64Array => {
+    const n = y.length
+    if (l1) { let s = 0; for (let i = 0; i < n; i++) s += w[i]! * Math.abs(y[i]!); if (s <= tt) return y.slice() }
+    const b = Float64Array.from(y, (v, i) => (l1 ? Math.abs(v) / w[i]! : v)), b0 = Math.max(...b)
+    const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => (b[j]! > b[i]! ? 1 : b[j]! < b[i]! ? -1 : i - j))
+    let s1 = 0, s2 = 0, theta = 0
+    for (let k = 0; k < n; k++) {
+      const i = order[k]!, wi = l1 ? w[i]! : 1
+      s1 += wi * wi * (b[i]! - b0)
+      s2 += wi * wi
+      theta = (s1 - tt) / s2
+      if (theta >= (k + 1 < n ? b[order[k + 1]!]! - b0 : -Infinity)) break
+    }
+    if (l1) theta = Math.max(theta, -b0)
+    return Float64Array.from(b, (bi, i) => { const r = Math.max(bi - b0 - theta, 0); return l1 ? Math.sign(y[i]!) * w[i]! * r : r })
+  }
+  const r = rng(4242)
+  let differing = 0, cases = 0, ties = 0
+  for (let c = 0; c < 3000; c++) {
+    const n = 1 + (c % 47), l1 = c % 3 !== 0, kind = c % 5
+    // kinds: small integers (many ties), 20 decades of scale, ±0 and ties at 0, plain, and
+    // tied breakpoints |yᵢ|/wᵢ under weights whose squares round (the order of the sums shows)
+    const w = Float64Array.from({ length: n }, () => (kind === 2 || !l1 ? 1 : kind === 4 ? 0.3 + r.uniform() : 0.5 + Math.round(4 * r.uniform())))
+    const y = Float64Array.from({ length: n }, (_, i) => kind === 0 ? Math.round(6 * r.uniform() - 3) : kind === 1 ? r.normal() * 10 ** (20 * r.uniform() - 10) : kind === 2 ? (r.uniform() < 0.5 ? -0 : 0) + Math.round(3 * r.uniform()) * (r.uniform() < 0.5 ? -1 : 1) : kind === 4 ? Math.round(1 + 2 * r.uniform()) * w[i]! * (r.uniform() < 0.5 ? -1 : 1) : r.normal())
+    const tt = 10 ** (6 * r.uniform() - 3)
+    if (new Set(Array.from(y, (v, i) => (l1 ? Math.abs(v) / w[i]! : v))).size < n) ties++
+    const out = new Float64Array(n)
+    projectInto(l1 ? 'l1' : 'simplex', y, w, tt, out)
+    const ref = sorted(l1, y, w, tt)
+    if (!out.every((v, i) => Object.is(v, ref[i]))) differing++
+    cases++
+  }
+  t.equal(differing, 0, `${cases} projections (${ties} with tied breakpoints): every entry bitwise the sorted threshold's`)
+  t.ok(ties > 500, `the cases exercise ties (${ties})`)
+})
+
 t.test('polish returns the iterate itself when it cannot improve it', async (t) => {
   const p = withRadius('l1', randomPlain(rng(4), 6), 0.5)
   const theta = toParams(p)

@@ -34,7 +34,10 @@ import { nuclearSet } from './Nuclear.js'
 
 /**
  * out ← the Euclidean projection of y onto the weighted l1 ball Σ wᵢ|xᵢ| ≤ t (`l1`) or the
- * simplex {x ≥ 0, Σ x = t}, by sorting the breakpoints (O(n log n)); `out` may be `y`.
+ * simplex {x ≥ 0, Σ x = t}, from the breakpoints in descending order (ties by index); `out`
+ * may be `y`. The breakpoints come off a binary heap, only as many as the threshold needs
+ * (O(n + k log n) for k nonzeros of x, not a full sort): the sums run in the same order as
+ * over the sorted breakpoints, so the result is that of the sort, bitwise.
  *
  * @example
  * projectSorted(false, Float64Array.of(2, 0), Float64Array.of(1, 1), 1, out) // out = [1, 0]
@@ -49,17 +52,19 @@ export const projectSorted = (l1: boolean, y: Float64Array, w: Float64Array, t: 
   // the threshold θ of x = sign(y)·max(|y| − θw, 0) (l1) or x = max(y − θ, 0) (simplex),
   // computed relative to the largest breakpoint b₀ (θ′ = θ − b₀): a step y = x − g/L̂ with
   // |g/L̂| far beyond t keeps the t that the shifted sums still see (b₀ − θ = t at a vertex)
-  const b = new Float64Array(n), order = new Int32Array(n)
+  const b = new Float64Array(n), heap = new Int32Array(n)
   let b0 = -Infinity
-  for (let i = 0; i < n; i++) { b[i] = l1 ? Math.abs(y[i]!) / w[i]! : y[i]!; order[i] = i; if (b[i]! > b0) b0 = b[i]! }
-  order.sort((i, j) => b[j]! - b[i]!)
+  for (let i = 0; i < n; i++) { b[i] = l1 ? Math.abs(y[i]!) / w[i]! : y[i]!; heap[i] = i; if (b[i]! > b0) b0 = b[i]! }
+  for (let k = (n >> 1) - 1; k >= 0; k--) siftDown(heap, b, k, n)
   let s1 = 0, s2 = 0, theta = 0
-  for (let k = 0; k < n; k++) {
-    const i = order[k]!, wi = l1 ? w[i]! : 1
+  for (let len = n; len > 0;) {
+    const i = heap[0]!, wi = l1 ? w[i]! : 1
+    len--
+    if (len > 0) { heap[0] = heap[len]!; siftDown(heap, b, 0, len) }
     s1 += wi * wi * (b[i]! - b0)
     s2 += wi * wi
     theta = (s1 - t) / s2
-    const next = k + 1 < n ? b[order[k + 1]!]! - b0 : -Infinity
+    const next = len > 0 ? b[heap[0]!]! - b0 : -Infinity
     if (theta >= next) break
   }
   if (l1) theta = Math.max(theta, -b0)
@@ -67,6 +72,27 @@ export const projectSorted = (l1: boolean, y: Float64Array, w: Float64Array, t: 
     const r = Math.max(b[i]! - b0 - theta, 0)
     out[i] = l1 ? Math.sign(y[i]!) * w[i]! * r : r
   }
+}
+
+/**
+ * Restores the heap order of heap[0, len) below position k: index i comes before j when
+ * b[i] > b[j], or b[i] = b[j] and i < j (the order of a stable descending sort).
+ */
+const siftDown = (heap: Int32Array, b: Float64Array, k: number, len: number): void => {
+  const v = heap[k]!, bv = b[v]!
+  for (;;) {
+    let c = 2 * k + 1
+    if (c >= len) break
+    if (c + 1 < len) {
+      const l = heap[c]!, r = heap[c + 1]!
+      if (b[r]! > b[l]! || (b[r] === b[l] && r < l)) c++
+    }
+    const u = heap[c]!, bu = b[u]!
+    if (!(bu > bv || (bu === bv && u < v))) break
+    heap[k] = u
+    k = c
+  }
+  heap[k] = v
 }
 
 const clipInto = (lo: Float64Array, hi: Float64Array) => (y: Float64Array, out: Float64Array): void => {
