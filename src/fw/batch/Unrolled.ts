@@ -159,6 +159,24 @@ const giveSlab = (s: Slab): void => {
 }
 
 /**
+ * Empties the tape pool: the slabs kept for the next batch's run (at most `POOL_LIMIT`,
+ * 256 MiB) go to the garbage collector. Returns the bytes the pool held. A later run
+ * allocates its tape again (and pools it again after its vjp); results do not change.
+ *
+ * @example
+ * releaseTapePool() // e.g. 7340032 after training at B = 256, n = 10, K = 60
+ */
+export const releaseTapePool = (): number => {
+  const held = pooled
+  pool.clear()
+  pooled = 0
+  return held
+}
+
+/** The bytes the tape pool holds now. */
+export const tapePoolBytes = (): number => pooled
+
+/**
  * The batch's run with its own tape: the steps of {@link paperL1StepInto} with their
  * arrays carved from slabs of many steps each (doubling: no allocation per step), and the
  * linear map of the whole run, whose transpose walks the steps backwards through
