@@ -173,7 +173,12 @@ export const releaseTapePool = (): number => {
   return held
 }
 
-/** The bytes the tape pool holds now. */
+/**
+ * The bytes the tape pool holds now.
+ *
+ * @example
+ * tapePoolBytes() // 0 after releaseTapePool(), until the next batch's vjp
+ */
 export const tapePoolBytes = (): number => pooled
 
 /**
