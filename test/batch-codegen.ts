@@ -236,6 +236,38 @@ const compareShared = (
   return out
 }
 
+/** A random batch of rep's kind for the passes' comparisons. */
+interface PassBatch {
+  readonly B: number
+  readonly m: number
+  readonly rows: Int32Array
+  readonly beta: number
+  readonly st: { readonly PX: Float64Array; readonly Q: Float64Array; readonly R: Float64Array; readonly X: Float64Array }
+  readonly special: boolean
+}
+
+/**
+ * f on a random batch of up to maxB instances at n, of rep's kind: ordinary numbers only
+ * (every third rep), else every kind of number (with NaN and ±Infinity in two of three);
+ * t = 0 or w skewed over six decades in some reps; β from 1e-300 to 2^20.
+ */
+const onBatch = (r: Rng, n: number, rep: number, maxB: number, f: (b: PassBatch) => string[]): string[] => {
+  const special = rep % 3 !== 0
+  ordinary = rep % 3 === 0
+  try {
+    const B = 1 + Math.floor(r.uniform() * maxB)
+    // the live rows: a random subset of the instances (some batches with none)
+    const rowsL: number[] = []
+    for (let b = 0; b < B; b++) if (r.uniform() < 0.7) rowsL.push(b)
+    const rows = Int32Array.from(rowsL)
+    const PX = arr(r, B * n, special), Q = arr(r, B * n, special), X = arr(r, B * n, special)
+    // r = t/w: t = 0 in some batches, w skewed over six decades in others
+    const R = rep % 4 === 1 ? new Float64Array(B * n) : Float64Array.from({ length: B * n }, () => (rep % 4 === 2 ? 10 ** (6 * r.uniform() - 3) : pick(r, special)))
+    const beta = [1, 2 ** 20, 0.5, 1e-300][rep % 4]!
+    return f({ B, m: rows.length, rows, beta, st: { PX, Q, R, X }, special })
+  } finally { ordinary = false }
+}
+
 t.test('the generated row passes are the loops\' numbers bitwise at n = 1..15, on every kind of number, over masked rows', async (t) => {
   const r = rng(2026)
   for (let n = 1; n < 16; n++) {
@@ -243,23 +275,10 @@ t.test('the generated row passes are the loops\' numbers bitwise at n = 1..15, o
     t.not(gen.head, loops.head, `n = ${n}: the generated passes are not the loops`)
     const diffs: string[] = []
     for (let rep = 0; rep < 12; rep++) {
-      const special = rep % 3 !== 0
-      ordinary = rep % 3 === 0
-      const B = 1 + Math.floor(r.uniform() * 9)
-      // the live rows: a random subset of the instances (some batches with none)
-      const rowsL: number[] = []
-      for (let b = 0; b < B; b++) if (r.uniform() < 0.7) rowsL.push(b)
-      const rows = Int32Array.from(rowsL), m = rows.length
-      const PX = arr(r, B * n, special), Q = arr(r, B * n, special), X = arr(r, B * n, special)
-      // r = t/w: t = 0 in some batches, w skewed over six decades in others
-      const R = rep % 4 === 1 ? new Float64Array(B * n) : Float64Array.from({ length: B * n }, () => (rep % 4 === 2 ? 10 ** (6 * r.uniform() - 3) : pick(r, special)))
-      const beta = [1, 2 ** 20, 0.5, 1e-300][rep % 4]!
-      try {
-        diffs.push(...comparePasses(gen, loops, r, n, B, m, rows, beta, { PX, Q, R, X }, special).map((d) => `rep ${rep}: ${d}`))
-        for (const [label, p] of [['generated', gen], ['loops', loops]] as const) {
-          diffs.push(...compareShared(p, loops, r, n, B, m, rows, beta, { PX, Q, R, X }, special, label).map((d) => `rep ${rep}: ${d}`))
-        }
-      } finally { ordinary = false }
+      diffs.push(...onBatch(r, n, rep, 9, ({ B, m, rows, beta, st, special }) => [
+        ...comparePasses(gen, loops, r, n, B, m, rows, beta, st, special),
+        ...(['generated', 'loops'] as const).flatMap((label) => compareShared(label === 'generated' ? gen : loops, loops, r, n, B, m, rows, beta, st, special, label))
+      ]).map((d) => `rep ${rep}: ${d}`))
     }
     t.same(diffs, [], `n = ${n}: head, update, transpose (set and accumulating), tangent, and the fused step and transpose for a shared P, bitwise the loops'`)
   }
@@ -275,18 +294,7 @@ t.test('at n ≥ 16 the transpose\'s tail is generated (unrolled by four) and th
     t.equal(withCodegen(true, () => rowPasses(n)).bwdTail[0], gen.bwdTail[0], `n = ${n}, on again: the generated tail, made once`)
     const diffs: string[] = []
     for (let rep = 0; rep < 6; rep++) {
-      const special = rep % 3 !== 0
-      ordinary = rep % 3 === 0
-      const B = 1 + Math.floor(r.uniform() * 6)
-      const rowsL: number[] = []
-      for (let b = 0; b < B; b++) if (r.uniform() < 0.7) rowsL.push(b)
-      const rows = Int32Array.from(rowsL), m = rows.length
-      const PX = arr(r, B * n, special), Q = arr(r, B * n, special), X = arr(r, B * n, special)
-      const R = rep % 4 === 1 ? new Float64Array(B * n) : Float64Array.from({ length: B * n }, () => (rep % 4 === 2 ? 10 ** (6 * r.uniform() - 3) : pick(r, special)))
-      const beta = [1, 2 ** 20, 0.5, 1e-300][rep % 4]!
-      try {
-        diffs.push(...comparePasses(gen, loops, r, n, B, m, rows, beta, { PX, Q, R, X }, special).map((d) => `rep ${rep}: ${d}`))
-      } finally { ordinary = false }
+      diffs.push(...onBatch(r, n, rep, 6, ({ B, m, rows, beta, st, special }) => comparePasses(gen, loops, r, n, B, m, rows, beta, st, special)).map((d) => `rep ${rep}: ${d}`))
     }
     t.same(diffs, [], `n = ${n}: head, update, transpose (set and accumulating) and tangent bitwise the loops'`)
   }
