@@ -128,17 +128,23 @@ const comparePasses = (
   const inside = Uint8Array.from({ length: m }, () => (r.uniform() < 0.6 ? 1 : 0))
   const IW = arr(r, B * n, special), CS0 = arr(r, ma * n, special)
   const q0 = arr(r, ns * n, special), w0 = arr(r, ns * n, special), t0 = arr(r, ns, special)
-  for (const acc of [0, 1] as const) {
+  // mode 0 sets θ's cotangent, 1 adds into it, 2 adds into q's alone
+  const tails: Array<Record<'cq' | 'cw' | 'ct' | 'cxo' | 'cpx' | 'pxSet', Float64Array | Uint8Array>> = []
+  for (const acc of [0, 1, 2] as const) {
     const tail = (p: RowPasses) => {
-      const cq = acc === 1 ? q0.slice() : new Float64Array(ns * n).fill(7), cw = acc === 1 ? w0.slice() : new Float64Array(ns * n).fill(7)
-      const ct = acc === 1 ? t0.slice() : new Float64Array(ns).fill(7)
+      const cq = acc !== 0 ? q0.slice() : new Float64Array(ns * n).fill(7), cw = acc !== 0 ? w0.slice() : new Float64Array(ns * n).fill(7)
+      const ct = acc !== 0 ? t0.slice() : new Float64Array(ns).fill(7)
       const cxo = new Float64Array(ns * n).fill(7), cpx = new Float64Array(ns * n).fill(7), pxSet = pxSet0.slice()
       p.bwdTail[acc](ma, posA, atA, rows, gamma, num, den, inside, bl.cgamma, Ls, beta, cxa, cpa, hl.E, S, X, PX, Q, R, IW, CS0.slice(), cq, cw, ct, cxo, cpx, pxSet, new Float64Array(2 * n))
       return { cq, cw, ct, cxo, cpx, pxSet }
     }
     const tg = tail(gen), tl = tail(loops)
     for (const k of ['cq', 'cw', 'ct', 'cxo', 'cpx', 'pxSet'] as const) if (bits(tg[k], tl[k]) !== '') out.push(`bwdTail[${acc}] ${k} ${bits(tg[k], tl[k])}`)
+    tails.push(tg)
   }
+  // q's alone: q's and the state's cotangents are the accumulating pass's; w's and t's untouched
+  for (const k of ['cq', 'cxo', 'cpx', 'pxSet'] as const) if (bits(tails[2]![k], tails[1]![k]) !== '') out.push(`bwdTail[2] vs [1] ${k} ${bits(tails[2]![k], tails[1]![k])}`)
+  if (bits(tails[2]!.cw, w0) !== '' || bits(tails[2]!.ct, t0) !== '') out.push('bwdTail[2] wrote w\'s or t\'s cotangent')
   // the tangent map: its head (dS, d(gᵀu), uᵀdu; dxn is its scratch) and its tail, with
   // and without dt
   const dq = arr(r, ns * n, special), dw = arr(r, ns * n, special), dx = arr(r, ns * n, special), dpx = arr(r, ns * n, special)
@@ -209,14 +215,15 @@ const compareShared = (
   const inside = Uint8Array.from({ length: m }, () => (r.uniform() < 0.6 ? 1 : 0)), gamma = Float64Array.from({ length: m }, () => (r.uniform() < 0.2 ? 0 : r.uniform()))
   const dense = Uint8Array.from({ length: B }, () => (r.uniform() < 0.7 ? 1 : 0)), pxSet0 = Uint8Array.from({ length: ns }, () => (r.uniform() < 0.6 ? 1 : 0))
   const q0 = arr(r, ns * n, special), w0 = arr(r, ns * n, special), t0 = arr(r, ns, special)
-  for (const acc of [0, 1] as const) {
+  const fusedOut: Array<Record<string, Float64Array | Int32Array | Uint8Array>> = []
+  for (const acc of [0, 1, 2] as const) {
     const bwd = (fused: boolean) => {
-      const cq = acc === 1 ? q0.slice() : new Float64Array(ns * n).fill(7), cw = acc === 1 ? w0.slice() : new Float64Array(ns * n).fill(7)
-      const ct = acc === 1 ? t0.slice() : new Float64Array(ns).fill(7)
+      const cq = acc !== 0 ? q0.slice() : new Float64Array(ns * n).fill(7), cw = acc !== 0 ? w0.slice() : new Float64Array(ns * n).fill(7)
+      const ct = acc !== 0 ? t0.slice() : new Float64Array(ns).fill(7)
       const cxo = new Float64Array(ns * n).fill(7), cpx = new Float64Array(ns * n).fill(7), pxSet = pxSet0.slice()
       const CPS = new Float64Array(ma * n).fill(7), rowsOf = new Int32Array(ma).fill(-9)
-      // the terms' rows of s: kept (into SV) in the accumulating pass, not in the other
-      const SV = acc === 1 ? new Float64Array(ma * n).fill(7) : undefined
+      // the terms' rows of s: kept (into SV) in the accumulating passes, not in the other
+      const SV = acc !== 0 ? new Float64Array(ma * n).fill(7) : undefined
       if (fused) p.bwdShared![acc](ma, posA, atA, rows, gamma, num, den, inside, Ls, beta, A, cxa, cpa, sl.E, sl.S, X, sl.PS, PX, Q, R, IW, CPS, rowsOf, cq, cw, ct, cxo, cpx, pxSet, dense, SV)
       else {
         const cgamma = new Float64Array(ma), CS = new Float64Array(ma * n)
@@ -232,7 +239,10 @@ const compareShared = (
     }
     const bf = bwd(true), bl = bwd(false)
     for (const k of Object.keys(bl) as Array<keyof typeof bl>) if (bits(bf[k], bl[k]) !== '') out.push(`${label} bwdShared[${acc}] ${k} ${bits(bf[k], bl[k])}`)
+    fusedOut.push(bf)
   }
+  for (const k of ['CPS', 'rowsOf', 'cq', 'cxo', 'cpx', 'pxSet', 'SV'] as const) if (bits(fusedOut[2]![k]!, fusedOut[1]![k]!) !== '') out.push(`${label} bwdShared[2] vs [1] ${k} ${bits(fusedOut[2]![k]!, fusedOut[1]![k]!)}`)
+  if (bits(fusedOut[2]!['cw']!, w0) !== '' || bits(fusedOut[2]!['ct']!, t0) !== '') out.push(`${label} bwdShared[2] wrote w's or t's cotangent`)
   return out
 }
 
@@ -280,7 +290,7 @@ t.test('the generated row passes are the loops\' numbers bitwise at n = 1..15, o
         ...(['generated', 'loops'] as const).flatMap((label) => compareShared(label === 'generated' ? gen : loops, loops, r, n, B, m, rows, beta, st, special, label))
       ]).map((d) => `rep ${rep}: ${d}`))
     }
-    t.same(diffs, [], `n = ${n}: head, update, transpose (set and accumulating), tangent, and the fused step and transpose for a shared P, bitwise the loops'`)
+    t.same(diffs, [], `n = ${n}: head, update, transpose (set, accumulating, and q's alone), tangent, and the fused step and transpose for a shared P, bitwise the loops'`)
   }
   t.ok(seen.fail > 0 && seen.go > 0, `the update offered rows to fail (${seen.fail}) and called the stop test (${seen.go})`)
 })
@@ -296,7 +306,7 @@ t.test('at n ≥ 16 the transpose\'s tail is generated (unrolled by four) and th
     for (let rep = 0; rep < 6; rep++) {
       diffs.push(...onBatch(r, n, rep, 6, ({ B, m, rows, beta, st, special }) => comparePasses(gen, loops, r, n, B, m, rows, beta, st, special)).map((d) => `rep ${rep}: ${d}`))
     }
-    t.same(diffs, [], `n = ${n}: head, update, transpose (set and accumulating) and tangent bitwise the loops'`)
+    t.same(diffs, [], `n = ${n}: head, update, transpose (set, accumulating, and q's alone) and tangent bitwise the loops'`)
   }
 })
 

@@ -162,7 +162,27 @@ export type BwdSharedPass = (
 ) => void
 
 /**
- * The passes of one n: `bwdTail[0]` sets θ's cotangent, `bwdTail[1]` adds into it.
+ * Which cotangents of θ a transpose pass writes, and how: `0` sets q's, w's and t's, `1`
+ * adds into them, `2` adds into q's alone (w's and t's arrays are not touched: for a
+ * caller that asks for q's gradient only). The state's cotangent and q's are the same
+ * numbers in every mode.
+ *
+ * @example
+ * passes.bwdTail[TAIL_Q](ma, pos, at, rows, gamma, num, den, inside, cgamma, Ls, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, pxSet, tmp)
+ */
+export type TailMode = 0 | 1 | 2
+
+/**
+ * The {@link TailMode} that adds into q's cotangent alone.
+ *
+ * @example
+ * passes.bwdTail[TAIL_Q] // the accumulating tail without w and t
+ */
+export const TAIL_Q = 2
+
+/**
+ * The passes of one n: `bwdTail[mode]` and `bwdShared[mode]` by {@link TailMode} (`0`
+ * sets θ's cotangent, `1` adds into it, `2` adds into q's alone).
  *
  * @example
  * const passes: RowPasses = rowPasses(10)
@@ -171,13 +191,13 @@ export interface RowPasses {
   readonly head: HeadPass
   readonly update: UpdatePass
   readonly bwdHead: BwdHeadPass
-  readonly bwdTail: readonly [BwdTailPass, BwdTailPass]
+  readonly bwdTail: readonly [BwdTailPass, BwdTailPass, BwdTailPass]
   readonly fwdHead: FwdHeadPass
   readonly fwdTail: FwdTailPass
   /** The fused step for a shared dense P, at n < 16 where the kernel `exp` runs. */
   readonly stepShared?: StepSharedPass
-  /** The fused transpose for a shared dense P at n < 16: `[0]` sets θ's cotangent, `[1]` adds into it. */
-  readonly bwdShared?: readonly [BwdSharedPass, BwdSharedPass]
+  /** The fused transpose for a shared dense P at n < 16, by {@link TailMode}. */
+  readonly bwdShared?: readonly [BwdSharedPass, BwdSharedPass, BwdSharedPass]
 }
 
 // -------------------------------------------------------------------------------------
@@ -351,15 +371,16 @@ const bwdHeadLoop = (n: number): BwdHeadPass => (ma, pos, at, rows, gamma, cxa, 
 
 /**
  * {@link bwdTailLoop}'s moved row a (c_γ = `cga`; CS's row a holds Pᵀ c_{Ps} and is
- * scratch, `cgs` and `crs` too). The θ cotangent's entries are set, or added into.
+ * scratch, `cgs` and `crs` too). The θ cotangent's entries are set, or added into (q's
+ * alone in mode 2, {@link TailMode}).
  */
 const bwdTailRow = (
-  n: number, acc: boolean, a: number, p: number, j: number, b: number, cga: number, gamma: Float64Array, numA: Float64Array, denA: Float64Array,
+  n: number, mode: TailMode, a: number, p: number, j: number, b: number, cga: number, gamma: Float64Array, numA: Float64Array, denA: Float64Array,
   inside: Uint8Array, Ls: Float64Array, beta: number, cxa: Float64Array, cpa: Float64Array, E: Float64Array, S: Float64Array, X: Float64Array,
   PX: Float64Array, Q: Float64Array, R: Float64Array, IW: Float64Array, CS: Float64Array, cq: Float64Array, cw: Float64Array, ct: Float64Array,
   cxo: Float64Array, cpx: Float64Array, cgs: Float64Array, crs: Float64Array
 ): void => {
-  const ob = b * n, e = j * n, tp = p * n, an = a * n
+  const ob = b * n, e = j * n, tp = p * n, an = a * n, wt = mode !== 2
   const g = gamma[j]!, den = denA[j]!, num = numA[j]!, L = Ls[b]!
   // through γ = num/den (inside the interval only), num = −gᵀu, den = L uᵀu; then
   // u = s − x and s = −r⊙sign(h)⊙e. cgs holds c_g and crs holds c_r until the last loop.
@@ -372,12 +393,21 @@ const bwdTailRow = (
     const csi = CS[an + i]! + cu
     CS[an + i] = csi
     cxo[tp + i] = cxi - cu
-    crs[i] = -sgi * E[e + i]! * csi
+    if (wt) crs[i] = -sgi * E[e + i]! * csi
     ece += E[e + i]! * (-sgi * ri * csi)
   }
   // through e = softmax(β|h|), h = g⊙r, r = t/w, g = Px + q
   let ctb = 0
-  if (acc) {
+  if (!wt) {
+    for (let i = 0; i < n; i++) {
+      const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, sgi = sgn(gi * ri)
+      const ca = E[e + i]! * (-sgi * ri * CS[an + i]! - ece)
+      const ch = beta * sgi * ca
+      const cg = cgs[i]! + ch * ri
+      cpx[tp + i] = (1 - g) * cpa[tp + i]! + cg
+      cq[tp + i] = cq[tp + i]! + cg
+    }
+  } else if (mode === 1) {
     for (let i = 0; i < n; i++) {
       const gi = PX[ob + i]! + Q[ob + i]!, ri = R[ob + i]!, iwi = IW[ob + i]!, sgi = sgn(gi * ri)
       const ca = E[e + i]! * (-sgi * ri * CS[an + i]! - ece)
@@ -406,11 +436,11 @@ const bwdTailRow = (
   }
 }
 
-const bwdTailLoop = (n: number, acc: boolean): BwdTailPass => (ma, pos, at, rows, gamma, numA, denA, inside, cgamma, Ls, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, pxSet, tmp) => {
+const bwdTailLoop = (n: number, mode: TailMode): BwdTailPass => (ma, pos, at, rows, gamma, numA, denA, inside, cgamma, Ls, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, pxSet, tmp) => {
   const cgs = tmp.subarray(0, n), crs = tmp.subarray(n, 2 * n)
   for (let a = 0; a < ma; a++) {
     const p = pos[a]!, j = at[a]!, b = rows[j]!
-    bwdTailRow(n, acc, a, p, j, b, cgamma[a]!, gamma, numA, denA, inside, Ls, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, cgs, crs)
+    bwdTailRow(n, mode, a, p, j, b, cgamma[a]!, gamma, numA, denA, inside, Ls, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, cgs, crs)
     pxSet[p] = 1
   }
 }
@@ -504,7 +534,7 @@ const stepSharedOf = (n: number, pre: HeadPart, tail: StepSharedTail): StepShare
  * (`smallLoops`) and the tail's row, the passes' own code (c_γ, Aᵀ c_{Ps} and the tail's
  * scratch in arrays of the call's own).
  */
-const bwdSharedLoop = (n: number, acc: boolean): BwdSharedPass => (ma, pos, at, rows, gamma, numA, denA, inside, Ls, beta, A, cxa, cpa, E, S, X, PS, PX, Q, R, IW, CPS, rowsOf, cq, cw, ct, cxo, cpx, pxSet, dense, SV) => {
+const bwdSharedLoop = (n: number, mode: TailMode): BwdSharedPass => (ma, pos, at, rows, gamma, numA, denA, inside, Ls, beta, A, cxa, cpa, E, S, X, PS, PX, Q, R, IW, CPS, rowsOf, cq, cw, ct, cxo, cpx, pxSet, dense, SV) => {
   const scratch = new Float64Array(3 * n), CS = scratch.subarray(0, n), cgs = scratch.subarray(n, 2 * n), crs = scratch.subarray(2 * n)
   for (let a = 0, k = 0; a < ma; a++) {
     const p = pos[a]!, j = at[a]!, b = rows[j]!
@@ -515,7 +545,7 @@ const bwdSharedLoop = (n: number, acc: boolean): BwdSharedPass => (ma, pos, at, 
     }
     const cga = bwdHeadRow(n, a, p, j, b, gamma, cxa, cpa, S, X, PS, PX, CPS)
     smallLoops(A, n, true, CPS, 1, CS, a * n, 0)
-    bwdTailRow(n, acc, 0, p, j, b, cga, gamma, numA, denA, inside, Ls, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, cgs, crs)
+    bwdTailRow(n, mode, 0, p, j, b, cga, gamma, numA, denA, inside, Ls, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, cgs, crs)
     pxSet[p] = 1
   }
 }
@@ -610,13 +640,17 @@ const bwdHeadSource = (n: number): string => [
   'return terms;'
 ].join('\n')
 
+/** The tail's last write of t's cotangent, by {@link TailMode} (none in mode 2). */
+const ctLine = (mode: TailMode): string => (mode === 0 ? 'ct[p] = ctb;' : mode === 1 ? 'ct[p] = ct[p] + ctb;' : '')
+
 /**
  * Entry i of the transpose tail's second loop (through e = softmax(β|h|), h = g⊙r,
  * r = t/w, g = Px + q), on the first loop's locals; `cp` is the entry of c_Px'.
  */
-const bwdTailSecond = (i: number, acc: boolean, cp: string): string =>
-  `{ const iw = IW[ob + ${i}]; const ca = ev${i} * (t${i} - ece); const ch = beta * sg${i} * ca; const cg = cgs${i} + ch * r${i}; const cr = crs${i} + ch * g${i}; ctb += cr * iw;` +
-  (acc ? ` cw[tp + ${i}] = cw[tp + ${i}] + -cr * r${i} * iw; cpx[tp + ${i}] = omg * ${cp} + cg; cq[tp + ${i}] = cq[tp + ${i}] + cg; }`
+const bwdTailSecond = (i: number, mode: TailMode, cp: string): string =>
+  mode === 2 ? `{ const ca = ev${i} * (t${i} - ece); const ch = beta * sg${i} * ca; const cg = cgs${i} + ch * r${i}; cpx[tp + ${i}] = omg * ${cp} + cg; cq[tp + ${i}] = cq[tp + ${i}] + cg; }`
+  : `{ const iw = IW[ob + ${i}]; const ca = ev${i} * (t${i} - ece); const ch = beta * sg${i} * ca; const cg = cgs${i} + ch * r${i}; const cr = crs${i} + ch * g${i}; ctb += cr * iw;` +
+  (mode === 1 ? ` cw[tp + ${i}] = cw[tp + ${i}] + -cr * r${i} * iw; cpx[tp + ${i}] = omg * ${cp} + cg; cq[tp + ${i}] = cq[tp + ${i}] + cg; }`
     : ` cw[tp + ${i}] = -cr * r${i} * iw; cpx[tp + ${i}] = omg * ${cp} + cg; cq[tp + ${i}] = cg; }`)
 
 /**
@@ -624,7 +658,7 @@ const bwdTailSecond = (i: number, acc: boolean, cp: string): string =>
  * first terms and −sign(h) r c_s (which both loops compute) in locals from the first pass
  * to the second; CS and `tmp` are not written.
  */
-const bwdTailSource = (n: number, acc: boolean): string => [
+const bwdTailSource = (n: number, mode: TailMode): string => [
   'for (let a = 0; a < ma; a++) {',
   'const p = pos[a], j = at[a], b = rows[j];',
   `const ob = b * ${n}, e = j * ${n}, tp = p * ${n}, an = a * ${n};`,
@@ -634,10 +668,10 @@ const bwdTailSource = (n: number, acc: boolean): string => [
   'let ece = 0;',
   each(n, (i) => `const g${i} = PX[ob + ${i}] + Q[ob + ${i}], r${i} = R[ob + ${i}], h${i} = g${i} * r${i}, sg${i} = ${sgnOf(`h${i}`)}, u${i} = S[e + ${i}] - X[ob + ${i}], cx${i} = cxa[tp + ${i}], ev${i} = E[e + ${i}];` +
     ` const cu${i} = g * cx${i} - cnum * g${i} + k2 * u${i}; const cgs${i} = -cnum * u${i}; const cs${i} = CS[an + ${i}] + cu${i}; cxo[tp + ${i}] = cx${i} - cu${i};` +
-    ` const crs${i} = -sg${i} * ev${i} * cs${i}; const t${i} = -sg${i} * r${i} * cs${i}; ece += ev${i} * t${i};`),
+    `${mode === 2 ? '' : ` const crs${i} = -sg${i} * ev${i} * cs${i};`} const t${i} = -sg${i} * r${i} * cs${i}; ece += ev${i} * t${i};`),
   'let ctb = 0;',
-  each(n, (i) => bwdTailSecond(i, acc, `cpa[tp + ${i}]`)),
-  acc ? 'ct[p] = ct[p] + ctb;' : 'ct[p] = ctb;',
+  each(n, (i) => bwdTailSecond(i, mode, `cpa[tp + ${i}]`)),
+  ctLine(mode),
   'pxSet[p] = 1;',
   '}'
 ].join('\n')
@@ -707,7 +741,7 @@ const stepSharedTailSource = (n: number): string => [
  * entry of Aᵀ c_{Ps} as the small kernel's expression, then {@link bwdTailSource}'s row on
  * the locals.
  */
-const bwdSharedSource = (n: number, acc: boolean): string => [
+const bwdSharedSource = (n: number, mode: TailMode): string => [
   'let k = 0;',
   'for (let a = 0; a < ma; a++) {',
   'const p = pos[a], j = at[a], b = rows[j];',
@@ -725,10 +759,10 @@ const bwdSharedSource = (n: number, acc: boolean): string => [
   'const k2 = 2 * L * cden, omg = 1 - g;',
   'let ece = 0;',
   each(n, (i) => `const cu${i} = g * cx${i} - cnum * g${i} + k2 * u${i}; const cgs${i} = -cnum * u${i}; const cs${i} = ${smallEntry(n, i, true, (c) => `c${c}`)} + cu${i}; cxo[tp + ${i}] = cx${i} - cu${i};` +
-    ` const crs${i} = -sg${i} * ev${i} * cs${i}; const t${i} = -sg${i} * r${i} * cs${i}; ece += ev${i} * t${i};`),
+    `${mode === 2 ? '' : ` const crs${i} = -sg${i} * ev${i} * cs${i};`} const t${i} = -sg${i} * r${i} * cs${i}; ece += ev${i} * t${i};`),
   'let ctb = 0;',
-  each(n, (i) => bwdTailSecond(i, acc, `cp${i}`)),
-  acc ? 'ct[p] = ct[p] + ctb;' : 'ct[p] = ctb;',
+  each(n, (i) => bwdTailSecond(i, mode, `cp${i}`)),
+  ctLine(mode),
   'pxSet[p] = 1;',
   '}'
 ].join('\n')
@@ -751,7 +785,7 @@ const byFours = (n: number, body: (i: string) => string): string => {
  * {@link byFours}; CS, c_g and c_r go through CS and `tmp` as there). A scratch timing on
  * this project's machine: about 13 against 15.5 ns per entry at n = 16, 100 and 300.
  */
-const bwdTailWideSource = (n: number, acc: boolean): string => [
+const bwdTailWideSource = (n: number, mode: TailMode): string => [
   `const cgs = tmp.subarray(0, ${n}), crs = tmp.subarray(${n}, ${2 * n});`,
   'for (let a = 0; a < ma; a++) {',
   'const p = pos[a], j = at[a], b = rows[j];',
@@ -761,13 +795,16 @@ const bwdTailWideSource = (n: number, acc: boolean): string => [
   'let ece = 0;',
   byFours(n, (i) => `{ const gi = PX[ob + ${i}] + Q[ob + ${i}], ri = R[ob + ${i}], sgi = ${sgnOf('gi * ri')}, ui = S[e + ${i}] - X[ob + ${i}], cxi = cxa[tp + ${i}];` +
     ` const cu = g * cxi - cnum * gi + 2 * L * cden * ui; cgs[${i}] = -cnum * ui; const csi = CS[an + ${i}] + cu; CS[an + ${i}] = csi; cxo[tp + ${i}] = cxi - cu;` +
-    ` crs[${i}] = -sgi * E[e + ${i}] * csi; ece += E[e + ${i}] * (-sgi * ri * csi); }`),
+    `${mode === 2 ? '' : ` crs[${i}] = -sgi * E[e + ${i}] * csi;`} ece += E[e + ${i}] * (-sgi * ri * csi); }`),
   'let ctb = 0;',
-  byFours(n, (i) => `{ const gi = PX[ob + ${i}] + Q[ob + ${i}], ri = R[ob + ${i}], iwi = IW[ob + ${i}], sgi = ${sgnOf('gi * ri')};` +
+  byFours(n, (i) => mode === 2
+    ? `{ const gi = PX[ob + ${i}] + Q[ob + ${i}], ri = R[ob + ${i}], sgi = ${sgnOf('gi * ri')};` +
+      ` const ca = E[e + ${i}] * (-sgi * ri * CS[an + ${i}] - ece); const ch = beta * sgi * ca; const cg = cgs[${i}] + ch * ri; cpx[tp + ${i}] = (1 - g) * cpa[tp + ${i}] + cg; cq[tp + ${i}] = cq[tp + ${i}] + cg; }`
+    : `{ const gi = PX[ob + ${i}] + Q[ob + ${i}], ri = R[ob + ${i}], iwi = IW[ob + ${i}], sgi = ${sgnOf('gi * ri')};` +
     ` const ca = E[e + ${i}] * (-sgi * ri * CS[an + ${i}] - ece); const ch = beta * sgi * ca; const cg = cgs[${i}] + ch * ri; const cr = crs[${i}] + ch * gi; ctb += cr * iwi;` +
-    (acc ? ` cw[tp + ${i}] = cw[tp + ${i}] + -cr * ri * iwi; cpx[tp + ${i}] = (1 - g) * cpa[tp + ${i}] + cg; cq[tp + ${i}] = cq[tp + ${i}] + cg; }`
+    (mode === 1 ? ` cw[tp + ${i}] = cw[tp + ${i}] + -cr * ri * iwi; cpx[tp + ${i}] = (1 - g) * cpa[tp + ${i}] + cg; cq[tp + ${i}] = cq[tp + ${i}] + cg; }`
       : ` cw[tp + ${i}] = -cr * ri * iwi; cpx[tp + ${i}] = (1 - g) * cpa[tp + ${i}] + cg; cq[tp + ${i}] = cg; }`)),
-  acc ? 'ct[p] = ct[p] + ctb;' : 'ct[p] = ctb;',
+  ctLine(mode),
   'pxSet[p] = 1;',
   '}'
 ].join('\n')
@@ -785,17 +822,23 @@ const headPre = generatedKernels((n: number) => ({ params: HEAD_PART, body: head
 const headPost = generatedKernels((n: number) => ({ params: HEAD_PART, body: headPostSource(n), name: `dfw-row-head-post-${n}.js` }), headPostLoop)
 const update = generatedKernels((n: number) => ({ params: UPDATE, body: updateSource(n), name: `dfw-row-update-${n}.js` }), updateLoop)
 const bwdHead = generatedKernels((n: number) => ({ params: BWD_HEAD, body: bwdHeadSource(n), name: `dfw-row-bwd-head-${n}.js` }), bwdHeadLoop)
-/** Key 2n + (accumulating ? 1 : 0). */
-const bwdTail = generatedKernels((key: number) => ({ params: BWD_TAIL, body: bwdTailSource(key >> 1, (key & 1) === 1), name: `dfw-row-bwd-tail-${key >> 1}${(key & 1) === 1 ? '-acc' : ''}.js` }), (key: number) => bwdTailLoop(key >> 1, (key & 1) === 1))
+/** A tail's key, 3n + mode ({@link TailMode}), and its parts. */
+const tailKey = (n: number, mode: TailMode): number => 3 * n + mode
+const keyN = (key: number): number => Math.floor(key / 3)
+const keyMode = (key: number): TailMode => (key % 3) as TailMode
+const MODE_SUFFIX = ['', '-acc', '-acc-q'] as const
 
-/** Key 2n + (accumulating ? 1 : 0), n ≥ 16. */
-const bwdTailWide = generatedKernels((key: number) => ({ params: BWD_TAIL, body: bwdTailWideSource(key >> 1, (key & 1) === 1), name: `dfw-row-bwd-tail-wide-${key >> 1}${(key & 1) === 1 ? '-acc' : ''}.js` }), (key: number) => bwdTailLoop(key >> 1, (key & 1) === 1))
+/** Keyed by {@link tailKey}. */
+const bwdTail = generatedKernels((key: number) => ({ params: BWD_TAIL, body: bwdTailSource(keyN(key), keyMode(key)), name: `dfw-row-bwd-tail-${keyN(key)}${MODE_SUFFIX[keyMode(key)]}.js` }), (key: number) => bwdTailLoop(keyN(key), keyMode(key)))
+
+/** Keyed by {@link tailKey}, n ≥ 16. */
+const bwdTailWide = generatedKernels((key: number) => ({ params: BWD_TAIL, body: bwdTailWideSource(keyN(key), keyMode(key)), name: `dfw-row-bwd-tail-wide-${keyN(key)}${MODE_SUFFIX[keyMode(key)]}.js` }), (key: number) => bwdTailLoop(keyN(key), keyMode(key)))
 
 const STEP_SHARED_TAIL = ['j0', 'j1', 'rows', 'PX', 'Q', 'R', 'X', 'E', 'S', 'A', 'PS', 'gu', 'uu', 'Ls', 'floor', 'Xn', 'PXn', 'gamma', 'inside', 'num', 'den', 'moved', 'steps', 'f', 'fPrev', 'live', 'fail', 'go']
 const BWD_SHARED = ['ma', 'pos', 'at', 'rows', 'gamma', 'numA', 'denA', 'inside', 'Ls', 'beta', 'A', 'cxa', 'cpa', 'E', 'S', 'X', 'PS', 'PX', 'Q', 'R', 'IW', 'CPS', 'rowsOf', 'cq', 'cw', 'ct', 'cxo', 'cpx', 'pxSet', 'dense', 'SV']
 const stepSharedTail = generatedKernels((n: number) => ({ params: STEP_SHARED_TAIL, body: stepSharedTailSource(n), name: `dfw-row-step-shared-${n}.js` }), stepSharedTailLoop)
-/** Key 2n + (accumulating ? 1 : 0). */
-const bwdShared = generatedKernels((key: number) => ({ params: BWD_SHARED, body: bwdSharedSource(key >> 1, (key & 1) === 1), name: `dfw-row-bwd-shared-${key >> 1}${(key & 1) === 1 ? '-acc' : ''}.js` }), (key: number) => bwdSharedLoop(key >> 1, (key & 1) === 1))
+/** Keyed by {@link tailKey}. */
+const bwdShared = generatedKernels((key: number) => ({ params: BWD_SHARED, body: bwdSharedSource(keyN(key), keyMode(key)), name: `dfw-row-bwd-shared-${keyN(key)}${MODE_SUFFIX[keyMode(key)]}.js` }), (key: number) => bwdSharedLoop(keyN(key), keyMode(key)))
 
 const fwdHead = generatedKernels((n: number) => ({ params: FWD_HEAD, body: fwdHeadSource(n), name: `dfw-row-fwd-head-${n}.js` }), fwdHeadLoop)
 const fwdTail = generatedKernels((n: number) => ({ params: FWD_TAIL, body: fwdTailSource(n), name: `dfw-row-fwd-tail-${n}.js` }), fwdTailLoop)
@@ -807,8 +850,8 @@ const fwdTail = generatedKernels((n: number) => ({ params: FWD_TAIL, body: fwdTa
  * rowLoops(10).head(m, rows, beta, PX, Q, R, X, E, S, gu, uu)
  */
 export const rowLoops = (n: number): RowPasses => {
-  const l: RowPasses = { head: headLoop(n), update: updateLoop(n), bwdHead: bwdHeadLoop(n), bwdTail: [bwdTailLoop(n, false), bwdTailLoop(n, true)], fwdHead: fwdHeadLoop(n), fwdTail: fwdTailLoop(n) }
-  return n < SMALL_N ? { ...l, stepShared: stepSharedOf(n, headPreLoop(n), stepSharedTailLoop(n)), bwdShared: [bwdSharedLoop(n, false), bwdSharedLoop(n, true)] } : l
+  const l: RowPasses = { head: headLoop(n), update: updateLoop(n), bwdHead: bwdHeadLoop(n), bwdTail: [bwdTailLoop(n, 0), bwdTailLoop(n, 1), bwdTailLoop(n, 2)], fwdHead: fwdHeadLoop(n), fwdTail: fwdTailLoop(n) }
+  return n < SMALL_N ? { ...l, stepShared: stepSharedOf(n, headPreLoop(n), stepSharedTailLoop(n)), bwdShared: [bwdSharedLoop(n, 0), bwdSharedLoop(n, 1), bwdSharedLoop(n, 2)] } : l
 }
 
 const loopsOf = new Map<number, RowPasses>(), splitLoopsOf = new Map<number, RowPasses>(), smallOf = new Map<number, RowPasses>()
@@ -842,17 +885,17 @@ export const rowPasses = (n: number): RowPasses => {
     // made again when a switch has changed which code the kernels are
     if (p === undefined || p.head !== h) {
       p = {
-        head: h, update: update(n), bwdHead: bwdHead(n), bwdTail: [bwdTail(2 * n), bwdTail(2 * n + 1)], fwdHead: fwdHead(n), fwdTail: fwdTail(n),
-        stepShared: stepSharedOf(n, headPre(n), stepSharedTail(n)), bwdShared: [bwdShared(2 * n), bwdShared(2 * n + 1)]
+        head: h, update: update(n), bwdHead: bwdHead(n), bwdTail: [bwdTail(tailKey(n, 0)), bwdTail(tailKey(n, 1)), bwdTail(tailKey(n, 2))], fwdHead: fwdHead(n), fwdTail: fwdTail(n),
+        stepShared: stepSharedOf(n, headPre(n), stepSharedTail(n)), bwdShared: [bwdShared(tailKey(n, 0)), bwdShared(tailKey(n, 1)), bwdShared(tailKey(n, 2))]
       }
       smallOf.set(n, p)
     }
     return p
   }
   // the loops, with the transpose's tail generated (unrolled by four) where code can be
-  const tail0 = bwdTailWide(2 * n)
+  const tail0 = bwdTailWide(tailKey(n, 0))
   let l = loopsOf.get(n)
-  if (l === undefined || l.bwdTail[0] !== tail0) { l = { ...rowLoops(n), bwdTail: [tail0, bwdTailWide(2 * n + 1)] }; loopsOf.set(n, l) }
+  if (l === undefined || l.bwdTail[0] !== tail0) { l = { ...rowLoops(n), bwdTail: [tail0, bwdTailWide(tailKey(n, 1)), bwdTailWide(tailKey(n, 2))] }; loopsOf.set(n, l) }
   if (!expKernelOn()) return l
   let s = splitLoopsOf.get(n)
   if (s === undefined || s.bwdTail[0] !== tail0) { s = { ...l, head: splitHead(n, headPreLoop(n), headPostLoop(n)) }; splitLoopsOf.set(n, s) }
