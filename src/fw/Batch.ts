@@ -36,7 +36,10 @@ import { VecRecord } from '../shapes/alloc.js'
 import { batchValidator, trustedBatch } from './batch/Validate.js'
 import { type Solved, type Validated, batchedUnrolled, solveStream } from './batch/Engine.js'
 import { batchJvp, batchVjp, pGradientOf, pGradientSum } from './batch/Unrolled.js'
-import type { OuterTerms } from './batch/Model.js'
+import type { OuterTerms, Wants } from './batch/Model.js'
+
+/** q's gradient alone. */
+const Q_ALONE: Wants = { wt: false, P: false }
 import { addPGradient, pGradientOf as implicitPGradient } from './Implicit.js'
 
 // -------------------------------------------------------------------------------------
@@ -119,10 +122,25 @@ export interface BatchGradients<B, N> {
 export interface BatchSolution<B, N> {
   readonly x: Mat<B, N>
   readonly results: ReadonlyArray<E.Either<LayerError, LayerResult<N>>>
-  /** The gradients of Σ_b ⟨ct_b, x_b⟩ (`ct` B × n, finite). */
-  readonly vjp: (ct: Mat<B, N>) => BatchGradients<B, N>
+  /**
+   * The gradients of Σ_b ⟨ct_b, x_b⟩ (`ct` B × n, finite); with `'q'`, q's alone (the same
+   * numbers), computed without w's, t's and P's: the batched fold's transpose then skips
+   * their terms and keeps none of P's.
+   */
+  readonly vjp: BatchVjp<B, N>
   /** dx of every instance along the tangent. */
   readonly jvp: (tangent: BatchTangent<B, N>) => Mat<B, N>
+}
+
+/**
+ * A batch's VJP: every gradient, or q's alone.
+ *
+ * @example
+ * const dq = sol.vjp(ct, 'q').q // what sol.vjp(ct).q holds, without w's, t's and P's
+ */
+export interface BatchVjp<B, N> {
+  (ct: Mat<B, N>): BatchGradients<B, N>
+  (ct: Mat<B, N>, wrt: 'q'): { readonly q: Mat<B, N> }
 }
 
 /**
@@ -322,7 +340,7 @@ class Solution<B, N> implements BatchSolution<B, N> {
   constructor(
     readonly x: Mat<B, N>,
     make: () => ReadonlyArray<E.Either<LayerError, LayerResult<N>>>,
-    readonly vjp: (ct: Mat<B, N>) => BatchGradients<B, N>,
+    readonly vjp: BatchVjp<B, N>,
     readonly jvp: (tangent: BatchTangent<B, N>) => Mat<B, N>
   ) {
     this.#make = make
@@ -407,7 +425,12 @@ export const dfwBatchSolve = (options: LayerOptions = {}) => {
  * const { solution, error } = solveBatch(options)(batch)
  * for (let b = 0; b < B; b++) if (error(b) !== undefined) throw error(b)
  */
-export const solveBatch = (options: LayerOptions = {}) => <B, N>(batch: BatchProblem<B, N>, warm?: WarmStart<B, N>): { readonly solution: BatchSolution<B, N>; readonly error: (b: number) => LayerError | undefined } => {
+export const solveBatch = (options: LayerOptions = {}) => <B, N>(batch: BatchProblem<B, N>, warm?: WarmStart<B, N>): {
+  readonly solution: BatchSolution<B, N>
+  readonly error: (b: number) => LayerError | undefined
+  /** The vjp, computing of θ's cotangents besides q's only those `wants` names (w's and t's are −0 without `wt`, P's zero without `P`). */
+  readonly gradients: (ct: Mat<B, N>, wants?: Wants) => BatchGradients<B, N>
+} => {
   validateOptions(options)
   const { B, n, problemAt, trusted } = instancesOf(batch)
   const rows = batch.q.rows, cols = batch.q.cols
@@ -429,7 +452,7 @@ export const solveBatch = (options: LayerOptions = {}) => <B, N>(batch: BatchPro
       const P = (Array.isArray(Ps) ? Ps[b] : Ps) as LinearOperator<N> | undefined
       return P !== undefined && P.kind === 'dense'
     })
-    const vjp = (ct: Mat<B, N>): BatchGradients<B, N> => withCall(() => {
+    const gradients = (ct: Mat<B, N>, wants?: Wants): BatchGradients<B, N> => withCall(() => {
       const C = checkRows(ct, B, n, 'cotangent')
       const gq = new Float64Array(B * n), gw = new Float64Array(B * n), gt = new Float64Array(B)
       const nDim = cols as unknown as Dim<N>
@@ -448,7 +471,7 @@ export const solveBatch = (options: LayerOptions = {}) => <B, N>(batch: BatchPro
           const o = g.items[sel[k]!]! * n, d = k * n
           for (let i = 0; i < n; i++) cx[d + i] = C[o + i]!
         }
-        const c = batchVjp(g.run, g.theta, Int32Array.from(sel), cx)
+        const c = batchVjp(g.run, g.theta, Int32Array.from(sel), cx, wants)
         // the tape goes back to the pool for the next solve (a training step's next batch);
         // a later vjp or jvp of this solution records it again first
         g.run.release()
@@ -473,7 +496,7 @@ export const solveBatch = (options: LayerOptions = {}) => <B, N>(batch: BatchPro
           gq.set(p.q, b * n)
           gw.set(p.acc.w, b * n)
           gt[b] = p.acc.t
-          if (k.dense) {
+          if (k.dense && wants?.P !== false) {
             vRows ??= new Float64Array(B * n)
             xRows ??= new Float64Array(B * n)
             const F = k.face.free, v = p.v, o = b * n
@@ -531,8 +554,13 @@ export const solveBatch = (options: LayerOptions = {}) => <B, N>(batch: BatchPro
       }
       return { rows, cols, data: DX }
     })
+    const vjp = ((ct: Mat<B, N>, wrt?: unknown) => {
+      if (wrt === undefined) return gradients(ct)
+      if (wrt !== 'q') throw new LayerError(`expected 'q' or nothing, got ${String(wrt)}`, 'wrt')
+      return { q: gradients(ct, Q_ALONE).q }
+    }) as BatchVjp<B, N>
     const solution = new Solution<B, N>({ rows, cols, data: X }, () => outcomes(solved, B), vjp, jvp)
-    return { solution, error: solved.error }
+    return { solution, error: solved.error, gradients }
   })
 }
 

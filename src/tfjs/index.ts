@@ -29,7 +29,8 @@ import * as E from 'fp-ts/lib/Either.js'
 import { unsafeDim } from '../shapes/Dim.js'
 import { dense, type LinearOperator } from '../core/LinearOperator.js'
 import { denseAsymmetry, asymmetryMessage } from '../core/OperatorCodec.js'
-import { type BatchProblem, solveBatch } from '../fw/Batch.js'
+import { type BatchGradients, type BatchProblem, solveBatch } from '../fw/Batch.js'
+import type { Wants } from '../fw/batch/Model.js'
 import { LayerError, type LayerOptions, type LayerResult } from '../fw/Layer.js'
 import type { SetKind } from '../fw/Problem.js'
 
@@ -212,20 +213,30 @@ const tensorPath = (path: string, layout: Layout): string => {
 type Input = 'q' | 'w' | 't' | 'P'
 
 /**
- * x itself, with a gradient that is dy (or `replace()`, for an input whose gradient the
- * operation computes only when tfjs asks for it), or the error `refusal()` holds when it
- * holds one.
+ * x itself, whose gradient is `gradient()` (the operation computes an input's gradient
+ * only when tfjs asks this guard for it; the gradient the operation hands the guard is a
+ * placeholder), or the error `refusal()` holds when it holds one.
  */
-const guard = (x: tf.Tensor, replace: (() => tf.Tensor) | undefined, refusal: () => LayerError | undefined): tf.Tensor =>
+const guard = (x: tf.Tensor, gradient: () => tf.Tensor, refusal: () => LayerError | undefined): tf.Tensor =>
   tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
     value: (args[0] as tf.Tensor).clone(),
-    gradFunc: (dy: tf.Tensor) => {
-      const g = replace === undefined ? dy : replace()
+    gradFunc: () => {
+      const g = gradient()
       const e = refusal()
       if (e !== undefined) throw e
       return [g]
     }
   }))(x)
+
+/**
+ * What the batched VJP computes for the first guard tfjs asks. tfjs runs a backward pass's
+ * gradients in the reverse order of the tape, so the guards, made in the order q, w, t, P,
+ * are asked P, t, w, q, each only when the caller's gradient goes through its input: when
+ * P's guard is asked it is the first, and when q's is the first no other will be. So the
+ * first guard says what the caller needs: everything (P), θ's cotangents without P's terms
+ * (t or w), or q's alone, which skips w's, t's and P's terms in the transpose.
+ */
+const WANTS: Readonly<Record<Input, Wants>> = { P: { wt: true, P: true }, t: { wt: true, P: false }, w: { wt: true, P: false }, q: { wt: false, P: false } }
 
 // -------------------------------------------------------------------------------------
 // the operation
@@ -302,9 +313,8 @@ export const tfDfwLayer = (options: TfLayerOptions = {}) => {
     if (inputs.w !== undefined) { names.push('w'); tensors.push(inputs.w) }
     if (typeof inputs.t !== 'number') { names.push('t'); tensors.push(inputs.t) }
     if (isTensor(inputs.P)) { names.push('P'); tensors.push(inputs.P) }
-    // P's gradient, computed by P's guard from the backward pass's kept terms (only when
-    // the caller's gradient goes through P)
-    let pGradient: (() => tf.Tensor) | undefined
+    // the gradient of the input a guard asks for (`gradientOf`, set by the backward pass)
+    let gradientOf: ((name: Input) => tf.Tensor) | undefined
 
     const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const read = (name: Input): Float32Array | undefined => {
@@ -340,14 +350,14 @@ export const tfDfwLayer = (options: TfLayerOptions = {}) => {
         ...(wd === undefined ? {} : { w: wShared ? { dim, data: f64Of(wd) } : { rows: bDim, cols: dim, data: f64Of(wd) } })
       }
       const warm = warmStart && last !== undefined && last.B === B && last.n === n ? { x: { rows: bDim, cols: dim, data: last.x } } : undefined
-      const { solution, error } = solve(batch, warm)
+      const { solution, error, gradients } = solve(batch, warm)
       // the solution, until the backward pass has taken its vjp (tfjs calls a recorded
       // gradient once): the tape's nodes keep this scope, and tfjs's own records of them
       // can sit in the old generation, where each, dead after its step, kept the step's
       // solution (every instance's face and records) alive through young collections until
       // the next full one (`--trace-gc`, B = 256, n = 2 implicit: 2.5 MB promoted per young
       // collection and 3–5 ms each, against none and about 1 ms)
-      let sol: typeof solution | undefined = solution
+      let sol: typeof gradients | undefined = gradients
       // every instance's error, without making the instances' results (the engine makes
       // them only when asked: here for onSolve alone)
       for (let b = 0; b < B; b++) {
@@ -385,18 +395,38 @@ export const tfDfwLayer = (options: TfLayerOptions = {}) => {
       const gradFunc = (dy: tf.Tensor2D): tf.Tensor[] => {
         const dyd = dy.dataSync()
         checkAll(dyd, (k) => `dy[${Math.floor(k / n)}][${k % n}]`)
-        // one batched VJP for every instance: q, w and t now, P's terms kept for P's guard
         if (sol === undefined) throw new LayerError('this forward pass\'s gradient was already taken: tfjs records a gradient for one backward pass', 'dy')
-        const g = sol.vjp({ rows: bDim, cols: dim, data: f64Of(dyd) })
-        sol = undefined
+        const ct = { rows: bDim, cols: dim, data: f64Of(dyd) }
+        // one batched VJP for every instance, when the first guard asks (see WANTS)
+        let done: { readonly g: BatchGradients<unknown, unknown>; readonly wants: Wants } | undefined
+        gradientOf = (name) => {
+          const wants = WANTS[name]
+          if (done === undefined) {
+            done = { g: sol!(ct, wants), wants }
+            sol = undefined
+          } else if ((wants.wt && !done.wants.wt) || (wants.P && !done.wants.P)) {
+            throw new LayerError(`tfjs asked for the gradient in ${name} after computing the others without it (its backward pass's order changed)`, name)
+          }
+          return gradientIn(done.g, name)
+        }
+        // placeholders, which the guards replace
+        return names.map((name) => tf.zeros(shapeOf(name)))
+      }
+      const shapeOf = (name: Input): number[] => {
+        switch (name) {
+          case 'q': return [B, n]
+          case 'w': return wShared ? [n] : [B, n]
+          case 't': return tShared ? [] : [B]
+          case 'P': return PShared ? [n, n] : [B, n, n]
+        }
+      }
+      const gradientIn = (g: BatchGradients<unknown, unknown>, name: Input): tf.Tensor => {
         const sumRows = (a: Float64Array): Float64Array => {
           const o = new Float64Array(n)
           for (let b = 0; b < B; b++) for (let i = 0; i < n; i++) o[i] = o[i]! + a[b * n + i]!
           return o
         }
-        let gtSum = 0
-        if (tShared) for (let b = 0; b < B; b++) gtSum += g.t.data[b]!
-        pGradient = () => {
+        const pGradient = (): tf.Tensor => {
           // P's gradient is that of the symmetric part the layer solved with: (G + Gᵀ)/2
           const gP = PShared ? Float64Array.from(g.pSum().data) : new Float64Array(B * n * n)
           if (!PShared) g.pEach().forEach((m, b) => { if (m !== undefined) gP.set(m.data, b * n * n) })
@@ -411,15 +441,17 @@ export const tfDfwLayer = (options: TfLayerOptions = {}) => {
           }
           return out(gP, 'P', PShared ? [n, n] : [B, n, n])
         }
-        return names.map((name) => {
-          switch (name) {
-            case 'q': return out(g.q.data, 'q', [B, n])
-            case 'w': return out(wShared ? sumRows(g.w.data) : g.w.data, 'w', wShared ? [n] : [B, n])
-            case 't': return out(tShared ? Float64Array.of(gtSum) : g.t.data, 't', tShared ? [] : [B])
-            // a placeholder: P's guard replaces it with the gradient, when tfjs asks for it
-            case 'P': return tf.zeros(PShared ? [n, n] : [B, n, n])
-          }
-        })
+        const gtSum = (): number => {
+          let s = 0
+          for (let b = 0; b < B; b++) s += g.t.data[b]!
+          return s
+        }
+        switch (name) {
+          case 'q': return out(g.q.data, 'q', [B, n])
+          case 'w': return out(wShared ? sumRows(g.w.data) : g.w.data, 'w', shapeOf('w'))
+          case 't': return out(tShared ? Float64Array.of(gtSum()) : g.t.data, 't', shapeOf('t'))
+          case 'P': return pGradient()
+        }
       }
       return { value: tf.tensor2d(x, [B, n], 'float32'), gradFunc }
     })
@@ -431,7 +463,7 @@ export const tfDfwLayer = (options: TfLayerOptions = {}) => {
     const overflow = new Map<Input, LayerError>()
     const recording = tf.engine().state.activeTape != null
     return op(...(recording
-      ? tensors.map((x, i) => guard(x, names[i] === 'P' ? () => pGradient!() : undefined, () => overflow.get(names[i]!)))
+      ? tensors.map((x, i) => guard(x, () => gradientOf!(names[i]!), () => overflow.get(names[i]!)))
       : tensors))
   }
 }

@@ -61,6 +61,17 @@ export interface BatchState<B, N> {
 }
 
 /**
+ * The cotangents of θ a transpose computes besides q's: w's and t's (`wt`), P's terms (`P`).
+ *
+ * @example
+ * const qAlone: Wants = { wt: false, P: false }
+ */
+export interface Wants {
+  readonly wt: boolean
+  readonly P: boolean
+}
+
+/**
  * A tangent (forward mode) or cotangent (reverse mode) of a batch's state, over a
  * selection of instances: row p of `x` and `px` belongs to instance `sel[p]`. `px`
  * undefined is zero; in reverse mode `pxSet[p]` is 0 while no step has written instance
@@ -75,6 +86,8 @@ export interface BatchStateTan {
   readonly x: Float64Array | undefined
   readonly px: Float64Array | undefined
   readonly pxSet?: Uint8Array
+  /** In reverse mode, the cotangents of θ the caller needs besides q's (all when absent). */
+  readonly wants?: Wants
 }
 
 /**

@@ -22,8 +22,8 @@ import { checkCurvature } from '../Oracle.js'
 import { NegativeCurvatureError } from '../Errors.js'
 import { f64, zerosView } from '../../shapes/alloc.js'
 import type { BatchProducts } from './Products.js'
-import { rowPasses } from './RowPasses.js'
-import type { BatchState, BatchStateTan, BatchTheta, BatchThetaCotan, BatchThetaTan, OuterTerms } from './Model.js'
+import { rowPasses, TAIL_Q } from './RowPasses.js'
+import type { BatchState, BatchStateTan, BatchTheta, BatchThetaCotan, BatchThetaTan, OuterTerms, Wants } from './Model.js'
 
 // -------------------------------------------------------------------------------------
 // model
@@ -305,6 +305,20 @@ export interface StepBwdOut {
    * terms then read them there. Without it they read the step's S.
    */
   readonly SV?: Float64Array
+  /**
+   * Which of θ's cotangents the caller needs beyond q's (all when absent): without `wt`
+   * the accumulating transpose leaves w's and t's arrays untouched (`TAIL_Q`), without
+   * `P` it keeps no terms of P's cotangent. q's and the state's are the same numbers.
+   */
+  readonly wants?: Wants
+}
+
+/** Zero flags of each length (a P none of whose instances keeps terms). */
+const noDense = new Map<number, Uint8Array>()
+const noDenseOf = (len: number): Uint8Array => {
+  let z = noDense.get(len)
+  if (z === undefined) { z = new Uint8Array(len); noDense.set(len, z) }
+  return z
 }
 
 /** The transpose: (c_x', c_Px') ↦ (c_θ, c_x, c_Px) over the cotangent's selection. */
@@ -358,6 +372,8 @@ export const movedInto = (d: StepData, sel: Int32Array, pos: Int32Array, at: Int
  */
 export const stepBwdInto = (d: StepData, sel: Int32Array, cxa: Float64Array, cpa: Float64Array, pos: Int32Array, at: Int32Array, ma: number, o: StepBwdOut): OuterTerms | undefined => {
   const ns = sel.length, n = d.n, beta = d.beta, acc = o.accumulate
+  const dense = o.wants?.P === false ? noDenseOf(d.dense.length) : d.dense
+  const mode = !acc ? 0 : o.wants?.wt === false ? TAIL_Q : 1
   const { q: cq, w: cw, t: ct, cx: cxo, cpx, pxSet, CPS, CS, cgamma } = o
   if (ma < ns) {
     // θ's cotangent is −0 where an instance did not move (the fold's sum then keeps its
@@ -380,22 +396,22 @@ export const stepBwdInto = (d: StepData, sel: Int32Array, cxa: Float64Array, cpa
   // counted from the flags before the tail sets pxSet
   let terms = 0
   if (shared !== undefined) {
-    for (let a = 0; a < ma; a++) if (d.dense[d.rows[at[a]!]!] === 1 && d.gamma[at[a]!] !== 0 && pxSet[pos[a]!] === 1) terms++
+    for (let a = 0; a < ma; a++) if (dense[d.rows[at[a]!]!] === 1 && d.gamma[at[a]!] !== 0 && pxSet[pos[a]!] === 1) terms++
   } else {
-    terms = passes.bwdHead(ma, pos, at, d.rows, d.gamma, cxa, cpa, S, X, PS, PX, CPS, cgamma, rowsOf, d.dense, pxSet)
+    terms = passes.bwdHead(ma, pos, at, d.rows, d.gamma, cxa, cpa, S, X, PS, PX, CPS, cgamma, rowsOf, dense, pxSet)
     // through Ps = P s
     d.products.applyT(rowsOf, ma, CPS, CS)
   }
   const tints = o.ints(3 * terms), tpos = tints.subarray(0, terms), uRow = tints.subarray(terms, 2 * terms), vRow = tints.subarray(2 * terms)
   for (let a = 0, k = 0; a < ma; a++) {
     const p = pos[a]!, j = at[a]!, b = d.rows[j]!
-    if (d.dense[b] === 1 && d.gamma[j] !== 0 && pxSet[p] === 1) { tpos[k] = p; uRow[k] = a; vRow[k] = j; k++ }
+    if (dense[b] === 1 && d.gamma[j] !== 0 && pxSet[p] === 1) { tpos[k] = p; uRow[k] = a; vRow[k] = j; k++ }
   }
   // through γ = num/den (inside the interval only), num = −gᵀu, den = L uᵀu; then u = s − x,
   // s = −r⊙sign(h)⊙e, e = softmax(β|h|), h = g⊙r, r = t/w, g = Px + q: after the head and
   // Pᵀ above, or with them in one pass per row where one dense P at n < 16 serves every row
   const SV = terms === 0 ? undefined : o.SV
-  if (shared !== undefined) shared[acc ? 1 : 0](ma, pos, at, d.rows, d.gamma, d.num, d.den, d.inside, d.L, beta, A!, cxa, cpa, E, S, X, PS, PX, Q, R, IW, CPS, rowsOf, cq, cw, ct, cxo, cpx, pxSet, d.dense, SV)
+  if (shared !== undefined) shared[mode](ma, pos, at, d.rows, d.gamma, d.num, d.den, d.inside, d.L, beta, A!, cxa, cpa, E, S, X, PS, PX, Q, R, IW, CPS, rowsOf, cq, cw, ct, cxo, cpx, pxSet, dense, SV)
   else {
     // the terms' rows of s, copied where they must outlive the step's arrays
     if (SV !== undefined) {
@@ -404,7 +420,7 @@ export const stepBwdInto = (d: StepData, sel: Int32Array, cxa: Float64Array, cpa
         for (let c = 0; c < n; c++) SV[o + c] = S[so + c]!
       }
     }
-    passes.bwdTail[acc ? 1 : 0](ma, pos, at, d.rows, d.gamma, d.num, d.den, d.inside, cgamma, d.L, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, pxSet, o.tmp)
+    passes.bwdTail[mode](ma, pos, at, d.rows, d.gamma, d.num, d.den, d.inside, cgamma, d.L, beta, cxa, cpa, E, S, X, PX, Q, R, IW, CS, cq, cw, ct, cxo, cpx, pxSet, o.tmp)
   }
   if (terms === 0) return undefined
   if (SV === undefined) return { k: d.k, pos: tpos, u: CPS.subarray(0, ma * n), uRow, v: S, vRow }

@@ -17,7 +17,7 @@ import { type Tan, Zero } from '../../core/Tangent.js'
 import type { Mat } from '../../shapes/Mat.js'
 import type { FoldOptions } from '../../core/Diff.js'
 import { LayerError } from '../Options.js'
-import type { BatchState, BatchStateTan, BatchTheta, BatchThetaCotan, BatchThetaTan, OuterTerms } from './Model.js'
+import type { BatchState, BatchStateTan, BatchTheta, BatchThetaCotan, BatchThetaTan, OuterTerms, Wants } from './Model.js'
 import { type PaperL1Config, type StepAlloc, type StepBwdOut, type StepData, movedInto, paperL1BatchStep, paperL1StepInto, stepBwdInto, stepLinear } from './PaperL1.js'
 
 // -------------------------------------------------------------------------------------
@@ -293,9 +293,12 @@ export const tapeRun = <B, N>(
     const q = blk.subarray(0, nsn).fill(-0), w = blk.subarray(nsn, 2 * nsn).fill(-0), t = blk.subarray(2 * nsn, 2 * nsn + ns).fill(-0)
     const bufs = [blk.subarray(2 * nsn + ns, 3 * nsn + ns), blk.subarray(3 * nsn + ns, 4 * nsn + ns), blk.subarray(4 * nsn + ns, 5 * nsn + ns), blk.subarray(5 * nsn + ns, 6 * nsn + ns)] as const
     const CS = blk.subarray(6 * nsn + ns, 7 * nsn + ns), cgamma = blk.subarray(7 * nsn + ns, 7 * nsn + 2 * ns), tmp = blk.subarray(7 * nsn + 2 * ns)
-    const cps = new Float64Array(Math.min(rowsTotal, steps.length * ns) * n)
-    // the rows of s that P's terms read, copied: the terms outlive the tape (`release`)
-    const svs = new Float64Array(cps.length)
+    // P's terms keep c_{Ps} (and a copy of s's rows: the terms outlive the tape, `release`)
+    // of every moved row; without them one step's rows of c_{Ps} are scratch
+    const wants = cin.wants
+    const keeps = wants?.P !== false && steps[0]!.dense.includes(1)
+    const cps = new Float64Array((keeps ? Math.min(rowsTotal, steps.length * ns) : ns) * n)
+    const svs = new Float64Array(keeps ? cps.length : 0)
     let usedS = 0
     const pxSet = cin.pxSet === undefined ? new Uint8Array(ns) : Uint8Array.from(cin.pxSet)
     const scratch = new Int32Array(3 * ns), pos = scratch.subarray(0, ns), at = scratch.subarray(ns, 2 * ns), rowsOf = scratch.subarray(2 * ns)
@@ -311,7 +314,7 @@ export const tapeRun = <B, N>(
       const d = steps[k]!
       const ma = movedInto(d, sel, pos, at)
       const cx = bufs[2 * flip]!, cpx = bufs[2 * flip + 1]!
-      const out: StepBwdOut = { accumulate: true, q, w, t, cx, cpx, pxSet, CPS: cps.subarray(used, used + ma * n), CS, cgamma, tmp, rowsOf, mark, ints, SV: svs.subarray(usedS, usedS + ma * n) }
+      const out: StepBwdOut = { accumulate: true, q, w, t, cx, cpx, pxSet, CPS: cps.subarray(used, used + ma * n), CS, cgamma, tmp, rowsOf, mark, ints, SV: svs.subarray(usedS, usedS + ma * n), ...(wants === undefined ? {} : { wants: keeps ? wants : { wt: wants.wt, P: false } }) }
       const term = stepBwdInto(d, sel, cxa, cpa, pos, at, ma, out)
       if (term !== undefined) {
         Pterms[`s${d.k}`] = term
@@ -332,14 +335,16 @@ export const tapeRun = <B, N>(
 
 /**
  * The transpose of the run for the instances `sel`, with `cx` (|sel| × n) their
- * cotangents of x.
+ * cotangents of x. With `wants` (q's alone, say), `w` and `t` hold their gradients only
+ * where `wants.wt` is true (−0 otherwise) and `terms` is empty where `wants.P` is false;
+ * `q` is the same numbers either way.
  *
  * @example
  * batchVjp(run, theta, Int32Array.of(3), ct.data).q // ∇_q ⟨ct, x₃⟩
  */
-export const batchVjp = <B, N>(run: UnrolledBatch<B, N>, theta: BatchTheta<B, N>, sel: Int32Array, cx: Float64Array): BatchCotangent => {
+export const batchVjp = <B, N>(run: UnrolledBatch<B, N>, theta: BatchTheta<B, N>, sel: Int32Array, cx: Float64Array, wants?: Wants): BatchCotangent => {
   const n = theta.n as number, ns = sel.length
-  const ct: BatchStateTan = { sel, x: cx, px: undefined, pxSet: new Uint8Array(ns) }
+  const ct: BatchStateTan = { sel, x: cx, px: undefined, pxSet: new Uint8Array(ns), ...(wants === undefined ? {} : { wants }) }
   const r = run.lin.bwd(ct as unknown as Tan<BatchState<B, N>>)
   const g = (r === Zero ? Zero : (r as unknown as readonly [BatchThetaCotan | Zero, unknown])[0])
   if (g === Zero) return { q: new Float64Array(ns * n), w: new Float64Array(ns * n), t: new Float64Array(ns), terms: [] }
