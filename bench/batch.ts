@@ -12,7 +12,7 @@
  * - Ours, from the built package (dist/, what `import 'dfwlayer'` loads; build it first:
  *   `npx tsc -p tsconfig.build.json`): `tfDfwLayer` + `tf.grad` (the documented path,
  *   tfjs's cpu backend, P shared as
- *   [n, n]) and `dfwBatchSolve` + its batched `vjp` (the library, no tfjs), each with the
+ *   [n, n]) and `dfwBatchSolve` + its batched `vjp(ct, 'q')` (the library, no tfjs; the gradient in q alone, as tf.grad in q asks the op), each with the
  *   paper schedule and the unrolled backward (tolerance 0, exactly K steps) and with the
  *   defaults (the default schedule, the implicit backward: the exact solution and
  *   gradient), and the loop of `dfwLayer` calls the batch replaced (paper/unrolled).
@@ -201,7 +201,8 @@ const ours = (d: CellData) => {
   const ones: Mat<'B', 'n'> = { rows: bD, cols: nD, data: new Float64Array(B * n).fill(1) }
   const direct = (o: LayerOptions) => {
     const solve = lib.dfwBatchSolve(o)
-    return () => { solve(batch).vjp(ones) }
+    // the gradient in q alone, as the tfjs op's tf.grad in q computes it
+    return () => { solve(batch).vjp(ones, 'q') }
   }
   const tfStep = (o: LayerOptions) => {
     const layer = tfjs.tfDfwLayer(o)
@@ -223,7 +224,7 @@ const ours = (d: CellData) => {
     tfPaper: tfStep(paper), tfImplicit: tfStep({}), directPaper: direct(paper), directImplicit: direct({}), loopPaper: loop(paper),
     check: (): { x: Float64Array; g: Float64Array } => {
       const s = lib.dfwBatchSolve(paper)(batch)
-      return { x: s.x.data, g: s.vjp(ones).q.data }
+      return { x: s.x.data, g: s.vjp(ones, 'q').q.data }
     }
   }
 }
