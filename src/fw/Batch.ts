@@ -37,10 +37,10 @@ import { batchValidator, trustedBatch } from './batch/Validate.js'
 import { type Solved, type Validated, batchedUnrolled, solveStream } from './batch/Engine.js'
 import { batchJvp, batchVjp, pGradientOf, pGradientSum } from './batch/Unrolled.js'
 import type { OuterTerms, Wants } from './batch/Model.js'
+import { addPGradient, pGradientOf as implicitPGradient } from './Implicit.js'
 
 /** q's gradient alone. */
 const Q_ALONE: Wants = { wt: false, P: false }
-import { addPGradient, pGradientOf as implicitPGradient } from './Implicit.js'
 
 // -------------------------------------------------------------------------------------
 // model

@@ -297,6 +297,7 @@ export const tapeRun = <B, N>(
     // of every moved row; without them one step's rows of c_{Ps} are scratch
     const wants = cin.wants
     const keeps = wants?.P !== false && steps[0]!.dense.includes(1)
+    const stepWants = wants === undefined ? {} : { wants: keeps ? wants : { wt: wants.wt, P: false } }
     const cps = new Float64Array((keeps ? Math.min(rowsTotal, steps.length * ns) : ns) * n)
     const svs = new Float64Array(keeps ? cps.length : 0)
     let usedS = 0
@@ -314,7 +315,7 @@ export const tapeRun = <B, N>(
       const d = steps[k]!
       const ma = movedInto(d, sel, pos, at)
       const cx = bufs[2 * flip]!, cpx = bufs[2 * flip + 1]!
-      const out: StepBwdOut = { accumulate: true, q, w, t, cx, cpx, pxSet, CPS: cps.subarray(used, used + ma * n), CS, cgamma, tmp, rowsOf, mark, ints, SV: svs.subarray(usedS, usedS + ma * n), ...(wants === undefined ? {} : { wants: keeps ? wants : { wt: wants.wt, P: false } }) }
+      const out: StepBwdOut = { accumulate: true, q, w, t, cx, cpx, pxSet, CPS: cps.subarray(used, used + ma * n), CS, cgamma, tmp, rowsOf, mark, ints, SV: svs.subarray(usedS, usedS + ma * n), ...stepWants }
       const term = stepBwdInto(d, sel, cxa, cpa, pos, at, ma, out)
       if (term !== undefined) {
         Pterms[`s${d.k}`] = term
